@@ -1,0 +1,125 @@
+//! Start-up and shutdown: connect and migrate, bind, then serve and dispatch mail until told to
+//! stop. Tests build the same `Application` with their own settings and mailer.
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Settings;
+use crate::email::{Dispatcher, Mailer, Renderer};
+use crate::store::Db;
+use crate::web::{self, AppState};
+
+pub struct Application {
+    listener: TcpListener,
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub dispatcher: Arc<Dispatcher>,
+}
+
+pub fn renderer(settings: &Settings) -> anyhow::Result<Renderer> {
+    let support = settings
+        .mail
+        .reply_to
+        .clone()
+        .unwrap_or_else(|| settings.mail.from.clone());
+    let support = support
+        .parse::<lettre::message::Mailbox>()
+        .map(|m| m.email.to_string())
+        .unwrap_or(support);
+    Renderer::new("onramp", &settings.base_url(), &support)
+}
+
+impl Application {
+    /// Connects, migrates and binds. With port 0 the OS picks a port, and links in emails use it.
+    pub async fn build(mut settings: Settings, mailer: Mailer) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings.database_url)
+            .await
+            .context("connecting to the database")?;
+        db.migrate().await.context("applying migrations")?;
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let addr = listener.local_addr()?;
+        if settings.base_url.is_none() {
+            settings.bind = addr;
+        }
+        let settings = Arc::new(settings);
+        let renderer = Arc::new(renderer(&settings)?);
+        let dispatcher = Arc::new(Dispatcher::new(
+            db.clone(),
+            mailer,
+            renderer,
+            settings.clone(),
+        )?);
+        let state = AppState {
+            db,
+            settings,
+            metrics: Arc::default(),
+        };
+        Ok(Self {
+            listener,
+            addr,
+            state,
+            dispatcher,
+        })
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and sends, and gives
+    /// back outbox leases. `dispatch` false leaves mail to another process (tests drive it).
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+        dispatch: bool,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let worker = dispatch.then(|| tokio::spawn(self.dispatcher.clone().run(stop_rx.clone())));
+        let app = web::router(self.state.clone());
+        let mut server_stop = stop_rx.clone();
+        let server = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = server_stop.wait_for(|s| *s).await;
+            })
+            .into_future();
+        let server = tokio::spawn(server);
+        shutdown.await;
+        tracing::info!("shutting down: finishing requests in flight");
+        let _ = stop_tx.send(true);
+        match tokio::time::timeout(Duration::from_secs(30), server).await {
+            Ok(r) => r.context("server task")?.context("server")?,
+            Err(_) => tracing::warn!("requests still running after 30 s; stopping anyway"),
+        }
+        if let Some(w) = worker {
+            let _ = tokio::time::timeout(self.state.settings.send_timeout() * 2, w).await;
+        }
+        self.state.db.close().await;
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

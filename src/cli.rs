@@ -1,0 +1,271 @@
+//! Command line: `onramp [serve]`, `migrate`, `seed`, `user`, `apikey`, `outbox`.
+
+use std::io::Read;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::app::{shutdown_signal, Application};
+use crate::config::Settings;
+use crate::domain::email::EmailAddress;
+use crate::domain::now;
+use crate::domain::staff::{self, Role};
+use crate::domain::token::SecretToken;
+use crate::email::{dispatcher, Mailer};
+use crate::store::{self, api_keys, outbox, users, Db, StoreError};
+
+#[derive(Parser)]
+#[command(
+    name = "onramp",
+    version,
+    about = "Hiring and onboarding for remote support agents"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the web app and send queued email (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Load reference data; with --demo also the demo applicants from seed/.
+    Seed {
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Staff accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API keys for integrations.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
+    /// Inspect and repair the email outbox.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a staff account. Prints a generated password unless --password-stdin is given.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ApikeyCommand {
+    /// Create a key; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// Revoke a key by its id.
+    Revoke { id: Uuid },
+}
+
+#[derive(Subcommand)]
+pub enum OutboxCommand {
+    /// List recent emails, newest first.
+    List {
+        /// pending, sent or failed
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Queue a failed email again.
+    Retry { id: Uuid },
+    /// Send everything that is due now, then exit.
+    Drain,
+}
+
+async fn connect(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database_url)
+        .await
+        .context("connecting to the database")?;
+    db.migrate().await.context("applying migrations")?;
+    Ok(db)
+}
+
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            let db = connect(&settings).await?;
+            println!("migrations applied ({})", db.engine());
+            Ok(())
+        }
+        Command::Seed { demo } => {
+            let db = connect(&settings).await?;
+            if demo {
+                let n = crate::seed::load_demo(&db, &settings, &settings.seed_dir).await?;
+                println!(
+                    "demo applicants: {} loaded, {} already present",
+                    n.applicants, n.skipped
+                );
+            } else {
+                println!("nothing to load without --demo yet: the reference data is built in");
+            }
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    role,
+                    password_stdin,
+                },
+        } => {
+            let db = connect(&settings).await?;
+            let email = EmailAddress::parse(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
+            let (password, generated) = if password_stdin {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s)?;
+                (s.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (staff::generate_password(), true)
+            };
+            create_user(&db, &email, role, &password).await?;
+            println!("created {} {}", role.as_str(), email);
+            if generated {
+                println!("password (shown once): {password}");
+            }
+            Ok(())
+        }
+        Command::Apikey { command } => {
+            let db = connect(&settings).await?;
+            match command {
+                ApikeyCommand::Create { name } => {
+                    let name = name.trim();
+                    if name.is_empty() || name.len() > 100 {
+                        bail!("--name: give the key a name of 1 to 100 characters");
+                    }
+                    let key = SecretToken::with_prefix("onr_");
+                    let mut tx = db.begin().await?;
+                    let id = api_keys::create(&mut tx, name, &key.hash(), now()).await?;
+                    tx.commit().await?;
+                    println!("api key {id} ({name})");
+                    println!("key (shown once): {}", key.as_str());
+                }
+                ApikeyCommand::Revoke { id } => {
+                    let mut tx = db.begin().await?;
+                    let done = api_keys::revoke(&mut tx, id, now()).await?;
+                    tx.commit().await?;
+                    if !done {
+                        bail!("no live API key has id {id}");
+                    }
+                    println!("revoked {id}");
+                }
+            }
+            Ok(())
+        }
+        Command::Outbox { command } => {
+            let db = connect(&settings).await?;
+            match command {
+                OutboxCommand::List { status, limit } => {
+                    if let Some(s) = &status {
+                        if ![outbox::PENDING, outbox::SENT, outbox::FAILED].contains(&s.as_str()) {
+                            bail!("--status: use pending, sent or failed");
+                        }
+                    }
+                    for r in outbox::list(&db, status.as_deref(), limit).await? {
+                        println!(
+                            "{}  {:<8} {:<22} attempts={} {}",
+                            r.id,
+                            r.status,
+                            r.template,
+                            r.attempts,
+                            r.last_error.unwrap_or_default()
+                        );
+                    }
+                }
+                OutboxCommand::Retry { id } => {
+                    if !outbox::retry_failed(&db, id, now()).await? {
+                        bail!("no failed email has id {id}");
+                    }
+                    println!("queued {id} again");
+                }
+                OutboxCommand::Drain => {
+                    let settings = std::sync::Arc::new(settings);
+                    let d = dispatcher::Dispatcher::new(
+                        db.clone(),
+                        Mailer::from_settings(&settings)?,
+                        std::sync::Arc::new(crate::app::renderer(&settings)?),
+                        settings.clone(),
+                    )?;
+                    let r = dispatcher::drain(&d).await?;
+                    println!(
+                        "sent {}, retrying later {}, failed {}",
+                        r.sent, r.retried, r.failed
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn create_user(
+    db: &Db,
+    email: &EmailAddress,
+    role: Role,
+    password: &str,
+) -> anyhow::Result<()> {
+    let hash = staff::hash_password(password)?;
+    let mut tx = db.begin().await?;
+    match users::create(&mut tx, email.as_str(), role.as_str(), &hash, now()).await {
+        Ok(_) => {}
+        Err(StoreError::Conflict(_)) => bail!("--email: a user with this email already exists"),
+        Err(e) => return Err(e.into()),
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let mailer = Mailer::from_settings(&settings)?;
+    let mail_desc = mailer.describe();
+    let seed_dir = settings.seed_dir.clone();
+    let seed_demo = settings.seed_demo;
+    let app = Application::build(settings, mailer).await?;
+    let db = &app.state.db;
+    if seed_demo && store::applications::count(db).await? == 0 {
+        if seed_dir.join("applicants.toml").exists() {
+            let n = crate::seed::load_demo(db, &app.state.settings, &seed_dir).await?;
+            println!("loaded demo data: {} applicants", n.applicants);
+        } else {
+            tracing::warn!(dir = %seed_dir.display(), "no demo data found; starting empty");
+        }
+    }
+    if users::count(db).await? == 0 {
+        let email = EmailAddress::parse("admin@onramp.localhost").expect("valid bootstrap email");
+        let password = staff::generate_password();
+        create_user(db, &email, Role::Admin, &password).await?;
+        println!("bootstrap admin: {email}");
+        println!("password (shown once, change it after signing in): {password}");
+    }
+    println!(
+        "onramp is serving on http://{} (database: {}, mail: {})",
+        app.addr,
+        db.engine(),
+        mail_desc
+    );
+    println!("open http://{}/apply to see the signup form", app.addr);
+    app.run(shutdown_signal(), true).await
+}

@@ -1,0 +1,303 @@
+//! One `Settings` struct: built-in defaults, then an optional TOML file, then environment variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+use crate::domain::screening::{default_markets, default_rules, Market, Rule};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address the web server listens on.
+    pub bind: SocketAddr,
+    /// Public address used in links in emails. Defaults to `http://{bind}`.
+    pub base_url: Option<String>,
+    /// `sqlite://path` or `postgres://…`.
+    pub database_url: String,
+    /// Folder for the SQLite database (by default) and `.eml` files of the Files mailer.
+    pub data_dir: PathBuf,
+    /// Load the demo data from `seed/` when the database is empty.
+    pub seed_demo: bool,
+    /// Folder with the demo data.
+    pub seed_dir: PathBuf,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How long an email verification link stays valid.
+    pub verify_token_ttl_hours: i64,
+    /// How long an applicant's status link stays valid.
+    pub status_token_ttl_days: i64,
+    /// Shortest gap between two verification emails to one applicant.
+    pub verify_resend_cooldown_secs: i64,
+    pub mail: MailSettings,
+    pub outbox: OutboxSettings,
+    /// Countries we hire in, each with the fewest weekly hours we can schedule.
+    pub markets: Vec<Market>,
+    /// Knockout rules, checked in order at signup.
+    pub screening_rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSettings {
+    /// `smtp://user:pass@host:587?tls=required` etc. Without it, mail is written to files.
+    pub smtp_url: Option<String>,
+    pub from: String,
+    pub reply_to: Option<String>,
+    /// Upper bound on one SMTP send, connection included.
+    pub send_timeout_secs: u64,
+    /// Connections kept open to the SMTP server, and sends in flight at once.
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// How often the dispatcher looks for due mail when the queue was empty.
+    pub poll_interval_ms: u64,
+    /// Rows claimed per round.
+    pub batch_size: i64,
+    /// How long a claimed row is reserved for one dispatcher.
+    pub lease_secs: i64,
+    /// First retry delay; doubles with each attempt.
+    pub retry_base_secs: f64,
+    /// Longest retry delay.
+    pub retry_max_secs: f64,
+    /// Attempts before a temporarily failing row is marked failed.
+    pub max_attempts: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".parse().expect("valid default address"),
+            base_url: None,
+            database_url: "sqlite://data/onramp.db".into(),
+            data_dir: "data".into(),
+            seed_demo: true,
+            seed_dir: "seed".into(),
+            max_body_bytes: 64 * 1024,
+            verify_token_ttl_hours: 7 * 24,
+            status_token_ttl_days: 180,
+            verify_resend_cooldown_secs: 600,
+            mail: MailSettings::default(),
+            outbox: OutboxSettings::default(),
+            markets: default_markets(),
+            screening_rules: default_rules(),
+        }
+    }
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            from: "onramp hiring <hiring@onramp.localhost>".into(),
+            reply_to: None,
+            send_timeout_secs: 15,
+            pool_size: 4,
+        }
+    }
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval_ms: 500,
+            batch_size: 32,
+            lease_secs: 300,
+            retry_base_secs: 30.0,
+            retry_max_secs: 3600.0,
+            max_attempts: 12,
+        }
+    }
+}
+
+/// Environment variables that override the file, with the setting each one sets. The README lists
+/// the same table.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    (
+        "ONRAMP_CONFIG",
+        "path of the TOML file (default onramp.toml, optional)",
+    ),
+    ("ONRAMP_BIND", "bind"),
+    ("ONRAMP_BASE_URL", "base_url"),
+    ("DATABASE_URL", "database_url"),
+    ("ONRAMP_DATA_DIR", "data_dir"),
+    ("ONRAMP_SEED_DEMO", "seed_demo"),
+    ("ONRAMP_SEED_DIR", "seed_dir"),
+    ("ONRAMP_MAX_BODY_BYTES", "max_body_bytes"),
+    ("ONRAMP_VERIFY_TOKEN_TTL_HOURS", "verify_token_ttl_hours"),
+    ("ONRAMP_STATUS_TOKEN_TTL_DAYS", "status_token_ttl_days"),
+    (
+        "ONRAMP_VERIFY_RESEND_COOLDOWN_SECS",
+        "verify_resend_cooldown_secs",
+    ),
+    ("SMTP_URL", "mail.smtp_url"),
+    ("ONRAMP_MAIL_FROM", "mail.from"),
+    ("ONRAMP_MAIL_REPLY_TO", "mail.reply_to"),
+    ("ONRAMP_SMTP_TIMEOUT_SECS", "mail.send_timeout_secs"),
+    ("ONRAMP_SMTP_POOL_SIZE", "mail.pool_size"),
+    ("ONRAMP_OUTBOX_POLL_MS", "outbox.poll_interval_ms"),
+    ("ONRAMP_OUTBOX_BATCH", "outbox.batch_size"),
+    ("ONRAMP_OUTBOX_LEASE_SECS", "outbox.lease_secs"),
+    ("ONRAMP_OUTBOX_RETRY_BASE_SECS", "outbox.retry_base_secs"),
+    ("ONRAMP_OUTBOX_RETRY_MAX_SECS", "outbox.retry_max_secs"),
+    ("ONRAMP_OUTBOX_MAX_ATTEMPTS", "outbox.max_attempts"),
+];
+
+impl Settings {
+    /// Defaults, then the TOML file (if present), then the environment.
+    pub fn load() -> anyhow::Result<Self> {
+        let explicit = std::env::var("ONRAMP_CONFIG").ok();
+        let path = explicit.clone().unwrap_or_else(|| "onramp.toml".into());
+        let mut s = if Path::new(&path).exists() {
+            Self::from_toml_file(Path::new(&path))?
+        } else if explicit.is_some() {
+            bail!("ONRAMP_CONFIG names {path}, which does not exist");
+        } else {
+            Self::default()
+        };
+        s.apply_env(|k| std::env::var(k).ok())?;
+        s.check()?;
+        Ok(s)
+    }
+
+    pub fn from_toml_file(path: &Path) -> anyhow::Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        fn parse<T: std::str::FromStr>(key: &str, v: String) -> anyhow::Result<T>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.trim()
+                .parse()
+                .map_err(|e| anyhow::anyhow!("{key}={v:?} is not valid: {e}"))
+        }
+        macro_rules! set {
+            ($key:literal, $field:expr) => {
+                if let Some(v) = get($key) {
+                    $field = parse($key, v)?;
+                }
+            };
+            ($key:literal, opt $field:expr) => {
+                if let Some(v) = get($key) {
+                    $field = (!v.trim().is_empty()).then(|| v.trim().to_string());
+                }
+            };
+        }
+        set!("ONRAMP_BIND", self.bind);
+        set!("ONRAMP_BASE_URL", opt self.base_url);
+        set!("DATABASE_URL", self.database_url);
+        set!("ONRAMP_DATA_DIR", self.data_dir);
+        set!("ONRAMP_SEED_DEMO", self.seed_demo);
+        set!("ONRAMP_SEED_DIR", self.seed_dir);
+        set!("ONRAMP_MAX_BODY_BYTES", self.max_body_bytes);
+        set!("ONRAMP_VERIFY_TOKEN_TTL_HOURS", self.verify_token_ttl_hours);
+        set!("ONRAMP_STATUS_TOKEN_TTL_DAYS", self.status_token_ttl_days);
+        set!(
+            "ONRAMP_VERIFY_RESEND_COOLDOWN_SECS",
+            self.verify_resend_cooldown_secs
+        );
+        set!("SMTP_URL", opt self.mail.smtp_url);
+        set!("ONRAMP_MAIL_FROM", self.mail.from);
+        set!("ONRAMP_MAIL_REPLY_TO", opt self.mail.reply_to);
+        set!("ONRAMP_SMTP_TIMEOUT_SECS", self.mail.send_timeout_secs);
+        set!("ONRAMP_SMTP_POOL_SIZE", self.mail.pool_size);
+        set!("ONRAMP_OUTBOX_POLL_MS", self.outbox.poll_interval_ms);
+        set!("ONRAMP_OUTBOX_BATCH", self.outbox.batch_size);
+        set!("ONRAMP_OUTBOX_LEASE_SECS", self.outbox.lease_secs);
+        set!("ONRAMP_OUTBOX_RETRY_BASE_SECS", self.outbox.retry_base_secs);
+        set!("ONRAMP_OUTBOX_RETRY_MAX_SECS", self.outbox.retry_max_secs);
+        set!("ONRAMP_OUTBOX_MAX_ATTEMPTS", self.outbox.max_attempts);
+        Ok(())
+    }
+
+    /// Rejects settings that would only fail later, with the setting's name.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.markets.is_empty() {
+            bail!("markets: list at least one hiring market");
+        }
+        for m in &self.markets {
+            if crate::domain::iso::country_name(&m.country).is_none() {
+                bail!(
+                    "markets: {:?} is not an ISO 3166-1 alpha-2 country code",
+                    m.country
+                );
+            }
+        }
+        if self.mail.pool_size == 0 || self.outbox.batch_size <= 0 {
+            bail!("mail.pool_size and outbox.batch_size must be at least 1");
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            bail!("mail.from: {:?} is not a valid mailbox", self.mail.from);
+        }
+        Ok(())
+    }
+
+    pub fn base_url(&self) -> String {
+        match &self.base_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
+    pub fn send_timeout(&self) -> Duration {
+        Duration::from_secs(self.mail.send_timeout_secs)
+    }
+
+    pub fn is_hiring_market(&self, country: &str) -> bool {
+        self.markets.iter().any(|m| m.country == country)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn env_overrides_file_overrides_defaults() {
+        let mut s: Settings = toml::from_str(
+            r#"
+            bind = "0.0.0.0:9000"
+            database_url = "sqlite://x.db"
+            [mail]
+            pool_size = 2
+            [[markets]]
+            country = "SE"
+            min_weekly_hours = 12
+            "#,
+        )
+        .unwrap();
+        assert_eq!(s.mail.pool_size, 2);
+        assert_eq!(s.markets.len(), 1);
+        assert_eq!(s.verify_token_ttl_hours, 168);
+        let env: HashMap<&str, &str> = [("ONRAMP_BIND", "127.0.0.1:7000"), ("SMTP_URL", "")]
+            .into_iter()
+            .collect();
+        s.apply_env(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(s.bind.port(), 7000);
+        assert_eq!(s.database_url, "sqlite://x.db");
+        assert!(s.mail.smtp_url.is_none());
+        s.check().unwrap();
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let mut s = Settings::default();
+        let err = s
+            .apply_env(|k| (k == "ONRAMP_SMTP_POOL_SIZE").then(|| "many".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("ONRAMP_SMTP_POOL_SIZE"));
+        let unknown = toml::from_str::<Settings>("colour = 1").unwrap_err();
+        assert!(unknown.to_string().contains("colour"));
+    }
+}

@@ -1,0 +1,27 @@
+//! Plain types and rules: no web framework, no SQL. Values here are parsed once at the edge, so the
+//! rest of the code cannot hold an invalid one.
+
+pub mod application;
+pub mod email;
+pub mod iso;
+pub mod screening;
+pub mod staff;
+pub mod token;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+/// The current time at the precision both engines store (PostgreSQL keeps microseconds), so a value
+/// read back compares equal to the one written.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Per-field messages for rejected input, in field order so the error summary is stable.
+pub type FieldErrors = std::collections::BTreeMap<String, Vec<String>>;
+
+pub fn add_error(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
+    errors
+        .entry(field.to_string())
+        .or_default()
+        .push(message.into());
+}

@@ -1,0 +1,115 @@
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::Settings;
+
+/// Where mail goes. `Files` is the default without SMTP so a newcomer's mail is never silently
+/// dropped: each message becomes an `.eml` file whose path is logged.
+#[derive(Clone)]
+pub enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(PathBuf),
+    Memory(Arc<Mutex<Vec<SentEmail>>>),
+}
+
+#[derive(Debug, Clone)]
+pub struct SentEmail {
+    pub to: String,
+    pub raw: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SendError {
+    /// Worth retrying: 4xx replies, connection problems, timeouts.
+    #[error("{0}")]
+    Temporary(String),
+    /// Will not succeed by retrying: 5xx replies, a malformed message.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl Mailer {
+    pub fn from_settings(s: &Settings) -> anyhow::Result<Self> {
+        match &s.mail.smtp_url {
+            Some(url) => {
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| anyhow::anyhow!("SMTP_URL is not a valid SMTP address: {e}"))?
+                    .timeout(Some(s.send_timeout()))
+                    .pool_config(
+                        PoolConfig::new()
+                            .max_size(s.mail.pool_size)
+                            .idle_timeout(Duration::from_secs(60)),
+                    )
+                    .build();
+                Ok(Mailer::Smtp(transport))
+            }
+            None => Ok(Mailer::Files(s.data_dir.join("mail"))),
+        }
+    }
+
+    pub fn memory() -> (Self, Arc<Mutex<Vec<SentEmail>>>) {
+        let store = Arc::new(Mutex::new(Vec::new()));
+        (Mailer::Memory(store.clone()), store)
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Mailer::Smtp(_) => "SMTP".into(),
+            Mailer::Files(dir) => format!("files in {}", dir.display()),
+            Mailer::Memory(_) => "memory".into(),
+        }
+    }
+
+    /// Sends one message; `file_stem` names the file for the Files backend. Returns the server's
+    /// reply (or where the file went). Callers wrap this in a timeout: lettre's own timeout covers
+    /// each socket read, not a server that trickles or a pool that waits.
+    pub async fn send(&self, message: Message, file_stem: &str) -> Result<String, SendError> {
+        match self {
+            Mailer::Smtp(t) => match t.send(message).await {
+                Ok(resp) => Ok(format!(
+                    "{} {}",
+                    resp.code(),
+                    resp.message().collect::<Vec<_>>().join(" ")
+                )),
+                Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
+                Err(e) => Err(SendError::Temporary(e.to_string())),
+            },
+            Mailer::Files(dir) => {
+                let path = dir.join(format!("{file_stem}.eml"));
+                let write = async {
+                    tokio::fs::create_dir_all(dir).await?;
+                    tokio::fs::write(&path, message.formatted()).await
+                };
+                match write.await {
+                    Ok(()) => {
+                        tracing::info!(path = %path.display(), "email written to file");
+                        Ok(format!("written to {}", path.display()))
+                    }
+                    Err(e) => Err(SendError::Temporary(format!(
+                        "could not write {}: {e}",
+                        path.display()
+                    ))),
+                }
+            }
+            Mailer::Memory(store) => {
+                let to = message
+                    .envelope()
+                    .to()
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let raw = String::from_utf8_lossy(&message.formatted()).into_owned();
+                store
+                    .lock()
+                    .expect("mail store lock")
+                    .push(SentEmail { to, raw });
+                Ok("250 stored in memory".into())
+            }
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Email: templates, the mailer backends and the outbox dispatcher.
+
+pub mod dispatcher;
+pub mod mailer;
+pub mod templates;
+
+pub use dispatcher::Dispatcher;
+pub use mailer::{Mailer, SendError, SentEmail};
+pub use templates::{EmailContent, Renderer};

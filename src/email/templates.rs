@@ -1,0 +1,142 @@
+//! Email templates from `email_templates/`, embedded in the binary. Each email is a folder with a
+//! subject and a text and an HTML body; the bodies are wrapped in the shared base layouts.
+
+use handlebars::Handlebars;
+use serde_json::{json, Value};
+
+macro_rules! email_files {
+    ($($name:literal),* $(,)?) => {
+        /// Every email the service sends, by folder name.
+        pub const EMAILS: &[&str] = &[$($name),*];
+        const FILES: &[(&str, &str, &str, &str)] = &[$((
+            $name,
+            include_str!(concat!("../../email_templates/", $name, "/subject.hbs")),
+            include_str!(concat!("../../email_templates/", $name, "/body.txt.hbs")),
+            include_str!(concat!("../../email_templates/", $name, "/body.html.hbs")),
+        )),*];
+    };
+}
+
+email_files!("verify_email", "application_rejected", "email_verified");
+
+const BASE_TXT: &str = include_str!("../../email_templates/base.txt.hbs");
+const BASE_HTML: &str = include_str!("../../email_templates/base.html.hbs");
+
+pub struct EmailContent {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Two registries because the two outputs escape differently: HTML escapes, text does not (a
+/// name like `O'Brien & Co` must read the same in a plain-text email).
+pub struct Renderer {
+    html: Handlebars<'static>,
+    text: Handlebars<'static>,
+    common: Value,
+}
+
+impl Renderer {
+    pub fn new(product: &str, base_url: &str, support_email: &str) -> anyhow::Result<Self> {
+        let mut html = Handlebars::new();
+        let mut text = Handlebars::new();
+        html.set_strict_mode(true);
+        text.set_strict_mode(true);
+        text.register_escape_fn(handlebars::no_escape);
+        text.register_template_string("base", BASE_TXT)?;
+        html.register_template_string("base", BASE_HTML)?;
+        for (name, subject, body_txt, body_html) in FILES {
+            text.register_template_string(&format!("{name}/subject"), subject)?;
+            text.register_template_string(&format!("{name}/body"), body_txt)?;
+            html.register_template_string(&format!("{name}/body"), body_html)?;
+        }
+        Ok(Self {
+            html,
+            text,
+            common: json!({
+                "product": product,
+                "base_url": base_url,
+                "privacy_url": format!("{base_url}/privacy"),
+                "support_email": support_email,
+            }),
+        })
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        EMAILS.contains(&name)
+    }
+
+    /// Renders one email. `data` is the outbox payload plus any links minted for this send.
+    pub fn render(&self, name: &str, data: &Value) -> anyhow::Result<EmailContent> {
+        let mut ctx = self.common.clone();
+        if let (Some(c), Some(d)) = (ctx.as_object_mut(), data.as_object()) {
+            c.extend(d.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        let subject = self
+            .text
+            .render(&format!("{name}/subject"), &ctx)?
+            .trim()
+            .to_string();
+        ctx["subject"] = json!(subject);
+        ctx["body"] = json!(self.text.render(&format!("{name}/body"), &ctx)?);
+        let text = self.text.render("base", &ctx)?;
+        ctx["body"] = json!(self.html.render(&format!("{name}/body"), &ctx)?);
+        let html = self.html.render("base", &ctx)?;
+        Ok(EmailContent {
+            subject,
+            text,
+            html,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn renderer() -> Renderer {
+        Renderer::new("onramp", "http://x.test", "help@x.test").unwrap()
+    }
+
+    #[test]
+    fn every_template_folder_is_embedded() {
+        let mut on_disk: Vec<String> =
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/email_templates"))
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+        on_disk.sort();
+        let mut embedded: Vec<String> = EMAILS.iter().map(|s| s.to_string()).collect();
+        embedded.sort();
+        assert_eq!(on_disk, embedded);
+    }
+
+    #[test]
+    fn html_escapes_and_text_does_not() {
+        let e = renderer()
+            .render(
+                "verify_email",
+                &json!({
+                    "name": "<b>O'Brien & Co</b>",
+                    "verify_url": "http://x.test/verify/abc",
+                    "expires_days": 7,
+                    "waitlisted": false,
+                    "reasons": [],
+                }),
+            )
+            .unwrap();
+        assert!(e.text.contains("<b>O'Brien & Co</b>"));
+        assert!(!e.html.contains("<b>O'Brien"));
+        assert!(e.html.contains("&lt;b&gt;O&#x27;Brien &amp; Co&lt;/b&gt;"));
+        assert!(e.html.contains("http://x.test/verify/abc"));
+        assert!(e.text.contains("http://x.test/verify/abc"));
+        assert!(!e.subject.is_empty());
+    }
+
+    #[test]
+    fn missing_data_is_an_error_not_a_blank() {
+        assert!(renderer().render("verify_email", &json!({})).is_err());
+    }
+}

@@ -1,0 +1,11 @@
+//! onramp: hiring and onboarding for remote customer-support agents.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod email;
+pub mod intake;
+pub mod seed;
+pub mod store;
+pub mod web;

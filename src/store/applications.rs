@@ -1,0 +1,189 @@
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{on, on_db, Db, Result, Tx};
+use crate::domain::application::NewApplication;
+use crate::domain::screening::RuleResult;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApplicationRow {
+    pub id: Uuid,
+    pub email: String,
+    pub full_name: String,
+    pub phone: Option<String>,
+    pub country: String,
+    pub area: String,
+    pub languages: String,
+    pub weekly_hours: i64,
+    pub student: bool,
+    pub customer: bool,
+    pub adult: bool,
+    pub equipment: bool,
+    pub motivation: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub ref_code: Option<String>,
+    pub status: String,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, email, full_name, phone, country, area, languages, weekly_hours, \
+     student, customer, adult, equipment, motivation, utm_source, utm_campaign, ref_code, status, \
+     email_verified_at, created_at, updated_at";
+
+/// Inserts the application unless one with the same email exists. Returns whether it inserted:
+/// the check and the insert are one statement, so two simultaneous signups cannot both win.
+pub async fn insert_if_new(
+    tx: &mut Tx,
+    id: Uuid,
+    a: &NewApplication,
+    status: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    const SQL: &str = "INSERT INTO applications (id, email, full_name, phone, country, area, \
+        languages, weekly_hours, student, customer, adult, equipment, motivation, utm_source, \
+        utm_campaign, ref_code, status, consent_at, verify_requested_at, created_at, updated_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+        $18, $18, $18) ON CONFLICT (email) DO NOTHING";
+    let done = on!(tx, c => sqlx::query(SQL)
+        .bind(id)
+        .bind(a.email.as_str())
+        .bind(&a.full_name)
+        .bind(&a.phone)
+        .bind(&a.country)
+        .bind(a.area.as_str())
+        .bind(a.languages.join(","))
+        .bind(a.weekly_hours)
+        .bind(a.student)
+        .bind(a.customer)
+        .bind(a.adult)
+        .bind(a.equipment)
+        .bind(&a.motivation)
+        .bind(&a.utm_source)
+        .bind(&a.utm_campaign)
+        .bind(&a.ref_code)
+        .bind(status)
+        .bind(now)
+        .execute(&mut **c)
+        .await?
+        .rows_affected());
+    Ok(done == 1)
+}
+
+pub async fn find_by_email_tx(tx: &mut Tx, email: &str) -> Result<Option<ApplicationRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM applications WHERE email = $1");
+    Ok(on!(tx, c => sqlx::query_as(&sql).bind(email).fetch_optional(&mut **c).await?))
+}
+
+pub async fn get(db: &Db, id: Uuid) -> Result<ApplicationRow> {
+    let sql = format!("SELECT {COLUMNS} FROM applications WHERE id = $1");
+    Ok(on_db!(db, p => sqlx::query_as(&sql).bind(id).fetch_one(p).await?))
+}
+
+pub async fn get_tx(tx: &mut Tx, id: Uuid) -> Result<ApplicationRow> {
+    let sql = format!("SELECT {COLUMNS} FROM applications WHERE id = $1");
+    Ok(on!(tx, c => sqlx::query_as(&sql).bind(id).fetch_one(&mut **c).await?))
+}
+
+/// Marks the email verified (once) and moves a fresh applicant on to `verified`; a waitlisted one
+/// stays waitlisted. Returns false when the email was already verified.
+pub async fn mark_email_verified(tx: &mut Tx, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+    const SQL: &str = "UPDATE applications SET email_verified_at = $2, updated_at = $2, \
+        status = CASE WHEN status = 'applied' THEN 'verified' ELSE status END \
+        WHERE id = $1 AND email_verified_at IS NULL";
+    let n =
+        on!(tx, c => sqlx::query(SQL).bind(id).bind(now).execute(&mut **c).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// Claims the right to send another verification email: succeeds only for an unverified,
+/// not-rejected applicant whose last one went out before `not_after`.
+pub async fn claim_verify_resend(
+    tx: &mut Tx,
+    id: Uuid,
+    now: DateTime<Utc>,
+    not_after: DateTime<Utc>,
+) -> Result<bool> {
+    const SQL: &str = "UPDATE applications SET verify_requested_at = $2 \
+        WHERE id = $1 AND email_verified_at IS NULL AND status <> 'rejected' \
+        AND verify_requested_at <= $3";
+    let n = on!(tx, c => sqlx::query(SQL).bind(id).bind(now).bind(not_after)
+        .execute(&mut **c).await?.rows_affected());
+    Ok(n == 1)
+}
+
+pub async fn insert_screening(
+    tx: &mut Tx,
+    id: Uuid,
+    results: &[RuleResult],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    const SQL: &str = "INSERT INTO screening_results (application_id, rule_id, outcome, reason, \
+        created_at) VALUES ($1, $2, $3, $4, $5)";
+    for r in results {
+        on!(tx, c => sqlx::query(SQL).bind(id).bind(&r.rule_id).bind(r.outcome.as_str())
+            .bind(&r.reason).bind(now).execute(&mut **c).await.map(|_| ())?);
+    }
+    Ok(())
+}
+
+/// The reasons given for every rule the applicant did not pass, in rule order.
+pub async fn failed_reasons_tx(tx: &mut Tx, id: Uuid) -> Result<Vec<String>> {
+    const SQL: &str = "SELECT reason FROM screening_results WHERE application_id = $1 \
+        AND outcome <> 'pass' ORDER BY created_at, rule_id";
+    Ok(on!(tx, c => sqlx::query_scalar(SQL).bind(id).fetch_all(&mut **c).await?))
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct ScreeningRow {
+    pub rule_id: String,
+    pub outcome: String,
+    pub reason: String,
+}
+
+pub async fn screening(db: &Db, id: Uuid) -> Result<Vec<ScreeningRow>> {
+    const SQL: &str = "SELECT rule_id, outcome, reason FROM screening_results \
+        WHERE application_id = $1 ORDER BY rule_id";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_all(p).await?))
+}
+
+/// Appends to the application's audit trail. `detail` is JSON; it never holds the email address.
+pub async fn record_event(
+    tx: &mut Tx,
+    application_id: Uuid,
+    kind: &str,
+    detail: &serde_json::Value,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    const SQL: &str = "INSERT INTO application_events (id, application_id, kind, detail, actor, \
+        created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+    on!(tx, c => sqlx::query(SQL).bind(Uuid::now_v7()).bind(application_id).bind(kind)
+        .bind(detail.to_string()).bind(actor).bind(now).execute(&mut **c).await.map(|_| ())?);
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub kind: String,
+    pub detail: String,
+    pub actor: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn events(db: &Db, id: Uuid) -> Result<Vec<EventRow>> {
+    const SQL: &str = "SELECT kind, detail, actor, created_at FROM application_events \
+        WHERE application_id = $1 ORDER BY created_at, id";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_all(p).await?))
+}
+
+pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>> {
+    const SQL: &str = "SELECT status, COUNT(*) FROM applications GROUP BY status ORDER BY status";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await?))
+}
+
+pub async fn count(db: &Db) -> Result<i64> {
+    Ok(on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM applications").fetch_one(p).await?))
+}

@@ -1,0 +1,208 @@
+//! Everything that speaks SQL. `Db` and `Tx` are enums over the two engines; the `on!` macro runs one
+//! query text against whichever is live, so each query is written once.
+
+pub mod api_keys;
+pub mod applications;
+pub mod outbox;
+pub mod tokens;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+/// Runs `$body` with `$c` bound to the live transaction or pool of either engine. The body is
+/// type-checked once per engine, so it must be valid for both (write `$1` placeholders).
+#[macro_export]
+macro_rules! on {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite($c) => $body,
+            $crate::store::Tx::Postgres($c) => $body,
+        }
+    };
+}
+
+/// Like `on!`, for reads straight from a pool (SQLite's reader pool).
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, $p:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite { reader: $p, .. } => $body,
+            $crate::store::Db::Postgres($p) => $body,
+        }
+    };
+}
+
+pub use crate::{on, on_db};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("unique constraint {0} violated")]
+    Conflict(String),
+    #[error(transparent)]
+    Sqlx(sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(constraint_name(db.as_ref()))
+            }
+            _ => StoreError::Sqlx(e),
+        }
+    }
+}
+
+/// PostgreSQL reports the constraint; SQLite only says `UNIQUE constraint failed: table.column`,
+/// which we map to the same `table_column_key` name the PostgreSQL schema uses.
+fn constraint_name(db: &dyn sqlx::error::DatabaseError) -> String {
+    if let Some(c) = db.constraint() {
+        return c.to_string();
+    }
+    let msg = db.message();
+    match msg.strip_prefix("UNIQUE constraint failed: ") {
+        Some(cols) => format!("{}_key", cols.replace('.', "_").replace(", ", "_")),
+        None => msg.to_string(),
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// SQLite has one writer: writes go through a one-connection pool so they queue in-process
+    /// instead of spinning on the busy timeout; reads use a larger pool in parallel (WAL).
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Db {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Postgres(pool))
+        } else {
+            if let Some(parent) = sqlite_file(url).and_then(|p| p.parent().map(|p| p.to_owned())) {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(&parent).map_err(|e| StoreError::Sqlx(e.into()))?;
+                }
+            }
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .pragma("temp_store", "memory")
+                .pragma("cache_size", "-16000");
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(opts.clone())
+                .await?;
+            let reader = SqlitePoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts.read_only(true))
+                .await?;
+            Ok(Db::Sqlite { writer, reader })
+        }
+    }
+
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Db::Sqlite { .. } => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
+            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`):
+    /// a deferred transaction that reads and then writes fails with SQLITE_BUSY instead of waiting.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_db!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Tx::Postgres(_))
+    }
+}
+
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| path.into())
+}
+
+/// Names of the migrations embedded for each engine, for the check that both folders match.
+pub fn migration_names() -> (Vec<String>, Vec<String>) {
+    let names = |m: &sqlx::migrate::Migrator| {
+        m.iter()
+            .map(|m| format!("{}_{}", m.version, m.description))
+            .collect()
+    };
+    (names(&SQLITE_MIGRATIONS), names(&POSTGRES_MIGRATIONS))
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,185 @@
+//! The email outbox: rows written in the same transaction as the change that causes them, and
+//! claimed under a lease by the dispatcher.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{on, on_db, Db, Result, Tx};
+
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+
+pub struct NewEmail<'a> {
+    /// Unique per intended email: enqueueing the same key twice sends once.
+    pub idempotency_key: String,
+    pub template: &'a str,
+    pub recipient: &'a str,
+    pub payload: serde_json::Value,
+}
+
+/// Queues an email. Returns false when one with the same idempotency key already exists.
+pub async fn enqueue(tx: &mut Tx, e: &NewEmail<'_>, now: DateTime<Utc>) -> Result<bool> {
+    const SQL: &str = "INSERT INTO outbox (id, idempotency_key, template, recipient, payload, \
+        status, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, \
+        $6, $6) ON CONFLICT (idempotency_key) DO NOTHING";
+    let n = on!(tx, c => sqlx::query(SQL)
+        .bind(Uuid::now_v7())
+        .bind(&e.idempotency_key)
+        .bind(e.template)
+        .bind(e.recipient)
+        .bind(e.payload.to_string())
+        .bind(now)
+        .execute(&mut **c)
+        .await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: Uuid,
+    pub idempotency_key: String,
+    pub template: String,
+    pub recipient: String,
+    pub payload: String,
+    /// Including the attempt just claimed.
+    pub attempts: i64,
+}
+
+/// Claims up to `limit` due rows for `worker` until `lease_until`. A row whose lease ran out (its
+/// dispatcher died mid-send) is due again. On PostgreSQL, `SKIP LOCKED` lets several instances
+/// claim side by side; SQLite's single writer serializes claims on its own.
+pub async fn claim(
+    db: &Db,
+    worker: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Claimed>> {
+    let lock = if matches!(db, Db::Postgres(_)) {
+        "FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE outbox SET locked_until = $2, locked_by = $3, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+         AND (locked_until IS NULL OR locked_until < $1) ORDER BY next_attempt_at LIMIT $4 {lock}) \
+         AND (locked_until IS NULL OR locked_until < $1) \
+         RETURNING id, idempotency_key, template, recipient, payload, attempts"
+    );
+    let mut tx = db.begin().await?;
+    let rows = on!(&mut tx, c => sqlx::query_as(&sql).bind(now).bind(lease_until).bind(worker)
+        .bind(limit).fetch_all(&mut **c).await?);
+    tx.commit().await?;
+    Ok(rows)
+}
+
+async fn finish(
+    db: &Db,
+    sql: &str,
+    id: Uuid,
+    worker: &str,
+    a: &str,
+    b: DateTime<Utc>,
+) -> Result<()> {
+    let mut tx = db.begin().await?;
+    on!(&mut tx, c => sqlx::query(sql).bind(id).bind(worker).bind(a).bind(b)
+        .execute(&mut **c).await.map(|_| ())?);
+    tx.commit().await
+}
+
+pub async fn mark_sent(
+    db: &Db,
+    id: Uuid,
+    worker: &str,
+    smtp_response: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    const SQL: &str = "UPDATE outbox SET status = 'sent', smtp_response = $3, sent_at = $4, \
+        last_error = NULL, locked_until = NULL, locked_by = NULL \
+        WHERE id = $1 AND locked_by = $2";
+    finish(db, SQL, id, worker, smtp_response, now).await
+}
+
+pub async fn mark_retry(
+    db: &Db,
+    id: Uuid,
+    worker: &str,
+    error: &str,
+    next_attempt_at: DateTime<Utc>,
+) -> Result<()> {
+    const SQL: &str = "UPDATE outbox SET last_error = $3, next_attempt_at = $4, \
+        locked_until = NULL, locked_by = NULL WHERE id = $1 AND locked_by = $2";
+    finish(db, SQL, id, worker, error, next_attempt_at).await
+}
+
+pub async fn mark_failed(
+    db: &Db,
+    id: Uuid,
+    worker: &str,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    const SQL: &str = "UPDATE outbox SET status = 'failed', last_error = $3, \
+        next_attempt_at = $4, locked_until = NULL, locked_by = NULL \
+        WHERE id = $1 AND locked_by = $2";
+    finish(db, SQL, id, worker, error, now).await
+}
+
+/// Gives back the leases `worker` still holds (on shutdown), so another instance can send them
+/// now rather than after the lease runs out. The attempt that was claimed but not made is undone.
+pub async fn release(db: &Db, worker: &str) -> Result<u64> {
+    const SQL: &str = "UPDATE outbox SET locked_until = NULL, locked_by = NULL, \
+        attempts = attempts - 1 WHERE locked_by = $1 AND status = 'pending'";
+    let mut tx = db.begin().await?;
+    let n =
+        on!(&mut tx, c => sqlx::query(SQL).bind(worker).execute(&mut **c).await?.rows_affected());
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Puts a failed email back in the queue by hand, with a fresh set of attempts.
+pub async fn retry_failed(db: &Db, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+    const SQL: &str = "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2 \
+        WHERE id = $1 AND status = 'failed'";
+    let mut tx = db.begin().await?;
+    let n = on!(&mut tx, c => sqlx::query(SQL).bind(id).bind(now).execute(&mut **c).await?.rows_affected());
+    tx.commit().await?;
+    Ok(n == 1)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct OutboxRow {
+    pub id: Uuid,
+    pub idempotency_key: String,
+    pub template: String,
+    pub recipient: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub smtp_response: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// Newest first, optionally only one status.
+pub async fn list(db: &Db, status: Option<&str>, limit: i64) -> Result<Vec<OutboxRow>> {
+    const SQL: &str = "SELECT id, idempotency_key, template, recipient, status, attempts, \
+        next_attempt_at, last_error, smtp_response, created_at, sent_at FROM outbox \
+        WHERE ($1 IS NULL OR status = $1) ORDER BY created_at DESC, id DESC LIMIT $2";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(status).bind(limit).fetch_all(p).await?))
+}
+
+pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>> {
+    const SQL: &str = "SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await?))
+}
+
+/// Rows not finished yet (pending), whether due now or later.
+pub async fn pending_count(db: &Db) -> Result<i64> {
+    const SQL: &str = "SELECT COUNT(*) FROM outbox WHERE status = 'pending'";
+    Ok(on_db!(db, p => sqlx::query_scalar(SQL).fetch_one(p).await?))
+}

@@ -1,0 +1,28 @@
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{on, on_db, Db, Result, Tx};
+
+pub async fn create(
+    tx: &mut Tx,
+    email: &str,
+    role: &str,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Uuid> {
+    const SQL: &str = "INSERT INTO users (id, email, role, password_hash, created_at) \
+        VALUES ($1, $2, $3, $4, $5)";
+    let id = Uuid::now_v7();
+    on!(tx, c => sqlx::query(SQL).bind(id).bind(email).bind(role).bind(password_hash)
+        .bind(now).execute(&mut **c).await.map(|_| ())?);
+    Ok(id)
+}
+
+pub async fn count(db: &Db) -> Result<i64> {
+    Ok(on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(p).await?))
+}
+
+pub async fn password_hash(db: &Db, email: &str) -> Result<Option<(Uuid, String, String)>> {
+    const SQL: &str = "SELECT id, role, password_hash FROM users WHERE email = $1";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(email).fetch_optional(p).await?))
+}

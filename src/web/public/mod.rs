@@ -1,0 +1,69 @@
+//! What applicants see: the signup form, email verification and their status page.
+
+mod apply;
+mod status;
+mod verify;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+
+use super::{pages, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/privacy", get(privacy))
+        .route("/static/app.css", get(css))
+        .route("/apply", get(apply::show).post(apply::submit))
+        .route("/apply/thanks", get(apply::thanks))
+        .route(
+            "/verify/resend",
+            get(verify::resend_form).post(verify::resend),
+        )
+        .route("/verify/{token}", get(verify::verify))
+        .route("/status/{token}", get(status::show))
+}
+
+async fn home(axum::extract::State(s): axum::extract::State<AppState>) -> impl IntoResponse {
+    let markets: Vec<&str> = s
+        .settings
+        .markets
+        .iter()
+        .filter_map(|m| crate::domain::iso::country_name(&m.country))
+        .collect();
+    let min_hours = s
+        .settings
+        .markets
+        .iter()
+        .map(|m| m.min_weekly_hours)
+        .min()
+        .unwrap_or(5);
+    pages::render(
+        axum::http::StatusCode::OK,
+        "home",
+        "Remote customer support jobs",
+        json!({ "markets": markets.join(", "), "min_hours": min_hours }),
+    )
+}
+
+async fn privacy() -> impl IntoResponse {
+    pages::render(
+        axum::http::StatusCode::OK,
+        "privacy",
+        "Privacy notice",
+        json!({}),
+    )
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        pages::CSS,
+    )
+}

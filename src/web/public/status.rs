@@ -1,0 +1,60 @@
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::verify::link_invalid;
+use crate::domain::application::Status;
+use crate::intake;
+use crate::store::applications;
+use crate::web::{pages, AppState, PageError};
+
+pub async fn show(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    match intake::application_for_status_token(&s.db, &token).await? {
+        Some(id) => render_status(&s, id, false).await,
+        None => Ok(link_invalid(
+            "This status link has expired. Ask for a new confirmation link, or look for a newer email from us.",
+        )),
+    }
+}
+
+fn next_step(status: Status) -> &'static str {
+    match status {
+        Status::Applied => "Open the link in the email we sent you to confirm your address.",
+        Status::Verified => "We'll email you a link to a short, timed skills quiz. Set aside a quiet half hour when it arrives.",
+        Status::Waitlisted => "You don't need to do anything. We'll write to you as soon as we can offer you a place.",
+        Status::Rejected => "We can't take this application forward. If your situation changes, you're welcome to apply again.",
+    }
+}
+
+pub async fn render_status(
+    s: &AppState,
+    id: Uuid,
+    just_verified: bool,
+) -> Result<Response, PageError> {
+    let app = applications::get(&s.db, id).await?;
+    let status = Status::parse(&app.status).unwrap_or(Status::Applied);
+    let reasons: Vec<String> = applications::screening(&s.db, id)
+        .await?
+        .into_iter()
+        .filter(|r| r.outcome != "pass")
+        .map(|r| r.reason)
+        .collect();
+    Ok(pages::render(
+        StatusCode::OK,
+        "status",
+        "Your application",
+        json!({
+            "just_verified": just_verified,
+            "name": app.full_name,
+            "applied_on": app.created_at.format("%-d %B %Y").to_string(),
+            "status_label": status.label(),
+            "next_step": next_step(status),
+            "reasons": reasons,
+        }),
+    ))
+}
