@@ -169,16 +169,10 @@ impl Dispatcher {
                 return Ok(Outcome::Failed);
             }
         };
-        let limit = self.settings.send_timeout();
-        let result =
-            match tokio::time::timeout(limit, self.mailer.send(message, &row.id.to_string())).await
-            {
-                Ok(r) => r,
-                Err(_) => Err(SendError::Temporary(format!(
-                    "timed out after {} s waiting for the mail server",
-                    limit.as_secs_f64()
-                ))),
-            };
+        let result = self
+            .mailer
+            .send(message, &row.id.to_string(), self.settings.send_timeout())
+            .await;
         let now = now();
         Ok(match result {
             Ok(response) => {

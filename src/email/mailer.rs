@@ -1,5 +1,5 @@
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use lettre::transport::smtp::PoolConfig;
@@ -11,7 +11,7 @@ use crate::config::Settings;
 /// dropped: each message becomes an `.eml` file whose path is logged.
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(Arc<Smtp>),
     Files(PathBuf),
     Memory(Arc<Mutex<Vec<SentEmail>>>),
 }
@@ -32,21 +32,62 @@ pub enum SendError {
     Permanent(String),
 }
 
+/// lettre's pooled transport, rebuilt after a timed-out send: cancelling a send mid-command
+/// leaves its connection waiting for a reply, and lettre would hand that connection to the next
+/// send. A fresh pool drops it instead.
+pub struct Smtp {
+    url: String,
+    timeout: Duration,
+    pool_size: u32,
+    transport: RwLock<AsyncSmtpTransport<Tokio1Executor>>,
+}
+
+impl Smtp {
+    fn new(url: &str, timeout: Duration, pool_size: u32) -> anyhow::Result<Self> {
+        let transport = RwLock::new(Self::build(url, timeout, pool_size)?);
+        Ok(Self {
+            url: url.to_string(),
+            timeout,
+            pool_size,
+            transport,
+        })
+    }
+
+    fn build(
+        url: &str,
+        timeout: Duration,
+        pool_size: u32,
+    ) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+        Ok(AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| anyhow::anyhow!("SMTP_URL is not a valid SMTP address: {e}"))?
+            .timeout(Some(timeout))
+            .pool_config(
+                PoolConfig::new()
+                    .max_size(pool_size)
+                    .idle_timeout(Duration::from_secs(60)),
+            )
+            .build())
+    }
+
+    fn current(&self) -> AsyncSmtpTransport<Tokio1Executor> {
+        self.transport.read().expect("transport lock").clone()
+    }
+
+    fn reset(&self) {
+        if let Ok(fresh) = Self::build(&self.url, self.timeout, self.pool_size) {
+            *self.transport.write().expect("transport lock") = fresh;
+        }
+    }
+}
+
 impl Mailer {
     pub fn from_settings(s: &Settings) -> anyhow::Result<Self> {
         match &s.mail.smtp_url {
-            Some(url) => {
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| anyhow::anyhow!("SMTP_URL is not a valid SMTP address: {e}"))?
-                    .timeout(Some(s.send_timeout()))
-                    .pool_config(
-                        PoolConfig::new()
-                            .max_size(s.mail.pool_size)
-                            .idle_timeout(Duration::from_secs(60)),
-                    )
-                    .build();
-                Ok(Mailer::Smtp(transport))
-            }
+            Some(url) => Ok(Mailer::Smtp(Arc::new(Smtp::new(
+                url,
+                s.send_timeout(),
+                s.mail.pool_size,
+            )?))),
             None => Ok(Mailer::Files(s.data_dir.join("mail"))),
         }
     }
@@ -64,12 +105,32 @@ impl Mailer {
         }
     }
 
-    /// Sends one message; `file_stem` names the file for the Files backend. Returns the server's
-    /// reply (or where the file went). Callers wrap this in a timeout: lettre's own timeout covers
-    /// each socket read, not a server that trickles or a pool that waits.
-    pub async fn send(&self, message: Message, file_stem: &str) -> Result<String, SendError> {
+    /// Sends one message within `limit`; `file_stem` names the file for the Files backend.
+    /// Returns the server's reply (or where the file went). lettre's own timeout covers each
+    /// socket read, not a server that trickles or a pool that waits, hence the outer one.
+    pub async fn send(
+        &self,
+        message: Message,
+        file_stem: &str,
+        limit: Duration,
+    ) -> Result<String, SendError> {
+        match tokio::time::timeout(limit, self.send_now(message, file_stem)).await {
+            Ok(result) => result,
+            Err(_) => {
+                if let Mailer::Smtp(smtp) = self {
+                    smtp.reset();
+                }
+                Err(SendError::Temporary(format!(
+                    "timed out after {} s waiting for the mail server",
+                    limit.as_secs_f64()
+                )))
+            }
+        }
+    }
+
+    async fn send_now(&self, message: Message, file_stem: &str) -> Result<String, SendError> {
         match self {
-            Mailer::Smtp(t) => match t.send(message).await {
+            Mailer::Smtp(smtp) => match smtp.current().send(message).await {
                 Ok(resp) => Ok(format!(
                     "{} {}",
                     resp.code(),

@@ -1,0 +1,355 @@
+//! `spawn_app`: the real application on port 0 with its own fresh database (a temp SQLite file, or
+//! a new PostgreSQL database when TEST_DATABASE_URL is set) and a real SMTP server in the test.
+
+use std::net::TcpListener as StdListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mailin_embedded::{Handler, Response, Server};
+use onramp::app::Application;
+use onramp::config::Settings;
+use onramp::domain::token::SecretToken;
+use onramp::email::dispatcher::{self, Dispatcher, Round};
+use onramp::email::Mailer;
+use onramp::on_db;
+use onramp::store::{api_keys, Db};
+
+/// How the test SMTP server answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpMode {
+    Accept,
+    /// 451 at MAIL FROM: try again later.
+    Refuse,
+    /// 550 at RCPT TO: mailbox does not exist.
+    Reject,
+    /// Says nothing for this long at MAIL FROM, then 421.
+    Stall(Duration),
+}
+
+#[derive(Debug)]
+pub struct Smtp {
+    pub mode: SmtpMode,
+    pub received: Vec<String>,
+}
+
+#[derive(Clone)]
+struct SmtpHandler {
+    state: Arc<Mutex<Smtp>>,
+    buf: Vec<u8>,
+}
+
+impl Handler for SmtpHandler {
+    fn mail(&mut self, _ip: std::net::IpAddr, _domain: &str, _from: &str) -> Response {
+        let mode = self.state.lock().unwrap().mode;
+        match mode {
+            SmtpMode::Refuse => Response::custom(451, "4.3.2 Try again later".into()),
+            SmtpMode::Stall(d) => {
+                std::thread::sleep(d);
+                Response::custom(421, "4.4.2 Timed out".into())
+            }
+            _ => mailin_embedded::response::OK,
+        }
+    }
+
+    fn rcpt(&mut self, _to: &str) -> Response {
+        if self.state.lock().unwrap().mode == SmtpMode::Reject {
+            return Response::custom(550, "5.1.1 No such mailbox here".into());
+        }
+        mailin_embedded::response::OK
+    }
+
+    fn data_start(&mut self, _d: &str, _f: &str, _8: bool, _to: &[String]) -> Response {
+        self.buf.clear();
+        mailin_embedded::response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.buf.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let msg = String::from_utf8_lossy(&self.buf).into_owned();
+        self.state.lock().unwrap().received.push(msg);
+        mailin_embedded::response::OK
+    }
+}
+
+/// Starts an SMTP server on a free port; it runs for the rest of the test process.
+pub fn start_smtp() -> (u16, Arc<Mutex<Smtp>>) {
+    let state = Arc::new(Mutex::new(Smtp {
+        mode: SmtpMode::Accept,
+        received: Vec::new(),
+    }));
+    let listener = StdListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut server = Server::new(SmtpHandler {
+        state: state.clone(),
+        buf: Vec::new(),
+    });
+    server
+        .with_name("smtp.test")
+        .with_num_threads(16)
+        .with_tcp_listener(listener);
+    std::thread::spawn(move || {
+        let _ = server.serve();
+    });
+    (port, state)
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    pub database_url: String,
+    pub settings: Arc<Settings>,
+    pub dispatcher: Arc<Dispatcher>,
+    pub smtp: Arc<Mutex<Smtp>>,
+    pub api_key: String,
+    _dir: tempfile::TempDir,
+}
+
+/// A database URL of its own for one test.
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let name = format!("onramp_t_{}", uuid::Uuid::new_v4().simple());
+            let admin = sqlx::PgPool::connect(&url)
+                .await
+                .expect("TEST_DATABASE_URL reachable");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await
+                .unwrap();
+            admin.close().await;
+            let (base, _) = url.rsplit_once('/').expect("URL with a database name");
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}", dir.join("onramp.db").display()),
+    }
+}
+
+pub fn test_settings(database_url: &str, data_dir: &std::path::Path, smtp_port: u16) -> Settings {
+    let mut s = Settings::default();
+    s.bind = "127.0.0.1:0".parse().unwrap();
+    s.database_url = database_url.to_string();
+    s.data_dir = data_dir.to_path_buf();
+    s.seed_demo = false;
+    s.mail.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
+    s.mail.send_timeout_secs = 1;
+    s.outbox.retry_base_secs = 0.05;
+    s.outbox.retry_max_secs = 0.2;
+    s.outbox.poll_interval_ms = 50;
+    s
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(edit: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, smtp) = start_smtp();
+    let url = fresh_database_url(dir.path()).await;
+    let mut settings = test_settings(&url, dir.path(), port);
+    edit(&mut settings);
+    let mailer = Mailer::from_settings(&settings).unwrap();
+    let app = Application::build(settings, mailer).await.unwrap();
+    let base = format!("http://{}", app.addr);
+    let db = app.state.db.clone();
+    let settings = app.state.settings.clone();
+    let dispatcher = app.dispatcher.clone();
+    // Tests drive the outbox themselves (drain) so they can watch each step.
+    tokio::spawn(app.run(std::future::pending(), false));
+    let key = SecretToken::with_prefix("onr_");
+    let mut tx = db.begin().await.unwrap();
+    api_keys::create(&mut tx, "tests", &key.hash(), onramp::domain::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    TestApp {
+        base,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        db,
+        database_url: url,
+        settings,
+        dispatcher,
+        smtp,
+        api_key: key.as_str().to_string(),
+        _dir: dir,
+    }
+}
+
+/// A valid signup as form fields; tests change one thing at a time.
+pub fn valid_form(email: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("full_name", "Ana Lind".into()),
+        ("email", email.into()),
+        ("phone", "+46 70 123 45 67".into()),
+        ("country", "SE".into()),
+        ("area", "rural".into()),
+        ("languages", "sv".into()),
+        ("languages", "en".into()),
+        ("weekly_hours", "20".into()),
+        ("student", "on".into()),
+        ("customer", "on".into()),
+        ("adult", "on".into()),
+        ("equipment", "on".into()),
+        ("motivation", "I like helping people.".into()),
+        ("consent", "on".into()),
+        ("utm_source", "".into()),
+        ("utm_campaign", "".into()),
+        ("ref", "".into()),
+    ]
+}
+
+pub fn valid_json(email: &str) -> serde_json::Value {
+    serde_json::json!({
+        "full_name": "Ana Lind",
+        "email": email,
+        "phone": "+46701234567",
+        "country": "SE",
+        "area": "city",
+        "languages": ["sv", "en"],
+        "weekly_hours": 20,
+        "adult": true,
+        "equipment": true,
+        "consent": true
+    })
+}
+
+pub fn encode(fields: &[(&str, String)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                k,
+                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl TestApp {
+    pub async fn post_form(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn apply(&self, fields: &[(&str, String)]) -> reqwest::Response {
+        self.post_form("/apply", encode(fields)).await
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.api_key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn drain(&self) -> Round {
+        dispatcher::drain(&self.dispatcher).await.unwrap()
+    }
+
+    pub fn received(&self) -> Vec<String> {
+        self.smtp.lock().unwrap().received.clone()
+    }
+
+    pub fn set_smtp(&self, mode: SmtpMode) {
+        self.smtp.lock().unwrap().mode = mode;
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        on_db!(&self.db, p => sqlx::query_scalar(&sql).fetch_one(p).await).unwrap()
+    }
+
+    /// Row counts of every table a signup writes, to show a rejected input changed nothing.
+    pub async fn snapshot(&self) -> Vec<i64> {
+        let mut v = Vec::new();
+        for t in [
+            "applications",
+            "screening_results",
+            "application_events",
+            "access_tokens",
+            "outbox",
+        ] {
+            v.push(self.count(t).await);
+        }
+        v
+    }
+
+    pub async fn status_of(&self, email: &str) -> Option<String> {
+        on_db!(&self.db, p => sqlx::query_scalar("SELECT status FROM applications WHERE email = $1")
+            .bind(email).fetch_optional(p).await)
+        .unwrap()
+    }
+}
+
+/// Decodes a quoted-printable body well enough to read links and text out of test emails.
+pub fn decode_qp(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The first link in `email` whose path starts with `prefix` (e.g. "/verify/").
+pub fn link(email: &str, base: &str, prefix: &str) -> Option<String> {
+    let text = decode_qp(email);
+    let start = format!("{base}{prefix}");
+    let at = text.find(&start)?;
+    let rest = &text[at..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
+        .unwrap_or(rest.len());
+    Some(rest[..end].to_string())
+}
+
+pub fn header<'a>(email: &'a str, name: &str) -> Option<&'a str> {
+    email.lines().find_map(|l| {
+        l.strip_prefix(name)
+            .and_then(|r| r.strip_prefix(": "))
+            .map(str::trim)
+    })
+}
+
+pub fn mail_to<'a>(received: &'a [String], address: &str) -> Vec<&'a String> {
+    received
+        .iter()
+        .filter(|m| header(m, "To").is_some_and(|t| t.contains(address)))
+        .collect()
+}

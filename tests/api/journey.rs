@@ -1,0 +1,251 @@
+//! The applicant's whole path over HTTP: form → email → verify → status, plus the knockout rules,
+//! repeat signups and expired links.
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signup_to_verified_applicant() {
+    let app = spawn_app().await;
+
+    let form = app
+        .get("/apply?utm_source=tiktok&utm_campaign=spring&ref=CODE42")
+        .await;
+    assert_eq!(form.status(), 200);
+    let html = form.text().await.unwrap();
+    assert!(html.contains(r#"name="utm_source" value="tiktok""#));
+    assert!(html.contains(r#"name="ref" value="CODE42""#));
+    assert!(html.contains(r#"<label for="full_name">"#));
+
+    let mut fields = valid_form("  Ana.Lind@Example.com ");
+    for f in fields.iter_mut() {
+        match f.0 {
+            "utm_source" => f.1 = "tiktok".into(),
+            "utm_campaign" => f.1 = "spring".into(),
+            "ref" => f.1 = "CODE42".into(),
+            _ => {}
+        }
+    }
+    let resp = app.apply(&fields).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/apply/thanks");
+    assert_eq!(app.get("/apply/thanks").await.status(), 200);
+    assert_eq!(
+        app.status_of("ana.lind@example.com").await.as_deref(),
+        Some("applied")
+    );
+
+    let round = app.drain().await;
+    assert_eq!(round.sent, 1);
+    let mail = app.received();
+    let mine = mail_to(&mail, "ana.lind@example.com");
+    assert_eq!(mine.len(), 1);
+    let email = mine[0];
+    assert!(email.contains("multipart/alternative"));
+    assert!(email.contains("text/plain") && email.contains("text/html"));
+    let id = header(email, "Message-ID").unwrap();
+    assert!(
+        id.starts_with('<') && id.ends_with("@onramp.localhost>"),
+        "{id}"
+    );
+    let verify = link(email, &app.base, "/verify/").expect("verification link in email");
+
+    // Only the hash of the token is stored.
+    let token = verify.rsplit('/').next().unwrap();
+    assert_eq!(app.count("access_tokens").await, 1);
+    let stored: Vec<String> = onramp::on_db!(&app.db, p =>
+        sqlx::query_scalar("SELECT token_hash FROM access_tokens").fetch_all(p).await)
+    .unwrap();
+    assert_ne!(stored[0], token);
+    assert_eq!(stored[0], onramp::domain::token::hash_token(token));
+
+    let page = app.get(&verify.replace(&app.base, "")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("your email address is confirmed"));
+    assert!(html.contains("Email confirmed: next is the skills quiz"));
+    assert_eq!(
+        app.status_of("ana.lind@example.com").await.as_deref(),
+        Some("verified")
+    );
+
+    // Verifying enqueued the next email, with a link to the status page.
+    assert_eq!(app.drain().await.sent, 1);
+    let mail = app.received();
+    let next = mail_to(&mail, "ana.lind@example.com")[1];
+    let status = link(next, &app.base, "/status/").expect("status link");
+    let page = app.get(&status.replace(&app.base, "")).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Ana Lind"));
+
+    // A second click on the used link shows the status, not an error, and sends nothing more.
+    let again = app.get(&verify.replace(&app.base, "")).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(app.drain().await.claimed, 0);
+
+    // The campaign source was recorded.
+    let id: uuid::Uuid =
+        onramp::on_db!(&app.db, p => sqlx::query_scalar("SELECT id FROM applications")
+        .fetch_one(p).await)
+        .unwrap();
+    let json: serde_json::Value = app
+        .client
+        .get(format!("{}/api/v1/applications/{id}", app.base))
+        .bearer_auth(&app.api_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["utm_source"], "tiktok");
+    assert_eq!(json["utm_campaign"], "spring");
+    assert_eq!(json["ref"], "CODE42");
+    assert_eq!(json["status"], "verified");
+    assert_eq!(json["languages"], serde_json::json!(["en", "sv"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knockout_rules_store_reasons_and_tell_the_applicant() {
+    let app = spawn_app().await;
+    let mut minor = valid_form("minor@example.com");
+    minor.retain(|(k, _)| *k != "adult");
+    let mut abroad = valid_form("abroad@example.com");
+    abroad.iter_mut().find(|f| f.0 == "country").unwrap().1 = "BR".into();
+    let mut few_hours = valid_form("few@example.com");
+    few_hours.iter_mut().find(|f| f.0 == "country").unwrap().1 = "US".into();
+    few_hours
+        .iter_mut()
+        .find(|f| f.0 == "weekly_hours")
+        .unwrap()
+        .1 = "14".into();
+    for f in [&minor, &abroad, &few_hours] {
+        assert_eq!(app.apply(f).await.status(), 303);
+    }
+    assert_eq!(
+        app.status_of("minor@example.com").await.as_deref(),
+        Some("rejected")
+    );
+    assert_eq!(
+        app.status_of("abroad@example.com").await.as_deref(),
+        Some("waitlisted")
+    );
+    assert_eq!(
+        app.status_of("few@example.com").await.as_deref(),
+        Some("waitlisted")
+    );
+
+    let reasons: Vec<(String, String, String)> = onramp::on_db!(&app.db, p => sqlx::query_as(
+        "SELECT a.email, s.rule_id, s.reason FROM screening_results s \
+         JOIN applications a ON a.id = s.application_id WHERE s.outcome <> 'pass' ORDER BY a.email")
+        .fetch_all(p).await)
+    .unwrap();
+    let brief: Vec<(&str, &str)> = reasons
+        .iter()
+        .map(|(e, r, _)| (e.as_str(), r.as_str()))
+        .collect();
+    assert_eq!(
+        brief,
+        [
+            ("abroad@example.com", "market"),
+            ("few@example.com", "min_hours"),
+            ("minor@example.com", "adult")
+        ]
+    );
+    assert!(reasons.iter().all(|(_, _, why)| why.len() > 20));
+    // Every rule is recorded, passes included.
+    assert_eq!(app.count("screening_results").await, 9);
+
+    assert_eq!(app.drain().await.sent, 3);
+    let mail = app.received();
+    let to_minor = decode_qp(mail_to(&mail, "minor@example.com")[0]);
+    assert!(to_minor.contains("18 or older"));
+    assert!(
+        link(&to_minor, &app.base, "/verify/").is_none(),
+        "no verification for a rejection"
+    );
+    let to_abroad = decode_qp(mail_to(&mail, "abroad@example.com")[0]);
+    assert!(to_abroad.contains("waitlist"));
+    assert!(to_abroad.contains("not hiring in your country yet"));
+    assert!(link(&to_abroad, &app.base, "/verify/").is_some());
+    let to_few = decode_qp(mail_to(&mail, "few@example.com")[0]);
+    assert!(to_few.contains("below the minimum"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeat_signup_creates_nothing_and_resends_at_most_once_per_cooldown() {
+    let app = spawn_app().await;
+    let first = app.apply(&valid_form("ana@example.com")).await;
+    assert_eq!(app.drain().await.sent, 1);
+    let before = app.snapshot().await;
+
+    let mut again = valid_form(" ANA@example.COM ");
+    again[0].1 = "Someone Else".into();
+    let second = app.apply(&again).await;
+    // Same answer as for a new address: nothing to learn from it.
+    assert_eq!(second.status(), first.status());
+    assert_eq!(second.headers()["location"], first.headers()["location"]);
+    assert_eq!(app.count("applications").await, 1);
+    let name: String =
+        onramp::on_db!(&app.db, p => sqlx::query_scalar("SELECT full_name FROM applications")
+        .fetch_one(p).await)
+        .unwrap();
+    assert_eq!(name, "Ana Lind", "a repeat signup changes nothing stored");
+    // Within the cooldown: no second email.
+    assert_eq!(app.drain().await.claimed, 0);
+    assert_eq!(app.snapshot().await, before);
+
+    // After the cooldown: exactly one more.
+    let mut tx = app.db.begin().await.unwrap();
+    onramp::on!(&mut tx, c => sqlx::query("UPDATE applications SET verify_requested_at = $1")
+        .bind(chrono::Utc::now() - chrono::Duration::minutes(11))
+        .execute(&mut **c).await.map(|_| ()))
+    .unwrap();
+    tx.commit().await.unwrap();
+    app.apply(&again).await;
+    app.apply(&again).await;
+    assert_eq!(app.drain().await.sent, 1);
+    assert_eq!(mail_to(&app.received(), "ana@example.com").len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_link_offers_a_new_one() {
+    let app = spawn_app_with(|s| {
+        s.verify_token_ttl_hours = 0;
+        s.verify_resend_cooldown_secs = 0;
+    })
+    .await;
+    app.apply(&valid_form("late@example.com")).await;
+    app.drain().await;
+    let old = link(&app.received()[0], &app.base, "/verify/").unwrap();
+    let page = app.get(&old.replace(&app.base, "")).await;
+    assert_eq!(page.status(), 410);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("expired or has already been used"));
+    assert!(html.contains(r#"action="/verify/resend""#));
+    assert_eq!(
+        app.status_of("late@example.com").await.as_deref(),
+        Some("applied")
+    );
+
+    // A made-up token gets the same page.
+    assert_eq!(app.get("/verify/not-a-real-token").await.status(), 410);
+
+    // Asking for a new link: same answer for known and unknown addresses.
+    let known = app
+        .post_form("/verify/resend", "email=late%40example.com")
+        .await;
+    let unknown = app
+        .post_form("/verify/resend", "email=nobody%40example.com")
+        .await;
+    assert_eq!(known.status(), 200);
+    assert_eq!(unknown.status(), 200);
+    assert_eq!(known.text().await.unwrap(), unknown.text().await.unwrap());
+    assert_eq!(app.drain().await.sent, 1);
+    assert_eq!(mail_to(&app.received(), "late@example.com").len(), 2);
+
+    let bad = app.post_form("/verify/resend", "email=not-an-email").await;
+    assert_eq!(bad.status(), 422);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("Enter a valid email address"));
+    assert!(html.contains(r#"value="not-an-email""#));
+}

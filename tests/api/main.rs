@@ -1,0 +1,6 @@
+mod api;
+mod bad_input;
+mod helpers;
+mod journey;
+mod ops;
+mod outbox;

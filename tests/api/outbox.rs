@@ -1,0 +1,245 @@
+//! The outbox against a real SMTP server that misbehaves in the ways real ones do.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use onramp::email::dispatcher::{self, Dispatcher};
+use onramp::email::Mailer;
+use onramp::store::{outbox, Db};
+
+use crate::helpers::*;
+
+async fn wait_for_backoff() {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+async fn only_row(app: &TestApp) -> outbox::OutboxRow {
+    let rows = outbox::list(&app.db, None, 10).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    rows.into_iter().next().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temporary_refusal_is_retried_and_delivered_once() {
+    let app = spawn_app().await;
+    app.apply(&valid_form("retry@example.com")).await;
+    app.set_smtp(SmtpMode::Refuse);
+    let r = app.drain().await;
+    assert_eq!((r.sent, r.retried), (0, 1));
+    let row = only_row(&app).await;
+    assert_eq!(row.status, "pending");
+    assert!(
+        row.last_error
+            .as_deref()
+            .unwrap()
+            .contains("Try again later"),
+        "{row:?}"
+    );
+    assert!(row.next_attempt_at > row.created_at);
+
+    // Still refusing: another retry, not a failure.
+    wait_for_backoff().await;
+    assert_eq!(app.drain().await.retried, 1);
+
+    app.set_smtp(SmtpMode::Accept);
+    wait_for_backoff().await;
+    assert_eq!(app.drain().await.sent, 1);
+    wait_for_backoff().await;
+    assert_eq!(app.drain().await.claimed, 0);
+    assert_eq!(app.received().len(), 1, "delivered exactly once");
+    let row = only_row(&app).await;
+    assert_eq!(row.status, "sent");
+    assert_eq!(row.attempts, 3);
+    assert!(row.smtp_response.as_deref().unwrap().starts_with("250"));
+    assert!(row.sent_at.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_rejection_fails_with_the_reason_and_can_be_retried_by_hand() {
+    let app = spawn_app().await;
+    app.apply(&valid_form("gone@example.com")).await;
+    app.set_smtp(SmtpMode::Reject);
+    let r = app.drain().await;
+    assert_eq!((r.sent, r.failed), (0, 1));
+    wait_for_backoff().await;
+    assert_eq!(
+        app.drain().await.claimed,
+        0,
+        "a failed row is not retried on its own"
+    );
+    let row = only_row(&app).await;
+    assert_eq!(row.status, "failed");
+    assert!(
+        row.last_error
+            .as_deref()
+            .unwrap()
+            .contains("No such mailbox here"),
+        "{row:?}"
+    );
+    assert!(app.received().is_empty());
+
+    // An admin fixes the cause and queues it again.
+    app.set_smtp(SmtpMode::Accept);
+    assert!(outbox::retry_failed(&app.db, row.id, onramp::domain::now())
+        .await
+        .unwrap());
+    assert!(
+        !outbox::retry_failed(&app.db, row.id, onramp::domain::now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(app.drain().await.sent, 1);
+    assert_eq!(app.received().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_server_times_out_and_the_send_is_retried() {
+    let app = spawn_app().await;
+    app.apply(&valid_form("slow@example.com")).await;
+    app.set_smtp(SmtpMode::Stall(Duration::from_secs(3)));
+    let started = std::time::Instant::now();
+    let r = app.drain().await;
+    assert!(
+        started.elapsed() < Duration::from_millis(2900),
+        "the timeout cut the send short"
+    );
+    assert_eq!(r.retried, 1);
+    let row = only_row(&app).await;
+    assert!(
+        row.last_error.as_deref().unwrap().contains("timed out"),
+        "{row:?}"
+    );
+
+    app.set_smtp(SmtpMode::Accept);
+    wait_for_backoff().await;
+    let r = app.drain().await;
+    assert_eq!(r.sent, 1, "{r:?} {:?}", only_row(&app).await);
+    assert_eq!(app.received().len(), 1);
+    assert_eq!(only_row(&app).await.status, "sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_give_up_after_max_attempts() {
+    let app = spawn_app_with(|s| s.outbox.max_attempts = 2).await;
+    app.apply(&valid_form("never@example.com")).await;
+    app.set_smtp(SmtpMode::Refuse);
+    assert_eq!(app.drain().await.retried, 1);
+    wait_for_backoff().await;
+    assert_eq!(app.drain().await.failed, 1);
+    let row = only_row(&app).await;
+    assert_eq!(row.status, "failed");
+    assert!(row
+        .last_error
+        .unwrap()
+        .starts_with("gave up after 2 attempts"));
+}
+
+/// Two dispatchers with their own connections to one database, as two instances would be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_dispatchers_never_send_the_same_email_twice() {
+    let app = spawn_app_with(|s| s.outbox.batch_size = 4).await;
+    for i in 0..40 {
+        assert_eq!(
+            app.apply(&valid_form(&format!("p{i}@example.com")))
+                .await
+                .status(),
+            303
+        );
+    }
+    let other_db = Db::connect(&app.database_url).await.unwrap();
+    let settings = app.settings.clone();
+    let other = Dispatcher::new(
+        other_db,
+        Mailer::from_settings(&settings).unwrap(),
+        Arc::new(onramp::app::renderer(&settings).unwrap()),
+        settings.clone(),
+    )
+    .unwrap();
+    let (a, b) = tokio::join!(
+        dispatcher::drain(&app.dispatcher),
+        dispatcher::drain(&other)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.sent + b.sent, 40);
+    assert!(a.sent > 0 && b.sent > 0, "both took part: {a:?} {b:?}");
+    let received = app.received();
+    assert_eq!(received.len(), 40);
+    let mut ids: Vec<&str> = received
+        .iter()
+        .map(|m| header(m, "Message-ID").unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 40, "no email sent twice");
+}
+
+/// A dispatcher that stops hands its claimed rows back, so nothing waits out a lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_releases_leases() {
+    let app = spawn_app().await;
+    app.apply(&valid_form("lease@example.com")).await;
+    let now = onramp::domain::now();
+    let worker = "crashed-instance";
+    let claimed = outbox::claim(&app.db, worker, now, now + chrono::Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    // Leased to another worker: not ours to send.
+    assert_eq!(app.drain().await.claimed, 0);
+    assert_eq!(outbox::release(&app.db, worker).await.unwrap(), 1);
+    assert_eq!(app.drain().await.sent, 1);
+    let row = only_row(&app).await;
+    assert_eq!(
+        row.attempts, 1,
+        "the released claim does not count as an attempt"
+    );
+}
+
+/// Running dispatcher: shutting the app down while mail is queued loses nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_finishes_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, smtp) = start_smtp();
+    let url = fresh_database_url(dir.path()).await;
+    let settings = test_settings(&url, dir.path(), port);
+    let mailer = Mailer::from_settings(&settings).unwrap();
+    let app = onramp::app::Application::build(settings, mailer)
+        .await
+        .unwrap();
+    let base = format!("http://{}", app.addr);
+    let db = app.state.db.clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run(
+        async {
+            let _ = stop_rx.await;
+        },
+        true,
+    ));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for i in 0..10 {
+        let r = client
+            .post(format!("{base}/apply"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(encode(&valid_form(&format!("s{i}@example.com"))))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+    }
+    stop_tx.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    // Whatever the dispatcher did not send before stopping is still pending and unleased.
+    let db2 = Db::connect(&url).await.unwrap();
+    let rows = outbox::list(&db2, None, 100).await.unwrap();
+    assert_eq!(rows.len(), 10);
+    let sent = rows.iter().filter(|r| r.status == "sent").count();
+    assert_eq!(sent, smtp.lock().unwrap().received.len());
+    let leased: i64 = onramp::on_db!(&db2, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE locked_until IS NOT NULL").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(leased, 0);
+    drop(db);
+}
