@@ -522,7 +522,8 @@ pub(crate) mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        let cases: Vec<(&str, Box<dyn FnOnce(&mut RawApplication)>)> = vec![
+        type Edit = Box<dyn FnOnce(&mut RawApplication)>;
+        let cases: Vec<(&str, Edit)> = vec![
             ("full_name", Box::new(|r| r.full_name = "A".into())),
             ("full_name", Box::new(|r| r.full_name = "A".repeat(101))),
             ("email", Box::new(|r| r.email = "nope".into())),

@@ -58,7 +58,13 @@ impl Handler for SmtpHandler {
         mailin_embedded::response::OK
     }
 
-    fn data_start(&mut self, _d: &str, _f: &str, _8: bool, _to: &[String]) -> Response {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        _from: &str,
+        _is8bit: bool,
+        _to: &[String],
+    ) -> Response {
         self.buf.clear();
         mailin_embedded::response::OK
     }
@@ -130,11 +136,13 @@ pub async fn fresh_database_url(dir: &std::path::Path) -> String {
 }
 
 pub fn test_settings(database_url: &str, data_dir: &std::path::Path, smtp_port: u16) -> Settings {
-    let mut s = Settings::default();
-    s.bind = "127.0.0.1:0".parse().unwrap();
-    s.database_url = database_url.to_string();
-    s.data_dir = data_dir.to_path_buf();
-    s.seed_demo = false;
+    let mut s = Settings {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        database_url: database_url.to_string(),
+        data_dir: data_dir.to_path_buf(),
+        seed_demo: false,
+        ..Default::default()
+    };
     s.mail.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
     s.mail.send_timeout_secs = 1;
     s.outbox.retry_base_secs = 0.05;
