@@ -291,6 +291,14 @@ mod tests {
     }
 
     #[test]
+    fn readme_documents_every_variable() {
+        let readme = include_str!("../README.md");
+        for (var, _) in ENV_VARS {
+            assert!(readme.contains(&format!("`{var}`")), "README misses {var}");
+        }
+    }
+
+    #[test]
     fn bad_values_name_the_variable() {
         let mut s = Settings::default();
         let err = s
