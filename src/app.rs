@@ -77,9 +77,20 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
         dispatch: bool,
     ) -> anyhow::Result<()> {
+        self.run_with_extra_routes(axum::Router::new(), shutdown, dispatch)
+            .await
+    }
+
+    /// `run`, with `extra` routes merged in (the benchmark adds its baseline endpoint).
+    pub async fn run_with_extra_routes(
+        self,
+        extra: axum::Router,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+        dispatch: bool,
+    ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = dispatch.then(|| tokio::spawn(self.dispatcher.clone().run(stop_rx.clone())));
-        let app = web::router(self.state.clone());
+        let app = web::router(self.state.clone()).merge(extra);
         let mut server_stop = stop_rx.clone();
         let server = axum::serve(self.listener, app)
             .with_graceful_shutdown(async move {

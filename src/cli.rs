@@ -120,7 +120,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     n.applicants, n.skipped
                 );
             } else {
-                println!("nothing to load without --demo yet: the reference data is built in");
+                println!(
+                    "no reference data to load: hiring markets and screening rules come from the config; add --demo for demo applicants"
+                );
             }
             Ok(())
         }

@@ -28,18 +28,22 @@ async fn start_chromedriver() -> (Driver, u16) {
         .unwrap()
         .port();
     let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
-    let child = Command::new(&bin)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("could not start {bin} (apt-get install chromium-driver): {e}"));
+    let driver = Driver(
+        Command::new(&bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("could not start {bin} (apt-get install chromium-driver): {e}")
+            }),
+    );
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_ok()
         {
-            return (Driver(child), port);
+            return (driver, port);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -165,20 +165,6 @@ pub async fn record_event(
     Ok(())
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct EventRow {
-    pub kind: String,
-    pub detail: String,
-    pub actor: String,
-    pub created_at: DateTime<Utc>,
-}
-
-pub async fn events(db: &Db, id: Uuid) -> Result<Vec<EventRow>> {
-    const SQL: &str = "SELECT kind, detail, actor, created_at FROM application_events \
-        WHERE application_id = $1 ORDER BY created_at, id";
-    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_all(p).await?))
-}
-
 pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>> {
     const SQL: &str = "SELECT status, COUNT(*) FROM applications GROUP BY status ORDER BY status";
     Ok(on_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await?))

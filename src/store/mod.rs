@@ -181,10 +181,6 @@ impl Tx {
         }
         Ok(())
     }
-
-    pub fn is_postgres(&self) -> bool {
-        matches!(self, Tx::Postgres(_))
-    }
 }
 
 fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {

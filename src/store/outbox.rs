@@ -177,9 +177,3 @@ pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>> {
     const SQL: &str = "SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status";
     Ok(on_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await?))
 }
-
-/// Rows not finished yet (pending), whether due now or later.
-pub async fn pending_count(db: &Db) -> Result<i64> {
-    const SQL: &str = "SELECT COUNT(*) FROM outbox WHERE status = 'pending'";
-    Ok(on_db!(db, p => sqlx::query_scalar(SQL).fetch_one(p).await?))
-}

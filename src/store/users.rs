@@ -21,8 +21,3 @@ pub async fn create(
 pub async fn count(db: &Db) -> Result<i64> {
     Ok(on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(p).await?))
 }
-
-pub async fn password_hash(db: &Db, email: &str) -> Result<Option<(Uuid, String, String)>> {
-    const SQL: &str = "SELECT id, role, password_hash FROM users WHERE email = $1";
-    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(email).fetch_optional(p).await?))
-}

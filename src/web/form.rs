@@ -7,7 +7,43 @@ use axum::http::{header, HeaderMap};
 
 use super::AppError;
 
-pub fn content_type_is(headers: &HeaderMap, expected: &str) -> bool {
+/// Form field name and its value, `Err(())` when the value's bytes were not UTF-8.
+pub type Pairs = Vec<(String, Result<String, ()>)>;
+
+/// The fields of a URL-encoded form body, after the content-type and size checks.
+pub fn urlencoded(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<Pairs, AppError> {
+    if !content_type_is(headers, "application/x-www-form-urlencoded") {
+        return Err(AppError::UnsupportedMediaType(
+            "Send the form as application/x-www-form-urlencoded.",
+        ));
+    }
+    Ok(parse_urlencoded(&checked_body(body, limit)?))
+}
+
+/// A JSON body, after the content-type, size and syntax checks.
+pub fn json(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<serde_json::Value, AppError> {
+    if !content_type_is(headers, "application/json") {
+        return Err(AppError::UnsupportedMediaType(
+            "Send the body as application/json.",
+        ));
+    }
+    serde_json::from_slice(&checked_body(body, limit)?).map_err(|e| {
+        AppError::field(
+            "body",
+            format!("The body is not valid JSON ({e}). Send one JSON object."),
+        )
+    })
+}
+
+fn content_type_is(headers: &HeaderMap, expected: &str) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -15,7 +51,7 @@ pub fn content_type_is(headers: &HeaderMap, expected: &str) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
 }
 
-pub fn body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, AppError> {
+fn checked_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, AppError> {
     body.map_err(|e| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             AppError::PayloadTooLarge(format!(
@@ -30,7 +66,7 @@ pub fn body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, 
 
 /// `name=value` pairs in order. A value whose bytes are not UTF-8 is `Err(())` so the caller can
 /// name the field; a name that is not UTF-8 cannot be any of our fields and is dropped.
-pub fn parse_urlencoded(body: &[u8]) -> Vec<(String, Result<String, ()>)> {
+pub fn parse_urlencoded(body: &[u8]) -> Pairs {
     body.split(|b| *b == b'&')
         .filter(|part| !part.is_empty())
         .filter_map(|part| {

@@ -13,7 +13,7 @@ use super::ApiKey;
 use crate::domain::application::{RawApplication, Status};
 use crate::intake::{self, Channel};
 use crate::store::applications;
-use crate::web::form::{self, content_type_is};
+use crate::web::form;
 use crate::web::{AppError, AppState};
 
 /// The signup form's fields, as JSON.
@@ -114,18 +114,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    if !content_type_is(&headers, "application/json") {
-        return Err(AppError::UnsupportedMediaType(
-            "Send the application as application/json.",
-        ));
-    }
-    let body = form::body(body, s.settings.max_body_bytes)?;
-    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-        AppError::field(
-            "body",
-            format!("The body is not valid JSON ({e}). Send one JSON object."),
-        )
-    })?;
+    let value = form::json(&headers, body, s.settings.max_body_bytes)?;
     let (raw, mut errors) = RawApplication::from_json(&value);
     let app = match raw.parse() {
         Ok(app) if errors.is_empty() => app,

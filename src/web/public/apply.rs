@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use crate::domain::application::{Area, RawApplication, TRACKING_MAX};
 use crate::domain::{iso, FieldErrors};
 use crate::intake::{self, Channel};
-use crate::web::form::{self, content_type_is};
-use crate::web::{pages, AppError, AppState, PageError};
+use crate::web::form;
+use crate::web::{pages, AppState, PageError};
 
 /// Offered as checkboxes; every other ISO 639-1 language is in the "another language" list.
 const COMMON_LANGUAGES: &[&str] = &[
@@ -45,13 +45,8 @@ pub async fn submit(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
-    if !content_type_is(&headers, "application/x-www-form-urlencoded") {
-        return Err(PageError(AppError::UnsupportedMediaType(
-            "Send the application form as application/x-www-form-urlencoded.",
-        )));
-    }
-    let body = form::body(body, s.settings.max_body_bytes)?;
-    let (raw, mut errors) = RawApplication::from_pairs(form::parse_urlencoded(&body));
+    let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
+    let (raw, mut errors) = RawApplication::from_pairs(pairs);
     let parsed = raw.parse();
     let app = match parsed {
         Ok(app) if errors.is_empty() => app,

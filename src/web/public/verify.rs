@@ -8,8 +8,8 @@ use serde_json::json;
 use super::status::render_status;
 use crate::domain::email::EmailAddress;
 use crate::intake::{self, Verified};
-use crate::web::form::{self, content_type_is};
-use crate::web::{pages, AppError, AppState, PageError};
+use crate::web::form;
+use crate::web::{pages, AppState, PageError};
 
 pub async fn verify(
     State(s): State<AppState>,
@@ -56,13 +56,7 @@ pub async fn resend(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
-    if !content_type_is(&headers, "application/x-www-form-urlencoded") {
-        return Err(PageError(AppError::UnsupportedMediaType(
-            "Send the form as application/x-www-form-urlencoded.",
-        )));
-    }
-    let body = form::body(body, s.settings.max_body_bytes)?;
-    let typed = form::parse_urlencoded(&body)
+    let typed = form::urlencoded(&headers, body, s.settings.max_body_bytes)?
         .into_iter()
         .find(|(k, _)| k == "email")
         .map(|(_, v)| v);
