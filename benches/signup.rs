@@ -67,7 +67,9 @@ async fn serve_child() {
         }),
     );
     println!("listening {addr}");
-    app.run_with_extra_routes(extra, std::future::pending(), true)
+    // BENCH_DISPATCH=0 measures signups without the dispatcher sending alongside.
+    let dispatch = std::env::var("BENCH_DISPATCH").map_or(true, |v| v != "0");
+    app.run_with_extra_routes(extra, std::future::pending(), dispatch)
         .await
         .unwrap();
 }

@@ -58,6 +58,7 @@ impl Application {
             settings.clone(),
         )?);
         let state = AppState {
+            intake: crate::intake::Intake::start(db.clone(), settings.clone()),
             db,
             settings,
             metrics: Arc::default(),

@@ -13,6 +13,7 @@ use crate::domain::now;
 use crate::domain::staff::{self, Role};
 use crate::domain::token::SecretToken;
 use crate::email::{dispatcher, Mailer};
+use crate::intake::Intake;
 use crate::store::{self, api_keys, outbox, users, Db, StoreError};
 
 #[derive(Parser)]
@@ -114,7 +115,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Seed { demo } => {
             let db = connect(&settings).await?;
             if demo {
-                let n = crate::seed::load_demo(&db, &settings, &settings.seed_dir).await?;
+                let intake = Intake::start(db.clone(), std::sync::Arc::new(settings.clone()));
+                let n = crate::seed::load_demo(&db, &intake, &settings.seed_dir).await?;
                 println!(
                     "demo applicants: {} loaded, {} already present",
                     n.applicants, n.skipped
@@ -249,7 +251,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let db = &app.state.db;
     if seed_demo && store::applications::count(db).await? == 0 {
         if seed_dir.join("applicants.toml").exists() {
-            let n = crate::seed::load_demo(db, &app.state.settings, &seed_dir).await?;
+            let n = crate::seed::load_demo(db, &app.state.intake, &seed_dir).await?;
             println!("loaded demo data: {} applicants", n.applicants);
         } else {
             tracing::warn!(dir = %seed_dir.display(), "no demo data found; starting empty");

@@ -1,8 +1,11 @@
 //! Applicant intake use cases: sign up, verify the email, ask for a new link. Each runs in one
 //! transaction that writes the state change, its audit entry and any email together.
 
+use std::sync::Arc;
+
 use chrono::Duration;
 use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::config::Settings;
@@ -31,7 +34,7 @@ pub enum Channel {
 }
 
 impl Channel {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Channel::Form => "form",
             Channel::Api => "api",
@@ -40,78 +43,183 @@ impl Channel {
     }
 }
 
-/// Stores a new application after screening it, or, for an email we already have, changes
-/// nothing but (at most once per cooldown) sends the verification email again.
-pub async fn submit(
+/// Signups are written by one task in batches: every signup waiting when a transaction starts
+/// goes into it, with one multi-row statement per table. SQLite has a single writer and each
+/// statement is a round trip to its connection thread, so a transaction per signup caps throughput
+/// at a few hundred a second; batching amortizes that without making any one signup wait for a
+/// timer (a lone signup is written at once).
+#[derive(Clone)]
+pub struct Intake {
+    jobs: mpsc::Sender<Job>,
+}
+
+struct Job {
+    app: NewApplication,
+    channel: Channel,
+    reply: oneshot::Sender<Result<Submitted, StoreError>>,
+}
+
+/// Most signups in one transaction; keeps statements well under both engines' bind limits.
+const MAX_BATCH: usize = 64;
+
+impl Intake {
+    /// Starts the writer task; it stops when the last `Intake` handle is dropped.
+    pub fn start(db: Db, settings: Arc<Settings>) -> Self {
+        let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(write_batches(db, settings, rx));
+        Self { jobs: tx }
+    }
+
+    /// Stores a new application after screening it, or, for an email we already have, changes
+    /// nothing but (at most once per cooldown) sends the verification email again.
+    pub async fn submit(
+        &self,
+        app: NewApplication,
+        channel: Channel,
+    ) -> Result<Submitted, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            app,
+            channel,
+            reply,
+        };
+        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+async fn write_batches(db: Db, settings: Arc<Settings>, mut rx: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let batch: Vec<Job> = std::mem::take(&mut jobs);
+        let input: Vec<(&NewApplication, Channel)> =
+            batch.iter().map(|j| (&j.app, j.channel)).collect();
+        match write_batch(&db, &settings, &input).await {
+            Ok(results) => {
+                for (job, result) in batch.into_iter().zip(results) {
+                    let _ = job.reply.send(Ok(result));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, signups = batch.len(), "signup batch failed");
+                let msg = e.to_string();
+                for job in batch {
+                    let _ = job.reply.send(Err(StoreError::Batch(msg.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for all `apps`; results in the same order.
+async fn write_batch(
     db: &Db,
     settings: &Settings,
-    app: &NewApplication,
-    channel: Channel,
-) -> Result<Submitted, StoreError> {
+    apps: &[(&NewApplication, Channel)],
+) -> Result<Vec<Submitted>, StoreError> {
     let now = now();
-    let (outcome, results) = screening::screen(app, &settings.screening_rules, &settings.markets);
-    let status = match outcome {
-        Outcome::Pass => Status::Applied,
-        Outcome::Waitlisted => Status::Waitlisted,
-        Outcome::Rejected => Status::Rejected,
-    };
-    let id = Uuid::now_v7();
+    struct Screened {
+        id: Uuid,
+        status: Status,
+        results: Vec<screening::RuleResult>,
+    }
+    let screened: Vec<Screened> = apps
+        .iter()
+        .map(|(app, _)| {
+            let (outcome, results) =
+                screening::screen(app, &settings.screening_rules, &settings.markets);
+            let status = match outcome {
+                Outcome::Pass => Status::Applied,
+                Outcome::Waitlisted => Status::Waitlisted,
+                Outcome::Rejected => Status::Rejected,
+            };
+            Screened {
+                id: Uuid::now_v7(),
+                status,
+                results,
+            }
+        })
+        .collect();
     let mut tx = db.begin().await?;
-    if !applications::insert_if_new(&mut tx, id, app, status.as_str(), now).await? {
+    let rows: Vec<(Uuid, &NewApplication, &str)> = apps
+        .iter()
+        .zip(&screened)
+        .map(|((app, _), s)| (s.id, *app, s.status.as_str()))
+        .collect();
+    let inserted = applications::insert_many_if_new(&mut tx, &rows, now).await?;
+    let is_new = |s: &Screened| inserted.contains(&s.id);
+
+    let screening_rows: Vec<(Uuid, &[screening::RuleResult])> = screened
+        .iter()
+        .filter(|s| is_new(s))
+        .map(|s| (s.id, s.results.as_slice()))
+        .collect();
+    applications::insert_screening(&mut tx, &screening_rows, now).await?;
+
+    let mut events = Vec::new();
+    let mut emails = Vec::new();
+    for ((app, channel), s) in apps.iter().zip(&screened).filter(|(_, s)| is_new(s)) {
+        events.push(applications::NewEvent {
+            application_id: s.id,
+            kind: "applied",
+            detail: json!({
+                "channel": channel.as_str(),
+                "status": s.status.as_str(),
+                "screening": s.results,
+            }),
+            actor: "applicant",
+        });
+        if matches!(channel, Channel::Seed) {
+            continue;
+        }
+        let reasons: Vec<&str> = s
+            .results
+            .iter()
+            .filter(|r| r.outcome != Outcome::Pass)
+            .map(|r| r.reason.as_str())
+            .collect();
+        let (template, key) = match s.status {
+            Status::Rejected => ("application_rejected", format!("rejected:{}", s.id)),
+            _ => ("verify_email", format!("verify:{}:0", s.id)),
+        };
+        emails.push(NewEmail {
+            idempotency_key: key,
+            template,
+            recipient: app.email.as_str(),
+            payload: json!({
+                "application_id": s.id,
+                "name": app.full_name,
+                "waitlisted": s.status == Status::Waitlisted,
+                "reasons": reasons,
+            }),
+        });
+    }
+    applications::record_events(&mut tx, &events, now).await?;
+    outbox::enqueue_many(&mut tx, &emails, now).await?;
+
+    let mut out = Vec::with_capacity(apps.len());
+    for ((app, _), s) in apps.iter().zip(&screened) {
+        if is_new(s) {
+            out.push(Submitted {
+                id: s.id,
+                status: s.status,
+                created: true,
+            });
+            continue;
+        }
+        // The address was already stored, or came earlier in this batch.
         let existing = applications::find_by_email_tx(&mut tx, app.email.as_str())
             .await?
             .ok_or(StoreError::NotFound)?;
         resend_verification(&mut tx, settings, &existing, "duplicate_signup").await?;
-        tx.commit().await?;
-        return Ok(Submitted {
+        out.push(Submitted {
             id: existing.id,
             status: Status::parse(&existing.status).unwrap_or(Status::Applied),
             created: false,
         });
     }
-    applications::insert_screening(&mut tx, id, &results, now).await?;
-    applications::record_event(
-        &mut tx,
-        id,
-        "applied",
-        &json!({ "channel": channel.as_str(), "status": status.as_str(), "screening": results }),
-        "applicant",
-        now,
-    )
-    .await?;
-    let reasons: Vec<&str> = results
-        .iter()
-        .filter(|r| r.outcome != Outcome::Pass)
-        .map(|r| r.reason.as_str())
-        .collect();
-    if !matches!(channel, Channel::Seed) {
-        let (template, key) = match status {
-            Status::Rejected => ("application_rejected", format!("rejected:{id}")),
-            _ => ("verify_email", format!("verify:{id}:0")),
-        };
-        outbox::enqueue(
-            &mut tx,
-            &NewEmail {
-                idempotency_key: key,
-                template,
-                recipient: app.email.as_str(),
-                payload: json!({
-                    "application_id": id,
-                    "name": app.full_name,
-                    "waitlisted": status == Status::Waitlisted,
-                    "reasons": reasons,
-                }),
-            },
-            now,
-        )
-        .await?;
-    }
     tx.commit().await?;
-    Ok(Submitted {
-        id,
-        status,
-        created: true,
-    })
+    Ok(out)
 }
 
 /// Queues another verification email if the applicant still needs one and the last went out
@@ -131,7 +239,7 @@ async fn resend_verification(
     let reasons = applications::failed_reasons_tx(tx, app.id).await?;
     outbox::enqueue(
         tx,
-        &NewEmail {
+        NewEmail {
             idempotency_key: format!("verify:{}:{}", app.id, now.timestamp_micros()),
             template: "verify_email",
             recipient: &app.email,
@@ -149,7 +257,7 @@ async fn resend_verification(
         tx,
         app.id,
         "verification_resent",
-        &json!({ "reason": why }),
+        json!({ "reason": why }),
         "applicant",
         now,
     )
@@ -213,14 +321,14 @@ pub async fn verify_email(db: &Db, presented: &str) -> Result<Verified, StoreErr
         &mut tx,
         id,
         "email_verified",
-        &json!({ "status": status.as_str() }),
+        json!({ "status": status.as_str() }),
         "applicant",
         now,
     )
     .await?;
     outbox::enqueue(
         &mut tx,
-        &NewEmail {
+        NewEmail {
             idempotency_key: format!("verified:{id}"),
             template: "email_verified",
             recipient: &app.email,

@@ -6,10 +6,9 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
-use crate::config::Settings;
 use crate::domain::application::RawApplication;
 use crate::domain::now;
-use crate::intake::{self, Channel};
+use crate::intake::{Channel, Intake};
 use crate::store::{applications, Db};
 
 #[derive(Deserialize)]
@@ -25,7 +24,7 @@ pub struct Loaded {
 
 /// Loads `applicants.toml` from `dir`. Entries whose email already exists are skipped, so running
 /// it twice changes nothing. A malformed entry stops the load with its position and field.
-pub async fn load_demo(db: &Db, settings: &Settings, dir: &Path) -> anyhow::Result<Loaded> {
+pub async fn load_demo(db: &Db, intake: &Intake, dir: &Path) -> anyhow::Result<Loaded> {
     let path = dir.join("applicants.toml");
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -50,7 +49,7 @@ pub async fn load_demo(db: &Db, settings: &Settings, dir: &Path) -> anyhow::Resu
     }
     let mut loaded = Loaded::default();
     for (app, verified) in parsed {
-        let done = intake::submit(db, settings, &app, Channel::Seed).await?;
+        let done = intake.submit(app, Channel::Seed).await?;
         if !done.created {
             loaded.skipped += 1;
             continue;

@@ -1,3 +1,5 @@
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -33,43 +35,51 @@ const COLUMNS: &str = "id, email, full_name, phone, country, area, languages, we
      student, customer, adult, equipment, motivation, utm_source, utm_campaign, ref_code, status, \
      email_verified_at, created_at, updated_at";
 
-/// Inserts the application unless one with the same email exists. Returns whether it inserted:
-/// the check and the insert are one statement, so two simultaneous signups cannot both win.
-pub async fn insert_if_new(
+/// Inserts each application unless one with its email exists (already stored, or earlier in the
+/// same list), in one statement. Returns the ids that were inserted: the check and the insert are
+/// one statement, so two simultaneous signups cannot both win.
+pub async fn insert_many_if_new(
     tx: &mut Tx,
-    id: Uuid,
-    a: &NewApplication,
-    status: &str,
+    apps: &[(Uuid, &NewApplication, &str)],
     now: DateTime<Utc>,
-) -> Result<bool> {
-    const SQL: &str = "INSERT INTO applications (id, email, full_name, phone, country, area, \
-        languages, weekly_hours, student, customer, adult, equipment, motivation, utm_source, \
-        utm_campaign, ref_code, status, consent_at, verify_requested_at, created_at, updated_at) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-        $18, $18, $18) ON CONFLICT (email) DO NOTHING";
-    let done = on!(tx, c => sqlx::query(SQL)
-        .bind(id)
-        .bind(a.email.as_str())
-        .bind(&a.full_name)
-        .bind(&a.phone)
-        .bind(&a.country)
-        .bind(a.area.as_str())
-        .bind(a.languages.join(","))
-        .bind(a.weekly_hours)
-        .bind(a.student)
-        .bind(a.customer)
-        .bind(a.adult)
-        .bind(a.equipment)
-        .bind(&a.motivation)
-        .bind(&a.utm_source)
-        .bind(&a.utm_campaign)
-        .bind(&a.ref_code)
-        .bind(status)
-        .bind(now)
-        .execute(&mut **c)
-        .await?
-        .rows_affected());
-    Ok(done == 1)
+) -> Result<HashSet<Uuid>> {
+    if apps.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let ids: Vec<Uuid> = on!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO applications (id, email, full_name, phone, country, area, languages, \
+             weekly_hours, student, customer, adult, equipment, motivation, utm_source, \
+             utm_campaign, ref_code, status, consent_at, verify_requested_at, created_at, \
+             updated_at) ",
+        );
+        qb.push_values(apps, |mut row, (id, a, status)| {
+            row.push_bind(*id)
+                .push_bind(a.email.as_str())
+                .push_bind(&a.full_name)
+                .push_bind(&a.phone)
+                .push_bind(&a.country)
+                .push_bind(a.area.as_str())
+                .push_bind(a.languages.join(","))
+                .push_bind(a.weekly_hours)
+                .push_bind(a.student)
+                .push_bind(a.customer)
+                .push_bind(a.adult)
+                .push_bind(a.equipment)
+                .push_bind(&a.motivation)
+                .push_bind(&a.utm_source)
+                .push_bind(&a.utm_campaign)
+                .push_bind(&a.ref_code)
+                .push_bind(*status)
+                .push_bind(now)
+                .push_bind(now)
+                .push_bind(now)
+                .push_bind(now);
+        });
+        qb.push(" ON CONFLICT (email) DO NOTHING RETURNING id");
+        qb.build_query_scalar().fetch_all(&mut **c).await
+    })?;
+    Ok(ids.into_iter().collect())
 }
 
 pub async fn find_by_email_tx(tx: &mut Tx, email: &str) -> Result<Option<ApplicationRow>> {
@@ -114,18 +124,33 @@ pub async fn claim_verify_resend(
     Ok(n == 1)
 }
 
+/// Stores the screening results of several applications in one statement: on SQLite every
+/// statement is a round trip to the connection's worker thread, and signups are the hot path.
 pub async fn insert_screening(
     tx: &mut Tx,
-    id: Uuid,
-    results: &[RuleResult],
+    results: &[(Uuid, &[RuleResult])],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    const SQL: &str = "INSERT INTO screening_results (application_id, rule_id, outcome, reason, \
-        created_at) VALUES ($1, $2, $3, $4, $5)";
-    for r in results {
-        on!(tx, c => sqlx::query(SQL).bind(id).bind(&r.rule_id).bind(r.outcome.as_str())
-            .bind(&r.reason).bind(now).execute(&mut **c).await.map(|_| ())?);
+    let rows: Vec<(Uuid, &RuleResult)> = results
+        .iter()
+        .flat_map(|(id, rs)| rs.iter().map(move |r| (*id, r)))
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
     }
+    on!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO screening_results (application_id, rule_id, outcome, reason, created_at) ",
+        );
+        qb.push_values(&rows, |mut row, (id, r)| {
+            row.push_bind(*id)
+                .push_bind(&r.rule_id)
+                .push_bind(r.outcome.as_str())
+                .push_bind(&r.reason)
+                .push_bind(now);
+        });
+        qb.build().execute(&mut **c).await.map(|_| ())
+    })?;
     Ok(())
 }
 
@@ -149,20 +174,51 @@ pub async fn screening(db: &Db, id: Uuid) -> Result<Vec<ScreeningRow>> {
     Ok(on_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_all(p).await?))
 }
 
-/// Appends to the application's audit trail. `detail` is JSON; it never holds the email address.
+pub struct NewEvent<'a> {
+    pub application_id: Uuid,
+    pub kind: &'a str,
+    /// JSON; never holds the email address.
+    pub detail: serde_json::Value,
+    pub actor: &'a str,
+}
+
+/// Appends to applications' audit trails, all in one statement.
+pub async fn record_events(tx: &mut Tx, events: &[NewEvent<'_>], now: DateTime<Utc>) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    on!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO application_events (id, application_id, kind, detail, actor, created_at) ",
+        );
+        qb.push_values(events, |mut row, e| {
+            row.push_bind(Uuid::now_v7())
+                .push_bind(e.application_id)
+                .push_bind(e.kind)
+                .push_bind(e.detail.to_string())
+                .push_bind(e.actor)
+                .push_bind(now);
+        });
+        qb.build().execute(&mut **c).await.map(|_| ())
+    })?;
+    Ok(())
+}
+
 pub async fn record_event(
     tx: &mut Tx,
     application_id: Uuid,
     kind: &str,
-    detail: &serde_json::Value,
+    detail: serde_json::Value,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    const SQL: &str = "INSERT INTO application_events (id, application_id, kind, detail, actor, \
-        created_at) VALUES ($1, $2, $3, $4, $5, $6)";
-    on!(tx, c => sqlx::query(SQL).bind(Uuid::now_v7()).bind(application_id).bind(kind)
-        .bind(detail.to_string()).bind(actor).bind(now).execute(&mut **c).await.map(|_| ())?);
-    Ok(())
+    let event = NewEvent {
+        application_id,
+        kind,
+        detail,
+        actor,
+    };
+    record_events(tx, &[event], now).await
 }
 
 pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>> {

@@ -49,6 +49,12 @@ pub enum StoreError {
     Sqlx(sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The transaction this write was batched into failed (the cause is logged once).
+    #[error("batched write failed: {0}")]
+    Batch(String),
+    /// The writer task is gone: the process is shutting down.
+    #[error("the store is shutting down")]
+    Closed,
 }
 
 impl From<sqlx::Error> for StoreError {

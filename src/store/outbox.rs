@@ -18,22 +18,35 @@ pub struct NewEmail<'a> {
     pub payload: serde_json::Value,
 }
 
-/// Queues an email. Returns false when one with the same idempotency key already exists.
-pub async fn enqueue(tx: &mut Tx, e: &NewEmail<'_>, now: DateTime<Utc>) -> Result<bool> {
-    const SQL: &str = "INSERT INTO outbox (id, idempotency_key, template, recipient, payload, \
-        status, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, \
-        $6, $6) ON CONFLICT (idempotency_key) DO NOTHING";
-    let n = on!(tx, c => sqlx::query(SQL)
-        .bind(Uuid::now_v7())
-        .bind(&e.idempotency_key)
-        .bind(e.template)
-        .bind(e.recipient)
-        .bind(e.payload.to_string())
-        .bind(now)
-        .execute(&mut **c)
-        .await?
-        .rows_affected());
-    Ok(n == 1)
+/// Queues emails in one statement; one whose idempotency key is already queued is skipped.
+pub async fn enqueue_many(tx: &mut Tx, emails: &[NewEmail<'_>], now: DateTime<Utc>) -> Result<()> {
+    if emails.is_empty() {
+        return Ok(());
+    }
+    on!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO outbox (id, idempotency_key, template, recipient, payload, status, \
+             attempts, next_attempt_at, created_at) ",
+        );
+        qb.push_values(emails, |mut row, e| {
+            row.push_bind(Uuid::now_v7())
+                .push_bind(&e.idempotency_key)
+                .push_bind(e.template)
+                .push_bind(e.recipient)
+                .push_bind(e.payload.to_string())
+                .push_bind(PENDING)
+                .push_bind(0i64)
+                .push_bind(now)
+                .push_bind(now);
+        });
+        qb.push(" ON CONFLICT (idempotency_key) DO NOTHING");
+        qb.build().execute(&mut **c).await.map(|_| ())
+    })?;
+    Ok(())
+}
+
+pub async fn enqueue(tx: &mut Tx, email: NewEmail<'_>, now: DateTime<Utc>) -> Result<()> {
+    enqueue_many(tx, &[email], now).await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

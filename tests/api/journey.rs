@@ -249,3 +249,64 @@ async fn expired_link_offers_a_new_one() {
     assert!(html.contains("Enter a valid email address"));
     assert!(html.contains(r#"value="not-an-email""#));
 }
+
+/// Signups arriving together are written in one batch; duplicates inside a batch still collapse
+/// into one applicant, and every request gets its own correct answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_signups_are_batched_without_mixing_answers() {
+    let app = spawn_app().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let (client, base, key) = (app.client.clone(), app.base.clone(), app.api_key.clone());
+        tasks.spawn(async move {
+            // Ten distinct people, each signing up three times with different spelling.
+            let email = match i % 3 {
+                0 => format!("same{}@example.com", i / 3),
+                1 => format!(" SAME{}@Example.com", i / 3),
+                _ => format!("same{}@EXAMPLE.COM ", i / 3),
+            };
+            let resp = client
+                .post(format!("{base}/api/v1/applications"))
+                .bearer_auth(key)
+                .json(&valid_json(&email))
+                .send()
+                .await
+                .unwrap();
+            let code = resp.status().as_u16();
+            let body: serde_json::Value = resp.json().await.unwrap();
+            (i / 3, code, body["id"].as_str().unwrap().to_string())
+        });
+    }
+    let mut answers = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        answers.push(r.unwrap());
+    }
+    assert_eq!(app.count("applications").await, 10);
+    for person in 0..10 {
+        let mine: Vec<_> = answers.iter().filter(|(p, _, _)| *p == person).collect();
+        assert_eq!(
+            mine.iter().filter(|(_, code, _)| *code == 201).count(),
+            1,
+            "{mine:?}"
+        );
+        assert_eq!(
+            mine.iter().filter(|(_, code, _)| *code == 200).count(),
+            2,
+            "{mine:?}"
+        );
+        assert!(
+            mine.iter().all(|(_, _, id)| *id == mine[0].2),
+            "one id per person"
+        );
+        let stored: Option<String> = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM applications WHERE email = $1")
+            .bind(format!("same{person}@example.com")).fetch_optional(p).await)
+        .unwrap();
+        assert_eq!(stored.as_deref(), Some("1"));
+    }
+    assert_eq!(
+        app.drain().await.sent,
+        10,
+        "one verification email per person"
+    );
+}

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::ApiKey;
 use crate::domain::application::{RawApplication, Status};
-use crate::intake::{self, Channel};
+use crate::intake::Channel;
 use crate::store::applications;
 use crate::web::form;
 use crate::web::{AppError, AppState};
@@ -127,7 +127,7 @@ pub async fn create(
             return Err(AppError::Validation(errors));
         }
     };
-    let done = intake::submit(&s.db, &s.settings, &app, Channel::Api).await?;
+    let done = s.intake.submit(app, Channel::Api).await?;
     let code = if done.created {
         StatusCode::CREATED
     } else {

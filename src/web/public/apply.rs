@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::domain::application::{Area, RawApplication, TRACKING_MAX};
 use crate::domain::{iso, FieldErrors};
-use crate::intake::{self, Channel};
+use crate::intake::Channel;
 use crate::web::form;
 use crate::web::{pages, AppState, PageError};
 
@@ -70,7 +70,7 @@ pub async fn submit(
             ));
         }
     };
-    intake::submit(&s.db, &s.settings, &app, Channel::Form).await?;
+    s.intake.submit(app, Channel::Form).await?;
     // The same answer whether or not the address was new: nothing to learn from it.
     Ok(Redirect::to("/apply/thanks").into_response())
 }
