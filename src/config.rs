@@ -236,6 +236,22 @@ impl Settings {
         if self.mail.pool_size == 0 || self.outbox.batch_size <= 0 {
             bail!("mail.pool_size and outbox.batch_size must be at least 1");
         }
+        // A claimed batch is sent pool_size at a time, each send bounded by the timeout; the
+        // lease must outlast that, or another instance could claim and send the same email.
+        let longest_round = (self.outbox.batch_size as u64).div_ceil(self.mail.pool_size as u64)
+            * self.mail.send_timeout_secs
+            + 30;
+        if (self.outbox.lease_secs.max(0) as u64) < longest_round {
+            bail!(
+                "outbox.lease_secs must be at least {longest_round} s with this batch size, pool \
+                 size and send timeout, so a lease cannot run out during a send"
+            );
+        }
+        let mut ids: Vec<&str> = self.screening_rules.iter().map(|r| r.id.as_str()).collect();
+        ids.sort();
+        if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+            bail!("screening_rules: the rule id {:?} is used twice", w[0]);
+        }
         if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
             bail!("mail.from: {:?} is not a valid mailbox", self.mail.from);
         }
@@ -288,6 +304,20 @@ mod tests {
         assert_eq!(s.database_url, "sqlite://x.db");
         assert!(s.mail.smtp_url.is_none());
         s.check().unwrap();
+    }
+
+    #[test]
+    fn rejects_a_lease_shorter_than_a_round_and_duplicate_rule_ids() {
+        let mut s = Settings::default();
+        s.outbox.lease_secs = 60;
+        let err = s.check().unwrap_err().to_string();
+        assert!(err.contains("outbox.lease_secs"), "{err}");
+        let mut s = Settings::default();
+        let first = s.screening_rules[0].clone();
+        s.screening_rules.push(first);
+        let err = s.check().unwrap_err().to_string();
+        assert!(err.contains("used twice"), "{err}");
+        Settings::default().check().unwrap();
     }
 
     #[test]

@@ -100,12 +100,18 @@ async fn write_batches(db: Db, settings: Arc<Settings>, mut rx: mpsc::Receiver<J
                     let _ = job.reply.send(Ok(result));
                 }
             }
-            Err(e) => {
-                tracing::error!(error = %e, signups = batch.len(), "signup batch failed");
-                let msg = e.to_string();
+            // One bad signup must not fail the others: write each on its own.
+            Err(e) if batch.len() > 1 => {
+                tracing::warn!(error = %e, signups = batch.len(), "signup batch failed; writing one by one");
                 for job in batch {
-                    let _ = job.reply.send(Err(StoreError::Batch(msg.clone())));
+                    let one = write_batch(&db, &settings, &[(&job.app, job.channel)]).await;
+                    let _ = job.reply.send(one.map(|mut r| r.remove(0)));
                 }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "signup failed");
+                let job = batch.into_iter().next().expect("one job");
+                let _ = job.reply.send(Err(StoreError::Batch(e.to_string())));
             }
         }
     }
@@ -141,11 +147,14 @@ async fn write_batch(
         })
         .collect();
     let mut tx = db.begin().await?;
-    let rows: Vec<(Uuid, &NewApplication, &str)> = apps
+    let mut rows: Vec<(Uuid, &NewApplication, &str)> = apps
         .iter()
         .zip(&screened)
         .map(|((app, _), s)| (s.id, *app, s.status.as_str()))
         .collect();
+    // Instances inserting overlapping emails take the unique-index locks in the same order, so
+    // they wait for each other instead of deadlocking (PostgreSQL).
+    rows.sort_by(|a, b| a.1.email.as_str().cmp(b.1.email.as_str()));
     let inserted = applications::insert_many_if_new(&mut tx, &rows, now).await?;
     let is_new = |s: &Screened| inserted.contains(&s.id);
 
@@ -211,7 +220,7 @@ async fn write_batch(
         let existing = applications::find_by_email_tx(&mut tx, app.email.as_str())
             .await?
             .ok_or(StoreError::NotFound)?;
-        resend_verification(&mut tx, settings, &existing, "duplicate_signup").await?;
+        send_new_link(&mut tx, settings, &existing, "duplicate_signup").await?;
         out.push(Submitted {
             id: existing.id,
             status: Status::parse(&existing.status).unwrap_or(Status::Applied),
@@ -222,10 +231,11 @@ async fn write_batch(
     Ok(out)
 }
 
-/// Queues another verification email if the applicant still needs one and the last went out
-/// longer ago than the cooldown. Says nothing either way: callers answer the same regardless, so
-/// the response does not reveal whether an address is known.
-async fn resend_verification(
+/// Queues a fresh link if the last went out longer ago than the cooldown: a verification link
+/// while the email is unconfirmed, else a link to the status page. Says nothing either way:
+/// callers answer the same regardless, so the response does not reveal whether an address is
+/// known.
+async fn send_new_link(
     tx: &mut Tx,
     settings: &Settings,
     app: &applications::ApplicationRow,
@@ -233,15 +243,29 @@ async fn resend_verification(
 ) -> Result<(), StoreError> {
     let now = now();
     let not_after = now - Duration::seconds(settings.verify_resend_cooldown_secs);
-    if !applications::claim_verify_resend(tx, app.id, now, not_after).await? {
+    if !applications::claim_link_resend(tx, app.id, now, not_after).await? {
         return Ok(());
     }
+    let verified = app.email_verified_at.is_some();
+    let (template, key, kind) = if verified {
+        (
+            "status_link",
+            format!("status:{}:{}", app.id, now.timestamp_micros()),
+            "status_link_sent",
+        )
+    } else {
+        (
+            "verify_email",
+            format!("verify:{}:{}", app.id, now.timestamp_micros()),
+            "verification_resent",
+        )
+    };
     let reasons = applications::failed_reasons_tx(tx, app.id).await?;
     outbox::enqueue(
         tx,
         NewEmail {
-            idempotency_key: format!("verify:{}:{}", app.id, now.timestamp_micros()),
-            template: "verify_email",
+            idempotency_key: key,
+            template,
             recipient: &app.email,
             payload: json!({
                 "application_id": app.id,
@@ -253,15 +277,8 @@ async fn resend_verification(
         now,
     )
     .await?;
-    applications::record_event(
-        tx,
-        app.id,
-        "verification_resent",
-        json!({ "reason": why }),
-        "applicant",
-        now,
-    )
-    .await?;
+    applications::record_event(tx, app.id, kind, json!({ "reason": why }), "applicant", now)
+        .await?;
     Ok(())
 }
 
@@ -273,18 +290,20 @@ pub async fn request_new_link(
 ) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     if let Some(app) = applications::find_by_email_tx(&mut tx, email.as_str()).await? {
-        resend_verification(&mut tx, settings, &app, "requested_new_link").await?;
+        send_new_link(&mut tx, settings, &app, "requested_new_link").await?;
     }
     tx.commit().await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verified {
-    /// The link worked; the application is now verified (or stays waitlisted).
+    /// The link worked: the email is confirmed and the application moved on (or stays
+    /// waitlisted).
     Done { id: Uuid, status: Status },
-    /// The link was already used, but the email is verified: show the status, not an error.
-    AlreadyVerified { id: Uuid, status: Status },
-    /// Expired, unknown or used without a verified email: offer a new link.
+    /// The link was used before and the email is confirmed. Says so without showing the
+    /// application, since a used link may have been forwarded.
+    AlreadyUsed,
+    /// Expired or unknown: offer a new link.
     Invalid,
 }
 
@@ -294,53 +313,46 @@ pub async fn verify_email(db: &Db, presented: &str) -> Result<Verified, StoreErr
     let mut tx = db.begin().await?;
     let Some(id) = tokens::consume(&mut tx, &hash, tokens::VERIFY_EMAIL, now).await? else {
         drop(tx);
-        // Distinguish a second click on a good link from a bad link.
-        if let Some(t) = tokens::find(db, &hash, tokens::VERIFY_EMAIL).await? {
-            let app = applications::get(db, t.application_id).await?;
-            if app.email_verified_at.is_some() {
-                return Ok(Verified::AlreadyVerified {
-                    id: app.id,
-                    status: Status::parse(&app.status).unwrap_or(Status::Verified),
-                });
-            }
-        }
-        return Ok(Verified::Invalid);
-    };
-    if !applications::mark_email_verified(&mut tx, id, now).await? {
-        // Verified through another link meanwhile; this one is spent but harmless.
-        tx.commit().await?;
-        let app = applications::get(db, id).await?;
-        return Ok(Verified::AlreadyVerified {
-            id,
-            status: Status::parse(&app.status).unwrap_or(Status::Verified),
+        let used = tokens::find(db, &hash, tokens::VERIFY_EMAIL)
+            .await?
+            .is_some_and(|t| t.used_at.is_some());
+        return Ok(if used {
+            Verified::AlreadyUsed
+        } else {
+            Verified::Invalid
         });
-    }
+    };
+    let first = applications::mark_email_verified(&mut tx, id, now).await?;
     let app = applications::get_tx(&mut tx, id).await?;
     let status = Status::parse(&app.status).unwrap_or(Status::Verified);
-    applications::record_event(
-        &mut tx,
-        id,
-        "email_verified",
-        json!({ "status": status.as_str() }),
-        "applicant",
-        now,
-    )
-    .await?;
-    outbox::enqueue(
-        &mut tx,
-        NewEmail {
-            idempotency_key: format!("verified:{id}"),
-            template: "email_verified",
-            recipient: &app.email,
-            payload: json!({
-                "application_id": id,
-                "name": app.full_name,
-                "waitlisted": status == Status::Waitlisted,
-            }),
-        },
-        now,
-    )
-    .await?;
+    // Confirmed through another link meanwhile: this live link still shows the status, but the
+    // confirmation email went out the first time.
+    if first {
+        applications::record_event(
+            &mut tx,
+            id,
+            "email_verified",
+            json!({ "status": status.as_str() }),
+            "applicant",
+            now,
+        )
+        .await?;
+        outbox::enqueue(
+            &mut tx,
+            NewEmail {
+                idempotency_key: format!("verified:{id}"),
+                template: "email_verified",
+                recipient: &app.email,
+                payload: json!({
+                    "application_id": id,
+                    "name": app.full_name,
+                    "waitlisted": status == Status::Waitlisted,
+                }),
+            },
+            now,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(Verified::Done { id, status })
 }

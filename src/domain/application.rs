@@ -243,6 +243,12 @@ fn validate_weekly_hours(hours: &str) -> Result<(), ValidationError> {
     }
 }
 
+/// Campaign and referral codes: short, and no spaces or control characters.
+pub fn is_valid_tracking(value: &str) -> bool {
+    value.chars().count() <= TRACKING_MAX
+        && !value.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
 fn opt(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
@@ -277,9 +283,7 @@ impl RawApplication {
             ("utm_campaign", &self.utm_campaign),
             ("ref", &self.ref_code),
         ] {
-            if value.chars().count() > TRACKING_MAX
-                || value.chars().any(|c| c.is_control() || c.is_whitespace())
-            {
+            if !is_valid_tracking(value) {
                 add_error(
                     &mut errors,
                     field,

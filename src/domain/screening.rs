@@ -65,7 +65,8 @@ pub fn default_rules() -> Vec<Rule> {
             check: Check::AdultConfirmed,
             outcome: Outcome::Rejected,
             reason: "Our support agents must be 18 or older, so we can't take your application \
-                     forward right now. You are welcome to apply again once you turn 18."
+                     forward. If you are 18 or older and ticked the box by mistake, reply to this \
+                     email and a person will look at it."
                 .into(),
         },
         Rule {
@@ -81,8 +82,8 @@ pub fn default_rules() -> Vec<Rule> {
             check: Check::WeeklyHoursAtLeastMarketMinimum,
             outcome: Outcome::Waitlisted,
             reason: "The hours you can offer are below the minimum we can schedule in your \
-                     market. We've put you on our waitlist, and you can apply again with more \
-                     hours at any time."
+                     market. We've put you on our waitlist. If you can offer more hours later, \
+                     reply to this email and we'll look at your application again."
                 .into(),
         },
     ]

@@ -2,7 +2,7 @@
 //! to the SMTP pool size, and marked sent, retried with exponential backoff, or failed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -30,6 +30,8 @@ pub struct Dispatcher {
     /// Identifies this dispatcher's leases; unique per process start.
     worker: String,
     stopping: AtomicBool,
+    /// Rows claimed but not sent because we are stopping: released on the way out.
+    skipped: Mutex<Vec<Uuid>>,
 }
 
 /// What one round did, so callers (and tests) can tell an empty queue from work done.
@@ -69,6 +71,7 @@ impl Dispatcher {
             reply_to,
             worker: format!("dispatcher-{}", Uuid::now_v7()),
             stopping: AtomicBool::new(false),
+            skipped: Mutex::new(Vec::new()),
         })
     }
 
@@ -141,7 +144,8 @@ impl Dispatcher {
         }
         wake.abort();
         let _ = (&mut wake).await;
-        match outbox::release(&self.db, &self.worker).await {
+        let skipped = std::mem::take(&mut *self.skipped.lock().expect("skipped lock"));
+        match outbox::release(&self.db, &self.worker, &skipped).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(released = n, "released outbox leases"),
             Err(e) => tracing::error!(error = %e, "could not release outbox leases"),
@@ -151,53 +155,93 @@ impl Dispatcher {
     async fn deliver(&self, row: outbox::Claimed) -> anyhow::Result<Outcome> {
         if self.stopping.load(Ordering::SeqCst) {
             // Left claimed; `run` releases it so another instance sends it promptly.
+            self.skipped.lock().expect("skipped lock").push(row.id);
             return Ok(Outcome::Skipped);
         }
-        let message = match self.build(&row).await {
+        let mut data: Value = match serde_json::from_str(&row.payload) {
+            Ok(v) => v,
+            Err(e) => {
+                return self
+                    .fail(&row, format!("the payload is not JSON: {e}"))
+                    .await
+            }
+        };
+        // Minting links writes to the database: a failure there is worth a retry.
+        if let Err(e) = self.add_links(&row.template, &mut data).await {
+            return self
+                .retry_or_fail(&row, format!("could not prepare links: {e:#}"))
+                .await;
+        }
+        // A message that cannot be built will not build on retry either.
+        let message = match self.build(&row, &data) {
             Ok(m) => m,
             Err(e) => {
-                // A message we cannot build will not build on retry either.
-                tracing::error!(outbox_id = %row.id, template = %row.template, error = %e, "email could not be built");
-                outbox::mark_failed(
-                    &self.db,
-                    row.id,
-                    &self.worker,
-                    &format!("could not build the message: {e:#}"),
-                    now(),
-                )
-                .await?;
-                return Ok(Outcome::Failed);
+                return self
+                    .fail(&row, format!("could not build the message: {e:#}"))
+                    .await
             }
         };
         let result = self
             .mailer
             .send(message, &row.id.to_string(), self.settings.send_timeout())
             .await;
-        let now = now();
-        Ok(match result {
+        match result {
             Ok(response) => {
-                outbox::mark_sent(&self.db, row.id, &self.worker, &response, now).await?;
+                self.mark_sent(&row, &response).await?;
                 tracing::info!(outbox_id = %row.id, template = %row.template, "email sent");
-                Outcome::Sent
+                Ok(Outcome::Sent)
             }
-            Err(SendError::Permanent(e)) => {
-                tracing::warn!(outbox_id = %row.id, error = %e, "email rejected permanently");
-                outbox::mark_failed(&self.db, row.id, &self.worker, &e, now).await?;
-                Outcome::Failed
+            Err(SendError::Permanent(e)) => self.fail(&row, e).await,
+            Err(SendError::Temporary(e)) => self.retry_or_fail(&row, e).await,
+        }
+    }
+
+    /// The email went out; recording that must not be lost to a passing database error, or the
+    /// row would be sent again once its lease runs out.
+    async fn mark_sent(&self, row: &outbox::Claimed, response: &str) -> anyhow::Result<()> {
+        let mut tries = 0;
+        loop {
+            match outbox::mark_sent(&self.db, row.id, &self.worker, response, now()).await {
+                Ok(kept) => {
+                    self.check_lease(row, kept);
+                    return Ok(());
+                }
+                Err(e) if tries < 5 => {
+                    tries += 1;
+                    tracing::warn!(outbox_id = %row.id, error = %e, "could not record a sent email; trying again");
+                    tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(SendError::Temporary(e)) if row.attempts >= self.settings.outbox.max_attempts => {
-                let msg = format!("gave up after {} attempts: {e}", row.attempts);
-                tracing::warn!(outbox_id = %row.id, error = %msg, "email failed");
-                outbox::mark_failed(&self.db, row.id, &self.worker, &msg, now).await?;
-                Outcome::Failed
-            }
-            Err(SendError::Temporary(e)) => {
-                let next = now + self.backoff(row.attempts);
-                tracing::warn!(outbox_id = %row.id, attempt = row.attempts, error = %e, retry_at = %next, "email send failed, will retry");
-                outbox::mark_retry(&self.db, row.id, &self.worker, &e, next).await?;
-                Outcome::Retried
-            }
-        })
+        }
+    }
+
+    async fn fail(&self, row: &outbox::Claimed, error: String) -> anyhow::Result<Outcome> {
+        tracing::warn!(outbox_id = %row.id, template = %row.template, error = %redact(&error), "email failed");
+        let kept = outbox::mark_failed(&self.db, row.id, &self.worker, &error, now()).await?;
+        self.check_lease(row, kept);
+        Ok(Outcome::Failed)
+    }
+
+    async fn retry_or_fail(&self, row: &outbox::Claimed, error: String) -> anyhow::Result<Outcome> {
+        if row.attempts >= self.settings.outbox.max_attempts {
+            let msg = format!("gave up after {} attempts: {error}", row.attempts);
+            return self.fail(row, msg).await;
+        }
+        let next = now() + self.backoff(row.attempts);
+        tracing::warn!(outbox_id = %row.id, attempt = row.attempts, error = %redact(&error), retry_at = %next, "email not sent, will retry");
+        let kept = outbox::mark_retry(&self.db, row.id, &self.worker, &error, next).await?;
+        self.check_lease(row, kept);
+        Ok(Outcome::Retried)
+    }
+
+    /// A mark that matched no row means the lease ran out and another dispatcher claimed the
+    /// email meanwhile: it may go out twice. Settings::check keeps the lease well above the
+    /// longest round, so this points at a stalled process.
+    fn check_lease(&self, row: &outbox::Claimed, kept: bool) {
+        if !kept {
+            tracing::error!(outbox_id = %row.id, "outbox lease was lost before the send was recorded; the email may be sent twice");
+        }
     }
 
     /// Delay before retry number `attempts` (1-based): base, 2×base, 4×base … capped.
@@ -208,13 +252,11 @@ impl Dispatcher {
         chrono::Duration::milliseconds((secs * 1000.0) as i64)
     }
 
-    async fn build(&self, row: &outbox::Claimed) -> anyhow::Result<Message> {
+    fn build(&self, row: &outbox::Claimed, data: &Value) -> anyhow::Result<Message> {
         if !self.renderer.has(&row.template) {
             anyhow::bail!("unknown email template {:?}", row.template);
         }
-        let mut data: Value = serde_json::from_str(&row.payload)?;
-        self.add_links(&row.template, &mut data).await?;
-        let content = self.renderer.render(&row.template, &data)?;
+        let content = self.renderer.render(&row.template, data)?;
         let domain = self.from.email.domain().to_string();
         let mut builder = Message::builder()
             .from(self.from.clone())
@@ -249,7 +291,7 @@ impl Dispatcher {
                 chrono::Duration::hours(self.settings.verify_token_ttl_hours),
                 "verify_url",
             ),
-            "email_verified" => (
+            "email_verified" | "status_link" => (
                 tokens::STATUS,
                 chrono::Duration::days(self.settings.status_token_ttl_days),
                 "status_url",
@@ -296,5 +338,24 @@ pub async fn drain(d: &Dispatcher) -> anyhow::Result<Round> {
         total.sent += r.sent;
         total.retried += r.retried;
         total.failed += r.failed;
+    }
+}
+
+/// Mail servers quote addresses in their replies; keep them out of the logs.
+fn redact(text: &str) -> String {
+    text.split(' ')
+        .map(|w| if w.contains('@') { "<address>" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_addresses_from_server_replies() {
+        assert_eq!(
+            super::redact("550 5.1.1 <ana@example.com>: no such user"),
+            "550 5.1.1 <address> no such user"
+        );
     }
 }

@@ -17,7 +17,12 @@ macro_rules! email_files {
     };
 }
 
-email_files!("verify_email", "application_rejected", "email_verified");
+email_files!(
+    "verify_email",
+    "application_rejected",
+    "email_verified",
+    "status_link"
+);
 
 const BASE_TXT: &str = include_str!("../../email_templates/base.txt.hbs");
 const BASE_HTML: &str = include_str!("../../email_templates/base.html.hbs");

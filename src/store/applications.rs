@@ -108,17 +108,16 @@ pub async fn mark_email_verified(tx: &mut Tx, id: Uuid, now: DateTime<Utc>) -> R
     Ok(n == 1)
 }
 
-/// Claims the right to send another verification email: succeeds only for an unverified,
+/// Claims the right to send another link (verification or status): succeeds only for a
 /// not-rejected applicant whose last one went out before `not_after`.
-pub async fn claim_verify_resend(
+pub async fn claim_link_resend(
     tx: &mut Tx,
     id: Uuid,
     now: DateTime<Utc>,
     not_after: DateTime<Utc>,
 ) -> Result<bool> {
     const SQL: &str = "UPDATE applications SET verify_requested_at = $2 \
-        WHERE id = $1 AND email_verified_at IS NULL AND status <> 'rejected' \
-        AND verify_requested_at <= $3";
+        WHERE id = $1 AND status <> 'rejected' AND verify_requested_at <= $3";
     let n = on!(tx, c => sqlx::query(SQL).bind(id).bind(now).bind(not_after)
         .execute(&mut **c).await?.rows_affected());
     Ok(n == 1)

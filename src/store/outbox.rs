@@ -89,6 +89,7 @@ pub async fn claim(
     Ok(rows)
 }
 
+/// Runs one of the marks below; false when the row is no longer leased to `worker`.
 async fn finish(
     db: &Db,
     sql: &str,
@@ -96,11 +97,12 @@ async fn finish(
     worker: &str,
     a: &str,
     b: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<bool> {
     let mut tx = db.begin().await?;
-    on!(&mut tx, c => sqlx::query(sql).bind(id).bind(worker).bind(a).bind(b)
-        .execute(&mut **c).await.map(|_| ())?);
-    tx.commit().await
+    let n = on!(&mut tx, c => sqlx::query(sql).bind(id).bind(worker).bind(a).bind(b)
+        .execute(&mut **c).await?.rows_affected());
+    tx.commit().await?;
+    Ok(n == 1)
 }
 
 pub async fn mark_sent(
@@ -109,7 +111,7 @@ pub async fn mark_sent(
     worker: &str,
     smtp_response: &str,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<bool> {
     const SQL: &str = "UPDATE outbox SET status = 'sent', smtp_response = $3, sent_at = $4, \
         last_error = NULL, locked_until = NULL, locked_by = NULL \
         WHERE id = $1 AND locked_by = $2";
@@ -122,7 +124,7 @@ pub async fn mark_retry(
     worker: &str,
     error: &str,
     next_attempt_at: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<bool> {
     const SQL: &str = "UPDATE outbox SET last_error = $3, next_attempt_at = $4, \
         locked_until = NULL, locked_by = NULL WHERE id = $1 AND locked_by = $2";
     finish(db, SQL, id, worker, error, next_attempt_at).await
@@ -134,21 +136,35 @@ pub async fn mark_failed(
     worker: &str,
     error: &str,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<bool> {
     const SQL: &str = "UPDATE outbox SET status = 'failed', last_error = $3, \
         next_attempt_at = $4, locked_until = NULL, locked_by = NULL \
         WHERE id = $1 AND locked_by = $2";
     finish(db, SQL, id, worker, error, now).await
 }
 
-/// Gives back the leases `worker` still holds (on shutdown), so another instance can send them
-/// now rather than after the lease runs out. The attempt that was claimed but not made is undone.
-pub async fn release(db: &Db, worker: &str) -> Result<u64> {
-    const SQL: &str = "UPDATE outbox SET locked_until = NULL, locked_by = NULL, \
-        attempts = attempts - 1 WHERE locked_by = $1 AND status = 'pending'";
+/// Gives back leases `worker` holds on rows it claimed but did not try to send (on shutdown),
+/// so another instance sends them now rather than after the lease runs out. The claimed attempt
+/// is undone. Rows whose send was tried are never released: if their result could not be
+/// recorded, the lease running out is what makes them due again.
+pub async fn release(db: &Db, worker: &str, ids: &[Uuid]) -> Result<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
     let mut tx = db.begin().await?;
-    let n =
-        on!(&mut tx, c => sqlx::query(SQL).bind(worker).execute(&mut **c).await?.rows_affected());
+    let n = on!(&mut tx, c => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "UPDATE outbox SET locked_until = NULL, locked_by = NULL, attempts = attempts - 1 \
+             WHERE status = 'pending' AND locked_by = ",
+        );
+        qb.push_bind(worker).push(" AND id IN (");
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        list.push_unseparated(")");
+        qb.build().execute(&mut **c).await?.rows_affected()
+    });
     tx.commit().await?;
     Ok(n)
 }

@@ -97,7 +97,12 @@ pub async fn track(
     next: Next,
 ) -> Response {
     let start = Instant::now();
-    let method = req.method().to_string();
+    // Clients choose the method; only standard ones become labels, so the series stay bounded.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_string();
     let route = req
         .extensions()
         .get::<MatchedPath>()

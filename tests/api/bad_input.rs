@@ -263,7 +263,7 @@ async fn api_rejections_name_the_field() {
 /// Random field values, as a form or JSON, valid or not: never a server error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_random_signups_never_fail_the_server() {
-    let app = spawn_app_with(|s| s.outbox.batch_size = 200).await;
+    let app = spawn_app().await;
     let client = app.client.clone();
     let base = app.base.clone();
     let key = app.api_key.clone();
@@ -350,4 +350,18 @@ fn random_fields(rng: &mut impl Rng) -> Vec<(&'static str, String)> {
         f.remove(i);
     }
     f
+}
+
+/// A mangled campaign link still shows the form; bad codes are dropped, good ones kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_campaign_links_still_show_the_form() {
+    let app = spawn_app().await;
+    let resp = app
+        .get("/apply?utm_source=%FF%FE&ref=has%20space&utm_campaign=spring&&=x&%ZZ")
+        .await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains(r#"name="utm_campaign" value="spring""#));
+    assert!(html.contains(r#"name="utm_source" value="""#));
+    assert!(html.contains(r#"name="ref" value="""#));
 }

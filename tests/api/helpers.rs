@@ -276,6 +276,11 @@ impl TestApp {
             .unwrap()
     }
 
+    /// One dispatcher round: claim due rows once and deliver them.
+    pub async fn round(&self) -> Round {
+        self.dispatcher.run_once().await.unwrap()
+    }
+
     pub async fn drain(&self) -> Round {
         dispatcher::drain(&self.dispatcher).await.unwrap()
     }

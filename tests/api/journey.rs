@@ -77,9 +77,15 @@ async fn signup_to_verified_applicant() {
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("Ana Lind"));
 
-    // A second click on the used link shows the status, not an error, and sends nothing more.
+    // A second click on the used link says so (and that the email is confirmed) without showing
+    // the application, offers a new link, and sends nothing more.
     let again = app.get(&verify.replace(&app.base, "")).await;
-    assert_eq!(again.status(), 200);
+    assert_eq!(again.status(), 410);
+    let html = again.text().await.unwrap();
+    assert!(html.contains("already been used"));
+    assert!(html.contains("your email address is confirmed"));
+    assert!(html.contains(r#"action="/verify/resend""#));
+    assert!(!html.contains("Ana Lind"));
     assert_eq!(app.drain().await.claimed, 0);
 
     // The campaign source was recorded.
@@ -220,7 +226,7 @@ async fn expired_link_offers_a_new_one() {
     let page = app.get(&old.replace(&app.base, "")).await;
     assert_eq!(page.status(), 410);
     let html = page.text().await.unwrap();
-    assert!(html.contains("expired or has already been used"));
+    assert!(html.contains("has expired or is not valid"));
     assert!(html.contains(r#"action="/verify/resend""#));
     assert_eq!(
         app.status_of("late@example.com").await.as_deref(),
@@ -308,5 +314,35 @@ async fn simultaneous_signups_are_batched_without_mixing_answers() {
         app.drain().await.sent,
         10,
         "one verification email per person"
+    );
+}
+
+/// A verified applicant who lost their links asks for a new one and gets a status link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verified_applicant_can_get_a_new_status_link() {
+    let app = spawn_app_with(|s| s.verify_resend_cooldown_secs = 0).await;
+    app.apply(&valid_form("lost@example.com")).await;
+    app.drain().await;
+    let verify = link(&app.received()[0], &app.base, "/verify/").unwrap();
+    assert_eq!(app.get(&verify.replace(&app.base, "")).await.status(), 200);
+    app.drain().await;
+    assert_eq!(app.received().len(), 2);
+
+    let resp = app
+        .post_form("/verify/resend", "email=LOST%40example.com")
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(app.drain().await.sent, 1);
+    let mail = app.received();
+    let latest = decode_qp(&mail[2]);
+    assert!(header(&mail[2], "Subject").unwrap().contains("Your link"));
+    assert!(link(&latest, &app.base, "/verify/").is_none());
+    let status = link(&latest, &app.base, "/status/").expect("status link");
+    let page = app.get(&status.replace(&app.base, "")).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Email confirmed"));
+    assert_eq!(
+        app.status_of("lost@example.com").await.as_deref(),
+        Some("verified")
     );
 }

@@ -24,7 +24,7 @@ async fn temporary_refusal_is_retried_and_delivered_once() {
     let app = spawn_app().await;
     app.apply(&valid_form("retry@example.com")).await;
     app.set_smtp(SmtpMode::Refuse);
-    let r = app.drain().await;
+    let r = app.round().await;
     assert_eq!((r.sent, r.retried), (0, 1));
     let row = only_row(&app).await;
     assert_eq!(row.status, "pending");
@@ -39,7 +39,7 @@ async fn temporary_refusal_is_retried_and_delivered_once() {
 
     // Still refusing: another retry, not a failure.
     wait_for_backoff().await;
-    assert_eq!(app.drain().await.retried, 1);
+    assert_eq!(app.round().await.retried, 1);
 
     app.set_smtp(SmtpMode::Accept);
     wait_for_backoff().await;
@@ -98,7 +98,7 @@ async fn stalled_server_times_out_and_the_send_is_retried() {
     app.apply(&valid_form("slow@example.com")).await;
     app.set_smtp(SmtpMode::Stall(Duration::from_secs(3)));
     let started = std::time::Instant::now();
-    let r = app.drain().await;
+    let r = app.round().await;
     assert!(
         started.elapsed() < Duration::from_millis(2900),
         "the timeout cut the send short"
@@ -123,9 +123,9 @@ async fn retries_give_up_after_max_attempts() {
     let app = spawn_app_with(|s| s.outbox.max_attempts = 2).await;
     app.apply(&valid_form("never@example.com")).await;
     app.set_smtp(SmtpMode::Refuse);
-    assert_eq!(app.drain().await.retried, 1);
+    assert_eq!(app.round().await.retried, 1);
     wait_for_backoff().await;
-    assert_eq!(app.drain().await.failed, 1);
+    assert_eq!(app.round().await.failed, 1);
     let row = only_row(&app).await;
     assert_eq!(row.status, "failed");
     assert!(row
@@ -186,7 +186,14 @@ async fn stopping_releases_leases() {
     assert_eq!(claimed.len(), 1);
     // Leased to another worker: not ours to send.
     assert_eq!(app.drain().await.claimed, 0);
-    assert_eq!(outbox::release(&app.db, worker).await.unwrap(), 1);
+    let ids: Vec<uuid::Uuid> = claimed.iter().map(|c| c.id).collect();
+    assert_eq!(
+        outbox::release(&app.db, "someone-else", &ids)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(outbox::release(&app.db, worker, &ids).await.unwrap(), 1);
     assert_eq!(app.drain().await.sent, 1);
     let row = only_row(&app).await;
     assert_eq!(
@@ -241,5 +248,17 @@ async fn graceful_shutdown_finishes_and_loses_nothing() {
         "SELECT COUNT(*) FROM outbox WHERE locked_until IS NOT NULL").fetch_one(p).await)
     .unwrap();
     assert_eq!(leased, 0);
+    // Nothing that was not sent carries an attempt it never made.
+    for r in rows.iter().filter(|r| r.status == "pending") {
+        assert_eq!(r.attempts, 0, "{r:?}");
+    }
+    let received = smtp.lock().unwrap().received.clone();
+    let mut ids: Vec<&str> = received
+        .iter()
+        .map(|m| header(m, "Message-ID").unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), received.len(), "no email sent twice");
     drop(db);
 }

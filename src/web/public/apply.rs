@@ -1,13 +1,11 @@
-use std::collections::HashMap;
-
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{json, Value};
 
-use crate::domain::application::{Area, RawApplication, TRACKING_MAX};
+use crate::domain::application::{is_valid_tracking, Area, RawApplication};
 use crate::domain::{iso, FieldErrors};
 use crate::intake::Channel;
 use crate::web::form;
@@ -18,16 +16,17 @@ const COMMON_LANGUAGES: &[&str] = &[
     "en", "sv", "no", "da", "fi", "de", "nl", "es", "fr", "it", "pl", "pt", "ar", "tr",
 ];
 
-pub async fn show(State(s): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
-    // Campaign codes arrive from third-party links; a malformed one is dropped rather than shown
-    // to the applicant as an error they cannot fix.
+pub async fn show(State(s): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    // Campaign codes arrive from third-party links; a malformed one (or a malformed query) is
+    // dropped rather than shown to the applicant as an error they cannot fix.
+    let pairs = form::parse_urlencoded(query.unwrap_or_default().as_bytes());
     let tracking = |k: &str| {
-        q.get(k)
-            .map(|v| v.trim())
-            .filter(|v| {
-                v.chars().count() <= TRACKING_MAX
-                    && !v.chars().any(|c| c.is_control() || c.is_whitespace())
-            })
+        pairs
+            .iter()
+            .find(|(name, _)| name == k)
+            .and_then(|(_, v)| v.as_deref().ok())
+            .map(str::trim)
+            .filter(|v| is_valid_tracking(v))
             .unwrap_or_default()
             .to_string()
     };

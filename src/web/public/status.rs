@@ -27,7 +27,7 @@ fn next_step(status: Status) -> &'static str {
         Status::Applied => "Open the link in the email we sent you to confirm your address.",
         Status::Verified => "We'll email you a link to a short, timed skills quiz. Set aside a quiet half hour when it arrives.",
         Status::Waitlisted => "You don't need to do anything. We'll write to you as soon as we can offer you a place.",
-        Status::Rejected => "We can't take this application forward. If your situation changes, you're welcome to apply again.",
+        Status::Rejected => "We can't take this application forward. If your situation changes, or you think we got something wrong, reply to any email from us and a person will look at it.",
     }
 }
 

@@ -17,9 +17,12 @@ pub async fn verify(
 ) -> Result<Response, PageError> {
     match intake::verify_email(&s.db, &token).await? {
         Verified::Done { id, .. } => render_status(&s, id, true).await,
-        Verified::AlreadyVerified { id, .. } => render_status(&s, id, false).await,
+        Verified::AlreadyUsed => Ok(link_invalid(
+            "This confirmation link has already been used, and your email address is confirmed. \
+             We've emailed you a link to your application's status page.",
+        )),
         Verified::Invalid => Ok(link_invalid(
-            "This confirmation link has expired or has already been used.",
+            "This confirmation link has expired or is not valid.",
         )),
     }
 }
