@@ -95,11 +95,13 @@ impl Dispatcher {
             claimed: rows.len(),
             ..Round::default()
         };
-        let outcomes: Vec<anyhow::Result<Outcome>> = futures_util::stream::iter(rows)
-            .map(|row| self.deliver(row))
-            .buffer_unordered(self.settings.mail.pool_size as usize)
-            .collect()
-            .await;
+        let prepared = self.prepare(&rows).await;
+        let outcomes: Vec<anyhow::Result<Outcome>> =
+            futures_util::stream::iter(rows.into_iter().zip(prepared))
+                .map(|(row, data)| self.deliver(row, data))
+                .buffer_unordered(self.settings.mail.pool_size as usize)
+                .collect()
+                .await;
         for o in outcomes {
             match o? {
                 Outcome::Sent => round.sent += 1,
@@ -152,26 +154,17 @@ impl Dispatcher {
         }
     }
 
-    async fn deliver(&self, row: outbox::Claimed) -> anyhow::Result<Outcome> {
+    async fn deliver(&self, row: outbox::Claimed, data: Prepared) -> anyhow::Result<Outcome> {
         if self.stopping.load(Ordering::SeqCst) {
             // Left claimed; `run` releases it so another instance sends it promptly.
             self.skipped.lock().expect("skipped lock").push(row.id);
             return Ok(Outcome::Skipped);
         }
-        let mut data: Value = match serde_json::from_str(&row.payload) {
-            Ok(v) => v,
-            Err(e) => {
-                return self
-                    .fail(&row, format!("the payload is not JSON: {e}"))
-                    .await
-            }
+        let data = match data {
+            Prepared::Ready(v) => v,
+            Prepared::Retry(e) => return self.retry_or_fail(&row, e).await,
+            Prepared::Fail(e) => return self.fail(&row, e).await,
         };
-        // Minting links writes to the database: a failure there is worth a retry.
-        if let Err(e) = self.add_links(&row.template, &mut data).await {
-            return self
-                .retry_or_fail(&row, format!("could not prepare links: {e:#}"))
-                .await;
-        }
         // A message that cannot be built will not build on retry either.
         let message = match self.build(&row, &data) {
             Ok(m) => m,
@@ -282,46 +275,136 @@ impl Dispatcher {
         )?)
     }
 
-    /// Links carry secrets, so they are minted here, at send time, and never stored in the
-    /// outbox: only their hash reaches the database.
-    async fn add_links(&self, template: &str, data: &mut Value) -> anyhow::Result<()> {
-        let (purpose, ttl, key) = match template {
-            "verify_email" => (
-                tokens::VERIFY_EMAIL,
-                chrono::Duration::hours(self.settings.verify_token_ttl_hours),
-                "verify_url",
-            ),
-            "email_verified" | "status_link" => (
-                tokens::STATUS,
-                chrono::Duration::days(self.settings.status_token_ttl_days),
-                "status_url",
-            ),
-            _ => return Ok(()),
-        };
-        let app_id: Uuid = data["application_id"]
-            .as_str()
-            .ok_or_else(|| anyhow::anyhow!("payload has no application_id"))?
-            .parse()?;
-        let token = SecretToken::generate();
+    /// Parses each row's payload and adds the links its email carries. Links carry secrets, so
+    /// they are minted here, at send time, and never stored in the outbox: only their hash
+    /// reaches the database. The whole batch's links are written in one transaction.
+    async fn prepare(&self, rows: &[outbox::Claimed]) -> Vec<Prepared> {
+        let mut out: Vec<Prepared> = rows
+            .iter()
+            .map(|r| match serde_json::from_str::<Value>(&r.payload) {
+                Ok(v) => Prepared::Ready(v),
+                Err(e) => Prepared::Fail(format!("the payload is not JSON: {e}")),
+            })
+            .collect();
         let now = now();
-        let mut tx = self.db.begin().await?;
-        tokens::insert(&mut tx, &token.hash(), app_id, purpose, now + ttl, now).await?;
-        let app = store::applications::get_tx(&mut tx, app_id).await?;
-        tx.commit().await?;
-        let path = if purpose == tokens::VERIFY_EMAIL {
-            "verify"
-        } else {
-            "status"
+        let mut links = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            let Some(kind) = LinkKind::of(&row.template) else {
+                continue;
+            };
+            let Prepared::Ready(data) = &out[i] else {
+                continue;
+            };
+            match data["application_id"]
+                .as_str()
+                .and_then(|s| s.parse::<Uuid>().ok())
+            {
+                Some(app_id) => links.push((i, app_id, kind, SecretToken::generate())),
+                None => out[i] = Prepared::Fail("the payload has no application_id".into()),
+            }
+        }
+        if links.is_empty() {
+            return out;
+        }
+        let rows_to_store: Vec<tokens::NewToken> = links
+            .iter()
+            .map(|(_, app_id, kind, token)| tokens::NewToken {
+                hash: token.hash(),
+                application_id: *app_id,
+                purpose: kind.purpose(),
+                expires_at: now + kind.ttl(&self.settings),
+            })
+            .collect();
+        let ids: Vec<Uuid> = links.iter().map(|(_, id, _, _)| *id).collect();
+        let minted = async {
+            let mut tx = self.db.begin().await?;
+            tokens::insert_many(&mut tx, &rows_to_store, now).await?;
+            let statuses = store::applications::statuses_tx(&mut tx, &ids).await?;
+            tx.commit().await?;
+            Ok::<_, store::StoreError>(statuses)
+        }
+        .await;
+        let statuses = match minted {
+            Ok(s) => s,
+            Err(e) => {
+                // A database problem: worth a retry, unlike a template that does not render.
+                for (i, ..) in links {
+                    out[i] = Prepared::Retry(format!("could not prepare links: {e}"));
+                }
+                return out;
+            }
         };
-        data[key] = json!(format!(
-            "{}/{path}/{}",
-            self.settings.base_url(),
-            token.as_str()
-        ));
-        data["expires_days"] = json!(self.settings.verify_token_ttl_hours / 24);
-        let status = Status::parse(&app.status).unwrap_or(Status::Applied);
-        data["status_label"] = json!(status.label());
-        Ok(())
+        for (i, app_id, kind, token) in links {
+            let Prepared::Ready(data) = &mut out[i] else {
+                continue;
+            };
+            let status = statuses
+                .get(&app_id)
+                .and_then(|s| Status::parse(s))
+                .unwrap_or(Status::Applied);
+            data[kind.field()] = json!(format!(
+                "{}/{}/{}",
+                self.settings.base_url(),
+                kind.path(),
+                token.as_str()
+            ));
+            data["expires_days"] = json!(self.settings.verify_token_ttl_hours / 24);
+            data["status_label"] = json!(status.label());
+        }
+        out
+    }
+}
+
+/// A payload ready to render, or why it is not.
+enum Prepared {
+    Ready(Value),
+    Retry(String),
+    Fail(String),
+}
+
+/// The single-purpose links emails carry.
+#[derive(Clone, Copy)]
+enum LinkKind {
+    Verify,
+    Status,
+}
+
+impl LinkKind {
+    fn of(template: &str) -> Option<Self> {
+        match template {
+            "verify_email" => Some(LinkKind::Verify),
+            "email_verified" | "status_link" => Some(LinkKind::Status),
+            _ => None,
+        }
+    }
+
+    fn purpose(self) -> &'static str {
+        match self {
+            LinkKind::Verify => tokens::VERIFY_EMAIL,
+            LinkKind::Status => tokens::STATUS,
+        }
+    }
+
+    fn ttl(self, s: &Settings) -> chrono::Duration {
+        match self {
+            LinkKind::Verify => chrono::Duration::hours(s.verify_token_ttl_hours),
+            LinkKind::Status => chrono::Duration::days(s.status_token_ttl_days),
+        }
+    }
+
+    /// The template variable that holds the link.
+    fn field(self) -> &'static str {
+        match self {
+            LinkKind::Verify => "verify_url",
+            LinkKind::Status => "status_url",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            LinkKind::Verify => "verify",
+            LinkKind::Status => "status",
+        }
     }
 }
 

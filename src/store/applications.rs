@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -218,6 +218,23 @@ pub async fn record_event(
         actor,
     };
     record_events(tx, &[event], now).await
+}
+
+/// The status of each of `ids` that exists.
+pub async fn statuses_tx(tx: &mut Tx, ids: &[Uuid]) -> Result<HashMap<Uuid, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, String)> = on!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new("SELECT id, status FROM applications WHERE id IN (");
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        list.push_unseparated(")");
+        qb.build_query_as().fetch_all(&mut **c).await
+    })?;
+    Ok(rows.into_iter().collect())
 }
 
 pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>> {

@@ -37,7 +37,18 @@ macro_rules! on_db {
     };
 }
 
-pub use crate::{on, on_db};
+/// Like `on_db!`, on the pool that writes (SQLite's single writer), for one-statement writes.
+#[macro_export]
+macro_rules! on_writer {
+    ($db:expr, $p:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite { writer: $p, .. } => $body,
+            $crate::store::Db::Postgres($p) => $body,
+        }
+    };
+}
+
+pub use crate::{on, on_db, on_writer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on, on_db, Db, Result, Tx};
+use super::{on, on_db, on_writer, Db, Result, Tx};
 
 pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
@@ -89,7 +89,8 @@ pub async fn claim(
     Ok(rows)
 }
 
-/// Runs one of the marks below; false when the row is no longer leased to `worker`.
+/// Runs one of the marks below; false when the row is no longer leased to `worker`. A single
+/// statement, so it runs without an explicit transaction: it cannot read-then-write.
 async fn finish(
     db: &Db,
     sql: &str,
@@ -98,10 +99,8 @@ async fn finish(
     a: &str,
     b: DateTime<Utc>,
 ) -> Result<bool> {
-    let mut tx = db.begin().await?;
-    let n = on!(&mut tx, c => sqlx::query(sql).bind(id).bind(worker).bind(a).bind(b)
-        .execute(&mut **c).await?.rows_affected());
-    tx.commit().await?;
+    let n = on_writer!(db, p => sqlx::query(sql).bind(id).bind(worker).bind(a).bind(b)
+        .execute(p).await?.rows_affected());
     Ok(n == 1)
 }
 

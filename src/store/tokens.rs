@@ -15,18 +15,31 @@ pub struct TokenRow {
     pub used_at: Option<DateTime<Utc>>,
 }
 
-pub async fn insert(
-    tx: &mut Tx,
-    hash: &str,
-    application_id: Uuid,
-    purpose: &str,
-    expires_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    const SQL: &str = "INSERT INTO access_tokens (token_hash, application_id, purpose, \
-        expires_at, created_at) VALUES ($1, $2, $3, $4, $5)";
-    on!(tx, c => sqlx::query(SQL).bind(hash).bind(application_id).bind(purpose)
-        .bind(expires_at).bind(now).execute(&mut **c).await.map(|_| ())?);
+pub struct NewToken {
+    pub hash: String,
+    pub application_id: Uuid,
+    pub purpose: &'static str,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Stores tokens (their hashes) in one statement.
+pub async fn insert_many(tx: &mut Tx, tokens: &[NewToken], now: DateTime<Utc>) -> Result<()> {
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    on!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO access_tokens (token_hash, application_id, purpose, expires_at, created_at) ",
+        );
+        qb.push_values(tokens, |mut row, t| {
+            row.push_bind(&t.hash)
+                .push_bind(t.application_id)
+                .push_bind(t.purpose)
+                .push_bind(t.expires_at)
+                .push_bind(now);
+        });
+        qb.build().execute(&mut **c).await.map(|_| ())
+    })?;
     Ok(())
 }
 
