@@ -10,11 +10,12 @@ use crate::app::{shutdown_signal, Application};
 use crate::config::Settings;
 use crate::domain::email::EmailAddress;
 use crate::domain::now;
+use crate::domain::quiz;
 use crate::domain::staff::{self, Role};
 use crate::domain::token::SecretToken;
 use crate::email::{dispatcher, Mailer};
 use crate::intake::Intake;
-use crate::store::{self, api_keys, outbox, users, Db, StoreError};
+use crate::store::{self, api_keys, outbox, quizzes, users, Db, StoreError};
 
 #[derive(Parser)]
 #[command(
@@ -33,7 +34,7 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Load reference data; with --demo also the demo applicants from seed/.
+    /// Load the question bank from seed/; with --demo also the demo applicants.
     Seed {
         #[arg(long)]
         demo: bool,
@@ -47,6 +48,11 @@ pub enum Command {
     Apikey {
         #[command(subcommand)]
         command: ApikeyCommand,
+    },
+    /// The quiz question bank.
+    Quiz {
+        #[command(subcommand)]
+        command: QuizCommand,
     },
     /// Inspect and repair the email outbox.
     Outbox {
@@ -78,6 +84,15 @@ pub enum ApikeyCommand {
     },
     /// Revoke a key by its id.
     Revoke { id: Uuid },
+}
+
+#[derive(Subcommand)]
+pub enum QuizCommand {
+    /// Import questions from a TOML file (format: seed/questions.toml). Changed questions get a
+    /// new version; nothing is stored if any question is invalid.
+    Import { file: std::path::PathBuf },
+    /// Write the latest version of every question to a TOML file.
+    Export { file: std::path::PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -114,16 +129,17 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Seed { demo } => {
             let db = connect(&settings).await?;
+            let s = import_questions(&db, &settings.seed_dir.join("questions.toml")).await?;
+            println!(
+                "questions: {} new, {} new versions, {} unchanged",
+                s.created, s.new_versions, s.unchanged
+            );
             if demo {
                 let intake = Intake::start(db.clone(), std::sync::Arc::new(settings.clone()));
                 let n = crate::seed::load_demo(&db, &intake, &settings.seed_dir).await?;
                 println!(
                     "demo applicants: {} loaded, {} already present",
                     n.applicants, n.skipped
-                );
-            } else {
-                println!(
-                    "no reference data to load: hiring markets and screening rules come from the config; add --demo for demo applicants"
                 );
             }
             Ok(())
@@ -179,6 +195,32 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Quiz { command } => {
+            let db = connect(&settings).await?;
+            match command {
+                QuizCommand::Import { file } => {
+                    let s = import_questions(&db, &file).await?;
+                    println!(
+                        "imported {}: {} new, {} new versions, {} unchanged",
+                        file.display(),
+                        s.created,
+                        s.new_versions,
+                        s.unchanged
+                    );
+                }
+                QuizCommand::Export { file } => {
+                    let questions = quizzes::latest(&db).await?;
+                    std::fs::write(&file, quiz::write_bank(&questions))
+                        .with_context(|| format!("writing {}", file.display()))?;
+                    println!(
+                        "exported {} questions to {}",
+                        questions.len(),
+                        file.display()
+                    );
+                }
+            }
+            Ok(())
+        }
         Command::Outbox { command } => {
             let db = connect(&settings).await?;
             match command {
@@ -225,6 +267,22 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     }
 }
 
+async fn import_questions(
+    db: &Db,
+    path: &std::path::Path,
+) -> anyhow::Result<quizzes::ImportSummary> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let questions = quiz::parse_bank(&text).map_err(|problems| {
+        anyhow::anyhow!(
+            "{} is not valid:\n  {}",
+            path.display(),
+            problems.join("\n  ")
+        )
+    })?;
+    Ok(quizzes::import(db, &questions, now()).await?)
+}
+
 async fn create_user(
     db: &Db,
     email: &EmailAddress,
@@ -256,6 +314,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         } else {
             tracing::warn!(dir = %seed_dir.display(), "no demo data found; starting empty");
         }
+    }
+    if quizzes::count(db).await? == 0 && seed_dir.join("questions.toml").exists() {
+        let s = import_questions(db, &seed_dir.join("questions.toml")).await?;
+        println!("loaded the question bank: {} questions", s.created);
     }
     if users::count(db).await? == 0 {
         let email = EmailAddress::parse("admin@onramp.localhost").expect("valid bootstrap email");

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod applications;
 pub mod outbox;
+pub mod quizzes;
 pub mod tokens;
 pub mod users;
 

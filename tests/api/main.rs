@@ -4,3 +4,4 @@ mod helpers;
 mod journey;
 mod ops;
 mod outbox;
+mod quiz_bank;
