@@ -16,7 +16,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 /// Runs `$body` with `$c` bound to the live transaction or pool of either engine. The body is
-/// type-checked once per engine, so it must be valid for both (write `$1` placeholders).
+/// type-checked once per engine, so it must be valid for both (bind parameters as `$1`, `$2`).
 #[macro_export]
 macro_rules! on {
     ($tx:expr, $c:ident => $body:expr) => {
