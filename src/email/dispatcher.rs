@@ -75,10 +75,6 @@ impl Dispatcher {
         })
     }
 
-    pub fn worker_id(&self) -> &str {
-        &self.worker
-    }
-
     /// Claims one batch of due rows and delivers them.
     pub async fn run_once(&self) -> anyhow::Result<Round> {
         let now = now();
