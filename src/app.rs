@@ -72,7 +72,8 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests and sends, and gives
-    /// back outbox leases. `dispatch` false leaves mail to another process (tests drive it).
+    /// back outbox leases. `dispatch` false leaves mail and scheduled jobs to another process (tests
+    /// drive them).
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -91,6 +92,15 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = dispatch.then(|| tokio::spawn(self.dispatcher.clone().run(stop_rx.clone())));
+        let jobs = if dispatch {
+            crate::jobs::spawn_all(
+                self.state.db.clone(),
+                self.state.settings.clone(),
+                stop_rx.clone(),
+            )
+        } else {
+            Vec::new()
+        };
         let app = web::router(self.state.clone()).merge(extra);
         let mut server_stop = stop_rx.clone();
         let server = axum::serve(self.listener, app)
@@ -105,6 +115,9 @@ impl Application {
         match tokio::time::timeout(Duration::from_secs(30), server).await {
             Ok(r) => r.context("server task")?.context("server")?,
             Err(_) => tracing::warn!("requests still running after 30 s; stopping anyway"),
+        }
+        for j in jobs {
+            let _ = tokio::time::timeout(Duration::from_secs(30), j).await;
         }
         if let Some(w) = worker {
             let _ = tokio::time::timeout(self.state.settings.send_timeout() * 2, w).await;

@@ -34,7 +34,7 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Load the question bank from seed/; with --demo also the demo applicants.
+    /// Load the question bank and quizzes from seed/; with --demo also the demo applicants.
     Seed {
         #[arg(long)]
         demo: bool,
@@ -129,11 +129,16 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Seed { demo } => {
             let db = connect(&settings).await?;
-            let s = import_questions(&db, &settings.seed_dir.join("questions.toml")).await?;
+            let s = crate::seed::import_questions(&db, &settings.seed_dir.join("questions.toml")).await?;
             println!(
                 "questions: {} new, {} new versions, {} unchanged",
                 s.created, s.new_versions, s.unchanged
             );
+            let quizzes_file = settings.seed_dir.join("quizzes.toml");
+            if quizzes_file.exists() {
+                let n = crate::seed::import_quizzes(&db, &quizzes_file).await?;
+                println!("quizzes: {n} loaded");
+            }
             if demo {
                 let intake = Intake::start(db.clone(), std::sync::Arc::new(settings.clone()));
                 let n = crate::seed::load_demo(&db, &intake, &settings.seed_dir).await?;
@@ -199,7 +204,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let db = connect(&settings).await?;
             match command {
                 QuizCommand::Import { file } => {
-                    let s = import_questions(&db, &file).await?;
+                    let s = crate::seed::import_questions(&db, &file).await?;
                     println!(
                         "imported {}: {} new, {} new versions, {} unchanged",
                         file.display(),
@@ -267,22 +272,6 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     }
 }
 
-async fn import_questions(
-    db: &Db,
-    path: &std::path::Path,
-) -> anyhow::Result<quizzes::ImportSummary> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let questions = quiz::parse_bank(&text).map_err(|problems| {
-        anyhow::anyhow!(
-            "{} is not valid:\n  {}",
-            path.display(),
-            problems.join("\n  ")
-        )
-    })?;
-    Ok(quizzes::import(db, &questions, now()).await?)
-}
-
 async fn create_user(
     db: &Db,
     email: &EmailAddress,
@@ -316,8 +305,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         }
     }
     if quizzes::count(db).await? == 0 && seed_dir.join("questions.toml").exists() {
-        let s = import_questions(db, &seed_dir.join("questions.toml")).await?;
+        let s = crate::seed::import_questions(db, &seed_dir.join("questions.toml")).await?;
         println!("loaded the question bank: {} questions", s.created);
+    }
+    if quizzes::quizzes(db).await?.is_empty() && seed_dir.join("quizzes.toml").exists() {
+        let n = crate::seed::import_quizzes(db, &seed_dir.join("quizzes.toml")).await?;
+        println!("loaded {n} quiz definitions");
     }
     if users::count(db).await? == 0 {
         let email = EmailAddress::parse("admin@onramp.localhost").expect("valid bootstrap email");

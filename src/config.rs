@@ -32,6 +32,12 @@ pub struct Settings {
     pub status_token_ttl_days: i64,
     /// Shortest gap between two verification emails to one applicant.
     pub verify_resend_cooldown_secs: i64,
+    /// Answers saved this long after a quiz's deadline still count (slow networks, a late click).
+    pub quiz_grace_secs: i64,
+    /// How long a staff sign-in lasts.
+    pub staff_session_hours: i64,
+    /// Cron schedules (six fields, seconds first) of the scheduled jobs.
+    pub jobs: JobSettings,
     pub mail: MailSettings,
     pub outbox: OutboxSettings,
     /// Countries we hire in, each with the fewest weekly hours we can schedule.
@@ -51,6 +57,21 @@ pub struct MailSettings {
     pub send_timeout_secs: u64,
     /// Connections kept open to the SMTP server, and sends in flight at once.
     pub pool_size: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobSettings {
+    /// Closes and scores quiz attempts whose time ran out.
+    pub close_quiz_attempts: String,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            close_quiz_attempts: "0 * * * * *".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -83,6 +104,9 @@ impl Default for Settings {
             verify_token_ttl_hours: 7 * 24,
             status_token_ttl_days: 180,
             verify_resend_cooldown_secs: 600,
+            quiz_grace_secs: 30,
+            staff_session_hours: 12,
+            jobs: JobSettings::default(),
             mail: MailSettings::default(),
             outbox: OutboxSettings::default(),
             markets: default_markets(),
@@ -136,6 +160,9 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "ONRAMP_VERIFY_RESEND_COOLDOWN_SECS",
         "verify_resend_cooldown_secs",
     ),
+    ("ONRAMP_QUIZ_GRACE_SECS", "quiz_grace_secs"),
+    ("ONRAMP_STAFF_SESSION_HOURS", "staff_session_hours"),
+    ("ONRAMP_JOB_CLOSE_QUIZ_ATTEMPTS", "jobs.close_quiz_attempts"),
     ("SMTP_URL", "mail.smtp_url"),
     ("ONRAMP_MAIL_FROM", "mail.from"),
     ("ONRAMP_MAIL_REPLY_TO", "mail.reply_to"),
@@ -206,6 +233,12 @@ impl Settings {
             "ONRAMP_VERIFY_RESEND_COOLDOWN_SECS",
             self.verify_resend_cooldown_secs
         );
+        set!("ONRAMP_QUIZ_GRACE_SECS", self.quiz_grace_secs);
+        set!("ONRAMP_STAFF_SESSION_HOURS", self.staff_session_hours);
+        set!(
+            "ONRAMP_JOB_CLOSE_QUIZ_ATTEMPTS",
+            self.jobs.close_quiz_attempts
+        );
         set!("SMTP_URL", opt self.mail.smtp_url);
         set!("ONRAMP_MAIL_FROM", self.mail.from);
         set!("ONRAMP_MAIL_REPLY_TO", opt self.mail.reply_to);
@@ -251,6 +284,18 @@ impl Settings {
         ids.sort();
         if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
             bail!("screening_rules: the rule id {:?} is used twice", w[0]);
+        }
+        if let Err(e) = self.jobs.close_quiz_attempts.parse::<cron::Schedule>() {
+            bail!(
+                "jobs.close_quiz_attempts: {:?} is not a cron schedule (six fields, seconds first): {e}",
+                self.jobs.close_quiz_attempts
+            );
+        }
+        if !(0..=600).contains(&self.quiz_grace_secs) {
+            bail!("quiz_grace_secs: use 0 to 600 seconds");
+        }
+        if self.staff_session_hours <= 0 {
+            bail!("staff_session_hours: use at least 1 hour");
         }
         if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
             bail!("mail.from: {:?} is not a valid mailbox", self.mail.from);

@@ -337,7 +337,12 @@ pub async fn verify_email(db: &Db, presented: &str) -> Result<Verified, StoreErr
             now,
         )
         .await?;
-        outbox::enqueue(
+        // A verified applicant with a quiz to take gets the invitation, which carries the
+        // status link too; everyone else gets the plain confirmation.
+        let invited = status == Status::Verified
+            && crate::assessment::invite(db, &mut tx, &app, now).await?;
+        if !invited {
+            outbox::enqueue(
             &mut tx,
             NewEmail {
                 idempotency_key: format!("verified:{id}"),
@@ -352,6 +357,7 @@ pub async fn verify_email(db: &Db, presented: &str) -> Result<Verified, StoreErr
             now,
         )
         .await?;
+        }
     }
     tx.commit().await?;
     Ok(Verified::Done { id, status })

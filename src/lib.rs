@@ -1,11 +1,13 @@
 //! onramp: hiring and onboarding for remote customer-support agents.
 
 pub mod app;
+pub mod assessment;
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod email;
 pub mod intake;
+pub mod jobs;
 pub mod seed;
 pub mod store;
 pub mod web;

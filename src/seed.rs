@@ -7,9 +7,9 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 
 use crate::domain::application::RawApplication;
-use crate::domain::now;
+use crate::domain::{now, quiz};
 use crate::intake::{Channel, Intake};
-use crate::store::{applications, Db};
+use crate::store::{applications, quizzes, Db};
 
 #[derive(Deserialize)]
 struct ApplicantsFile {
@@ -64,6 +64,41 @@ pub async fn load_demo(db: &Db, intake: &Intake, dir: &Path) -> anyhow::Result<L
     Ok(loaded)
 }
 
+/// Imports a question bank file (see `quiz::write_bank` for the format).
+pub async fn import_questions(db: &Db, path: &Path) -> anyhow::Result<quizzes::ImportSummary> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let questions = quiz::parse_bank(&text).map_err(|problems| {
+        anyhow::anyhow!(
+            "{} is not valid:\n  {}",
+            path.display(),
+            problems.join("\n  ")
+        )
+    })?;
+    Ok(quizzes::import(db, &questions, now()).await?)
+}
+
+/// Loads quiz definitions (`quizzes.toml`), checked against the bank already stored; a quiz
+/// whose slug exists is replaced. Returns how many were loaded.
+pub async fn import_quizzes(db: &Db, path: &Path) -> anyhow::Result<usize> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let bank = quizzes::bank_counts(db).await?;
+    let defs = quiz::parse_quizzes(&text, &bank).map_err(|problems| {
+        anyhow::anyhow!(
+            "{} is not valid:\n  {}",
+            path.display(),
+            problems.join("\n  ")
+        )
+    })?;
+    let mut tx = db.begin().await?;
+    for d in &defs {
+        quizzes::save_quiz(&mut tx, d, now()).await?;
+    }
+    tx.commit().await?;
+    Ok(defs.len())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -79,5 +114,21 @@ mod tests {
             assert!(errors.is_empty(), "{errors:?}");
             raw.parse().unwrap();
         }
+    }
+
+    #[test]
+    fn shipped_quizzes_fit_the_shipped_bank() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let bank_text = std::fs::read_to_string(format!("{root}/seed/questions.toml")).unwrap();
+        let mut bank = std::collections::BTreeMap::new();
+        for q in crate::domain::quiz::parse_bank(&bank_text).unwrap() {
+            *bank.entry(q.category).or_insert(0) += 1;
+        }
+        let text = std::fs::read_to_string(format!("{root}/seed/quizzes.toml")).unwrap();
+        let quizzes = crate::domain::quiz::parse_quizzes(&text, &bank)
+            .unwrap_or_else(|p| panic!("{}", p.join("\n")));
+        assert!(quizzes.len() >= 2);
+        assert!(crate::domain::quiz::quiz_for(&quizzes, "SE", &["sv"]).is_some());
+        assert!(crate::domain::quiz::quiz_for(&quizzes, "DE", &["de", "en"]).is_some());
     }
 }

@@ -30,14 +30,20 @@ pub enum Status {
     Waitlisted,
     /// A knockout rule ruled the application out.
     Rejected,
+    /// Passed the skills quiz; next, recruiters shortlist.
+    QuizPassed,
+    /// The last quiz attempt did not pass; another may be allowed after a cooldown.
+    QuizFailed,
 }
 
 impl Status {
-    pub const ALL: [Status; 4] = [
+    pub const ALL: [Status; 6] = [
         Status::Applied,
         Status::Verified,
         Status::Waitlisted,
         Status::Rejected,
+        Status::QuizPassed,
+        Status::QuizFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +52,8 @@ impl Status {
             Status::Verified => "verified",
             Status::Waitlisted => "waitlisted",
             Status::Rejected => "rejected",
+            Status::QuizPassed => "quiz_passed",
+            Status::QuizFailed => "quiz_failed",
         }
     }
 
@@ -60,6 +68,8 @@ impl Status {
             Status::Verified => "Email confirmed: next is the skills quiz",
             Status::Waitlisted => "On our waitlist",
             Status::Rejected => "Not taken forward",
+            Status::QuizPassed => "Skills quiz passed",
+            Status::QuizFailed => "Skills quiz not passed",
         }
     }
 }

@@ -229,7 +229,7 @@ fn is_valid_category(c: &str) -> bool {
 
 /// What an applicant submitted for one question.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Answer {
     Single(String),
     Multiple(Vec<String>),
@@ -268,10 +268,103 @@ pub const FACILITY_HIGH: f64 = 0.95;
 pub const FACILITY_LOW: f64 = 0.10;
 pub const DISCRIMINATION_LOW: f64 = 0.15;
 
+/// An item's score in hundredths of a point: `weight_bp × score_bp / 10⁶`, rounded. Rest-of-test
+/// scores are sums of these, so they stay exact integers.
+pub fn centipoints(weight_bp: i64, score_bp: i64) -> i64 {
+    (weight_bp * score_bp + 500_000) / 1_000_000
+}
+
+/// Running sums from which every item statistic follows. Kept per quiz and question version in
+/// storage and updated as each attempt is scored, so the analysis page reads one row per item
+/// instead of every attempt. x is the item score in basis points of full credit, y the rest of
+/// the attempt's weighted score in centipoints.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemSums {
+    pub n: i64,
+    pub full_credit: i64,
+    pub sum_x: i64,
+    pub sum_xx: i64,
+    pub sum_y: i64,
+    pub sum_yy: i64,
+    pub sum_xy: i64,
+    pub timed: i64,
+    pub sum_seconds: i64,
+    pub choices: BTreeMap<String, i64>,
+}
+
+impl ItemSums {
+    pub fn add(&mut self, x_bp: i64, rest_cp: i64, seconds: Option<i64>, picked: &[&str]) {
+        self.n += 1;
+        self.full_credit += i64::from(x_bp >= 10_000);
+        self.sum_x += x_bp;
+        self.sum_xx += x_bp * x_bp;
+        self.sum_y += rest_cp;
+        self.sum_yy += rest_cp * rest_cp;
+        self.sum_xy += x_bp * rest_cp;
+        if let Some(s) = seconds {
+            self.timed += 1;
+            self.sum_seconds += s;
+        }
+        let distinct: HashSet<&str> = picked.iter().copied().collect();
+        for k in distinct {
+            *self.choices.entry(k.to_string()).or_insert(0) += 1;
+        }
+    }
+
+    pub fn stats(&self) -> ItemStats {
+        let n = self.n.max(1) as f64;
+        let facility = self.sum_x as f64 / (n * 10_000.0);
+        let discrimination = self.pearson();
+        let mean_seconds = (self.timed > 0).then(|| self.sum_seconds as f64 / self.timed as f64);
+        let mut flags = Vec::new();
+        if facility > FACILITY_HIGH {
+            flags.push(format!(
+                "too easy: facility {facility:.2} is above {FACILITY_HIGH}"
+            ));
+        }
+        if facility < FACILITY_LOW {
+            flags.push(format!(
+                "too hard: facility {facility:.2} is below {FACILITY_LOW}"
+            ));
+        }
+        if let Some(d) = discrimination {
+            if d < DISCRIMINATION_LOW {
+                flags.push(format!(
+                    "weak discrimination: {d:.2} is below {DISCRIMINATION_LOW}"
+                ));
+            }
+        }
+        ItemStats {
+            attempts: self.n,
+            full_credit: self.full_credit,
+            facility,
+            discrimination,
+            mean_seconds,
+            choices: self.choices.clone(),
+            flags,
+        }
+    }
+
+    /// Pearson's r from the sums, in exact integer arithmetic up to the last division; None
+    /// when either the item or the rest of the test does not vary.
+    fn pearson(&self) -> Option<f64> {
+        if self.n < 2 {
+            return None;
+        }
+        let n = i128::from(self.n);
+        let (sx, sy) = (i128::from(self.sum_x), i128::from(self.sum_y));
+        let sxx = n * i128::from(self.sum_xx) - sx * sx;
+        let syy = n * i128::from(self.sum_yy) - sy * sy;
+        let sxy = n * i128::from(self.sum_xy) - sx * sy;
+        (sxx > 0 && syy > 0).then(|| sxy as f64 / ((sxx as f64) * (syy as f64)).sqrt())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ItemStats {
-    pub item: u64,
-    pub attempts: usize,
+    pub attempts: i64,
+    /// Attempts that earned full credit.
+    pub full_credit: i64,
     /// Mean share of full credit: how easy the item is.
     pub facility: f64,
     /// Pearson correlation between the item's score and the rest of the test's score in the same
@@ -279,87 +372,367 @@ pub struct ItemStats {
     pub discrimination: Option<f64>,
     pub mean_seconds: Option<f64>,
     /// How often each choice was picked.
-    pub choices: BTreeMap<String, usize>,
+    pub choices: BTreeMap<String, i64>,
     /// Why the item needs a look; empty when it is fine.
     pub flags: Vec<String>,
 }
 
-/// Statistics per item over finished attempts. The rest-of-test score is the attempt's weighted
-/// total without this item, so an item is not correlated with itself.
-pub fn item_analysis(items: &[ScoredItem<'_>]) -> Vec<ItemStats> {
-    let mut totals: BTreeMap<u64, f64> = BTreeMap::new();
+/// Statistics per item over finished attempts, straight from the scored items. The
+/// rest-of-test score is the attempt's weighted total without this item, so an item is not
+/// correlated with itself.
+pub fn item_analysis(items: &[ScoredItem<'_>]) -> Vec<(u64, ItemStats)> {
+    let cp = |s: &ScoredItem<'_>| {
+        centipoints(
+            (s.weight * 10_000.0).round() as i64,
+            to_basis_points(s.score),
+        )
+    };
+    let mut totals: BTreeMap<u64, i64> = BTreeMap::new();
     for s in items {
-        *totals.entry(s.attempt).or_default() += s.score * s.weight;
+        *totals.entry(s.attempt).or_default() += cp(s);
     }
-    let mut by_item: BTreeMap<u64, Vec<&ScoredItem<'_>>> = BTreeMap::new();
+    let mut sums: BTreeMap<u64, ItemSums> = BTreeMap::new();
     for s in items {
-        by_item.entry(s.item).or_default().push(s);
+        sums.entry(s.item).or_default().add(
+            to_basis_points(s.score),
+            totals[&s.attempt] - cp(s),
+            s.seconds.map(|t| t.round() as i64),
+            &s.picked,
+        );
     }
-    by_item
-        .into_iter()
-        .map(|(item, rows)| {
-            let n = rows.len();
-            let x: Vec<f64> = rows.iter().map(|r| r.score).collect();
-            let rest: Vec<f64> = rows
-                .iter()
-                .map(|r| totals[&r.attempt] - r.score * r.weight)
-                .collect();
-            let facility = x.iter().sum::<f64>() / n as f64;
-            let discrimination = pearson(&x, &rest);
-            let times: Vec<f64> = rows.iter().filter_map(|r| r.seconds).collect();
-            let mean_seconds =
-                (!times.is_empty()).then(|| times.iter().sum::<f64>() / times.len() as f64);
-            let mut choices = BTreeMap::new();
-            for r in &rows {
-                for k in &r.picked {
-                    *choices.entry(k.to_string()).or_insert(0) += 1;
-                }
-            }
-            let mut flags = Vec::new();
-            if facility > FACILITY_HIGH {
-                flags.push(format!(
-                    "too easy: facility {facility:.2} is above {FACILITY_HIGH}"
-                ));
-            }
-            if facility < FACILITY_LOW {
-                flags.push(format!(
-                    "too hard: facility {facility:.2} is below {FACILITY_LOW}"
-                ));
-            }
-            if let Some(d) = discrimination {
-                if d < DISCRIMINATION_LOW {
-                    flags.push(format!(
-                        "weak discrimination: {d:.2} is below {DISCRIMINATION_LOW}"
-                    ));
-                }
-            }
-            ItemStats {
-                item,
-                attempts: n,
-                facility,
-                discrimination,
-                mean_seconds,
-                choices,
-                flags,
-            }
-        })
-        .collect()
+    sums.into_iter().map(|(k, v)| (k, v.stats())).collect()
 }
 
-fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
-    let n = x.len() as f64;
-    if x.len() < 2 {
-        return None;
+fn is_valid_slug(s: &str) -> bool {
+    (1..=60).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn two() -> u32 {
+    2
+}
+
+/// A quiz: what to draw from the bank, how long, what passes, and who takes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuizDef {
+    pub slug: String,
+    pub title: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+    pub time_limit_minutes: u32,
+    /// Overall pass mark, percent of the weighted score.
+    pub pass_percent: u32,
+    #[serde(default = "two")]
+    pub max_attempts: u32,
+    /// Shortest wait after a failed attempt before the next.
+    #[serde(default)]
+    pub cooldown_hours: u32,
+    /// ISO 3166-1 countries this quiz is for; empty means every market.
+    #[serde(default)]
+    pub markets: Vec<String>,
+    /// ISO 639-1 languages; the applicant must speak one. Empty means any.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// How many questions to draw from each category.
+    pub draw: BTreeMap<String, u32>,
+    /// Optional pass marks per category, percent.
+    #[serde(default)]
+    pub category_pass_percent: BTreeMap<String, u32>,
+}
+
+pub const MAX_QUESTIONS_PER_QUIZ: u32 = 100;
+
+impl QuizDef {
+    /// Problems by field. `bank` holds how many questions each category has.
+    pub fn check(&self, bank: &BTreeMap<String, usize>) -> crate::domain::FieldErrors {
+        use crate::domain::add_error;
+        let mut e = crate::domain::FieldErrors::new();
+        if !is_valid_slug(&self.slug) {
+            add_error(
+                &mut e,
+                "slug",
+                "Use 1 to 60 lower-case letters, digits and hyphens.",
+            );
+        }
+        if self.title.trim().is_empty() || self.title.chars().count() > 120 {
+            add_error(&mut e, "title", "Give the quiz a title of up to 120 characters.");
+        }
+        if !(1..=180).contains(&self.time_limit_minutes) {
+            add_error(
+                &mut e,
+                "time_limit_minutes",
+                "Use a time limit from 1 to 180 minutes.",
+            );
+        }
+        if !(1..=100).contains(&self.pass_percent) {
+            add_error(&mut e, "pass_percent", "Use a pass mark from 1 to 100 percent.");
+        }
+        if !(1..=10).contains(&self.max_attempts) {
+            add_error(&mut e, "max_attempts", "Allow from 1 to 10 attempts.");
+        }
+        if self.cooldown_hours > 24 * 365 {
+            add_error(&mut e, "cooldown_hours", "Use a cooldown of at most 8760 hours.");
+        }
+        for m in &self.markets {
+            if crate::domain::iso::country_name(m).is_none() {
+                add_error(
+                    &mut e,
+                    "markets",
+                    format!("{m:?} is not a two-letter ISO 3166-1 country code."),
+                );
+            }
+        }
+        for l in &self.languages {
+            if crate::domain::iso::language_name(l).is_none() {
+                add_error(
+                    &mut e,
+                    "languages",
+                    format!("{l:?} is not a two-letter ISO 639-1 language code."),
+                );
+            }
+        }
+        let total: u32 = self.draw.values().sum();
+        if total == 0 {
+            add_error(&mut e, "draw", "Draw at least one question.");
+        } else if total > MAX_QUESTIONS_PER_QUIZ {
+            add_error(
+                &mut e,
+                "draw",
+                format!("Draw at most {MAX_QUESTIONS_PER_QUIZ} questions in all."),
+            );
+        }
+        for (category, n) in &self.draw {
+            let have = bank.get(category).copied().unwrap_or(0);
+            if *n as usize > have {
+                add_error(
+                    &mut e,
+                    &format!("draw.{category}"),
+                    format!("The bank has {have} {category} questions; draw at most that many."),
+                );
+            }
+        }
+        for (category, p) in &self.category_pass_percent {
+            if self.draw.get(category).copied().unwrap_or(0) == 0 {
+                add_error(
+                    &mut e,
+                    &format!("pass.{category}"),
+                    format!("No {category} questions are drawn, so there is nothing to pass."),
+                );
+            } else if !(1..=100).contains(p) {
+                add_error(
+                    &mut e,
+                    &format!("pass.{category}"),
+                    "Use a pass mark from 1 to 100 percent.",
+                );
+            }
+        }
+        e
     }
-    let mx = x.iter().sum::<f64>() / n;
-    let my = y.iter().sum::<f64>() / n;
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx).powi(2);
-        syy += (b - my).powi(2);
+
+    pub fn question_count(&self) -> u32 {
+        self.draw.values().sum()
     }
-    (sxx > EPS && syy > EPS).then(|| sxy / (sxx * syy).sqrt())
+
+    /// Whether an applicant from `country` speaking `languages` takes this quiz.
+    pub fn applies_to(&self, country: &str, languages: &[&str]) -> bool {
+        self.active
+            && (self.markets.is_empty() || self.markets.iter().any(|m| m == country))
+            && (self.languages.is_empty()
+                || self.languages.iter().any(|l| languages.contains(&l.as_str())))
+    }
+
+    /// Narrower quizzes win: one for a market beats one for everyone.
+    pub fn specificity(&self) -> u8 {
+        u8::from(!self.markets.is_empty()) * 2 + u8::from(!self.languages.is_empty())
+    }
+}
+
+/// The quiz for an applicant: the most specific active one that applies, then by slug.
+pub fn quiz_for<'a>(quizzes: &'a [QuizDef], country: &str, languages: &[&str]) -> Option<&'a QuizDef> {
+    quizzes
+        .iter()
+        .filter(|q| q.applies_to(country, languages))
+        .min_by(|a, b| {
+            b.specificity()
+                .cmp(&a.specificity())
+                .then_with(|| a.slug.cmp(&b.slug))
+        })
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuizFile {
+    #[serde(default)]
+    quiz: Vec<QuizDef>,
+}
+
+/// Reads quiz definitions (`seed/quizzes.toml`); problems name the quiz and the field.
+pub fn parse_quizzes(text: &str, bank: &BTreeMap<String, usize>) -> Result<Vec<QuizDef>, Vec<String>> {
+    let file: QuizFile = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
+    let problems: Vec<String> = file
+        .quiz
+        .iter()
+        .flat_map(|q| {
+            q.check(bank).into_iter().flat_map(move |(field, msgs)| {
+                msgs.into_iter()
+                    .map(move |m| format!("quiz {}: {field}: {m}", q.slug))
+            })
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(file.quiz)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Draws an attempt: `def.draw[c]` distinct items from each category's pool, then the whole
+/// list shuffled, so categories are interleaved and every attempt has its own order.
+pub fn draw<T: Clone, R: rand::Rng>(
+    def: &QuizDef,
+    pools: &BTreeMap<String, Vec<T>>,
+    rng: &mut R,
+) -> Result<Vec<(String, T)>, String> {
+    use rand::seq::SliceRandom;
+    let mut out = Vec::new();
+    for (category, n) in &def.draw {
+        let pool = pools.get(category).map(Vec::as_slice).unwrap_or(&[]);
+        if pool.len() < *n as usize {
+            return Err(format!(
+                "the bank has {} {category} questions and the quiz draws {n}",
+                pool.len()
+            ));
+        }
+        out.extend(
+            pool.choose_multiple(rng, *n as usize)
+                .map(|t| (category.clone(), t.clone())),
+        );
+    }
+    out.shuffle(rng);
+    Ok(out)
+}
+
+/// A fresh order for a question's choices.
+pub fn shuffled_keys<R: rand::Rng>(q: &Question, rng: &mut R) -> Vec<String> {
+    use rand::seq::SliceRandom;
+    let mut keys: Vec<String> = q.choices.iter().map(|c| c.key.clone()).collect();
+    keys.shuffle(rng);
+    keys
+}
+
+impl Question {
+    /// Whether `answer` fits this question: the right kind, and only its own choices.
+    pub fn accepts(&self, answer: &Answer) -> Result<(), String> {
+        let known = |k: &str| self.choice(k).is_some();
+        match (self.kind, answer) {
+            (Kind::Single, Answer::Single(k)) if known(k) => Ok(()),
+            (Kind::Multiple, Answer::Multiple(ks)) if !ks.is_empty() && ks.iter().all(|k| known(k)) => {
+                Ok(())
+            }
+            (Kind::Judgement, Answer::Judgement { best, worst }) if known(best) && known(worst) => {
+                if best == worst {
+                    Err("Pick different replies as the best and the worst.".into())
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Err("Pick from the choices shown for this question.".into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryScore {
+    pub category: String,
+    pub score_bp: i64,
+    /// The category's pass mark, if it has one.
+    pub pass_bp: Option<i64>,
+}
+
+impl CategoryScore {
+    pub fn passed(&self) -> bool {
+        self.pass_bp.is_none_or(|p| self.score_bp >= p)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptScore {
+    /// Per item, in the order given: share of full credit in basis points.
+    pub items: Vec<i64>,
+    /// Weighted share of the whole quiz, basis points.
+    pub total_bp: i64,
+    pub categories: Vec<CategoryScore>,
+    pub passed: bool,
+}
+
+/// One drawn item as scored: the version it showed, its category and weight, and the answer
+/// saved in time (None if unanswered or late).
+pub struct ItemToScore<'a> {
+    pub question: &'a Question,
+    pub category: &'a str,
+    pub weight_bp: i64,
+    pub answer: Option<&'a Answer>,
+}
+
+/// Scores an attempt. Deterministic: the same items and answers always give the same result.
+/// Pass needs the overall mark and every category mark the quiz sets.
+pub fn score_attempt(def: &QuizDef, items: &[ItemToScore<'_>]) -> AttemptScore {
+    let scores: Vec<i64> = items
+        .iter()
+        .map(|i| i.answer.map_or(0, |a| to_basis_points(i.question.score(a))))
+        .collect();
+    let weighted = |filter: &dyn Fn(&ItemToScore<'_>) -> bool| {
+        let (mut got, mut max) = (0i64, 0i64);
+        for (item, s) in items.iter().zip(&scores) {
+            if filter(item) {
+                got += item.weight_bp * s;
+                max += item.weight_bp;
+            }
+        }
+        if max == 0 {
+            0
+        } else {
+            // Rounded down, so a pass is never rounded into being.
+            got / max
+        }
+    };
+    let total_bp = weighted(&|_| true);
+    let mut categories: Vec<CategoryScore> = def
+        .draw
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(c, _)| CategoryScore {
+            category: c.clone(),
+            score_bp: weighted(&|i| i.category == c),
+            pass_bp: def.category_pass_percent.get(c).map(|p| i64::from(*p) * 100),
+        })
+        .collect();
+    categories.sort_by(|a, b| a.category.cmp(&b.category));
+    let passed =
+        total_bp >= i64::from(def.pass_percent) * 100 && categories.iter().all(CategoryScore::passed);
+    AttemptScore {
+        items: scores,
+        total_bp,
+        categories,
+        passed,
+    }
+}
+
+/// Each item's rest-of-test score, in centipoints: the attempt's weighted total without it.
+pub fn rest_scores(weights_bp: &[i64], scores_bp: &[i64]) -> Vec<i64> {
+    let cps: Vec<i64> = weights_bp
+        .iter()
+        .zip(scores_bp)
+        .map(|(w, s)| centipoints(*w, *s))
+        .collect();
+    let total: i64 = cps.iter().sum();
+    cps.iter().map(|c| total - c).collect()
 }
 
 #[cfg(test)]
@@ -564,7 +937,7 @@ mod tests {
         }
         let stats = item_analysis(&items);
         assert_eq!(stats.len(), 3);
-        let s1 = &stats[0];
+        let s1 = &stats[0].1;
         assert_eq!(s1.attempts, 4);
         assert!((s1.facility - 0.5).abs() < 1e-12);
         assert!((s1.discrimination.unwrap() - (-0.5 / 2.75f64.sqrt())).abs() < 1e-9);
@@ -578,7 +951,7 @@ mod tests {
         // Item 3: x = (0, 0, 1, 0), rest = (2, 1, 1, 0). Means 0.25 and 1. Deviations
         // x: -0.25, -0.25, 0.75, -0.25; rest: 1, 0, 0, -1. Covariance sum -0.25 + 0 + 0 + 0.25
         // = 0, so r = 0: flagged as weak, and facility 0.25 is fine.
-        let s3 = &stats[2];
+        let s3 = &stats[2].1;
         assert!((s3.facility - 0.25).abs() < 1e-12);
         assert!(s3.discrimination.unwrap().abs() < 1e-12);
         assert_eq!(s3.flags.len(), 1);
@@ -617,11 +990,126 @@ mod tests {
             })
             .collect();
         let stats = item_analysis(&items);
-        assert_eq!(stats[0].discrimination, None);
-        assert!(stats[0].flags[0].starts_with("too easy"));
-        assert!(stats[1].flags[0].starts_with("too hard"));
-        assert_eq!(stats[1].mean_seconds, None);
+        assert_eq!(stats[0].1.discrimination, None);
+        assert!(stats[0].1.flags[0].starts_with("too easy"));
+        assert!(stats[1].1.flags[0].starts_with("too hard"));
+        assert_eq!(stats[1].1.mean_seconds, None);
         assert_eq!(to_basis_points(0.83333), 8333);
         assert_eq!(to_basis_points(1.2), 10_000);
+    }
+
+    fn def() -> QuizDef {
+        QuizDef {
+            slug: "se-agents".into(),
+            title: "Agents, Sweden".into(),
+            active: true,
+            time_limit_minutes: 20,
+            pass_percent: 70,
+            max_attempts: 2,
+            cooldown_hours: 24,
+            markets: vec!["SE".into()],
+            languages: vec!["sv".into()],
+            draw: [("tone".to_string(), 2), ("policy".to_string(), 1)].into(),
+            category_pass_percent: [("policy".to_string(), 50)].into(),
+        }
+    }
+
+    #[test]
+    fn quiz_definitions_are_checked_field_by_field() {
+        let bank: BTreeMap<String, usize> = [("tone".to_string(), 5), ("policy".to_string(), 1)].into();
+        assert!(def().check(&bank).is_empty(), "{:?}", def().check(&bank));
+        let mut bad = def();
+        bad.slug = "Se Agents".into();
+        bad.time_limit_minutes = 0;
+        bad.pass_percent = 101;
+        bad.markets = vec!["XX".into()];
+        bad.languages = vec!["zz".into()];
+        bad.draw.insert("policy".into(), 3);
+        bad.category_pass_percent.insert("fraud".into(), 50);
+        let e = bad.check(&bank);
+        for field in [
+            "slug",
+            "time_limit_minutes",
+            "pass_percent",
+            "markets",
+            "languages",
+            "draw.policy",
+            "pass.fraud",
+        ] {
+            assert!(e.contains_key(field), "{field} missing from {e:?}");
+        }
+        assert!(e["draw.policy"][0].contains("has 1 policy questions"));
+    }
+
+    #[test]
+    fn the_most_specific_quiz_applies() {
+        let mut general = def();
+        general.slug = "general".into();
+        general.markets.clear();
+        general.languages = vec!["en".into()];
+        let quizzes = vec![general, def()];
+        assert_eq!(quiz_for(&quizzes, "SE", &["sv", "en"]).unwrap().slug, "se-agents");
+        assert_eq!(quiz_for(&quizzes, "DE", &["de", "en"]).unwrap().slug, "general");
+        assert!(quiz_for(&quizzes, "DE", &["de"]).is_none());
+    }
+
+    #[test]
+    fn draws_take_distinct_items_per_category_and_mix_them() {
+        let pools: BTreeMap<String, Vec<u32>> =
+            [("tone".to_string(), (0..10).collect()), ("policy".to_string(), vec![100, 101])].into();
+        let mut rng = rand::thread_rng();
+        for _ in 0..50 {
+            let drawn = draw(&def(), &pools, &mut rng).unwrap();
+            assert_eq!(drawn.len(), 3);
+            let tone: HashSet<u32> = drawn.iter().filter(|d| d.0 == "tone").map(|d| d.1).collect();
+            assert_eq!(tone.len(), 2);
+            assert!(tone.iter().all(|t| *t < 10));
+        }
+        let short: BTreeMap<String, Vec<u32>> = [("tone".to_string(), vec![1])].into();
+        assert!(draw(&def(), &short, &mut rng).is_err());
+    }
+
+    #[test]
+    fn attempts_pass_on_the_overall_and_every_category_mark() {
+        let single = question(Kind::Single, vec![choice("a", 1.0), choice("b", 0.0)]);
+        let a = Answer::Single("a".into());
+        let b = Answer::Single("b".into());
+        let score = |answers: [Option<&Answer>; 3]| {
+            let items: Vec<ItemToScore> = [("tone", 10_000), ("tone", 20_000), ("policy", 10_000)]
+                .iter()
+                .zip(answers)
+                .map(|((c, w), ans)| ItemToScore {
+                    question: &single,
+                    category: c,
+                    weight_bp: *w,
+                    answer: ans,
+                })
+                .collect();
+            score_attempt(&def(), &items)
+        };
+        let all = score([Some(&a), Some(&a), Some(&a)]);
+        assert_eq!(all.items, vec![10_000, 10_000, 10_000]);
+        assert_eq!(all.total_bp, 10_000);
+        assert!(all.passed);
+        // Policy wrong: 3 of 4 weighted points is 75% overall, but policy's own 50% mark fails.
+        let policy_wrong = score([Some(&a), Some(&a), Some(&b)]);
+        assert_eq!(policy_wrong.total_bp, 7_500);
+        assert!(!policy_wrong.passed);
+        assert_eq!(policy_wrong.categories[0].category, "policy");
+        assert_eq!(policy_wrong.categories[0].score_bp, 0);
+        // The heavy tone item unanswered: 2 of 4 points.
+        let unanswered = score([Some(&a), None, Some(&a)]);
+        assert_eq!(unanswered.total_bp, 5_000);
+        assert!(!unanswered.passed);
+        assert_eq!(rest_scores(&[10_000, 20_000, 10_000], &all.items), vec![300, 200, 300]);
+    }
+
+    #[test]
+    fn answers_must_fit_their_question() {
+        let q = judgement();
+        assert!(q.accepts(&Answer::Judgement { best: "a".into(), worst: "c".into() }).is_ok());
+        assert!(q.accepts(&Answer::Judgement { best: "a".into(), worst: "a".into() }).is_err());
+        assert!(q.accepts(&Answer::Judgement { best: "a".into(), worst: "zz".into() }).is_err());
+        assert!(q.accepts(&Answer::Single("a".into())).is_err());
     }
 }

@@ -285,9 +285,10 @@ impl Dispatcher {
         let now = now();
         let mut links = Vec::new();
         for (i, row) in rows.iter().enumerate() {
-            let Some(kind) = LinkKind::of(&row.template) else {
+            let kinds = LinkKind::of(&row.template);
+            if kinds.is_empty() {
                 continue;
-            };
+            }
             let Prepared::Ready(data) = &out[i] else {
                 continue;
             };
@@ -295,7 +296,11 @@ impl Dispatcher {
                 .as_str()
                 .and_then(|s| s.parse::<Uuid>().ok())
             {
-                Some(app_id) => links.push((i, app_id, kind, SecretToken::generate())),
+                Some(app_id) => {
+                    for kind in kinds {
+                        links.push((i, app_id, *kind, SecretToken::generate()));
+                    }
+                }
                 None => out[i] = Prepared::Fail("the payload has no application_id".into()),
             }
         }
@@ -363,14 +368,17 @@ enum Prepared {
 enum LinkKind {
     Verify,
     Status,
+    Quiz,
 }
 
 impl LinkKind {
-    fn of(template: &str) -> Option<Self> {
+    /// The links an email carries.
+    fn of(template: &str) -> &'static [Self] {
         match template {
-            "verify_email" => Some(LinkKind::Verify),
-            "email_verified" | "status_link" => Some(LinkKind::Status),
-            _ => None,
+            "verify_email" => &[LinkKind::Verify],
+            "email_verified" | "status_link" | "quiz_passed" => &[LinkKind::Status],
+            "quiz_invitation" | "quiz_failed" => &[LinkKind::Quiz, LinkKind::Status],
+            _ => &[],
         }
     }
 
@@ -378,13 +386,14 @@ impl LinkKind {
         match self {
             LinkKind::Verify => tokens::VERIFY_EMAIL,
             LinkKind::Status => tokens::STATUS,
+            LinkKind::Quiz => tokens::QUIZ,
         }
     }
 
     fn ttl(self, s: &Settings) -> chrono::Duration {
         match self {
             LinkKind::Verify => chrono::Duration::hours(s.verify_token_ttl_hours),
-            LinkKind::Status => chrono::Duration::days(s.status_token_ttl_days),
+            LinkKind::Status | LinkKind::Quiz => chrono::Duration::days(s.status_token_ttl_days),
         }
     }
 
@@ -393,6 +402,7 @@ impl LinkKind {
         match self {
             LinkKind::Verify => "verify_url",
             LinkKind::Status => "status_url",
+            LinkKind::Quiz => "quiz_url",
         }
     }
 
@@ -400,6 +410,7 @@ impl LinkKind {
         match self {
             LinkKind::Verify => "verify",
             LinkKind::Status => "status",
+            LinkKind::Quiz => "quiz",
         }
     }
 }

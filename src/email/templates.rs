@@ -21,7 +21,10 @@ email_files!(
     "verify_email",
     "application_rejected",
     "email_verified",
-    "status_link"
+    "status_link",
+    "quiz_invitation",
+    "quiz_passed",
+    "quiz_failed"
 );
 
 const BASE_TXT: &str = include_str!("../../email_templates/base.txt.hbs");

@@ -108,6 +108,28 @@ pub async fn mark_email_verified(tx: &mut Tx, id: Uuid, now: DateTime<Utc>) -> R
     Ok(n == 1)
 }
 
+/// Moves the application to `to` if its status is one of `from`; false otherwise.
+pub async fn move_status(
+    tx: &mut Tx,
+    id: Uuid,
+    from: &[&str],
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let n = on!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new("UPDATE applications SET status = ");
+        qb.push_bind(to).push(", updated_at = ").push_bind(now);
+        qb.push(" WHERE id = ").push_bind(id).push(" AND status IN (");
+        let mut list = qb.separated(", ");
+        for f in from {
+            list.push_bind(*f);
+        }
+        list.push_unseparated(")");
+        qb.build().execute(&mut **c).await?.rows_affected()
+    });
+    Ok(n == 1)
+}
+
 /// Claims the right to send another link (verification or status): succeeds only for a
 /// not-rejected applicant whose last one went out before `not_after`.
 pub async fn claim_link_resend(

@@ -3,8 +3,11 @@
 
 pub mod api_keys;
 pub mod applications;
+pub mod jobs;
+pub mod attempts;
 pub mod outbox;
 pub mod quizzes;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 

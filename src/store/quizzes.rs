@@ -1,11 +1,13 @@
 //! The question bank: questions and their immutable versions.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{on, on_db, Db, Result, Tx};
-use crate::domain::quiz::{to_basis_points, Choice, Kind, Question};
+use crate::domain::quiz::{to_basis_points, Choice, ItemSums, Kind, Question, QuizDef};
 
 /// A choice as stored: credits in basis points, never floats.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +36,7 @@ fn parse_kind(s: &str) -> Kind {
     }
 }
 
-fn weight_bp(w: f64) -> i64 {
+pub fn weight_bp(w: f64) -> i64 {
     (w * 10_000.0).round() as i64
 }
 
@@ -62,7 +64,7 @@ fn stored_choices(q: &Question) -> String {
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
-struct VersionRow {
+pub(super) struct VersionRow {
     slug: String,
     category: String,
     kind: String,
@@ -73,7 +75,7 @@ struct VersionRow {
 }
 
 impl VersionRow {
-    fn into_question(self) -> Question {
+    pub(super) fn into_question(self) -> Question {
         let choices: Vec<StoredChoice> = serde_json::from_str(&self.choices).unwrap_or_default();
         Question {
             key: self.slug,
@@ -189,4 +191,249 @@ pub async fn version_count(db: &Db, slug: &str) -> Result<i64> {
 
 pub async fn count(db: &Db) -> Result<i64> {
     Ok(on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM questions").fetch_one(p).await?))
+}
+
+/// Columns of `VersionRow`, for queries that join `questions q` and `question_versions v`.
+pub(super) const VERSION_COLUMNS: &str =
+    "q.slug, q.category, v.kind, v.weight_bp, v.prompt, v.explanation, v.choices";
+
+#[derive(sqlx::FromRow)]
+struct IdVersionRow {
+    id: Uuid,
+    #[sqlx(flatten)]
+    row: VersionRow,
+}
+
+/// The latest version of one question, with its version number.
+pub async fn latest_by_slug(db: &Db, slug: &str) -> Result<Option<(Question, i64)>> {
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS}, v.version FROM questions q JOIN question_versions v \
+         ON v.question_id = q.id WHERE q.slug = $1 ORDER BY v.version DESC LIMIT 1"
+    );
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        row: VersionRow,
+        version: i64,
+    }
+    let row: Option<Row> = on_db!(db, p => sqlx::query_as(&sql).bind(slug).fetch_optional(p).await?);
+    Ok(row.map(|r| (r.row.into_question(), r.version)))
+}
+
+/// Saves one question: created, a new version, or unchanged (see `import`).
+pub async fn save_question(db: &Db, q: &Question, now: DateTime<Utc>) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let changed = !matches!(upsert(&mut tx, q, now).await?, Upsert::Unchanged);
+    tx.commit().await?;
+    Ok(changed)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct QuestionSummary {
+    pub slug: String,
+    pub category: String,
+    pub kind: String,
+    pub prompt: String,
+    pub versions: i64,
+}
+
+/// Every question's latest version, for the bank page, optionally one category.
+pub async fn summaries(db: &Db, category: Option<&str>) -> Result<Vec<QuestionSummary>> {
+    const SQL: &str = "SELECT q.slug, q.category, v.kind, v.prompt, \
+        (SELECT COUNT(*) FROM question_versions x WHERE x.question_id = q.id) AS versions \
+        FROM questions q JOIN question_versions v ON v.question_id = q.id \
+        WHERE v.version = (SELECT MAX(version) FROM question_versions WHERE question_id = q.id) \
+        AND ($1 IS NULL OR q.category = $1) ORDER BY q.category, q.slug";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(category).fetch_all(p).await?))
+}
+
+/// The latest version id of every question, by category: what a quiz draws from.
+pub async fn pools(db: &Db) -> Result<BTreeMap<String, Vec<Uuid>>> {
+    const SQL: &str = "SELECT q.category, v.id FROM questions q JOIN question_versions v \
+        ON v.question_id = q.id WHERE v.version = \
+        (SELECT MAX(version) FROM question_versions WHERE question_id = q.id) ORDER BY q.slug";
+    let rows: Vec<(String, Uuid)> = on_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await?);
+    let mut out: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+    for (c, id) in rows {
+        out.entry(c).or_default().push(id);
+    }
+    Ok(out)
+}
+
+/// How many questions each category has.
+pub async fn bank_counts(db: &Db) -> Result<BTreeMap<String, usize>> {
+    Ok(pools(db)
+        .await?
+        .into_iter()
+        .map(|(c, v)| (c, v.len()))
+        .collect())
+}
+
+/// Question versions by id.
+pub async fn versions(db: &Db, ids: &[Uuid]) -> Result<HashMap<Uuid, Question>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<IdVersionRow> = on_db!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new(format!(
+            "SELECT v.id, {VERSION_COLUMNS} FROM questions q JOIN question_versions v \
+             ON v.question_id = q.id WHERE v.id IN ("
+        ));
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        list.push_unseparated(")");
+        qb.build_query_as().fetch_all(p).await?
+    });
+    Ok(rows.into_iter().map(|r| (r.id, r.row.into_question())).collect())
+}
+
+/// Creates or replaces a quiz definition, by slug.
+pub async fn save_quiz(tx: &mut Tx, def: &QuizDef, now: DateTime<Utc>) -> Result<Uuid> {
+    const SQL: &str = "INSERT INTO quizzes (id, slug, title, definition, active, created_at, \
+        updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (slug) DO UPDATE SET \
+        title = excluded.title, definition = excluded.definition, active = excluded.active, \
+        updated_at = excluded.updated_at RETURNING id";
+    let json = serde_json::to_string(def).expect("quiz definitions serialize");
+    Ok(on!(tx, c => sqlx::query_scalar(SQL).bind(Uuid::now_v7()).bind(&def.slug)
+        .bind(&def.title).bind(json).bind(def.active).bind(now)
+        .fetch_one(&mut **c).await?))
+}
+
+fn parse_def(json: &str) -> Result<QuizDef> {
+    serde_json::from_str(json)
+        .map_err(|e| super::StoreError::Sqlx(sqlx::Error::Decode(Box::new(e))))
+}
+
+/// Every quiz, by slug.
+pub async fn quizzes(db: &Db) -> Result<Vec<(Uuid, QuizDef)>> {
+    let rows: Vec<(Uuid, String)> = on_db!(db, p => sqlx::query_as(
+        "SELECT id, definition FROM quizzes ORDER BY slug").fetch_all(p).await?);
+    rows.into_iter()
+        .map(|(id, d)| Ok((id, parse_def(&d)?)))
+        .collect()
+}
+
+pub async fn quiz_by_slug(db: &Db, slug: &str) -> Result<Option<(Uuid, QuizDef)>> {
+    let row: Option<(Uuid, String)> = on_db!(db, p => sqlx::query_as(
+        "SELECT id, definition FROM quizzes WHERE slug = $1").bind(slug).fetch_optional(p).await?);
+    row.map(|(id, d)| Ok((id, parse_def(&d)?))).transpose()
+}
+
+/// Adds scored attempts to the per-item running sums, in two statements. Rows are written in
+/// version-id order so concurrent scorers on PostgreSQL lock them in the same order.
+pub async fn add_item_stats(tx: &mut Tx, quiz_id: Uuid, sums: &BTreeMap<Uuid, ItemSums>) -> Result<()> {
+    if sums.is_empty() {
+        return Ok(());
+    }
+    on!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO item_stats (quiz_id, question_version_id, n, full_credit, sum_x, sum_xx, \
+             sum_y, sum_yy, sum_xy, timed, sum_seconds) ",
+        );
+        qb.push_values(sums, |mut row, (id, s)| {
+            row.push_bind(quiz_id).push_bind(*id).push_bind(s.n).push_bind(s.full_credit)
+                .push_bind(s.sum_x).push_bind(s.sum_xx).push_bind(s.sum_y).push_bind(s.sum_yy)
+                .push_bind(s.sum_xy).push_bind(s.timed).push_bind(s.sum_seconds);
+        });
+        qb.push(
+            " ON CONFLICT (quiz_id, question_version_id) DO UPDATE SET \
+             n = item_stats.n + excluded.n, \
+             full_credit = item_stats.full_credit + excluded.full_credit, \
+             sum_x = item_stats.sum_x + excluded.sum_x, \
+             sum_xx = item_stats.sum_xx + excluded.sum_xx, \
+             sum_y = item_stats.sum_y + excluded.sum_y, \
+             sum_yy = item_stats.sum_yy + excluded.sum_yy, \
+             sum_xy = item_stats.sum_xy + excluded.sum_xy, \
+             timed = item_stats.timed + excluded.timed, \
+             sum_seconds = item_stats.sum_seconds + excluded.sum_seconds",
+        );
+        qb.build().execute(&mut **c).await.map(|_| ())
+    })?;
+    let picks: Vec<(Uuid, &String, i64)> = sums
+        .iter()
+        .flat_map(|(id, s)| s.choices.iter().map(move |(k, n)| (*id, k, *n)))
+        .collect();
+    if picks.is_empty() {
+        return Ok(());
+    }
+    on!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO item_choice_stats (quiz_id, question_version_id, choice_key, picks) ",
+        );
+        qb.push_values(&picks, |mut row, (id, k, n)| {
+            row.push_bind(quiz_id).push_bind(*id).push_bind(*k).push_bind(*n);
+        });
+        qb.push(
+            " ON CONFLICT (quiz_id, question_version_id, choice_key) DO UPDATE SET \
+             picks = item_choice_stats.picks + excluded.picks",
+        );
+        qb.build().execute(&mut **c).await.map(|_| ())
+    })?;
+    Ok(())
+}
+
+/// One analysed question version of a quiz.
+#[derive(Debug, Clone)]
+pub struct ItemReport {
+    pub version_id: Uuid,
+    pub version: i64,
+    pub question: Question,
+    pub sums: ItemSums,
+}
+
+/// The running sums of every question version a quiz has scored, with the version's text.
+pub async fn item_reports(db: &Db, quiz_id: Uuid) -> Result<Vec<ItemReport>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        version: i64,
+        #[sqlx(flatten)]
+        row: VersionRow,
+        n: i64,
+        full_credit: i64,
+        sum_x: i64,
+        sum_xx: i64,
+        sum_y: i64,
+        sum_yy: i64,
+        sum_xy: i64,
+        timed: i64,
+        sum_seconds: i64,
+    }
+    let sql = format!(
+        "SELECT v.id, v.version, {VERSION_COLUMNS}, s.n, s.full_credit, s.sum_x, s.sum_xx, \
+         s.sum_y, s.sum_yy, s.sum_xy, s.timed, s.sum_seconds FROM item_stats s \
+         JOIN question_versions v ON v.id = s.question_version_id \
+         JOIN questions q ON q.id = v.question_id WHERE s.quiz_id = $1 \
+         ORDER BY q.category, q.slug, v.version"
+    );
+    let rows: Vec<Row> = on_db!(db, p => sqlx::query_as(&sql).bind(quiz_id).fetch_all(p).await?);
+    let picks: Vec<(Uuid, String, i64)> = on_db!(db, p => sqlx::query_as(
+        "SELECT question_version_id, choice_key, picks FROM item_choice_stats WHERE quiz_id = $1")
+        .bind(quiz_id).fetch_all(p).await?);
+    let mut choices: HashMap<Uuid, BTreeMap<String, i64>> = HashMap::new();
+    for (id, k, n) in picks {
+        choices.entry(id).or_default().insert(k, n);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| ItemReport {
+            version_id: r.id,
+            version: r.version,
+            question: r.row.into_question(),
+            sums: ItemSums {
+                n: r.n,
+                full_credit: r.full_credit,
+                sum_x: r.sum_x,
+                sum_xx: r.sum_xx,
+                sum_y: r.sum_y,
+                sum_yy: r.sum_yy,
+                sum_xy: r.sum_xy,
+                timed: r.timed,
+                sum_seconds: r.sum_seconds,
+                choices: choices.remove(&r.id).unwrap_or_default(),
+            },
+        })
+        .collect())
 }

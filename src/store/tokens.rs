@@ -7,6 +7,8 @@ use super::{on, on_db, Db, Result, Tx};
 
 pub const VERIFY_EMAIL: &str = "verify_email";
 pub const STATUS: &str = "status";
+/// Opens the applicant's skills quiz; reusable until it expires.
+pub const QUIZ: &str = "quiz";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenRow {

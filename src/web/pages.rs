@@ -27,6 +27,9 @@ page_files!(
     "resend_sent",
     "privacy",
     "error",
+    "quiz",
+    "quiz_question",
+    "quiz_review",
 );
 
 pub const CSS: &str = include_str!("templates/app.css");

@@ -4,4 +4,5 @@ mod helpers;
 mod journey;
 mod ops;
 mod outbox;
+mod quiz;
 mod quiz_bank;

@@ -1,12 +1,14 @@
-//! What applicants see: the signup form, email verification and their status page.
+//! What applicants see: the signup form, email verification, the skills quiz and their status
+//! page.
 
 mod apply;
+pub mod quiz;
 mod status;
 mod verify;
 
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 
@@ -25,6 +27,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/verify/{token}", get(verify::verify))
         .route("/status/{token}", get(status::show))
+        .route("/quiz/{token}", get(quiz::show))
+        .route("/quiz/{token}/start", post(quiz::start))
+        .route("/quiz/{token}/q/{n}", get(quiz::question).post(quiz::answer))
+        .route("/quiz/{token}/review", get(quiz::review))
+        .route("/quiz/{token}/submit", post(quiz::submit))
 }
 
 async fn home(axum::extract::State(s): axum::extract::State<AppState>) -> impl IntoResponse {

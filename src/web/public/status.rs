@@ -28,6 +28,8 @@ fn next_step(status: Status) -> &'static str {
         Status::Verified => "We'll email you a link to a short, timed skills quiz. Set aside a quiet half hour when it arrives.",
         Status::Waitlisted => "You don't need to do anything. We'll write to you as soon as we can offer you a place.",
         Status::Rejected => "We can't take this application forward. If your situation changes, or you think we got something wrong, reply to any email from us and a person will look at it.",
+        Status::QuizPassed => "A recruiter will read your application within a few working days and email you about a place in an upcoming pilot group.",
+        Status::QuizFailed => "If you have attempts left, you can take the quiz again with the link in your quiz email once the waiting time has passed.",
     }
 }
 
@@ -44,6 +46,10 @@ pub async fn render_status(
         .filter(|r| r.outcome != "pass")
         .map(|r| r.reason)
         .collect();
+    let quiz = crate::store::attempts::latest(&s.db, id)
+        .await?
+        .filter(|a| a.status == crate::store::attempts::SCORED)
+        .map(|a| super::quiz::result_context(&a));
     Ok(pages::render(
         StatusCode::OK,
         "status",
@@ -55,6 +61,7 @@ pub async fn render_status(
             "status_label": status.label(),
             "next_step": next_step(status),
             "reasons": reasons,
+            "quiz": quiz,
         }),
     ))
 }

@@ -1,0 +1,52 @@
+//! Staff sign-in sessions. The cookie holds a random token; only its hash is stored.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{on_db, on_writer, Db, Result};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StaffUser {
+    pub id: Uuid,
+    pub email: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Credentials {
+    pub id: Uuid,
+    pub password_hash: String,
+}
+
+pub async fn credentials(db: &Db, email: &str) -> Result<Option<Credentials>> {
+    const SQL: &str = "SELECT id, password_hash FROM users WHERE email = $1";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(email).fetch_optional(p).await?))
+}
+
+pub async fn create(
+    db: &Db,
+    token_hash: &str,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<()> {
+    const SQL: &str = "INSERT INTO staff_sessions (token_hash, user_id, created_at, expires_at) \
+        VALUES ($1, $2, $3, $4)";
+    on_writer!(db, p => sqlx::query(SQL).bind(token_hash).bind(user_id).bind(now)
+        .bind(expires_at).execute(p).await.map(|_| ())?);
+    Ok(())
+}
+
+/// The signed-in user behind a live session.
+pub async fn user(db: &Db, token_hash: &str, now: DateTime<Utc>) -> Result<Option<StaffUser>> {
+    const SQL: &str = "SELECT u.id, u.email, u.role FROM staff_sessions s \
+        JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(token_hash).bind(now).fetch_optional(p).await?))
+}
+
+/// Ends one session, and clears out expired ones while at it.
+pub async fn delete(db: &Db, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
+    const SQL: &str = "DELETE FROM staff_sessions WHERE token_hash = $1 OR expires_at <= $2";
+    on_writer!(db, p => sqlx::query(SQL).bind(token_hash).bind(now).execute(p).await.map(|_| ())?);
+    Ok(())
+}

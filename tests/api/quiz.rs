@@ -1,0 +1,429 @@
+//! Taking the skills quiz over HTTP: invitation, start, answer, submit, score, status; the
+//! deadline, attempts and cooldown, tampered forms and foreign tokens.
+
+use onramp::domain::quiz::{Answer, Kind};
+use onramp::jobs::{self, Job};
+use onramp::store::attempts::{self, Item};
+use onramp::store::quizzes;
+use onramp::{on_db, on_writer};
+use uuid::Uuid;
+
+use crate::helpers::*;
+
+impl TestApp {
+    /// The shipped question bank and quizzes, as `onramp seed` loads them.
+    pub async fn load_quizzes(&self) {
+        let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed");
+        onramp::seed::import_questions(&self.db, &seed.join("questions.toml"))
+            .await
+            .unwrap();
+        onramp::seed::import_quizzes(&self.db, &seed.join("quizzes.toml"))
+            .await
+            .unwrap();
+    }
+
+    /// Changes one setting of a stored quiz.
+    pub async fn edit_quiz(&self, slug: &str, edit: impl FnOnce(&mut onramp::domain::quiz::QuizDef)) {
+        let (_, mut def) = quizzes::quiz_by_slug(&self.db, slug).await.unwrap().unwrap();
+        edit(&mut def);
+        let mut tx = self.db.begin().await.unwrap();
+        quizzes::save_quiz(&mut tx, &def, onramp::domain::now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// Signs up, verifies and returns the quiz link path from the invitation.
+    pub async fn invited(&self, email: &str) -> String {
+        assert_eq!(self.apply(&valid_form(email)).await.status(), 303);
+        self.drain().await;
+        let received = self.received();
+        let mail = mail_to(&received, email);
+        let verify = link(mail.last().unwrap(), &self.base, "/verify/").unwrap();
+        assert_eq!(self.get(&verify[self.base.len()..]).await.status(), 200);
+        self.drain().await;
+        let received = self.received();
+        let invitation = mail_to(&received, email)
+            .into_iter()
+            .find(|m| decode_qp(m).contains("Your skills quiz is ready"))
+            .expect("quiz invitation email")
+            .clone();
+        let url = link(&invitation, &self.base, "/quiz/").expect("quiz link");
+        url[self.base.len()..].to_string()
+    }
+
+    pub async fn latest_attempt(&self, email: &str) -> attempts::AttemptRow {
+        let id: Uuid = on_db!(&self.db, p => sqlx::query_scalar(
+            "SELECT id FROM applications WHERE email = $1").bind(email).fetch_one(p).await)
+        .unwrap();
+        attempts::latest(&self.db, id).await.unwrap().unwrap()
+    }
+
+    pub async fn post_answer(&self, quiz: &str, attempt: Uuid, item: &Item, fields: &[(&str, String)]) -> reqwest::Response {
+        let mut all = vec![
+            ("attempt", attempt.to_string()),
+            ("question", item.question_version_id.to_string()),
+        ];
+        all.extend(fields.iter().map(|(k, v)| (*k, v.clone())));
+        self.post_form(&format!("{quiz}/q/{}", item.position), encode(&all))
+            .await
+    }
+
+    /// Answers every item of the running attempt, right or wrong, through the forms.
+    pub async fn answer_all(&self, quiz: &str, email: &str, right: bool) {
+        let attempt = self.latest_attempt(email).await;
+        let items = attempts::items(&self.db, attempt.id).await.unwrap();
+        for item in &items {
+            let r = self
+                .post_answer(quiz, attempt.id, item, &answer_fields(item, right))
+                .await;
+            assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+        }
+    }
+
+    pub async fn submit(&self, quiz: &str, attempt: Uuid) -> reqwest::Response {
+        self.post_form(&format!("{quiz}/submit"), format!("attempt={attempt}"))
+            .await
+    }
+}
+
+/// The position (1-based, as the page shows it) of the choice with `key`.
+fn pos(item: &Item, key: &str) -> String {
+    (item.choice_order.iter().position(|k| k == key).unwrap() + 1).to_string()
+}
+
+/// Form fields answering `item` fully right, or with nothing right.
+pub fn answer_fields(item: &Item, right: bool) -> Vec<(&'static str, String)> {
+    let q = &item.question;
+    let by_credit = |want_full: bool| -> Vec<String> {
+        q.choices
+            .iter()
+            .filter(|c| {
+                let credit = c.credit.unwrap_or(0.0);
+                if want_full {
+                    credit > 0.0
+                } else {
+                    credit <= 0.0
+                }
+            })
+            .map(|c| c.key.clone())
+            .collect()
+    };
+    match q.kind {
+        Kind::Single | Kind::Multiple => {
+            let keys = by_credit(right);
+            let keys = if q.kind == Kind::Single || !right {
+                vec![keys[0].clone()]
+            } else {
+                keys
+            };
+            keys.iter().map(|k| ("answer", pos(item, k))).collect()
+        }
+        Kind::Judgement => {
+            let rank = |r: u32| q.choices.iter().find(|c| c.rank == Some(r)).unwrap().key.clone();
+            let n = q.choices.len() as u32;
+            let (best, worst) = if right { (rank(1), rank(n)) } else { (rank(n), rank(1)) };
+            vec![("best", pos(item, &best)), ("worst", pos(item, &worst))]
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_quiz_path_over_http() {
+    let app = spawn_app().await;
+    app.load_quizzes().await;
+    let email = "quiz.taker@example.com";
+    let quiz = app.invited(email).await;
+
+    // Rules first, with the counts of the Swedish quiz.
+    let rules = app.get(&quiz).await;
+    assert_eq!(rules.status(), 200);
+    let html = rules.text().await.unwrap();
+    assert!(html.contains("Customer support skills (Sweden)"), "{html}");
+    assert!(html.contains("18 questions"));
+    assert!(html.contains("25 minutes"));
+    assert!(html.contains("Attempts left: <strong>2</strong>"));
+
+    let start = app.post_form(&format!("{quiz}/start"), "").await;
+    assert_eq!(start.status(), 303);
+    assert_eq!(start.headers()["location"], format!("{quiz}/q/1"));
+    // A second start (double click) lands on the same attempt.
+    let again = app.post_form(&format!("{quiz}/start"), "").await;
+    assert_eq!(again.status(), 303);
+    assert_eq!(app.count("quiz_attempts").await, 1);
+
+    let attempt = app.latest_attempt(email).await;
+    let items = attempts::items(&app.db, attempt.id).await.unwrap();
+    assert_eq!(items.len(), 18);
+    // The draw is fixed: reloading shows the same question.
+    let first = app.get(&format!("{quiz}/q/1")).await.text().await.unwrap();
+    let reload = app.get(&format!("{quiz}/q/1")).await.text().await.unwrap();
+    assert_eq!(first, reload);
+    assert!(first.contains("Question 1 of 18"));
+
+    // No page shows an answer key, an explanation, a weight, or the bank's choice keys.
+    for item in &items {
+        let page = app.get(&format!("{quiz}/q/{}", item.position)).await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert_no_key(&html, item);
+    }
+
+    app.answer_all(&quiz, email, true).await;
+    let review = app.get(&format!("{quiz}/review")).await.text().await.unwrap();
+    assert!(review.contains("You have answered every question."), "{review}");
+    for item in &items {
+        assert_no_key(&review, item);
+    }
+
+    let submitted = app.submit(&quiz, attempt.id).await;
+    assert_eq!(submitted.status(), 303);
+    // A double submit changes nothing.
+    assert_eq!(app.submit(&quiz, attempt.id).await.status(), 303);
+    assert_eq!(app.status_of(email).await.as_deref(), Some("quiz_passed"));
+    let scored = app.latest_attempt(email).await;
+    assert_eq!(scored.score_bp, Some(10_000));
+    assert_eq!(scored.finished_by.as_deref(), Some("submitted"));
+    let per_item: Vec<Option<i64>> = attempts::items(&app.db, attempt.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.score_bp)
+        .collect();
+    assert!(per_item.iter().all(|s| *s == Some(10_000)), "{per_item:?}");
+
+    let result = app.get(&quiz).await.text().await.unwrap();
+    assert!(result.contains("Your score: <strong>100%</strong>"), "{result}");
+    assert!(result.contains("Language: Swedish"));
+    for item in &items {
+        assert_no_key(&result, item);
+    }
+
+    app.drain().await;
+    let received = app.received();
+    let passed: Vec<_> = mail_to(&received, email)
+        .into_iter()
+        .filter(|m| decode_qp(m).contains("You passed the skills quiz"))
+        .collect();
+    assert_eq!(passed.len(), 1, "one result email despite the double submit");
+    let status = link(passed[0], &app.base, "/status/").unwrap();
+    let page = app.get(&status[app.base.len()..]).await.text().await.unwrap();
+    assert!(page.contains("Skills quiz passed"), "{page}");
+    assert!(page.contains("Tone and empathy"));
+    assert!(page.contains("100%"));
+
+    // The API shows the application without any of the quiz's keys either.
+    let id: Uuid = attempt.application_id;
+    let api = app
+        .client
+        .get(format!("{}/api/v1/applications/{id}", app.base))
+        .bearer_auth(&app.api_key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(api.contains("quiz_passed"));
+    for item in &items {
+        assert_no_key(&api, item);
+    }
+
+    // The item statistics counted this attempt once per drawn question.
+    let n: i64 = on_db!(&app.db, p => sqlx::query_scalar("SELECT CAST(SUM(n) AS BIGINT) FROM item_stats")
+        .fetch_one(p).await)
+    .unwrap();
+    assert_eq!(n, 18);
+}
+
+fn assert_no_key(html: &str, item: &Item) {
+    let q = &item.question;
+    assert!(!html.contains(q.explanation.trim()), "explanation leaked");
+    for leak in ["credit_bp", "\"credit\"", "\"rank\"", "weight_bp", "\"weight\"", "data-credit", "data-rank"] {
+        assert!(!html.contains(leak), "{leak} leaked");
+    }
+    for c in &q.choices {
+        assert!(
+            !html.contains(&format!("value=\"{}\"", c.key)),
+            "bank choice key {:?} in the form",
+            c.key
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_after_the_deadline_do_not_count_and_the_scheduler_closes_attempts() {
+    let app = spawn_app().await;
+    app.load_quizzes().await;
+    let (a, b) = ("late.one@example.com", "left.open@example.com");
+    let quiz_a = app.invited(a).await;
+    let quiz_b = app.invited(b).await;
+    for q in [&quiz_a, &quiz_b] {
+        assert_eq!(app.post_form(&format!("{q}/start"), "").await.status(), 303);
+    }
+    let attempt = app.latest_attempt(a).await;
+    let items = attempts::items(&app.db, attempt.id).await.unwrap();
+    let r = app
+        .post_answer(&quiz_a, attempt.id, &items[0], &answer_fields(&items[0], true))
+        .await;
+    assert_eq!(r.status(), 303);
+
+    // Both attempts run out of time (deadline and grace both past), after A's first answer.
+    let past = onramp::domain::now();
+    on_writer!(&app.db, p => sqlx::query("UPDATE quiz_attempts SET deadline = $1, closes_at = $1")
+        .bind(past).execute(p).await.map(|_| ()))
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+
+    // A's late answer is not stored; the page sends A to the result, scored from what was
+    // saved in time: one right answer out of 18 fails.
+    let late = app
+        .post_answer(&quiz_a, attempt.id, &items[1], &answer_fields(&items[1], true))
+        .await;
+    assert_eq!(late.status(), 303);
+    assert_eq!(late.headers()["location"], quiz_a.as_str());
+    let result = app.get(&quiz_a).await.text().await.unwrap();
+    let after = attempts::items(&app.db, attempt.id).await.unwrap();
+    assert!(after[1].answer.is_none());
+    assert!(result.contains("The time ran out"), "{result}");
+    assert_eq!(app.status_of(a).await.as_deref(), Some("quiz_failed"));
+    let scored = app.latest_attempt(a).await;
+    assert_eq!(scored.finished_by.as_deref(), Some("timed_out"));
+    assert_eq!(after[0].score_bp, Some(10_000));
+    assert!(scored.score_bp.unwrap() > 0 && scored.score_bp.unwrap() < 7_000);
+
+    // B never came back: the scheduled job closes B's attempt, once per tick.
+    let fire = onramp::domain::now();
+    assert_eq!(jobs::tick(&app.db, Job::CloseQuizAttempts, fire).await.unwrap(), Some(1));
+    assert_eq!(jobs::tick(&app.db, Job::CloseQuizAttempts, fire).await.unwrap(), None);
+    assert_eq!(app.status_of(b).await.as_deref(), Some("quiz_failed"));
+    assert_eq!(app.latest_attempt(b).await.finished_by.as_deref(), Some("timed_out"));
+    let _ = quiz_b;
+    app.drain().await;
+    let received = app.received();
+    let failed = mail_to(&received, b)
+        .into_iter()
+        .find(|m| decode_qp(m).contains("Your skills quiz result"))
+        .expect("result email");
+    assert!(decode_qp(failed).contains("The time ran out before you submitted"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempts_and_cooldown_are_enforced_by_the_server() {
+    let app = spawn_app().await;
+    app.load_quizzes().await;
+    let email = "retry@example.com";
+    let quiz = app.invited(email).await;
+
+    // Fail the first attempt.
+    assert_eq!(app.post_form(&format!("{quiz}/start"), "").await.status(), 303);
+    app.answer_all(&quiz, email, false).await;
+    let first = app.latest_attempt(email).await;
+    assert_eq!(app.submit(&quiz, first.id).await.status(), 303);
+    assert_eq!(app.status_of(email).await.as_deref(), Some("quiz_failed"));
+
+    // During the 72-hour cooldown a start is refused, and says when to come back.
+    let refused = app.post_form(&format!("{quiz}/start"), "").await;
+    assert_eq!(refused.status(), 409);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("You can try again from"), "{html}");
+    assert_eq!(app.count("quiz_attempts").await, 1);
+    app.drain().await;
+    let received = app.received();
+    let mail = mail_to(&received, email)
+        .into_iter()
+        .find(|m| decode_qp(m).contains("Your skills quiz result"))
+        .unwrap();
+    assert!(decode_qp(mail).contains("You can try again from"));
+
+    // Without the cooldown the second attempt starts, with its own draw; failing it uses up
+    // the attempts.
+    app.edit_quiz("agents-sweden", |d| d.cooldown_hours = 0).await;
+    assert_eq!(app.post_form(&format!("{quiz}/start"), "").await.status(), 303);
+    let second = app.latest_attempt(email).await;
+    assert_eq!(second.number, 2);
+    app.answer_all(&quiz, email, false).await;
+    assert_eq!(app.submit(&quiz, second.id).await.status(), 303);
+
+    let exhausted = app.post_form(&format!("{quiz}/start"), "").await;
+    assert_eq!(exhausted.status(), 409);
+    assert!(exhausted.text().await.unwrap().contains("used all your attempts"));
+    assert_eq!(app.count("quiz_attempts").await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_forms_and_foreign_tokens_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    app.load_quizzes().await;
+    let (a, b) = ("owner@example.com", "intruder@example.com");
+    let quiz_a = app.invited(a).await;
+    let quiz_b = app.invited(b).await;
+    for q in [&quiz_a, &quiz_b] {
+        assert_eq!(app.post_form(&format!("{q}/start"), "").await.status(), 303);
+    }
+    let attempt_a = app.latest_attempt(a).await;
+    let items = attempts::items(&app.db, attempt_a.id).await.unwrap();
+    let item = &items[0];
+
+    // A question id that is not this item's.
+    let other = Uuid::now_v7();
+    let r = app
+        .post_form(
+            &format!("{quiz_a}/q/1"),
+            encode(&[
+                ("attempt", attempt_a.id.to_string()),
+                ("question", other.to_string()),
+                ("answer", "1".into()),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("href=\"#question\""), "{html}");
+
+    // A choice the question does not have.
+    let field = if item.question.kind == Kind::Judgement { "best" } else { "answer" };
+    let mut bad = vec![(field, "9".to_string())];
+    if field == "best" {
+        bad.push(("worst", "1".to_string()));
+    }
+    let r = app.post_answer(&quiz_a, attempt_a.id, item, &bad).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains(&format!("href=\"#{field}\"")));
+    let r = app
+        .post_answer(&quiz_a, attempt_a.id, item, &[(field, "a".to_string())])
+        .await;
+    assert_eq!(r.status(), 422);
+
+    // A question number outside the attempt.
+    let r = app.get(&format!("{quiz_a}/q/99")).await;
+    assert_eq!(r.status(), 404);
+
+    // B's link with A's attempt: not found, for answers and for submitting.
+    let r = app
+        .post_answer(&quiz_b, attempt_a.id, item, &answer_fields(item, true))
+        .await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(app.submit(&quiz_b, attempt_a.id).await.status(), 404);
+
+    // A status link is not a quiz link.
+    let received = app.received();
+    let status = link(mail_to(&received, a)[1], &app.base, "/status/").unwrap();
+    let token = status.rsplit('/').next().unwrap();
+    assert_eq!(app.get(&format!("/quiz/{token}")).await.status(), 410);
+
+    // Nothing of A's attempt changed.
+    let after = attempts::items(&app.db, attempt_a.id).await.unwrap();
+    assert!(after.iter().all(|i| i.answer.is_none()));
+    let still = app.latest_attempt(a).await;
+    assert_eq!(still.status, "open");
+
+    // And a well-formed answer still works afterwards.
+    let ok = app
+        .post_answer(&quiz_a, attempt_a.id, item, &answer_fields(item, true))
+        .await;
+    assert_eq!(ok.status(), 303);
+    let saved = attempts::items(&app.db, attempt_a.id).await.unwrap();
+    let answer: Answer = serde_json::from_str(saved[0].answer.as_ref().unwrap()).unwrap();
+    assert!(item.question.accepts(&answer).is_ok());
+}
