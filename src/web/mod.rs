@@ -1,5 +1,6 @@
 //! HTTP: one router per audience, merged here with the shared middleware.
 
+pub mod admin;
 pub mod api;
 pub mod error;
 pub mod form;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.settings.max_body_bytes;
     Router::new()
         .merge(public::router())
+        .nest("/admin", admin::router())
         .nest("/api", api::router())
         .merge(ops::router())
         .fallback(|| async {

@@ -30,6 +30,13 @@ page_files!(
     "quiz",
     "quiz_question",
     "quiz_review",
+    "admin_login",
+    "admin_home",
+    "admin_questions",
+    "admin_question_form",
+    "admin_quizzes",
+    "admin_quiz_form",
+    "admin_analysis",
 );
 
 pub const CSS: &str = include_str!("templates/app.css");

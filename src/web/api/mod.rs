@@ -50,7 +50,17 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/applications", post(applications::create))
         .route("/v1/applications/{id}", get(applications::get_one))
+        .route("/v1/quizzes/{slug}/item-analysis", get(item_analysis))
         .route("/openapi.json", get(openapi))
+}
+
+/// Item analysis of one quiz, as on the recruiters' page.
+async fn item_analysis(
+    _key: ApiKey,
+    axum::extract::State(s): axum::extract::State<AppState>,
+    axum::extract::Path(slug): axum::extract::Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    super::admin::analysis_json(&s.db, &slug).await
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
