@@ -185,7 +185,11 @@ pub enum Started {
 /// Starts an attempt: draws the questions and fixes their order and the order of each
 /// question's choices. The checks are repeated under the write lock, so two starts at once give
 /// one attempt.
-pub async fn start(db: &Db, settings: &Settings, application_id: Uuid) -> Result<Started, StoreError> {
+pub async fn start(
+    db: &Db,
+    settings: &Settings,
+    application_id: Uuid,
+) -> Result<Started, StoreError> {
     let ov = overview(db, application_id).await?;
     let ((quiz_id, def), next) = match (&ov.gate, &ov.quiz) {
         (Gate::Ready { next }, Some(q)) => (q.clone(), *next),
@@ -336,8 +340,11 @@ pub async fn finish(db: &Db, attempt_id: Uuid, by: &str) -> Result<bool, StoreEr
     .await?;
     if moved {
         let attempts_left = i64::from(def.max_attempts) - attempt.number;
-        let retry_on = (!score.passed && attempts_left > 0)
-            .then(|| (now + Duration::hours(i64::from(def.cooldown_hours))).format("%-d %B %Y, %H:%M UTC").to_string());
+        let retry_on = (!score.passed && attempts_left > 0).then(|| {
+            (now + Duration::hours(i64::from(def.cooldown_hours)))
+                .format("%-d %B %Y, %H:%M UTC")
+                .to_string()
+        });
         let categories: Vec<serde_json::Value> = score
             .categories
             .iter()
@@ -353,7 +360,11 @@ pub async fn finish(db: &Db, attempt_id: Uuid, by: &str) -> Result<bool, StoreEr
             &mut tx,
             NewEmail {
                 idempotency_key: format!("quiz_result:{attempt_id}"),
-                template: if score.passed { "quiz_passed" } else { "quiz_failed" },
+                template: if score.passed {
+                    "quiz_passed"
+                } else {
+                    "quiz_failed"
+                },
                 recipient: &app.email,
                 payload: json!({
                     "application_id": app.id,
@@ -405,7 +416,10 @@ fn item_sums(items: &[Item], scores: &[i64]) -> BTreeMap<Uuid, ItemSums> {
     let rest = rest_scores(&weights, scores);
     let mut sums: BTreeMap<Uuid, ItemSums> = BTreeMap::new();
     for ((item, score), rest) in items.iter().zip(scores).zip(rest) {
-        let answer: Option<Answer> = item.answer.as_deref().and_then(|a| serde_json::from_str(a).ok());
+        let answer: Option<Answer> = item
+            .answer
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok());
         let picked: Vec<&str> = answer.as_ref().map(Answer::picked).unwrap_or_default();
         sums.entry(item.question_version_id)
             .or_default()

@@ -129,7 +129,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Seed { demo } => {
             let db = connect(&settings).await?;
-            let s = crate::seed::import_questions(&db, &settings.seed_dir.join("questions.toml")).await?;
+            let s = crate::seed::import_questions(&db, &settings.seed_dir.join("questions.toml"))
+                .await?;
             println!(
                 "questions: {} new, {} new versions, {} unchanged",
                 s.created, s.new_versions, s.unchanged

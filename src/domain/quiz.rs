@@ -461,7 +461,11 @@ impl QuizDef {
             );
         }
         if self.title.trim().is_empty() || self.title.chars().count() > 120 {
-            add_error(&mut e, "title", "Give the quiz a title of up to 120 characters.");
+            add_error(
+                &mut e,
+                "title",
+                "Give the quiz a title of up to 120 characters.",
+            );
         }
         if !(1..=180).contains(&self.time_limit_minutes) {
             add_error(
@@ -471,13 +475,21 @@ impl QuizDef {
             );
         }
         if !(1..=100).contains(&self.pass_percent) {
-            add_error(&mut e, "pass_percent", "Use a pass mark from 1 to 100 percent.");
+            add_error(
+                &mut e,
+                "pass_percent",
+                "Use a pass mark from 1 to 100 percent.",
+            );
         }
         if !(1..=10).contains(&self.max_attempts) {
             add_error(&mut e, "max_attempts", "Allow from 1 to 10 attempts.");
         }
         if self.cooldown_hours > 24 * 365 {
-            add_error(&mut e, "cooldown_hours", "Use a cooldown of at most 8760 hours.");
+            add_error(
+                &mut e,
+                "cooldown_hours",
+                "Use a cooldown of at most 8760 hours.",
+            );
         }
         for m in &self.markets {
             if crate::domain::iso::country_name(m).is_none() {
@@ -544,7 +556,10 @@ impl QuizDef {
         self.active
             && (self.markets.is_empty() || self.markets.iter().any(|m| m == country))
             && (self.languages.is_empty()
-                || self.languages.iter().any(|l| languages.contains(&l.as_str())))
+                || self
+                    .languages
+                    .iter()
+                    .any(|l| languages.contains(&l.as_str())))
     }
 
     /// Narrower quizzes win: one for a market beats one for everyone.
@@ -554,7 +569,11 @@ impl QuizDef {
 }
 
 /// The quiz for an applicant: the most specific active one that applies, then by slug.
-pub fn quiz_for<'a>(quizzes: &'a [QuizDef], country: &str, languages: &[&str]) -> Option<&'a QuizDef> {
+pub fn quiz_for<'a>(
+    quizzes: &'a [QuizDef],
+    country: &str,
+    languages: &[&str],
+) -> Option<&'a QuizDef> {
     quizzes
         .iter()
         .filter(|q| q.applies_to(country, languages))
@@ -573,7 +592,10 @@ struct QuizFile {
 }
 
 /// Reads quiz definitions (`seed/quizzes.toml`); problems name the quiz and the field.
-pub fn parse_quizzes(text: &str, bank: &BTreeMap<String, usize>) -> Result<Vec<QuizDef>, Vec<String>> {
+pub fn parse_quizzes(
+    text: &str,
+    bank: &BTreeMap<String, usize>,
+) -> Result<Vec<QuizDef>, Vec<String>> {
     let file: QuizFile = toml::from_str(text).map_err(|e| vec![e.to_string()])?;
     let problems: Vec<String> = file
         .quiz
@@ -632,7 +654,9 @@ impl Question {
         let known = |k: &str| self.choice(k).is_some();
         match (self.kind, answer) {
             (Kind::Single, Answer::Single(k)) if known(k) => Ok(()),
-            (Kind::Multiple, Answer::Multiple(ks)) if !ks.is_empty() && ks.iter().all(|k| known(k)) => {
+            (Kind::Multiple, Answer::Multiple(ks))
+                if !ks.is_empty() && ks.iter().all(|k| known(k)) =>
+            {
                 Ok(())
             }
             (Kind::Judgement, Answer::Judgement { best, worst }) if known(best) && known(worst) => {
@@ -710,12 +734,15 @@ pub fn score_attempt(def: &QuizDef, items: &[ItemToScore<'_>]) -> AttemptScore {
         .map(|(c, _)| CategoryScore {
             category: c.clone(),
             score_bp: weighted(&|i| i.category == c),
-            pass_bp: def.category_pass_percent.get(c).map(|p| i64::from(*p) * 100),
+            pass_bp: def
+                .category_pass_percent
+                .get(c)
+                .map(|p| i64::from(*p) * 100),
         })
         .collect();
     categories.sort_by(|a, b| a.category.cmp(&b.category));
-    let passed =
-        total_bp >= i64::from(def.pass_percent) * 100 && categories.iter().all(CategoryScore::passed);
+    let passed = total_bp >= i64::from(def.pass_percent) * 100
+        && categories.iter().all(CategoryScore::passed);
     AttemptScore {
         items: scores,
         total_bp,
@@ -1016,7 +1043,8 @@ mod tests {
 
     #[test]
     fn quiz_definitions_are_checked_field_by_field() {
-        let bank: BTreeMap<String, usize> = [("tone".to_string(), 5), ("policy".to_string(), 1)].into();
+        let bank: BTreeMap<String, usize> =
+            [("tone".to_string(), 5), ("policy".to_string(), 1)].into();
         assert!(def().check(&bank).is_empty(), "{:?}", def().check(&bank));
         let mut bad = def();
         bad.slug = "Se Agents".into();
@@ -1048,20 +1076,33 @@ mod tests {
         general.markets.clear();
         general.languages = vec!["en".into()];
         let quizzes = vec![general, def()];
-        assert_eq!(quiz_for(&quizzes, "SE", &["sv", "en"]).unwrap().slug, "se-agents");
-        assert_eq!(quiz_for(&quizzes, "DE", &["de", "en"]).unwrap().slug, "general");
+        assert_eq!(
+            quiz_for(&quizzes, "SE", &["sv", "en"]).unwrap().slug,
+            "se-agents"
+        );
+        assert_eq!(
+            quiz_for(&quizzes, "DE", &["de", "en"]).unwrap().slug,
+            "general"
+        );
         assert!(quiz_for(&quizzes, "DE", &["de"]).is_none());
     }
 
     #[test]
     fn draws_take_distinct_items_per_category_and_mix_them() {
-        let pools: BTreeMap<String, Vec<u32>> =
-            [("tone".to_string(), (0..10).collect()), ("policy".to_string(), vec![100, 101])].into();
+        let pools: BTreeMap<String, Vec<u32>> = [
+            ("tone".to_string(), (0..10).collect()),
+            ("policy".to_string(), vec![100, 101]),
+        ]
+        .into();
         let mut rng = rand::thread_rng();
         for _ in 0..50 {
             let drawn = draw(&def(), &pools, &mut rng).unwrap();
             assert_eq!(drawn.len(), 3);
-            let tone: HashSet<u32> = drawn.iter().filter(|d| d.0 == "tone").map(|d| d.1).collect();
+            let tone: HashSet<u32> = drawn
+                .iter()
+                .filter(|d| d.0 == "tone")
+                .map(|d| d.1)
+                .collect();
             assert_eq!(tone.len(), 2);
             assert!(tone.iter().all(|t| *t < 10));
         }
@@ -1101,15 +1142,33 @@ mod tests {
         let unanswered = score([Some(&a), None, Some(&a)]);
         assert_eq!(unanswered.total_bp, 5_000);
         assert!(!unanswered.passed);
-        assert_eq!(rest_scores(&[10_000, 20_000, 10_000], &all.items), vec![300, 200, 300]);
+        assert_eq!(
+            rest_scores(&[10_000, 20_000, 10_000], &all.items),
+            vec![300, 200, 300]
+        );
     }
 
     #[test]
     fn answers_must_fit_their_question() {
         let q = judgement();
-        assert!(q.accepts(&Answer::Judgement { best: "a".into(), worst: "c".into() }).is_ok());
-        assert!(q.accepts(&Answer::Judgement { best: "a".into(), worst: "a".into() }).is_err());
-        assert!(q.accepts(&Answer::Judgement { best: "a".into(), worst: "zz".into() }).is_err());
+        assert!(q
+            .accepts(&Answer::Judgement {
+                best: "a".into(),
+                worst: "c".into()
+            })
+            .is_ok());
+        assert!(q
+            .accepts(&Answer::Judgement {
+                best: "a".into(),
+                worst: "a".into()
+            })
+            .is_err());
+        assert!(q
+            .accepts(&Answer::Judgement {
+                best: "a".into(),
+                worst: "zz".into()
+            })
+            .is_err());
         assert!(q.accepts(&Answer::Single("a".into())).is_err());
     }
 }

@@ -3,8 +3,8 @@
 
 pub mod api_keys;
 pub mod applications;
-pub mod jobs;
 pub mod attempts;
+pub mod jobs;
 pub mod outbox;
 pub mod quizzes;
 pub mod sessions;

@@ -216,7 +216,8 @@ pub async fn latest_by_slug(db: &Db, slug: &str) -> Result<Option<(Question, i64
         row: VersionRow,
         version: i64,
     }
-    let row: Option<Row> = on_db!(db, p => sqlx::query_as(&sql).bind(slug).fetch_optional(p).await?);
+    let row: Option<Row> =
+        on_db!(db, p => sqlx::query_as(&sql).bind(slug).fetch_optional(p).await?);
     Ok(row.map(|r| (r.row.into_question(), r.version)))
 }
 
@@ -286,7 +287,10 @@ pub async fn versions(db: &Db, ids: &[Uuid]) -> Result<HashMap<Uuid, Question>> 
         list.push_unseparated(")");
         qb.build_query_as().fetch_all(p).await?
     });
-    Ok(rows.into_iter().map(|r| (r.id, r.row.into_question())).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, r.row.into_question()))
+        .collect())
 }
 
 /// Creates or replaces a quiz definition, by slug.
@@ -296,9 +300,11 @@ pub async fn save_quiz(tx: &mut Tx, def: &QuizDef, now: DateTime<Utc>) -> Result
         title = excluded.title, definition = excluded.definition, active = excluded.active, \
         updated_at = excluded.updated_at RETURNING id";
     let json = serde_json::to_string(def).expect("quiz definitions serialize");
-    Ok(on!(tx, c => sqlx::query_scalar(SQL).bind(Uuid::now_v7()).bind(&def.slug)
+    Ok(
+        on!(tx, c => sqlx::query_scalar(SQL).bind(Uuid::now_v7()).bind(&def.slug)
         .bind(&def.title).bind(json).bind(def.active).bind(now)
-        .fetch_one(&mut **c).await?))
+        .fetch_one(&mut **c).await?),
+    )
 }
 
 fn parse_def(json: &str) -> Result<QuizDef> {
@@ -323,7 +329,11 @@ pub async fn quiz_by_slug(db: &Db, slug: &str) -> Result<Option<(Uuid, QuizDef)>
 
 /// Adds scored attempts to the per-item running sums, in two statements. Rows are written in
 /// version-id order so concurrent scorers on PostgreSQL lock them in the same order.
-pub async fn add_item_stats(tx: &mut Tx, quiz_id: Uuid, sums: &BTreeMap<Uuid, ItemSums>) -> Result<()> {
+pub async fn add_item_stats(
+    tx: &mut Tx,
+    quiz_id: Uuid,
+    sums: &BTreeMap<Uuid, ItemSums>,
+) -> Result<()> {
     if sums.is_empty() {
         return Ok(());
     }

@@ -3,13 +3,16 @@
 
 use onramp::domain::quiz::{item_analysis, Answer, ScoredItem};
 use onramp::domain::staff;
-use onramp::store::{attempts, quizzes, users};
 use onramp::on_db;
+use onramp::store::{attempts, quizzes, users};
 use uuid::Uuid;
 
 use crate::helpers::*;
 
 const PASSWORD: &str = "correct horse battery";
+
+/// attempt, question version, score, weight, answer JSON, seconds.
+type StoredItem = (Uuid, Uuid, i64, i64, Option<String>, Option<i64>);
 
 impl TestApp {
     async fn staff_user(&self, email: &str, role: &str) {
@@ -44,7 +47,12 @@ impl TestApp {
             .unwrap()
     }
 
-    async fn staff_post(&self, cookie: &str, path: &str, fields: &[(&str, String)]) -> reqwest::Response {
+    async fn staff_post(
+        &self,
+        cookie: &str,
+        path: &str,
+        fields: &[(&str, String)],
+    ) -> reqwest::Response {
         self.client
             .post(format!("{}{path}", self.base))
             .header("cookie", cookie)
@@ -63,27 +71,63 @@ async fn staff_sign_in_roles_and_cross_site_posts() {
     app.staff_user("rita@onramp.test", "recruiter").await;
     app.staff_user("max@onramp.test", "manager").await;
 
-    assert_eq!(app.get("/admin/questions").await.headers()["location"], "/admin/login");
+    assert_eq!(
+        app.get("/admin/questions").await.headers()["location"],
+        "/admin/login"
+    );
     for (fields, field) in [
-        (vec![("email", "rita@onramp.test".to_string()), ("password", "wrong one".into())], "password"),
-        (vec![("email", "nobody@onramp.test".to_string()), ("password", PASSWORD.into())], "password"),
-        (vec![("email", "not an email".to_string()), ("password", PASSWORD.into())], "email"),
+        (
+            vec![
+                ("email", "rita@onramp.test".to_string()),
+                ("password", "wrong one".into()),
+            ],
+            "password",
+        ),
+        (
+            vec![
+                ("email", "nobody@onramp.test".to_string()),
+                ("password", PASSWORD.into()),
+            ],
+            "password",
+        ),
+        (
+            vec![
+                ("email", "not an email".to_string()),
+                ("password", PASSWORD.into()),
+            ],
+            "email",
+        ),
     ] {
         let r = app.post_form("/admin/login", encode(&fields)).await;
         assert_eq!(r.status(), 422);
-        assert!(r.text().await.unwrap().contains(&format!("href=\"#{field}\"")));
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains(&format!("href=\"#{field}\"")));
     }
     assert_eq!(app.count("staff_sessions").await, 0);
 
     let cookie = app.sign_in("rita@onramp.test").await;
-    assert_eq!(app.staff_get(&cookie, "/admin/questions").await.status(), 200);
+    assert_eq!(
+        app.staff_get(&cookie, "/admin/questions").await.status(),
+        200
+    );
     let manager = app.sign_in("max@onramp.test").await;
-    assert_eq!(app.staff_get(&manager, "/admin/quizzes").await.status(), 403);
+    assert_eq!(
+        app.staff_get(&manager, "/admin/quizzes").await.status(),
+        403
+    );
 
     // A form posted from another site is refused and changes nothing.
     app.load_quizzes().await;
-    let before = quizzes::quiz_by_slug(&app.db, "agents-sweden").await.unwrap();
-    for (name, value) in [("sec-fetch-site", "cross-site"), ("origin", "https://evil.example")] {
+    let before = quizzes::quiz_by_slug(&app.db, "agents-sweden")
+        .await
+        .unwrap();
+    for (name, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ] {
         let r = app
             .client
             .post(format!("{}/admin/quizzes/agents-sweden", app.base))
@@ -96,11 +140,19 @@ async fn staff_sign_in_roles_and_cross_site_posts() {
             .unwrap();
         assert_eq!(r.status(), 403, "{name}");
     }
-    assert_eq!(quizzes::quiz_by_slug(&app.db, "agents-sweden").await.unwrap(), before);
+    assert_eq!(
+        quizzes::quiz_by_slug(&app.db, "agents-sweden")
+            .await
+            .unwrap(),
+        before
+    );
 
     let out = app.staff_post(&cookie, "/admin/logout", &[]).await;
     assert_eq!(out.status(), 303);
-    assert_eq!(app.staff_get(&cookie, "/admin/questions").await.status(), 303);
+    assert_eq!(
+        app.staff_get(&cookie, "/admin/questions").await.status(),
+        303
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,13 +161,28 @@ async fn editing_a_question_makes_a_new_version_and_bad_input_changes_nothing() 
     app.load_quizzes().await;
     app.staff_user("rita@onramp.test", "recruiter").await;
     let cookie = app.sign_in("rita@onramp.test").await;
-    let (old, _) = quizzes::latest_by_slug(&app.db, "tone-001").await.unwrap().unwrap();
-    let page = app.staff_get(&cookie, "/admin/questions/tone-001").await.text().await.unwrap();
+    let (old, _) = quizzes::latest_by_slug(&app.db, "tone-001")
+        .await
+        .unwrap()
+        .unwrap();
+    let page = app
+        .staff_get(&cookie, "/admin/questions/tone-001")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Now at version 1"));
 
     let mut fields: Vec<(&str, String)> = vec![
         ("category", old.category.clone()),
-        ("kind", serde_json::to_value(old.kind).unwrap().as_str().unwrap().to_string()),
+        (
+            "kind",
+            serde_json::to_value(old.kind)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string(),
+        ),
         ("weight", "heavy".into()),
         ("prompt", old.prompt.clone()),
         ("explanation", "".into()),
@@ -132,19 +199,29 @@ async fn editing_a_question_makes_a_new_version_and_bad_input_changes_nothing() 
             fields.push((name, c.credit.unwrap_or(0.0).to_string()));
         }
     }
-    let r = app.staff_post(&cookie, "/admin/questions/tone-001", &fields).await;
+    let r = app
+        .staff_post(&cookie, "/admin/questions/tone-001", &fields)
+        .await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(html.contains("href=\"#weight\""), "{html}");
     assert!(html.contains(&old.prompt.replace('\'', "&#x27;")[..20]));
-    assert_eq!(quizzes::version_count(&app.db, "tone-001").await.unwrap(), 1);
+    assert_eq!(
+        quizzes::version_count(&app.db, "tone-001").await.unwrap(),
+        1
+    );
 
     fields[2].1 = "2".into();
     fields[4].1 = "Because it names the problem and the next step.".into();
     fields[3].1 = format!("{} (reworded)", old.prompt);
-    let r = app.staff_post(&cookie, "/admin/questions/tone-001", &fields).await;
+    let r = app
+        .staff_post(&cookie, "/admin/questions/tone-001", &fields)
+        .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
-    let (new, version) = quizzes::latest_by_slug(&app.db, "tone-001").await.unwrap().unwrap();
+    let (new, version) = quizzes::latest_by_slug(&app.db, "tone-001")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(version, 2);
     assert!(new.prompt.ends_with("(reworded)"));
     assert_eq!(new.weight, 2.0);
@@ -183,21 +260,36 @@ async fn quiz_definitions_are_checked_and_saved_from_the_form() {
             ("pass.policy", "50".into()),
         ]
     };
-    let r = app.staff_post(&cookie, "/admin/quizzes", &form("Bad Slug", "99", "150")).await;
+    let r = app
+        .staff_post(&cookie, "/admin/quizzes", &form("Bad Slug", "99", "150"))
+        .await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     for anchor in ["#slug", "#pass_percent", "#draw-tone"] {
-        assert!(html.contains(&format!("href=\"{anchor}\"")), "{anchor}: {html}");
+        assert!(
+            html.contains(&format!("href=\"{anchor}\"")),
+            "{anchor}: {html}"
+        );
     }
     assert_eq!(quizzes::quizzes(&app.db).await.unwrap().len(), 2);
 
-    let r = app.staff_post(&cookie, "/admin/quizzes", &form("agents-norway", "4", "75")).await;
+    let r = app
+        .staff_post(&cookie, "/admin/quizzes", &form("agents-norway", "4", "75"))
+        .await;
     assert_eq!(r.status(), 303);
-    let (_, def) = quizzes::quiz_by_slug(&app.db, "agents-norway").await.unwrap().unwrap();
+    let (_, def) = quizzes::quiz_by_slug(&app.db, "agents-norway")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(def.markets, vec!["NO"]);
     assert_eq!(def.question_count(), 6);
     assert_eq!(def.category_pass_percent["policy"], 50);
-    let list = app.staff_get(&cookie, "/admin/quizzes").await.text().await.unwrap();
+    let list = app
+        .staff_get(&cookie, "/admin/quizzes")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(list.contains("Norway agents"));
 }
 
@@ -215,7 +307,10 @@ async fn item_analysis_matches_statistics_computed_from_the_stored_answers() {
     for (i, how) in ["right", "wrong", "half"].iter().enumerate() {
         let email = format!("analysed{i}@example.com");
         let quiz = app.invited(&email).await;
-        assert_eq!(app.post_form(&format!("{quiz}/start"), "").await.status(), 303);
+        assert_eq!(
+            app.post_form(&format!("{quiz}/start"), "").await.status(),
+            303
+        );
         let attempt = app.latest_attempt(&email).await;
         let items = attempts::items(&app.db, attempt.id).await.unwrap();
         for (k, item) in items.iter().enumerate() {
@@ -225,7 +320,12 @@ async fn item_analysis_matches_statistics_computed_from_the_stored_answers() {
                 _ => k % 2 == 0,
             };
             let r = app
-                .post_answer(&quiz, attempt.id, item, &crate::quiz::answer_fields(item, right))
+                .post_answer(
+                    &quiz,
+                    attempt.id,
+                    item,
+                    &crate::quiz::answer_fields(item, right),
+                )
                 .await;
             assert_eq!(r.status(), 303);
         }
@@ -233,7 +333,7 @@ async fn item_analysis_matches_statistics_computed_from_the_stored_answers() {
     }
 
     // The same statistics from the raw stored items.
-    let rows: Vec<(Uuid, Uuid, i64, i64, Option<String>, Option<i64>)> = on_db!(&app.db, p => sqlx::query_as(
+    let rows: Vec<StoredItem> = on_db!(&app.db, p => sqlx::query_as(
         "SELECT i.attempt_id, i.question_version_id, i.score_bp, i.weight_bp, i.answer, i.seconds \
          FROM attempt_items i").fetch_all(p).await)
     .unwrap();
@@ -259,7 +359,9 @@ async fn item_analysis_matches_statistics_computed_from_the_stored_answers() {
     let expected = item_analysis(&scored);
 
     let cookie = app.sign_in("rita@onramp.test").await;
-    let page = app.staff_get(&cookie, "/admin/quizzes/agents-sweden/analysis").await;
+    let page = app
+        .staff_get(&cookie, "/admin/quizzes/agents-sweden/analysis")
+        .await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("Item analysis"));
@@ -271,7 +373,10 @@ async fn item_analysis_matches_statistics_computed_from_the_stored_answers() {
         .unwrap();
     let api: serde_json::Value = app
         .client
-        .get(format!("{}/api/v1/quizzes/agents-sweden/item-analysis", app.base))
+        .get(format!(
+            "{}/api/v1/quizzes/agents-sweden/item-analysis",
+            app.base
+        ))
         .bearer_auth(&app.api_key)
         .send()
         .await
@@ -284,7 +389,10 @@ async fn item_analysis_matches_statistics_computed_from_the_stored_answers() {
     assert_eq!(items.len(), expected.len());
     for (item_index, stats) in &expected {
         let id = ids[*item_index as usize].to_string();
-        let got = items.iter().find(|i| i["version_id"] == id.as_str()).unwrap();
+        let got = items
+            .iter()
+            .find(|i| i["version_id"] == id.as_str())
+            .unwrap();
         assert_eq!(got["attempts"], stats.attempts);
         assert!((got["facility"].as_f64().unwrap() - stats.facility).abs() < 1e-9);
         match stats.discrimination {
@@ -297,8 +405,6 @@ async fn item_analysis_matches_statistics_computed_from_the_stored_answers() {
     // The rest-of-test scores vary here, so some item discriminates.
     assert!(items.iter().any(|i| i["discrimination"].is_number()));
     // Without a key, the API refuses.
-    let anon = app
-        .get("/api/v1/quizzes/agents-sweden/item-analysis")
-        .await;
+    let anon = app.get("/api/v1/quizzes/agents-sweden/item-analysis").await;
     assert_eq!(anon.status(), 401);
 }

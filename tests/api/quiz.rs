@@ -23,8 +23,15 @@ impl TestApp {
     }
 
     /// Changes one setting of a stored quiz.
-    pub async fn edit_quiz(&self, slug: &str, edit: impl FnOnce(&mut onramp::domain::quiz::QuizDef)) {
-        let (_, mut def) = quizzes::quiz_by_slug(&self.db, slug).await.unwrap().unwrap();
+    pub async fn edit_quiz(
+        &self,
+        slug: &str,
+        edit: impl FnOnce(&mut onramp::domain::quiz::QuizDef),
+    ) {
+        let (_, mut def) = quizzes::quiz_by_slug(&self.db, slug)
+            .await
+            .unwrap()
+            .unwrap();
         edit(&mut def);
         let mut tx = self.db.begin().await.unwrap();
         quizzes::save_quiz(&mut tx, &def, onramp::domain::now())
@@ -59,7 +66,13 @@ impl TestApp {
         attempts::latest(&self.db, id).await.unwrap().unwrap()
     }
 
-    pub async fn post_answer(&self, quiz: &str, attempt: Uuid, item: &Item, fields: &[(&str, String)]) -> reqwest::Response {
+    pub async fn post_answer(
+        &self,
+        quiz: &str,
+        attempt: Uuid,
+        item: &Item,
+        fields: &[(&str, String)],
+    ) -> reqwest::Response {
         let mut all = vec![
             ("attempt", attempt.to_string()),
             ("question", item.question_version_id.to_string()),
@@ -120,9 +133,20 @@ pub fn answer_fields(item: &Item, right: bool) -> Vec<(&'static str, String)> {
             keys.iter().map(|k| ("answer", pos(item, k))).collect()
         }
         Kind::Judgement => {
-            let rank = |r: u32| q.choices.iter().find(|c| c.rank == Some(r)).unwrap().key.clone();
+            let rank = |r: u32| {
+                q.choices
+                    .iter()
+                    .find(|c| c.rank == Some(r))
+                    .unwrap()
+                    .key
+                    .clone()
+            };
             let n = q.choices.len() as u32;
-            let (best, worst) = if right { (rank(1), rank(n)) } else { (rank(n), rank(1)) };
+            let (best, worst) = if right {
+                (rank(1), rank(n))
+            } else {
+                (rank(n), rank(1))
+            };
             vec![("best", pos(item, &best)), ("worst", pos(item, &worst))]
         }
     }
@@ -170,8 +194,16 @@ async fn the_whole_quiz_path_over_http() {
     }
 
     app.answer_all(&quiz, email, true).await;
-    let review = app.get(&format!("{quiz}/review")).await.text().await.unwrap();
-    assert!(review.contains("You have answered every question."), "{review}");
+    let review = app
+        .get(&format!("{quiz}/review"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        review.contains("You have answered every question."),
+        "{review}"
+    );
     for item in &items {
         assert_no_key(&review, item);
     }
@@ -193,7 +225,10 @@ async fn the_whole_quiz_path_over_http() {
     assert!(per_item.iter().all(|s| *s == Some(10_000)), "{per_item:?}");
 
     let result = app.get(&quiz).await.text().await.unwrap();
-    assert!(result.contains("Your score: <strong>100%</strong>"), "{result}");
+    assert!(
+        result.contains("Your score: <strong>100%</strong>"),
+        "{result}"
+    );
     assert!(result.contains("Language: Swedish"));
     for item in &items {
         assert_no_key(&result, item);
@@ -205,9 +240,18 @@ async fn the_whole_quiz_path_over_http() {
         .into_iter()
         .filter(|m| decode_qp(m).contains("You passed the skills quiz"))
         .collect();
-    assert_eq!(passed.len(), 1, "one result email despite the double submit");
+    assert_eq!(
+        passed.len(),
+        1,
+        "one result email despite the double submit"
+    );
     let status = link(passed[0], &app.base, "/status/").unwrap();
-    let page = app.get(&status[app.base.len()..]).await.text().await.unwrap();
+    let page = app
+        .get(&status[app.base.len()..])
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Skills quiz passed"), "{page}");
     assert!(page.contains("Tone and empathy"));
     assert!(page.contains("100%"));
@@ -230,16 +274,25 @@ async fn the_whole_quiz_path_over_http() {
     }
 
     // The item statistics counted this attempt once per drawn question.
-    let n: i64 = on_db!(&app.db, p => sqlx::query_scalar("SELECT CAST(SUM(n) AS BIGINT) FROM item_stats")
+    let n: i64 =
+        on_db!(&app.db, p => sqlx::query_scalar("SELECT CAST(SUM(n) AS BIGINT) FROM item_stats")
         .fetch_one(p).await)
-    .unwrap();
+        .unwrap();
     assert_eq!(n, 18);
 }
 
 fn assert_no_key(html: &str, item: &Item) {
     let q = &item.question;
     assert!(!html.contains(q.explanation.trim()), "explanation leaked");
-    for leak in ["credit_bp", "\"credit\"", "\"rank\"", "weight_bp", "\"weight\"", "data-credit", "data-rank"] {
+    for leak in [
+        "credit_bp",
+        "\"credit\"",
+        "\"rank\"",
+        "weight_bp",
+        "\"weight\"",
+        "data-credit",
+        "data-rank",
+    ] {
         assert!(!html.contains(leak), "{leak} leaked");
     }
     for c in &q.choices {
@@ -264,7 +317,12 @@ async fn answers_after_the_deadline_do_not_count_and_the_scheduler_closes_attemp
     let attempt = app.latest_attempt(a).await;
     let items = attempts::items(&app.db, attempt.id).await.unwrap();
     let r = app
-        .post_answer(&quiz_a, attempt.id, &items[0], &answer_fields(&items[0], true))
+        .post_answer(
+            &quiz_a,
+            attempt.id,
+            &items[0],
+            &answer_fields(&items[0], true),
+        )
         .await;
     assert_eq!(r.status(), 303);
 
@@ -278,7 +336,12 @@ async fn answers_after_the_deadline_do_not_count_and_the_scheduler_closes_attemp
     // A's late answer is not stored; the page sends A to the result, scored from what was
     // saved in time: one right answer out of 18 fails.
     let late = app
-        .post_answer(&quiz_a, attempt.id, &items[1], &answer_fields(&items[1], true))
+        .post_answer(
+            &quiz_a,
+            attempt.id,
+            &items[1],
+            &answer_fields(&items[1], true),
+        )
         .await;
     assert_eq!(late.status(), 303);
     assert_eq!(late.headers()["location"], quiz_a.as_str());
@@ -294,10 +357,23 @@ async fn answers_after_the_deadline_do_not_count_and_the_scheduler_closes_attemp
 
     // B never came back: the scheduled job closes B's attempt, once per tick.
     let fire = onramp::domain::now();
-    assert_eq!(jobs::tick(&app.db, Job::CloseQuizAttempts, fire).await.unwrap(), Some(1));
-    assert_eq!(jobs::tick(&app.db, Job::CloseQuizAttempts, fire).await.unwrap(), None);
+    assert_eq!(
+        jobs::tick(&app.db, Job::CloseQuizAttempts, fire)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        jobs::tick(&app.db, Job::CloseQuizAttempts, fire)
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(app.status_of(b).await.as_deref(), Some("quiz_failed"));
-    assert_eq!(app.latest_attempt(b).await.finished_by.as_deref(), Some("timed_out"));
+    assert_eq!(
+        app.latest_attempt(b).await.finished_by.as_deref(),
+        Some("timed_out")
+    );
     let _ = quiz_b;
     app.drain().await;
     let received = app.received();
@@ -316,7 +392,10 @@ async fn attempts_and_cooldown_are_enforced_by_the_server() {
     let quiz = app.invited(email).await;
 
     // Fail the first attempt.
-    assert_eq!(app.post_form(&format!("{quiz}/start"), "").await.status(), 303);
+    assert_eq!(
+        app.post_form(&format!("{quiz}/start"), "").await.status(),
+        303
+    );
     app.answer_all(&quiz, email, false).await;
     let first = app.latest_attempt(email).await;
     assert_eq!(app.submit(&quiz, first.id).await.status(), 303);
@@ -338,8 +417,12 @@ async fn attempts_and_cooldown_are_enforced_by_the_server() {
 
     // Without the cooldown the second attempt starts, with its own draw; failing it uses up
     // the attempts.
-    app.edit_quiz("agents-sweden", |d| d.cooldown_hours = 0).await;
-    assert_eq!(app.post_form(&format!("{quiz}/start"), "").await.status(), 303);
+    app.edit_quiz("agents-sweden", |d| d.cooldown_hours = 0)
+        .await;
+    assert_eq!(
+        app.post_form(&format!("{quiz}/start"), "").await.status(),
+        303
+    );
     let second = app.latest_attempt(email).await;
     assert_eq!(second.number, 2);
     app.answer_all(&quiz, email, false).await;
@@ -347,7 +430,11 @@ async fn attempts_and_cooldown_are_enforced_by_the_server() {
 
     let exhausted = app.post_form(&format!("{quiz}/start"), "").await;
     assert_eq!(exhausted.status(), 409);
-    assert!(exhausted.text().await.unwrap().contains("used all your attempts"));
+    assert!(exhausted
+        .text()
+        .await
+        .unwrap()
+        .contains("used all your attempts"));
     assert_eq!(app.count("quiz_attempts").await, 2);
 }
 
@@ -382,14 +469,22 @@ async fn tampered_forms_and_foreign_tokens_are_refused_and_change_nothing() {
     assert!(html.contains("href=\"#question\""), "{html}");
 
     // A choice the question does not have.
-    let field = if item.question.kind == Kind::Judgement { "best" } else { "answer" };
+    let field = if item.question.kind == Kind::Judgement {
+        "best"
+    } else {
+        "answer"
+    };
     let mut bad = vec![(field, "9".to_string())];
     if field == "best" {
         bad.push(("worst", "1".to_string()));
     }
     let r = app.post_answer(&quiz_a, attempt_a.id, item, &bad).await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains(&format!("href=\"#{field}\"")));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains(&format!("href=\"#{field}\"")));
     let r = app
         .post_answer(&quiz_a, attempt_a.id, item, &[(field, "a".to_string())])
         .await;

@@ -41,9 +41,15 @@ pub fn router() -> Router<AppState> {
         )
         .route("/quizzes", get(quizzes::list).post(quizzes::create))
         .route("/quizzes/new", get(quizzes::new_form))
-        .route("/quizzes/{slug}", get(quizzes::edit_form).post(quizzes::update))
+        .route(
+            "/quizzes/{slug}",
+            get(quizzes::edit_form).post(quizzes::update),
+        )
         .route("/quizzes/{slug}/analysis", get(quizzes::analysis_page))
-        .route("/quizzes/{slug}/analysis.json", get(quizzes::analysis_session_json))
+        .route(
+            "/quizzes/{slug}/analysis.json",
+            get(quizzes::analysis_session_json),
+        )
         .layer(axum::middleware::from_fn(same_site_only))
 }
 
@@ -119,7 +125,7 @@ impl FromRequestParts<AppState> for Recruiter {
 pub fn errors_context(errors: &FieldErrors) -> (Vec<Value>, Value) {
     let summary = errors
         .iter()
-        .map(|(f, m)| json!({ "field": f.replace('.', "-").replace(':', "-"), "message": m.join(" ") }))
+        .map(|(f, m)| json!({ "field": f.replace(['.', ':'], "-"), "message": m.join(" ") }))
         .collect();
     let by_field: serde_json::Map<String, Value> = errors
         .iter()

@@ -53,7 +53,13 @@ pub async fn new_form(_staff: Recruiter) -> Response {
         explanation: String::new(),
         choices: Vec::new(),
     };
-    form_page(StatusCode::OK, &blank, None, &raw_of(&blank), &FieldErrors::new())
+    form_page(
+        StatusCode::OK,
+        &blank,
+        None,
+        &raw_of(&blank),
+        &FieldErrors::new(),
+    )
 }
 
 pub async fn edit_form(
@@ -167,7 +173,11 @@ fn read(pairs: &form::Pairs, key: &str) -> (Question, Raw, FieldErrors) {
         }
     };
     let weight = field(pairs, "weight").parse::<f64>().unwrap_or_else(|_| {
-        add_error(&mut errors, "weight", "Enter the weight as a number, like 1 or 1.5.");
+        add_error(
+            &mut errors,
+            "weight",
+            "Enter the weight as a number, like 1 or 1.5.",
+        );
         1.0
     });
     let mut choices = Vec::new();
@@ -179,14 +189,22 @@ fn read(pairs: &form::Pairs, key: &str) -> (Question, Raw, FieldErrors) {
         let credit = match field(pairs, &format!("credit_{k}")) {
             "" => None,
             c => c.parse::<f64>().map(Some).unwrap_or_else(|_| {
-                add_error(&mut errors, &format!("credit_{k}"), "Enter the credit as a number between -1 and 1.");
+                add_error(
+                    &mut errors,
+                    &format!("credit_{k}"),
+                    "Enter the credit as a number between -1 and 1.",
+                );
                 None
             }),
         };
         let rank = match field(pairs, &format!("rank_{k}")) {
             "" => None,
             r => r.parse::<u32>().map(Some).unwrap_or_else(|_| {
-                add_error(&mut errors, &format!("rank_{k}"), "Enter the rank as a whole number, 1 for the best reply.");
+                add_error(
+                    &mut errors,
+                    &format!("rank_{k}"),
+                    "Enter the rank as a whole number, 1 for the best reply.",
+                );
                 None
             }),
         };
@@ -212,8 +230,14 @@ fn read(pairs: &form::Pairs, key: &str) -> (Question, Raw, FieldErrors) {
     };
     if errors.is_empty() {
         for problem in q.check() {
-            let (f, m) = problem.split_once(": ").unwrap_or(("prompt", problem.as_str()));
-            let f = if f.starts_with("choice") { "choices" } else { f };
+            let (f, m) = problem
+                .split_once(": ")
+                .unwrap_or(("prompt", problem.as_str()));
+            let f = if f.starts_with("choice") {
+                "choices"
+            } else {
+                f
+            };
             add_error(&mut errors, f, capitalise(m));
         }
     }
@@ -243,12 +267,26 @@ pub async fn create(
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !valid_key {
-        add_error(&mut errors, "key", "Use 1 to 60 lower-case letters, digits and hyphens, like tone-015.");
+        add_error(
+            &mut errors,
+            "key",
+            "Use 1 to 60 lower-case letters, digits and hyphens, like tone-015.",
+        );
     } else if quizzes::latest_by_slug(&s.db, &key).await?.is_some() {
-        add_error(&mut errors, "key", "Another question has this key; pick a new one.");
+        add_error(
+            &mut errors,
+            "key",
+            "Another question has this key; pick a new one.",
+        );
     }
     if !errors.is_empty() {
-        return Ok(form_page(StatusCode::UNPROCESSABLE_ENTITY, &q, None, &raw, &errors));
+        return Ok(form_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &q,
+            None,
+            &raw,
+            &errors,
+        ));
     }
     quizzes::save_question(&s.db, &q, now()).await?;
     Ok(Redirect::to(&format!("/admin/questions?category={}", q.category)).into_response())

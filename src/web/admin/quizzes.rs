@@ -46,8 +46,14 @@ fn raw_of(d: &QuizDef) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
     m.insert("slug".into(), d.slug.clone());
     m.insert("title".into(), d.title.clone());
-    m.insert("active".into(), if d.active { "on".into() } else { String::new() });
-    m.insert("time_limit_minutes".into(), d.time_limit_minutes.to_string());
+    m.insert(
+        "active".into(),
+        if d.active { "on".into() } else { String::new() },
+    );
+    m.insert(
+        "time_limit_minutes".into(),
+        d.time_limit_minutes.to_string(),
+    );
     m.insert("pass_percent".into(), d.pass_percent.to_string());
     m.insert("max_attempts".into(), d.max_attempts.to_string());
     m.insert("cooldown_hours".into(), d.cooldown_hours.to_string());
@@ -137,7 +143,14 @@ pub async fn edit_form(
     let Some((_, def)) = quizzes::quiz_by_slug(&s.db, &slug).await? else {
         return Err(not_found("There is no quiz with that id."));
     };
-    form_page(&s.db, StatusCode::OK, Some(&slug), &raw_of(&def), &FieldErrors::new()).await
+    form_page(
+        &s.db,
+        StatusCode::OK,
+        Some(&slug),
+        &raw_of(&def),
+        &FieldErrors::new(),
+    )
+    .await
 }
 
 /// Reads the form into a definition, with every problem by field.
@@ -157,7 +170,11 @@ fn read(
             return 0;
         }
         v.parse().unwrap_or_else(|_| {
-            add_error(&mut errors, name, format!("Enter {label} as a whole number."));
+            add_error(
+                &mut errors,
+                name,
+                format!("Enter {label} as a whole number."),
+            );
             0
         })
     };
@@ -182,7 +199,13 @@ fn read(
             .split([',', ' '])
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|s| if upper { s.to_ascii_uppercase() } else { s.to_ascii_lowercase() })
+            .map(|s| {
+                if upper {
+                    s.to_ascii_uppercase()
+                } else {
+                    s.to_ascii_lowercase()
+                }
+            })
             .collect()
     };
     let def = QuizDef {
@@ -199,9 +222,7 @@ fn read(
         category_pass_percent,
     };
     for (f, msgs) in def.check(bank) {
-        if !errors.contains_key(&f) {
-            errors.insert(f, msgs);
-        }
+        errors.entry(f).or_insert(msgs);
     }
     (def, raw, errors)
 }
@@ -217,7 +238,11 @@ pub async fn create(
     let slug = field(&pairs, "slug").to_string();
     let (def, raw, mut errors) = read(&pairs, &slug, &bank);
     if quizzes::quiz_by_slug(&s.db, &slug).await?.is_some() {
-        add_error(&mut errors, "slug", "Another quiz has this id; pick a new one.");
+        add_error(
+            &mut errors,
+            "slug",
+            "Another quiz has this id; pick a new one.",
+        );
     }
     save(&s, def, None, &raw, errors).await
 }
@@ -247,7 +272,14 @@ async fn save(
     errors: FieldErrors,
 ) -> Result<Response, PageError> {
     if !errors.is_empty() {
-        return form_page(&s.db, StatusCode::UNPROCESSABLE_ENTITY, editing, raw, &errors).await;
+        return form_page(
+            &s.db,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            editing,
+            raw,
+            &errors,
+        )
+        .await;
     }
     let mut tx = s.db.begin().await?;
     quizzes::save_quiz(&mut tx, &def, now()).await?;
@@ -330,12 +362,18 @@ pub async fn analysis_page(
                 .map_or("–".to_string(), |t| format!("{t:.0} s")));
             if let Some(cs) = i["choices"].as_array_mut() {
                 for c in cs {
-                    c["percent"] = json!(format!("{:.0}", c["share"].as_f64().unwrap_or(0.0) * 100.0));
+                    c["percent"] =
+                        json!(format!("{:.0}", c["share"].as_f64().unwrap_or(0.0) * 100.0));
                 }
             }
         }
     }
-    Ok(pages::render(StatusCode::OK, "admin_analysis", "Item analysis", data))
+    Ok(pages::render(
+        StatusCode::OK,
+        "admin_analysis",
+        "Item analysis",
+        data,
+    ))
 }
 
 pub async fn analysis_session_json(

@@ -29,7 +29,10 @@ pub fn router() -> Router<AppState> {
         .route("/status/{token}", get(status::show))
         .route("/quiz/{token}", get(quiz::show))
         .route("/quiz/{token}/start", post(quiz::start))
-        .route("/quiz/{token}/q/{n}", get(quiz::question).post(quiz::answer))
+        .route(
+            "/quiz/{token}/q/{n}",
+            get(quiz::question).post(quiz::answer),
+        )
         .route("/quiz/{token}/review", get(quiz::review))
         .route("/quiz/{token}/submit", post(quiz::submit))
 }

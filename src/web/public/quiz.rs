@@ -65,7 +65,7 @@ fn overview_context(ov: &Overview, token: &str) -> Value {
         .latest
         .as_ref()
         .filter(|a| a.status == attempts::SCORED)
-        .map(|a| result_context(a));
+        .map(result_context);
     let (ready, cooling, passed, exhausted, not_open) = (
         matches!(ov.gate, Gate::Ready { .. }),
         match ov.gate {
@@ -167,9 +167,7 @@ async fn running(
             let items = attempts::items(&s.db, a.id).await?;
             Ok(Ok((a, items)))
         }
-        _ => Ok(Err(
-            Redirect::to(&quiz_url(token, "")).into_response()
-        )),
+        _ => Ok(Err(Redirect::to(&quiz_url(token, "")).into_response())),
     }
 }
 
@@ -230,7 +228,9 @@ fn question_page(
             }))
         })
         .collect();
-    let remaining = (attempt.deadline - crate::domain::now()).num_seconds().max(0);
+    let remaining = (attempt.deadline - crate::domain::now())
+        .num_seconds()
+        .max(0);
     let nav: Vec<Value> = items
         .iter()
         .map(|i| {
@@ -403,7 +403,8 @@ pub async fn answer(
         )));
     };
     let mut errors = FieldErrors::new();
-    if one(&pairs, "question").and_then(|v| v.parse::<Uuid>().ok()) != Some(item.question_version_id)
+    if one(&pairs, "question").and_then(|v| v.parse::<Uuid>().ok())
+        != Some(item.question_version_id)
     {
         add_error(
             &mut errors,
@@ -420,7 +421,10 @@ pub async fn answer(
         }
     };
     if !errors.is_empty() {
-        let saved: Option<Answer> = item.answer.as_deref().and_then(|a| serde_json::from_str(a).ok());
+        let saved: Option<Answer> = item
+            .answer
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok());
         return Ok(question_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             &token,
@@ -463,7 +467,9 @@ pub async fn review(
         .map(|i| json!({ "n": i.position, "answered": i.answer.is_some() }))
         .collect();
     let unanswered = items.iter().filter(|i| i.answer.is_none()).count();
-    let remaining = (attempt.deadline - crate::domain::now()).num_seconds().max(0);
+    let remaining = (attempt.deadline - crate::domain::now())
+        .num_seconds()
+        .max(0);
     Ok(pages::render(
         StatusCode::OK,
         "quiz_review",
@@ -496,11 +502,9 @@ pub async fn submit(
     let posted = one(&pairs, "attempt").and_then(|v| v.parse::<Uuid>().ok());
     let attempt = match (latest, posted) {
         (Some(a), Some(id)) if a.id == id => a,
-        _ => {
-            return Err(PageError(AppError::NotFound(
-                "We couldn't find that quiz attempt. Open the quiz again from the link in your email.",
-            )))
-        }
+        _ => return Err(PageError(AppError::NotFound(
+            "We couldn't find that quiz attempt. Open the quiz again from the link in your email.",
+        ))),
     };
     if attempt.status == attempts::OPEN {
         let by = if crate::domain::now() > attempt.closes_at {
