@@ -11,11 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::routing::post;
 use onramp::app::Application;
 use onramp::config::Settings;
 use onramp::email::Mailer;
-use onramp::store::Db;
+
+mod common;
 
 const CHILD_FLAG: &str = "--serve-child";
 
@@ -47,41 +47,15 @@ async fn serve_child() {
     let mailer = Mailer::from_settings(&settings).unwrap();
     let app = Application::build(settings, mailer).await.unwrap();
     let db = app.state.db.clone();
-    create_baseline_table(&db).await;
+    common::create_baseline_table(&db).await;
     let addr = app.addr;
-    let extra = axum::Router::new().route(
-        "/bench/baseline",
-        post(move || {
-            let db = db.clone();
-            async move {
-                let mut tx = db.begin().await.unwrap();
-                onramp::on!(&mut tx, c => sqlx::query(
-                    "INSERT INTO bench_baseline (id, created_at) VALUES ($1, $2)")
-                    .bind(uuid::Uuid::now_v7())
-                    .bind(onramp::domain::now())
-                    .execute(&mut **c).await.map(|_| ()))
-                .unwrap();
-                tx.commit().await.unwrap();
-                axum::http::StatusCode::NO_CONTENT
-            }
-        }),
-    );
+    let extra = common::baseline_routes(db);
     println!("listening {addr}");
     // BENCH_DISPATCH=0 measures signups without the dispatcher sending alongside.
     let dispatch = std::env::var("BENCH_DISPATCH").map_or(true, |v| v != "0");
     app.run_with_extra_routes(extra, std::future::pending(), dispatch)
         .await
         .unwrap();
-}
-
-async fn create_baseline_table(db: &Db) {
-    let sql = match db {
-        Db::Sqlite { .. } => "CREATE TABLE IF NOT EXISTS bench_baseline (id BLOB PRIMARY KEY, created_at TEXT NOT NULL)",
-        Db::Postgres(_) => "CREATE TABLE IF NOT EXISTS bench_baseline (id UUID PRIMARY KEY, created_at TIMESTAMPTZ NOT NULL)",
-    };
-    let mut tx = db.begin().await.unwrap();
-    onramp::on!(&mut tx, c => sqlx::query(sql).execute(&mut **c).await.map(|_| ())).unwrap();
-    tx.commit().await.unwrap();
 }
 
 fn rss_kb(pid: u32, field: &str) -> u64 {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
 use helpers::*;
+use onramp::store::attempts;
 
 struct Driver(Child);
 
@@ -50,11 +51,15 @@ async fn start_chromedriver() -> (Driver, u16) {
     panic!("chromedriver did not start listening on {port}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs chromium and chromedriver; .ci/run runs it"]
-async fn applicant_fixes_a_mistake_then_verifies_in_a_browser() {
-    let app = spawn_app().await;
-    let (_driver, port) = start_chromedriver().await;
+/// A headless Chromium session; the driver and profile live as long as it.
+struct Browser {
+    client: fantoccini::Client,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+}
+
+async fn browser() -> Browser {
+    let (driver, port) = start_chromedriver().await;
     let profile = tempfile::tempdir().unwrap();
     let mut caps = serde_json::Map::new();
     caps.insert(
@@ -69,12 +74,24 @@ async fn applicant_fixes_a_mistake_then_verifies_in_a_browser() {
             ]
         }),
     );
-    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
         .expect("connect to chromedriver");
+    Browser {
+        client,
+        _driver: driver,
+        _profile: profile,
+    }
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it"]
+async fn applicant_fixes_a_mistake_then_verifies_in_a_browser() {
+    let app = spawn_app().await;
+    let b = browser().await;
+    let c = &b.client;
     c.goto(&format!("{}/apply?utm_source=browser", app.base))
         .await
         .unwrap();
@@ -178,5 +195,100 @@ async fn applicant_fixes_a_mistake_then_verifies_in_a_browser() {
         app.status_of("ana.lind@example.com").await.as_deref(),
         Some("verified")
     );
-    c.close().await.unwrap();
+    c.clone().close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it"]
+async fn applicant_takes_the_quiz_in_a_browser() {
+    let app = spawn_app().await;
+    app.load_quizzes().await;
+    // A short quiz that still has every kind of question.
+    app.edit_quiz("agents-sweden", |d| {
+        d.draw = [("tone".to_string(), 3), ("product".to_string(), 2)].into();
+        d.category_pass_percent.clear();
+    })
+    .await;
+    let email = "browser.quiz@example.com";
+    let quiz = app.invited(email).await;
+    let b = browser().await;
+    let c = &b.client;
+
+    c.goto(&format!("{}{quiz}", app.base)).await.unwrap();
+    let rules = c
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(rules.contains("5 questions"), "{rules}");
+    c.find(Locator::Css("form[action$='/start'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    let attempt = app.latest_attempt(email).await;
+    let items = attempts::items(&app.db, attempt.id).await.unwrap();
+    for item in &items {
+        let heading = c
+            .wait()
+            .for_element(Locator::Css(".question-heading"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(heading, format!("Question {} of 5", item.position));
+        // The countdown script runs and keeps the server's format.
+        let left = c
+            .find(Locator::Id("time-left"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(left.contains("min"), "{left}");
+        for (name, value) in answer_fields(item, true) {
+            let id = match name {
+                "answer" => format!("choice-{value}"),
+                other => format!("{other}-{value}"),
+            };
+            c.find(Locator::Id(&id))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+        c.find(Locator::Css(".actions button.button:not(.secondary)"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    let review = c.wait().for_element(Locator::Css("main")).await.unwrap();
+    let text = review.text().await.unwrap();
+    assert!(text.contains("You have answered every question."), "{text}");
+    c.find(Locator::Css("form[action$='/submit'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let result = c
+        .wait()
+        .for_element(Locator::Css(".result"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(result.contains("Your score: 100%"), "{result}");
+    assert_eq!(app.status_of(email).await.as_deref(), Some("quiz_passed"));
+    c.clone().close().await.unwrap();
 }

@@ -320,12 +320,7 @@ async fn item_analysis_matches_statistics_computed_from_the_stored_answers() {
                 _ => k % 2 == 0,
             };
             let r = app
-                .post_answer(
-                    &quiz,
-                    attempt.id,
-                    item,
-                    &crate::quiz::answer_fields(item, right),
-                )
+                .post_answer(&quiz, attempt.id, item, &answer_fields(item, right))
                 .await;
             assert_eq!(r.status(), 303);
         }

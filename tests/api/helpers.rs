@@ -8,11 +8,14 @@ use std::time::Duration;
 use mailin_embedded::{Handler, Response, Server};
 use onramp::app::Application;
 use onramp::config::Settings;
+use onramp::domain::quiz::Kind;
 use onramp::domain::token::SecretToken;
 use onramp::email::dispatcher::{self, Dispatcher, Round};
 use onramp::email::Mailer;
 use onramp::on_db;
-use onramp::store::{api_keys, Db};
+use onramp::store::attempts::{self, Item};
+use onramp::store::{api_keys, quizzes, Db};
+use uuid::Uuid;
 
 /// How the test SMTP server answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -365,4 +368,148 @@ pub fn mail_to<'a>(received: &'a [String], address: &str) -> Vec<&'a String> {
         .iter()
         .filter(|m| header(m, "To").is_some_and(|t| t.contains(address)))
         .collect()
+}
+
+// Quiz helpers, shared by the API and browser tests.
+
+impl TestApp {
+    /// The shipped question bank and quizzes, as `onramp seed` loads them.
+    pub async fn load_quizzes(&self) {
+        let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed");
+        onramp::seed::import_questions(&self.db, &seed.join("questions.toml"))
+            .await
+            .unwrap();
+        onramp::seed::import_quizzes(&self.db, &seed.join("quizzes.toml"))
+            .await
+            .unwrap();
+    }
+
+    /// Changes one setting of a stored quiz.
+    pub async fn edit_quiz(
+        &self,
+        slug: &str,
+        edit: impl FnOnce(&mut onramp::domain::quiz::QuizDef),
+    ) {
+        let (_, mut def) = quizzes::quiz_by_slug(&self.db, slug)
+            .await
+            .unwrap()
+            .unwrap();
+        edit(&mut def);
+        let mut tx = self.db.begin().await.unwrap();
+        quizzes::save_quiz(&mut tx, &def, onramp::domain::now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// Signs up, verifies and returns the quiz link path from the invitation.
+    pub async fn invited(&self, email: &str) -> String {
+        assert_eq!(self.apply(&valid_form(email)).await.status(), 303);
+        self.drain().await;
+        let received = self.received();
+        let mail = mail_to(&received, email);
+        let verify = link(mail.last().unwrap(), &self.base, "/verify/").unwrap();
+        assert_eq!(self.get(&verify[self.base.len()..]).await.status(), 200);
+        self.drain().await;
+        let received = self.received();
+        let invitation = mail_to(&received, email)
+            .into_iter()
+            .find(|m| decode_qp(m).contains("Your skills quiz is ready"))
+            .expect("quiz invitation email")
+            .clone();
+        let url = link(&invitation, &self.base, "/quiz/").expect("quiz link");
+        url[self.base.len()..].to_string()
+    }
+
+    pub async fn latest_attempt(&self, email: &str) -> attempts::AttemptRow {
+        let id: Uuid = on_db!(&self.db, p => sqlx::query_scalar(
+            "SELECT id FROM applications WHERE email = $1").bind(email).fetch_one(p).await)
+        .unwrap();
+        attempts::latest(&self.db, id).await.unwrap().unwrap()
+    }
+
+    pub async fn post_answer(
+        &self,
+        quiz: &str,
+        attempt: Uuid,
+        item: &Item,
+        fields: &[(&str, String)],
+    ) -> reqwest::Response {
+        let mut all = vec![
+            ("attempt", attempt.to_string()),
+            ("question", item.question_version_id.to_string()),
+        ];
+        all.extend(fields.iter().map(|(k, v)| (*k, v.clone())));
+        self.post_form(&format!("{quiz}/q/{}", item.position), encode(&all))
+            .await
+    }
+
+    /// Answers every item of the running attempt, right or wrong, through the forms.
+    pub async fn answer_all(&self, quiz: &str, email: &str, right: bool) {
+        let attempt = self.latest_attempt(email).await;
+        let items = attempts::items(&self.db, attempt.id).await.unwrap();
+        for item in &items {
+            let r = self
+                .post_answer(quiz, attempt.id, item, &answer_fields(item, right))
+                .await;
+            assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+        }
+    }
+
+    pub async fn submit(&self, quiz: &str, attempt: Uuid) -> reqwest::Response {
+        self.post_form(&format!("{quiz}/submit"), format!("attempt={attempt}"))
+            .await
+    }
+}
+
+/// The position (1-based, as the page shows it) of the choice with `key`.
+fn pos(item: &Item, key: &str) -> String {
+    (item.choice_order.iter().position(|k| k == key).unwrap() + 1).to_string()
+}
+
+/// Form fields answering `item` fully right, or with nothing right.
+pub fn answer_fields(item: &Item, right: bool) -> Vec<(&'static str, String)> {
+    let q = &item.question;
+    let by_credit = |want_full: bool| -> Vec<String> {
+        q.choices
+            .iter()
+            .filter(|c| {
+                let credit = c.credit.unwrap_or(0.0);
+                if want_full {
+                    credit > 0.0
+                } else {
+                    credit <= 0.0
+                }
+            })
+            .map(|c| c.key.clone())
+            .collect()
+    };
+    match q.kind {
+        Kind::Single | Kind::Multiple => {
+            let keys = by_credit(right);
+            let keys = if q.kind == Kind::Single || !right {
+                vec![keys[0].clone()]
+            } else {
+                keys
+            };
+            keys.iter().map(|k| ("answer", pos(item, k))).collect()
+        }
+        Kind::Judgement => {
+            let rank = |r: u32| {
+                q.choices
+                    .iter()
+                    .find(|c| c.rank == Some(r))
+                    .unwrap()
+                    .key
+                    .clone()
+            };
+            let n = q.choices.len() as u32;
+            let (best, worst) = if right {
+                (rank(1), rank(n))
+            } else {
+                (rank(n), rank(1))
+            };
+            vec![("best", pos(item, &best)), ("worst", pos(item, &worst))]
+        }
+    }
 }
