@@ -101,6 +101,16 @@ fn answer(q: &Question, right: bool) -> Answer {
     }
 }
 
+/// One simulated scored item, owned, for the in-memory baseline.
+struct RawItem {
+    attempt: u64,
+    item: u64,
+    score: f64,
+    weight: f64,
+    picked: Vec<String>,
+    seconds: f64,
+}
+
 struct Latencies(Vec<f64>);
 
 impl Latencies {
@@ -181,7 +191,7 @@ async fn run() {
     let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed/questions.toml");
     onramp::seed::import_questions(&db, &seed).await.unwrap();
     let mut tx = db.begin().await.unwrap();
-    let quiz_id = quizzes::save_quiz(&mut tx, &bench_quiz(), now())
+    quizzes::save_quiz(&mut tx, &bench_quiz(), now())
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -283,7 +293,13 @@ async fn run() {
     );
     println!("ratio submit/baseline: {:.2}", s_rate / b_rate);
 
-    analysis(&db, &client, &base, quiz_id, analysed).await;
+    // Item analysis runs on a quiz of its own, so the statistics are exactly the simulated ones.
+    let mut def = bench_quiz();
+    def.slug = "bench-analysis".into();
+    let mut tx = db.begin().await.unwrap();
+    let analysis_quiz = quizzes::save_quiz(&mut tx, &def, now()).await.unwrap();
+    tx.commit().await.unwrap();
+    analysis(&db, &client, &base, analysis_quiz, analysed).await;
 }
 
 /// Scores `count` simulated attempts with the same functions the submit path uses (draw, score,
@@ -302,7 +318,7 @@ async fn analysis(db: &Db, client: &reqwest::Client, base: &str, quiz_id: Uuid, 
         .iter()
         .map(|id| (*id, rng.gen_range(-0.3..0.3)))
         .collect();
-    let mut raw_items: Vec<(u64, u64, f64, f64, Vec<String>, Option<f64>)> = Vec::new();
+    let mut raw_items: Vec<RawItem> = Vec::new();
     let index: BTreeMap<Uuid, u64> = ids
         .iter()
         .enumerate()
@@ -341,14 +357,14 @@ async fn analysis(db: &Db, client: &reqwest::Client, base: &str, quiz_id: Uuid, 
             sums.entry(*id)
                 .or_default()
                 .add(*x, *y, Some(seconds), &ans.picked());
-            raw_items.push((
-                a as u64,
-                index[id],
-                *x as f64 / 10_000.0,
-                versions[id].weight,
-                ans.picked().into_iter().map(String::from).collect(),
-                Some(seconds as f64),
-            ));
+            raw_items.push(RawItem {
+                attempt: a as u64,
+                item: index[id],
+                score: *x as f64 / 10_000.0,
+                weight: versions[id].weight,
+                picked: ans.picked().into_iter().map(String::from).collect(),
+                seconds: seconds as f64,
+            });
         }
     }
     let mut tx = db.begin().await.unwrap();
@@ -365,13 +381,13 @@ async fn analysis(db: &Db, client: &reqwest::Client, base: &str, quiz_id: Uuid, 
     // Baseline: the same statistics straight from every scored item, in memory (no database).
     let scored: Vec<ScoredItem> = raw_items
         .iter()
-        .map(|(a, i, s, w, p, sec)| ScoredItem {
-            attempt: *a,
-            item: *i,
-            score: *s,
-            weight: *w,
-            picked: p.iter().map(String::as_str).collect(),
-            seconds: *sec,
+        .map(|r| ScoredItem {
+            attempt: r.attempt,
+            item: r.item,
+            score: r.score,
+            weight: r.weight,
+            picked: r.picked.iter().map(String::as_str).collect(),
+            seconds: Some(r.seconds),
         })
         .collect();
     let t = Instant::now();
@@ -409,7 +425,7 @@ async fn analysis(db: &Db, client: &reqwest::Client, base: &str, quiz_id: Uuid, 
     for _ in 0..30 {
         let t = Instant::now();
         let r = client
-            .get(format!("{base}/admin/quizzes/bench-30/analysis"))
+            .get(format!("{base}/admin/quizzes/bench-analysis/analysis"))
             .header("cookie", &cookie)
             .send()
             .await
@@ -419,7 +435,7 @@ async fn analysis(db: &Db, client: &reqwest::Client, base: &str, quiz_id: Uuid, 
         page.0.push(t.elapsed().as_secs_f64() * 1000.0);
         let t = Instant::now();
         let r = client
-            .get(format!("{base}/admin/quizzes/bench-30/analysis.json"))
+            .get(format!("{base}/admin/quizzes/bench-analysis/analysis.json"))
             .header("cookie", &cookie)
             .send()
             .await

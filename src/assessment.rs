@@ -303,14 +303,25 @@ pub async fn save_answer(
 /// item statistics, the applicant's status and the result email, in one transaction. Returns
 /// false when the attempt was already finished, so double submits are harmless.
 pub async fn finish(db: &Db, attempt_id: Uuid, by: &str) -> Result<bool, StoreError> {
+    // Read what scoring needs before taking the write lock (on SQLite, the one writer); only
+    // the answers can still change, and that is checked again under the lock.
+    let attempt = attempts::get(db, attempt_id).await?;
+    if attempt.status != attempts::OPEN {
+        return Ok(false);
+    }
+    let def = parse_def(&attempt)?;
+    let mut items = attempts::items(db, attempt_id).await?;
+    let app = applications::get(db, attempt.application_id).await?;
     let now = now();
     let mut tx = db.begin().await?;
     if !attempts::claim_finish(&mut tx, attempt_id, by, now).await? {
         return Ok(false);
     }
-    let attempt = attempts::get_tx(&mut tx, attempt_id).await?;
-    let def = parse_def(&attempt)?;
-    let items = attempts::items_tx(&mut tx, attempt_id).await?;
+    let read_up_to = items.iter().filter_map(|i| i.answered_at).max();
+    if attempts::last_answer_at_tx(&mut tx, attempt_id).await? != read_up_to {
+        // An answer was saved between the read and the claim.
+        items = attempts::items_tx(&mut tx, attempt_id).await?;
+    }
     let score = score_items(&def, &attempt, &items);
     let positions: Vec<i64> = items.iter().map(|i| i.position).collect();
     attempts::record_score(&mut tx, attempt_id, &positions, &score).await?;
@@ -321,7 +332,6 @@ pub async fn finish(db: &Db, attempt_id: Uuid, by: &str) -> Result<bool, StoreEr
     } else {
         Status::QuizFailed
     };
-    let app = applications::get_tx(&mut tx, attempt.application_id).await?;
     let moved = applications::move_status(&mut tx, app.id, &CAN_TAKE, status.as_str(), now).await?;
     applications::record_event(
         &mut tx,

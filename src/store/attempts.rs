@@ -57,9 +57,9 @@ pub async fn latest_tx(tx: &mut Tx, application_id: Uuid) -> Result<Option<Attem
     Ok(on!(tx, c => sqlx::query_as(&sql).bind(application_id).fetch_optional(&mut **c).await?))
 }
 
-pub async fn get_tx(tx: &mut Tx, id: Uuid) -> Result<AttemptRow> {
+pub async fn get(db: &Db, id: Uuid) -> Result<AttemptRow> {
     let sql = format!("SELECT {COLUMNS} FROM quiz_attempts WHERE id = $1");
-    Ok(on!(tx, c => sqlx::query_as(&sql).bind(id).fetch_one(&mut **c).await?))
+    Ok(on_db!(db, p => sqlx::query_as(&sql).bind(id).fetch_one(p).await?))
 }
 
 /// Stores a new open attempt and its drawn items. A second open attempt for the same applicant

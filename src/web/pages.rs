@@ -72,6 +72,16 @@ fn render_html(name: &str, title: &str, ctx: &Value) -> Result<String, handlebar
     PAGES.render("layout", &json!({ "title": title, "body": body }))
 }
 
+/// A form page's title: prefixed with "Error: " when the form came back with problems, so screen
+/// reader users hear it first.
+pub fn form_title(title: &str, errors: &crate::domain::FieldErrors) -> String {
+    if errors.is_empty() {
+        title.to_string()
+    } else {
+        format!("Error: {title}")
+    }
+}
+
 pub fn error_page(status: StatusCode, message: &str) -> Response {
     let title = status.canonical_reason().unwrap_or("Error");
     render(

@@ -152,11 +152,7 @@ fn login_page(status: StatusCode, email: &str, errors: &FieldErrors) -> Response
     pages::render(
         status,
         "admin_login",
-        if errors.is_empty() {
-            "Staff sign-in"
-        } else {
-            "Error: Staff sign-in"
-        },
+        &pages::form_title("Staff sign-in", errors),
         json!({ "email": email, "errors": summary, "fe": fe }),
     )
 }

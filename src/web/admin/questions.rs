@@ -130,11 +130,7 @@ fn form_page(
     pages::render(
         status,
         "admin_question_form",
-        &if errors.is_empty() {
-            title.clone()
-        } else {
-            format!("Error: {title}")
-        },
+        &pages::form_title(&title, errors),
         json!({
             "title": title,
             "editing": editing,

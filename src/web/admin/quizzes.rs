@@ -103,11 +103,7 @@ async fn form_page(
     Ok(pages::render(
         status,
         "admin_quiz_form",
-        &if errors.is_empty() {
-            title.clone()
-        } else {
-            format!("Error: {title}")
-        },
+        &pages::form_title(&title, errors),
         json!({
             "title": title,
             "editing": editing.is_some(),

@@ -2,6 +2,7 @@
 //! sent as `Authorization: Bearer <key>`.
 
 mod applications;
+mod quizzes;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -20,7 +21,7 @@ use crate::store::api_keys;
         title = "onramp API",
         description = "Submit and look up applications for remote customer support roles."
     ),
-    paths(applications::create, applications::get_one),
+    paths(applications::create, applications::get_one, quizzes::item_analysis),
     components(schemas(
         applications::ApplicationIn,
         applications::Created,
@@ -50,17 +51,11 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/applications", post(applications::create))
         .route("/v1/applications/{id}", get(applications::get_one))
-        .route("/v1/quizzes/{slug}/item-analysis", get(item_analysis))
+        .route(
+            "/v1/quizzes/{slug}/item-analysis",
+            get(quizzes::item_analysis),
+        )
         .route("/openapi.json", get(openapi))
-}
-
-/// Item analysis of one quiz, as on the recruiters' page.
-async fn item_analysis(
-    _key: ApiKey,
-    axum::extract::State(s): axum::extract::State<AppState>,
-    axum::extract::Path(slug): axum::extract::Path<String>,
-) -> Result<Json<serde_json::Value>, AppError> {
-    super::admin::analysis_json(&s.db, &slug).await
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {

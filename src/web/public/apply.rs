@@ -167,11 +167,7 @@ fn render_form(
         .iter()
         .map(|a| json!({ "value": a.as_str(), "label": a.label(), "checked": raw.area == a.as_str() }))
         .collect();
-    let title = if errors.is_empty() {
-        "Apply".to_string()
-    } else {
-        "Error: Apply".to_string()
-    };
+    let title = pages::form_title("Apply", errors);
     pages::render(
         status,
         "apply",

@@ -250,11 +250,7 @@ fn question_page(
     pages::render(
         status,
         "quiz_question",
-        &if errors.is_empty() {
-            title.clone()
-        } else {
-            format!("Error: {title}")
-        },
+        &pages::form_title(&title, errors),
         json!({
             "token": token,
             "attempt": attempt.id,

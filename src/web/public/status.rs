@@ -25,7 +25,7 @@ pub async fn show(
 fn next_step(status: Status) -> &'static str {
     match status {
         Status::Applied => "Open the link in the email we sent you to confirm your address.",
-        Status::Verified => "We'll email you a link to a short, timed skills quiz. Set aside a quiet half hour when it arrives.",
+        Status::Verified => "Next is a short, timed skills quiz. The link to start it comes by email (\"Your skills quiz is ready\"); set aside a quiet half hour for it.",
         Status::Waitlisted => "You don't need to do anything. We'll write to you as soon as we can offer you a place.",
         Status::Rejected => "We can't take this application forward. If your situation changes, or you think we got something wrong, reply to any email from us and a person will look at it.",
         Status::QuizPassed => "A recruiter will read your application within a few working days and email you about a place in an upcoming pilot group.",
