@@ -351,6 +351,9 @@ impl Dispatcher {
             ));
             data["expires_days"] = json!(self.settings.verify_token_ttl_hours / 24);
             data["status_label"] = json!(status.label());
+            // Whether the applicant still has a quiz to take (or retake): then a link email
+            // carries the quiz link too, so a lost invitation is one request away.
+            data["quiz_stage"] = json!(matches!(status, Status::Verified | Status::QuizFailed));
         }
         out
     }
@@ -376,8 +379,10 @@ impl LinkKind {
     fn of(template: &str) -> &'static [Self] {
         match template {
             "verify_email" => &[LinkKind::Verify],
-            "email_verified" | "status_link" | "quiz_passed" => &[LinkKind::Status],
-            "quiz_invitation" | "quiz_failed" => &[LinkKind::Quiz, LinkKind::Status],
+            "email_verified" | "quiz_passed" => &[LinkKind::Status],
+            "status_link" | "quiz_invitation" | "quiz_failed" => {
+                &[LinkKind::Quiz, LinkKind::Status]
+            }
             _ => &[],
         }
     }

@@ -379,3 +379,23 @@ async fn tampered_forms_and_foreign_tokens_are_refused_and_change_nothing() {
     let answer: Answer = serde_json::from_str(saved[0].answer.as_ref().unwrap()).unwrap();
     assert!(item.question.accepts(&answer).is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_invitation_is_one_request_away() {
+    let app = spawn_app_with(|s| s.verify_resend_cooldown_secs = 0).await;
+    app.load_quizzes().await;
+    let email = "lost.it@example.com";
+    app.invited(email).await;
+    let before = app.received().len();
+    let r = app
+        .post_form("/verify/resend", "email=lost.it%40example.com")
+        .await;
+    assert!(r.status().is_success() || r.status().is_redirection());
+    app.drain().await;
+    let received = app.received();
+    assert_eq!(received.len(), before + 1);
+    let quiz = link(received.last().unwrap(), &app.base, "/quiz/").expect("quiz link");
+    let page = app.get(&quiz[app.base.len()..]).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Before you start"));
+}
