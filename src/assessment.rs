@@ -33,10 +33,8 @@ pub async fn quiz_for_application(
     app: &applications::ApplicationRow,
 ) -> Result<Option<(Uuid, QuizDef)>, StoreError> {
     let all = quizzes::quizzes(db).await?;
-    let defs: Vec<QuizDef> = all.iter().map(|(_, d)| d.clone()).collect();
     let langs: Vec<&str> = app.languages.split(',').collect();
-    Ok(quiz::quiz_for(&defs, &app.country, &langs)
-        .and_then(|d| all.iter().find(|(_, q)| q.slug == d.slug).cloned()))
+    Ok(quiz::quiz_for(&all, |(_, d)| d, &app.country, &langs).cloned())
 }
 
 /// Queues the quiz invitation for a freshly verified applicant, if a quiz applies. Returns
@@ -99,11 +97,6 @@ pub enum Gate {
     NotOpen,
 }
 
-fn parse_def(a: &AttemptRow) -> Result<QuizDef, StoreError> {
-    serde_json::from_str(&a.definition)
-        .map_err(|e| StoreError::Sqlx(sqlx::Error::Decode(Box::new(e))))
-}
-
 pub fn category_scores(a: &AttemptRow) -> Vec<CategoryScore> {
     a.category_scores
         .as_deref()
@@ -124,10 +117,7 @@ pub async fn overview(db: &Db, application_id: Uuid) -> Result<Overview, StoreEr
     let app = applications::get(db, application_id).await?;
     let quiz = match &latest {
         // The quiz this applicant already takes, even if another would be picked today.
-        Some(a) => quizzes::quizzes(db)
-            .await?
-            .into_iter()
-            .find(|(id, _)| *id == a.quiz_id),
+        Some(a) => quizzes::quiz_by_id(db, a.quiz_id).await?,
         None => quiz_for_application(db, &app).await?,
     };
     let attempts_used = latest.as_ref().map_or(0, |a| a.number);
@@ -309,7 +299,7 @@ pub async fn finish(db: &Db, attempt_id: Uuid, by: &str) -> Result<bool, StoreEr
     if attempt.status != attempts::OPEN {
         return Ok(false);
     }
-    let def = parse_def(&attempt)?;
+    let def = attempt.quiz_def()?;
     let mut items = attempts::items(db, attempt_id).await?;
     let app = applications::get(db, attempt.application_id).await?;
     let now = now();
@@ -322,10 +312,16 @@ pub async fn finish(db: &Db, attempt_id: Uuid, by: &str) -> Result<bool, StoreEr
         // An answer was saved between the read and the claim.
         items = attempts::items_tx(&mut tx, attempt_id).await?;
     }
-    let score = score_items(&def, &attempt, &items);
+    let answers = counted_answers(&attempt, &items);
+    let score = score_items(&def, &items, &answers);
     let positions: Vec<i64> = items.iter().map(|i| i.position).collect();
     attempts::record_score(&mut tx, attempt_id, &positions, &score).await?;
-    quizzes::add_item_stats(&mut tx, attempt.quiz_id, &item_sums(&items, &score.items)).await?;
+    quizzes::add_item_stats(
+        &mut tx,
+        attempt.quiz_id,
+        &item_sums(&items, &answers, &score.items),
+    )
+    .await?;
 
     let status = if score.passed {
         Status::QuizPassed
@@ -397,19 +393,20 @@ pub async fn finish(db: &Db, attempt_id: Uuid, by: &str) -> Result<bool, StoreEr
 }
 
 /// The answers that count: saved before the attempt closed.
-fn score_items(def: &QuizDef, attempt: &AttemptRow, items: &[Item]) -> quiz::AttemptScore {
-    let answers: Vec<Option<Answer>> = items
+fn counted_answers(attempt: &AttemptRow, items: &[Item]) -> Vec<Option<Answer>> {
+    items
         .iter()
         .map(|i| {
-            i.answer
-                .as_deref()
+            i.parsed_answer()
                 .filter(|_| i.answered_at.is_some_and(|t| t <= attempt.closes_at))
-                .and_then(|a| serde_json::from_str(a).ok())
         })
-        .collect();
+        .collect()
+}
+
+fn score_items(def: &QuizDef, items: &[Item], answers: &[Option<Answer>]) -> quiz::AttemptScore {
     let to_score: Vec<ItemToScore<'_>> = items
         .iter()
-        .zip(&answers)
+        .zip(answers)
         .map(|(i, a)| ItemToScore {
             question: &i.question,
             category: &i.category,
@@ -421,15 +418,15 @@ fn score_items(def: &QuizDef, attempt: &AttemptRow, items: &[Item]) -> quiz::Att
 }
 
 /// This attempt's contribution to the per-item statistics.
-fn item_sums(items: &[Item], scores: &[i64]) -> BTreeMap<Uuid, ItemSums> {
+fn item_sums(
+    items: &[Item],
+    answers: &[Option<Answer>],
+    scores: &[i64],
+) -> BTreeMap<Uuid, ItemSums> {
     let weights: Vec<i64> = items.iter().map(|i| i.weight_bp).collect();
     let rest = rest_scores(&weights, scores);
     let mut sums: BTreeMap<Uuid, ItemSums> = BTreeMap::new();
-    for ((item, score), rest) in items.iter().zip(scores).zip(rest) {
-        let answer: Option<Answer> = item
-            .answer
-            .as_deref()
-            .and_then(|a| serde_json::from_str(a).ok());
+    for (((item, answer), score), rest) in items.iter().zip(answers).zip(scores).zip(rest) {
         let picked: Vec<&str> = answer.as_ref().map(Answer::picked).unwrap_or_default();
         sums.entry(item.question_version_id)
             .or_default()

@@ -36,6 +36,8 @@ pub struct Settings {
     pub quiz_grace_secs: i64,
     /// How long a staff sign-in lasts.
     pub staff_session_hours: i64,
+    /// Attempts a question version needs before item analysis flags it.
+    pub analysis_min_attempts: i64,
     /// Cron schedules (six fields, seconds first) of the scheduled jobs.
     pub jobs: JobSettings,
     pub mail: MailSettings,
@@ -106,6 +108,7 @@ impl Default for Settings {
             verify_resend_cooldown_secs: 600,
             quiz_grace_secs: 30,
             staff_session_hours: 12,
+            analysis_min_attempts: 30,
             jobs: JobSettings::default(),
             mail: MailSettings::default(),
             outbox: OutboxSettings::default(),
@@ -162,6 +165,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     ("ONRAMP_QUIZ_GRACE_SECS", "quiz_grace_secs"),
     ("ONRAMP_STAFF_SESSION_HOURS", "staff_session_hours"),
+    ("ONRAMP_ANALYSIS_MIN_ATTEMPTS", "analysis_min_attempts"),
     ("ONRAMP_JOB_CLOSE_QUIZ_ATTEMPTS", "jobs.close_quiz_attempts"),
     ("SMTP_URL", "mail.smtp_url"),
     ("ONRAMP_MAIL_FROM", "mail.from"),
@@ -235,6 +239,7 @@ impl Settings {
         );
         set!("ONRAMP_QUIZ_GRACE_SECS", self.quiz_grace_secs);
         set!("ONRAMP_STAFF_SESSION_HOURS", self.staff_session_hours);
+        set!("ONRAMP_ANALYSIS_MIN_ATTEMPTS", self.analysis_min_attempts);
         set!(
             "ONRAMP_JOB_CLOSE_QUIZ_ATTEMPTS",
             self.jobs.close_quiz_attempts
@@ -293,6 +298,9 @@ impl Settings {
         }
         if !(0..=600).contains(&self.quiz_grace_secs) {
             bail!("quiz_grace_secs: use 0 to 600 seconds");
+        }
+        if self.analysis_min_attempts < 1 {
+            bail!("analysis_min_attempts: use at least 1");
         }
         if self.staff_session_hours <= 0 {
             bail!("staff_session_hours: use at least 1 hour");

@@ -128,7 +128,7 @@ mod tests {
         let quizzes = crate::domain::quiz::parse_quizzes(&text, &bank)
             .unwrap_or_else(|p| panic!("{}", p.join("\n")));
         assert!(quizzes.len() >= 2);
-        assert!(crate::domain::quiz::quiz_for(&quizzes, "SE", &["sv"]).is_some());
-        assert!(crate::domain::quiz::quiz_for(&quizzes, "DE", &["de", "en"]).is_some());
+        assert!(crate::domain::quiz::quiz_for(&quizzes, |q| q, "SE", &["sv"]).is_some());
+        assert!(crate::domain::quiz::quiz_for(&quizzes, |q| q, "DE", &["de", "en"]).is_some());
     }
 }

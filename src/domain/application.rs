@@ -61,6 +61,18 @@ impl Status {
         Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
+    /// How staff see it, in lists and counts.
+    pub fn staff_label(self) -> &'static str {
+        match self {
+            Status::Applied => "Applied, email not confirmed",
+            Status::Verified => "Email confirmed",
+            Status::Waitlisted => "Waitlisted",
+            Status::Rejected => "Rejected at screening",
+            Status::QuizPassed => "Quiz passed",
+            Status::QuizFailed => "Quiz not passed",
+        }
+    }
+
     /// How the applicant sees it.
     pub fn label(self) -> &'static str {
         match self {

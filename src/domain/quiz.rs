@@ -220,6 +220,15 @@ impl Question {
     }
 }
 
+/// Text as the bank keeps it: LF line ends (browsers post CRLF from a textarea) and no space at
+/// either end, so the same words always compare equal.
+pub fn normalize_text(s: &str) -> String {
+    s.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .trim()
+        .to_string()
+}
+
 fn is_valid_category(c: &str) -> bool {
     !c.is_empty()
         && c.len() <= 40
@@ -311,7 +320,9 @@ impl ItemSums {
         }
     }
 
-    pub fn stats(&self) -> ItemStats {
+    /// The statistics, with flags once there are at least `min_attempts` attempts: with fewer,
+    /// chance alone makes most items look too easy, too hard or weak.
+    pub fn stats(&self, min_attempts: i64) -> ItemStats {
         let n = self.n.max(1) as f64;
         let facility = self.sum_x as f64 / (n * 10_000.0);
         let discrimination = self.pearson();
@@ -334,6 +345,10 @@ impl ItemSums {
                 ));
             }
         }
+        let enough_attempts = self.n >= min_attempts;
+        if !enough_attempts {
+            flags.clear();
+        }
         ItemStats {
             attempts: self.n,
             full_credit: self.full_credit,
@@ -341,6 +356,7 @@ impl ItemSums {
             discrimination,
             mean_seconds,
             choices: self.choices.clone(),
+            enough_attempts,
             flags,
         }
     }
@@ -373,14 +389,17 @@ pub struct ItemStats {
     pub mean_seconds: Option<f64>,
     /// How often each choice was picked.
     pub choices: BTreeMap<String, i64>,
-    /// Why the item needs a look; empty when it is fine.
+    /// Whether there are enough attempts to judge the item; flags wait for them.
+    pub enough_attempts: bool,
+    /// Why the item needs a look; empty when it is fine, or when there are too few attempts to
+    /// tell.
     pub flags: Vec<String>,
 }
 
 /// Statistics per item over finished attempts, straight from the scored items. The
 /// rest-of-test score is the attempt's weighted total without this item, so an item is not
 /// correlated with itself.
-pub fn item_analysis(items: &[ScoredItem<'_>]) -> Vec<(u64, ItemStats)> {
+pub fn item_analysis(items: &[ScoredItem<'_>], min_attempts: i64) -> Vec<(u64, ItemStats)> {
     let cp = |s: &ScoredItem<'_>| {
         centipoints(
             (s.weight * 10_000.0).round() as i64,
@@ -400,7 +419,9 @@ pub fn item_analysis(items: &[ScoredItem<'_>]) -> Vec<(u64, ItemStats)> {
             &s.picked,
         );
     }
-    sums.into_iter().map(|(k, v)| (k, v.stats())).collect()
+    sums.into_iter()
+        .map(|(k, v)| (k, v.stats(min_attempts)))
+        .collect()
 }
 
 fn is_valid_slug(s: &str) -> bool {
@@ -568,16 +589,19 @@ impl QuizDef {
     }
 }
 
-/// The quiz for an applicant: the most specific active one that applies, then by slug.
-pub fn quiz_for<'a>(
-    quizzes: &'a [QuizDef],
+/// The quiz for an applicant: the most specific active one that applies, then by slug. `def`
+/// reads the definition out of whatever the caller holds (a definition, or one with its id).
+pub fn quiz_for<'a, T>(
+    quizzes: &'a [T],
+    def: impl Fn(&T) -> &QuizDef,
     country: &str,
     languages: &[&str],
-) -> Option<&'a QuizDef> {
+) -> Option<&'a T> {
     quizzes
         .iter()
-        .filter(|q| q.applies_to(country, languages))
+        .filter(|q| def(q).applies_to(country, languages))
         .min_by(|a, b| {
+            let (a, b) = (def(a), def(b));
             b.specificity()
                 .cmp(&a.specificity())
                 .then_with(|| a.slug.cmp(&b.slug))
@@ -962,7 +986,7 @@ mod tests {
                 });
             }
         }
-        let stats = item_analysis(&items);
+        let stats = item_analysis(&items, 1);
         assert_eq!(stats.len(), 3);
         let s1 = &stats[0].1;
         assert_eq!(s1.attempts, 4);
@@ -1016,13 +1040,23 @@ mod tests {
                 ]
             })
             .collect();
-        let stats = item_analysis(&items);
+        let stats = item_analysis(&items, 1);
         assert_eq!(stats[0].1.discrimination, None);
         assert!(stats[0].1.flags[0].starts_with("too easy"));
         assert!(stats[1].1.flags[0].starts_with("too hard"));
         assert_eq!(stats[1].1.mean_seconds, None);
         assert_eq!(to_basis_points(0.83333), 8333);
         assert_eq!(to_basis_points(1.2), 10_000);
+
+        // The same items with fewer attempts than the minimum: numbers, but no flags.
+        let waiting = item_analysis(&items, 21);
+        assert!(waiting
+            .iter()
+            .all(|(_, s)| s.flags.is_empty() && !s.enough_attempts));
+        assert!((waiting[0].1.facility - 1.0).abs() < 1e-12);
+        assert!(item_analysis(&items, 20)
+            .iter()
+            .all(|(_, s)| s.enough_attempts));
     }
 
     fn def() -> QuizDef {
@@ -1077,14 +1111,14 @@ mod tests {
         general.languages = vec!["en".into()];
         let quizzes = vec![general, def()];
         assert_eq!(
-            quiz_for(&quizzes, "SE", &["sv", "en"]).unwrap().slug,
+            quiz_for(&quizzes, |q| q, "SE", &["sv", "en"]).unwrap().slug,
             "se-agents"
         );
         assert_eq!(
-            quiz_for(&quizzes, "DE", &["de", "en"]).unwrap().slug,
+            quiz_for(&quizzes, |q| q, "DE", &["de", "en"]).unwrap().slug,
             "general"
         );
-        assert!(quiz_for(&quizzes, "DE", &["de"]).is_none());
+        assert!(quiz_for(&quizzes, |q| q, "DE", &["de"]).is_none());
     }
 
     #[test]

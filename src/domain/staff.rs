@@ -20,6 +20,12 @@ impl Role {
             Role::Manager => "manager",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Role::Admin, Role::Recruiter, Role::Manager]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
 }
 
 pub const MIN_PASSWORD_LEN: usize = 12;

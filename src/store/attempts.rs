@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::quizzes::{VersionRow, VERSION_COLUMNS};
 use super::{on, on_db, Db, Result, Tx};
-use crate::domain::quiz::{AttemptScore, Question};
+use crate::domain::quiz::{Answer, AttemptScore, Question, QuizDef};
 
 pub const OPEN: &str = "open";
 pub const SCORED: &str = "scored";
@@ -28,6 +28,13 @@ pub struct AttemptRow {
     pub score_bp: Option<i64>,
     pub passed: Option<bool>,
     pub category_scores: Option<String>,
+}
+
+impl AttemptRow {
+    /// The quiz definition the attempt started under.
+    pub fn quiz_def(&self) -> Result<QuizDef> {
+        super::quizzes::parse_def(&self.definition)
+    }
 }
 
 const COLUMNS: &str = "id, application_id, quiz_id, number, definition, status, started_at, \
@@ -123,6 +130,15 @@ pub struct Item {
     pub seconds: Option<i64>,
     pub score_bp: Option<i64>,
     pub question: Question,
+}
+
+impl Item {
+    /// The saved answer, if any.
+    pub fn parsed_answer(&self) -> Option<Answer> {
+        self.answer
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok())
+    }
 }
 
 #[derive(sqlx::FromRow)]

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{on, on_db, Db, Result, Tx};
-use crate::domain::quiz::{to_basis_points, Choice, ItemSums, Kind, Question, QuizDef};
+use crate::domain::quiz::{
+    normalize_text, to_basis_points, Choice, ItemSums, Kind, Question, QuizDef,
+};
 
 /// A choice as stored: credits in basis points, never floats.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,8 +106,12 @@ pub struct ImportSummary {
     pub unchanged: usize,
 }
 
-const LATEST: &str = "SELECT q.slug, q.category, v.kind, v.weight_bp, v.prompt, v.explanation, \
-    v.choices FROM questions q JOIN question_versions v ON v.question_id = q.id \
+/// Columns of `VersionRow`, for queries that join `questions q` and `question_versions v`.
+pub(super) const VERSION_COLUMNS: &str =
+    "q.slug, q.category, v.kind, v.weight_bp, v.prompt, v.explanation, v.choices";
+
+/// Every question joined with its latest version; callers add `AND …` and `ORDER BY`.
+const LATEST_FROM: &str = "FROM questions q JOIN question_versions v ON v.question_id = q.id \
     WHERE v.version = (SELECT MAX(version) FROM question_versions WHERE question_id = q.id)";
 
 /// Imports questions in one transaction: a new slug becomes a question with version 1, a changed
@@ -145,7 +151,7 @@ async fn upsert(tx: &mut Tx, q: &Question, now: DateTime<Utc>) -> Result<Upsert>
             (id, 1, Upsert::Created)
         }
         Some((id, latest)) => {
-            let sql = format!("{LATEST} AND q.id = $1");
+            let sql = format!("SELECT {VERSION_COLUMNS} {LATEST_FROM} AND q.id = $1");
             let current: VersionRow =
                 on!(tx, c => sqlx::query_as(&sql).bind(id).fetch_one(&mut **c).await?);
             if same(&current.into_question(), q) {
@@ -167,18 +173,28 @@ async fn upsert(tx: &mut Tx, q: &Question, now: DateTime<Utc>) -> Result<Upsert>
 }
 
 /// Equal as stored: weights and credits compared at basis-point precision.
+/// Whether `q` says what `stored` says. Text is compared as the bank normalizes it, so a form
+/// round trip (CRLF line ends, a trailing newline) is not a change.
 fn same(stored: &Question, q: &Question) -> bool {
+    let text = |s: &str| normalize_text(s);
+    let choices = |q: &Question| {
+        let mut q = q.clone();
+        for c in &mut q.choices {
+            c.text = text(&c.text);
+        }
+        stored_choices(&q)
+    };
     stored.category == q.category
         && stored.kind == q.kind
         && weight_bp(stored.weight) == weight_bp(q.weight)
-        && stored.prompt == q.prompt
-        && stored.explanation == q.explanation
-        && stored_choices(stored) == stored_choices(q)
+        && text(&stored.prompt) == text(&q.prompt)
+        && text(&stored.explanation) == text(&q.explanation)
+        && choices(stored) == choices(q)
 }
 
 /// The latest version of every question, by slug.
 pub async fn latest(db: &Db) -> Result<Vec<Question>> {
-    let sql = format!("{LATEST} ORDER BY q.slug");
+    let sql = format!("SELECT {VERSION_COLUMNS} {LATEST_FROM} ORDER BY q.slug");
     let rows: Vec<VersionRow> = on_db!(db, p => sqlx::query_as(&sql).fetch_all(p).await?);
     Ok(rows.into_iter().map(VersionRow::into_question).collect())
 }
@@ -192,10 +208,6 @@ pub async fn version_count(db: &Db, slug: &str) -> Result<i64> {
 pub async fn count(db: &Db) -> Result<i64> {
     Ok(on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM questions").fetch_one(p).await?))
 }
-
-/// Columns of `VersionRow`, for queries that join `questions q` and `question_versions v`.
-pub(super) const VERSION_COLUMNS: &str =
-    "q.slug, q.category, v.kind, v.weight_bp, v.prompt, v.explanation, v.choices";
 
 #[derive(sqlx::FromRow)]
 struct IdVersionRow {
@@ -240,20 +252,18 @@ pub struct QuestionSummary {
 
 /// Every question's latest version, for the bank page, optionally one category.
 pub async fn summaries(db: &Db, category: Option<&str>) -> Result<Vec<QuestionSummary>> {
-    const SQL: &str = "SELECT q.slug, q.category, v.kind, v.prompt, \
-        (SELECT COUNT(*) FROM question_versions x WHERE x.question_id = q.id) AS versions \
-        FROM questions q JOIN question_versions v ON v.question_id = q.id \
-        WHERE v.version = (SELECT MAX(version) FROM question_versions WHERE question_id = q.id) \
-        AND ($1 IS NULL OR q.category = $1) ORDER BY q.category, q.slug";
-    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(category).fetch_all(p).await?))
+    let sql = format!(
+        "SELECT q.slug, q.category, v.kind, v.prompt, \
+         (SELECT COUNT(*) FROM question_versions x WHERE x.question_id = q.id) AS versions \
+         {LATEST_FROM} AND ($1 IS NULL OR q.category = $1) ORDER BY q.category, q.slug"
+    );
+    Ok(on_db!(db, p => sqlx::query_as(&sql).bind(category).fetch_all(p).await?))
 }
 
 /// The latest version id of every question, by category: what a quiz draws from.
 pub async fn pools(db: &Db) -> Result<BTreeMap<String, Vec<Uuid>>> {
-    const SQL: &str = "SELECT q.category, v.id FROM questions q JOIN question_versions v \
-        ON v.question_id = q.id WHERE v.version = \
-        (SELECT MAX(version) FROM question_versions WHERE question_id = q.id) ORDER BY q.slug";
-    let rows: Vec<(String, Uuid)> = on_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await?);
+    let sql = format!("SELECT q.category, v.id {LATEST_FROM} ORDER BY q.slug");
+    let rows: Vec<(String, Uuid)> = on_db!(db, p => sqlx::query_as(&sql).fetch_all(p).await?);
     let mut out: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
     for (c, id) in rows {
         out.entry(c).or_default().push(id);
@@ -307,7 +317,8 @@ pub async fn save_quiz(tx: &mut Tx, def: &QuizDef, now: DateTime<Utc>) -> Result
     )
 }
 
-fn parse_def(json: &str) -> Result<QuizDef> {
+/// A stored definition (JSON written by `save_quiz`).
+pub(super) fn parse_def(json: &str) -> Result<QuizDef> {
     serde_json::from_str(json)
         .map_err(|e| super::StoreError::Sqlx(sqlx::Error::Decode(Box::new(e))))
 }
@@ -319,6 +330,12 @@ pub async fn quizzes(db: &Db) -> Result<Vec<(Uuid, QuizDef)>> {
     rows.into_iter()
         .map(|(id, d)| Ok((id, parse_def(&d)?)))
         .collect()
+}
+
+pub async fn quiz_by_id(db: &Db, id: Uuid) -> Result<Option<(Uuid, QuizDef)>> {
+    let row: Option<(Uuid, String)> = on_db!(db, p => sqlx::query_as(
+        "SELECT id, definition FROM quizzes WHERE id = $1").bind(id).fetch_optional(p).await?);
+    row.map(|(id, d)| Ok((id, parse_def(&d)?))).transpose()
 }
 
 pub async fn quiz_by_slug(db: &Db, slug: &str) -> Result<Option<(Uuid, QuizDef)>> {

@@ -12,17 +12,6 @@ pub struct StaffUser {
     pub role: String,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Credentials {
-    pub id: Uuid,
-    pub password_hash: String,
-}
-
-pub async fn credentials(db: &Db, email: &str) -> Result<Option<Credentials>> {
-    const SQL: &str = "SELECT id, password_hash FROM users WHERE email = $1";
-    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(email).fetch_optional(p).await?))
-}
-
 pub async fn create(
     db: &Db,
     token_hash: &str,

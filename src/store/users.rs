@@ -18,6 +18,17 @@ pub async fn create(
     Ok(id)
 }
 
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Credentials {
+    pub id: Uuid,
+    pub password_hash: String,
+}
+
+pub async fn credentials(db: &Db, email: &str) -> Result<Option<Credentials>> {
+    const SQL: &str = "SELECT id, password_hash FROM users WHERE email = $1";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(email).fetch_optional(p).await?))
+}
+
 pub async fn count(db: &Db) -> Result<i64> {
     Ok(on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(p).await?))
 }

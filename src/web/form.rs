@@ -10,6 +10,15 @@ use super::AppError;
 /// Form field name and its value, `Err(())` when the value's bytes were not UTF-8.
 pub type Pairs = Vec<(String, Result<String, ()>)>;
 
+/// The first readable value of field `name`, trimmed; None when absent or not UTF-8.
+pub fn first<'a>(pairs: &'a Pairs, name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == name)
+        .find_map(|(_, v)| v.as_deref().ok())
+        .map(str::trim)
+}
+
 /// The fields of a URL-encoded form body, after the content-type and size checks.
 pub fn urlencoded(
     headers: &HeaderMap,

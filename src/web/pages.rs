@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use handlebars::Handlebars;
 use serde_json::{json, Value};
@@ -18,6 +18,7 @@ macro_rules! page_files {
 
 page_files!(
     "layout",
+    "error_summary",
     "home",
     "apply",
     "thanks",
@@ -37,6 +38,8 @@ page_files!(
     "admin_quizzes",
     "admin_quiz_form",
     "admin_analysis",
+    "admin_emails",
+    "manager_home",
 );
 
 pub const CSS: &str = include_str!("templates/app.css");
@@ -53,23 +56,61 @@ static PAGES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
 
 /// Renders `name` with `ctx` inside the shared layout. `title` becomes the page title.
 pub fn render(status: StatusCode, name: &str, title: &str, ctx: Value) -> Response {
-    match render_html(name, title, &ctx) {
+    render_in(status, name, title, ctx, &Value::Null)
+}
+
+/// `render` for a staff page: `shell` is the staff navigation the layout shows (see
+/// `admin::Staff::shell`), and the page uses the wide layout.
+pub fn render_in(
+    status: StatusCode,
+    name: &str,
+    title: &str,
+    ctx: Value,
+    shell: &Value,
+) -> Response {
+    match render_html(name, title, &ctx, shell) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(template = name, error = %e, "page failed to render");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                "Something went wrong on our side. Please try again in a minute.",
-            )
-                .into_response()
+            failure_page(shell)
         }
     }
 }
 
-fn render_html(name: &str, title: &str, ctx: &Value) -> Result<String, handlebars::RenderError> {
+const FAILURE_MESSAGE: &str = "Something went wrong on our side. Please try again in a minute.";
+
+/// The 500 page for a page that failed to render: the normal error page in the layout, or, if
+/// even that fails, the same page written out by hand.
+fn failure_page(shell: &Value) -> Response {
+    let title = "Something went wrong";
+    let html = render_html(
+        "error",
+        title,
+        &json!({ "heading": title, "message": FAILURE_MESSAGE }),
+        shell,
+    )
+    .unwrap_or_else(|_| FALLBACK_PAGE.to_string());
+    (StatusCode::INTERNAL_SERVER_ERROR, Html(html)).into_response()
+}
+
+const FALLBACK_PAGE: &str = "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">\
+    <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+    <title>Something went wrong · onramp</title><link rel=\"stylesheet\" href=\"/static/app.css\">\
+    </head>\n<body><main id=\"main\" class=\"wrap\"><h1>Something went wrong</h1>\
+    <p class=\"lead\">Something went wrong on our side. Please try again in a minute.</p>\
+    <p><a href=\"/\">Go to the start page</a></p></main></body>\n</html>\n";
+
+fn render_html(
+    name: &str,
+    title: &str,
+    ctx: &Value,
+    shell: &Value,
+) -> Result<String, handlebars::RenderError> {
     let body = PAGES.render(name, ctx)?;
-    PAGES.render("layout", &json!({ "title": title, "body": body }))
+    PAGES.render(
+        "layout",
+        &json!({ "title": title, "body": body, "staff": shell }),
+    )
 }
 
 /// A form page's title: prefixed with "Error: " when the form came back with problems, so screen
@@ -82,13 +123,38 @@ pub fn form_title(title: &str, errors: &crate::domain::FieldErrors) -> String {
     }
 }
 
+/// The id of the control a field's errors link to: dots and colons (`draw.language:sv`) are not
+/// welcome in ids.
+pub fn anchor_id(field: &str) -> String {
+    field.replace(['.', ':'], "-")
+}
+
+/// The error summary and per-field messages a form template shows.
+pub fn errors_context(errors: &crate::domain::FieldErrors) -> (Vec<Value>, Value) {
+    let summary = errors
+        .iter()
+        .map(|(f, m)| json!({ "anchor": anchor_id(f), "message": m.join(" ") }))
+        .collect();
+    let by_field: serde_json::Map<String, Value> = errors
+        .iter()
+        .map(|(f, m)| (f.clone(), json!(m.join(" "))))
+        .collect();
+    (summary, Value::Object(by_field))
+}
+
 pub fn error_page(status: StatusCode, message: &str) -> Response {
+    error_page_in(status, message, &Value::Null)
+}
+
+/// An error page inside the staff layout, so a signed-in person keeps their navigation.
+pub fn error_page_in(status: StatusCode, message: &str, shell: &Value) -> Response {
     let title = status.canonical_reason().unwrap_or("Error");
-    render(
+    render_in(
         status,
         "error",
         title,
         json!({ "heading": title, "message": message }),
+        shell,
     )
 }
 
@@ -128,9 +194,31 @@ mod tests {
             "error",
             "Oops",
             &json!({ "heading": "Oops", "message": "<script>x</script>" }),
+            &Value::Null,
         )
         .unwrap();
         assert!(html.contains("&lt;script&gt;"));
         assert!(!html.contains("<script>x"));
+    }
+
+    #[tokio::test]
+    async fn a_page_that_fails_to_render_gives_the_normal_error_page() {
+        init();
+        // `apply` needs far more than this; strict mode makes the render fail.
+        let resp = render(StatusCode::OK, "apply", "Apply", json!({}));
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        assert!(html.contains("<html lang=\"en\">"), "{html}");
+        assert!(html.contains("<title>Something went wrong · onramp</title>"));
+        assert!(html.contains("<main id=\"main\""));
+        assert!(html.contains("<h1>Something went wrong</h1>"));
+        assert!(html.contains("/static/app.css"));
+        // The hand-written fallback is a whole page too.
+        for part in ["<html lang=\"en\">", "<title>", "<main", "<h1>"] {
+            assert!(FALLBACK_PAGE.contains(part), "{part}");
+        }
     }
 }

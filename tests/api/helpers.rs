@@ -513,3 +513,174 @@ pub fn answer_fields(item: &Item, right: bool) -> Vec<(&'static str, String)> {
         }
     }
 }
+
+// Staff helpers, shared by the API and browser tests.
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    pub async fn staff_user(&self, email: &str, role: &str) {
+        let hash = onramp::domain::staff::hash_password(PASSWORD).unwrap();
+        let mut tx = self.db.begin().await.unwrap();
+        onramp::store::users::create(&mut tx, email, role, &hash, onramp::domain::now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// Signs in and returns the cookie to send.
+    pub async fn sign_in(&self, email: &str) -> String {
+        let r = self
+            .post_form(
+                "/admin/login",
+                encode(&[("email", email.into()), ("password", PASSWORD.into())]),
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+        cookie.split(';').next().unwrap().to_string()
+    }
+
+    pub async fn staff_get(&self, cookie: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn staff_post(
+        &self,
+        cookie: &str,
+        path: &str,
+        fields: &[(&str, String)],
+    ) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .body(encode(fields))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Every staff page that takes no id, and one of each that does (ids from the shipped seed,
+/// loaded by `load_quizzes`). The page tests render each for every role, and the browser tests
+/// check each for accessibility and for width on a phone.
+pub const STAFF_PAGES: &[&str] = &[
+    "/admin",
+    "/admin/questions",
+    "/admin/questions?category=tone",
+    "/admin/questions/new",
+    "/admin/questions/tone-001",
+    "/admin/quizzes",
+    "/admin/quizzes/new",
+    "/admin/quizzes/agents-sweden",
+    "/admin/quizzes/agents-sweden/analysis",
+    "/admin/emails",
+    "/admin/emails?status=pending",
+    "/admin/emails?status=sent",
+];
+
+/// The staff pages a manager may open; the rest answer 403 inside the staff layout.
+pub const MANAGER_PAGES: &[&str] = &["/admin"];
+
+/// The route patterns served under `/admin` that answer GET, read from the router's source, so a
+/// new page cannot be left out of `STAFF_PAGES`.
+pub fn admin_get_routes() -> Vec<String> {
+    let src = include_str!("../../src/web/admin/mod.rs");
+    let router = &src[src.find("pub fn router()").unwrap()..];
+    let router = &router[..router.find("\n}\n").unwrap()];
+    router
+        .split(".route(")
+        .skip(1)
+        .filter(|r| r.contains("get("))
+        .map(|r| {
+            let start = r.find('"').unwrap() + 1;
+            let end = start + r[start..].find('"').unwrap();
+            format!("/admin{}", &r[start..end])
+                .trim_end_matches('/')
+                .to_string()
+        })
+        .collect()
+}
+
+/// Whether `page` is an instance of route `pattern` (`{id}` matches one path segment).
+pub fn matches_route(pattern: &str, page: &str) -> bool {
+    let path = page.split('?').next().unwrap();
+    let (p, q): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+    p.len() == q.len()
+        && p.iter()
+            .zip(&q)
+            .all(|(a, b)| a == b || (a.starts_with('{') && !b.is_empty()))
+}
+
+/// Undoes the HTML escaping handlebars applies.
+pub fn unescape_html(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x3D;", "=")
+        .replace("&#x60;", "`")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!(" {name}=\"");
+    let start = tag.find(&key)? + key.len();
+    let end = start + tag[start..].find('"')?;
+    Some(&tag[start..end])
+}
+
+/// The fields the first form posting to `action` would send, as a browser sends them: text
+/// inputs and hidden fields, checked boxes, the selected option, and textareas with CRLF line
+/// ends.
+pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
+    let start = html
+        .find(&format!("action=\"{action}\""))
+        .expect("form with that action");
+    let form = &html[start..start + html[start..].find("</form>").unwrap()];
+    let mut out = Vec::new();
+    let mut rest = form;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i..];
+        let end = rest.find('>').unwrap();
+        let tag = &rest[..=end];
+        if tag.starts_with("<input") {
+            let kind = attr(tag, "type").unwrap_or("text");
+            if let Some(name) = attr(tag, "name") {
+                let checked = !matches!(kind, "checkbox" | "radio") || tag.contains(" checked");
+                if checked && kind != "submit" {
+                    let value = attr(tag, "value").unwrap_or("on");
+                    out.push((name.to_string(), unescape_html(value)));
+                }
+            }
+        } else if tag.starts_with("<textarea") {
+            let body = &rest[end + 1..];
+            let text = &body[..body.find("</textarea>").unwrap()];
+            let name = attr(tag, "name").unwrap();
+            out.push((name.to_string(), unescape_html(text).replace('\n', "\r\n")));
+        } else if tag.starts_with("<select") {
+            let name = attr(tag, "name").unwrap().to_string();
+            let body = &rest[end + 1..];
+            let options = &body[..body.find("</select>").unwrap()];
+            let chosen = options
+                .split("<option")
+                .skip(1)
+                .find(|o| o.contains(" selected"))
+                .or_else(|| options.split("<option").nth(1))
+                .and_then(|o| attr(o, "value").map(unescape_html));
+            if let Some(v) = chosen {
+                out.push((name, v));
+            }
+        }
+        rest = &rest[end + 1..];
+    }
+    out
+}

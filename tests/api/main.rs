@@ -5,5 +5,6 @@ mod helpers;
 mod journey;
 mod ops;
 mod outbox;
+mod pages;
 mod quiz;
 mod quiz_bank;

@@ -231,7 +231,6 @@ async fn answers_after_the_deadline_do_not_count_and_the_scheduler_closes_attemp
         app.latest_attempt(b).await.finished_by.as_deref(),
         Some("timed_out")
     );
-    let _ = quiz_b;
     app.drain().await;
     let received = app.received();
     let failed = mail_to(&received, b)

@@ -3,12 +3,13 @@
 //! cookie holds only a random token (HttpOnly, SameSite=Strict). State-changing requests that a
 //! browser marks as cross-site are refused.
 
+mod emails;
 mod questions;
 mod quizzes;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, RawQuery, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -20,11 +21,14 @@ use uuid::Uuid;
 
 pub use quizzes::analysis_json;
 
+use super::pages::errors_context;
 use super::{form, pages, AppError, AppState, PageError};
+use crate::domain::application::Status;
 use crate::domain::email::EmailAddress;
+use crate::domain::staff::{self, Role};
 use crate::domain::token::{hash_token, SecretToken};
-use crate::domain::{now, staff, FieldErrors};
-use crate::store::sessions;
+use crate::domain::{now, FieldErrors};
+use crate::store::{applications, outbox, sessions, users};
 
 const COOKIE: &str = "onramp_staff";
 
@@ -46,6 +50,8 @@ pub fn router() -> Router<AppState> {
             get(quizzes::edit_form).post(quizzes::update),
         )
         .route("/quizzes/{slug}/analysis", get(quizzes::analysis_page))
+        .route("/emails", get(emails::list))
+        .route("/emails/{id}/retry", post(emails::retry))
         .route(
             "/quizzes/{slug}/analysis.json",
             get(quizzes::analysis_session_json),
@@ -80,10 +86,78 @@ async fn same_site_only(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// A signed-in staff member who may manage quizzes (recruiter or admin).
-pub struct Recruiter {
+/// A signed-in staff member, of any role.
+pub struct Staff {
     pub id: Uuid,
     pub email: String,
+    pub role: Role,
+}
+
+/// The staff pages, with the roles that may open each. The navigation shows a person only what
+/// their role may use.
+const SECTIONS: &[(&str, &str, &str, &[Role])] = &[
+    (
+        "home",
+        "/admin",
+        "Home",
+        &[Role::Admin, Role::Recruiter, Role::Manager],
+    ),
+    (
+        "questions",
+        "/admin/questions",
+        "Question bank",
+        &[Role::Admin, Role::Recruiter],
+    ),
+    (
+        "quizzes",
+        "/admin/quizzes",
+        "Quizzes",
+        &[Role::Admin, Role::Recruiter],
+    ),
+    (
+        "emails",
+        "/admin/emails",
+        "Emails",
+        &[Role::Admin, Role::Recruiter],
+    ),
+];
+
+impl Staff {
+    pub fn may_recruit(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Recruiter)
+    }
+
+    /// What the layout shows a signed-in person: who they are, their navigation with `section`
+    /// marked as the current one, and a way to sign out.
+    pub fn shell(&self, section: &str) -> Value {
+        let nav: Vec<Value> = SECTIONS
+            .iter()
+            .filter(|(.., roles)| roles.contains(&self.role))
+            .map(|(id, href, label, _)| json!({ "href": href, "label": label, "current": *id == section }))
+            .collect();
+        json!({ "email": self.email, "role": self.role.as_str(), "nav": nav })
+    }
+
+    /// A page in the staff layout.
+    pub fn page(
+        &self,
+        status: StatusCode,
+        template: &str,
+        title: &str,
+        section: &str,
+        ctx: Value,
+    ) -> Response {
+        pages::render_in(status, template, title, ctx, &self.shell(section))
+    }
+
+    /// An error page that keeps the staff navigation.
+    pub fn error(&self, status: StatusCode, message: &str) -> Response {
+        pages::error_page_in(status, message, &self.shell(""))
+    }
+
+    pub fn not_found(&self, message: &str) -> Response {
+        self.error(StatusCode::NOT_FOUND, message)
+    }
 }
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
@@ -97,7 +171,42 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-impl FromRequestParts<AppState> for Recruiter {
+/// The sign-in page, with the page that was asked for as where to go after (GET only: a form
+/// posted without a session cannot be replayed after signing in).
+fn sign_in_first(parts: &Parts) -> Response {
+    // Inside the nested router the URI has lost its `/admin` prefix; the original has it.
+    let uri = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or(&parts.uri, |o| &o.0);
+    let wanted = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .filter(|_| parts.method == Method::GET)
+        .and_then(safe_next);
+    match wanted {
+        Some(next) if next != "/admin" => Redirect::to(&format!(
+            "/admin/login?next={}",
+            percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC)
+        ))
+        .into_response(),
+        _ => Redirect::to("/admin/login").into_response(),
+    }
+}
+
+/// Where to go after signing in: only a path on this site (`/admin/…`), never another host
+/// (`//evil.example`, `https://…`, `/\\evil`), so the sign-in page cannot be used to send people
+/// elsewhere.
+pub fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with("/admin")
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace())
+        && next.len() <= 2000;
+    ok.then_some(next)
+}
+
+impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
@@ -107,53 +216,94 @@ impl FromRequestParts<AppState> for Recruiter {
                 .map_err(|e| PageError::from(e).into_response())?,
             None => None,
         };
-        match user {
-            None => Err(Redirect::to("/admin/login").into_response()),
-            Some(u) if u.role == "recruiter" || u.role == "admin" => Ok(Recruiter {
-                id: u.id,
-                email: u.email,
-            }),
-            Some(_) => Err(pages::error_page(
-                StatusCode::FORBIDDEN,
-                "Quizzes are managed by recruiters and admins. Ask an admin if you need access.",
-            )),
-        }
+        let Some(u) = user else {
+            return Err(sign_in_first(parts));
+        };
+        let role = Role::parse(&u.role).ok_or_else(|| {
+            PageError(AppError::Internal(anyhow::anyhow!("unknown staff role"))).into_response()
+        })?;
+        Ok(Staff {
+            id: u.id,
+            email: u.email,
+            role,
+        })
     }
 }
 
-/// The error summary and per-field messages a form template shows.
-pub fn errors_context(errors: &FieldErrors) -> (Vec<Value>, Value) {
-    let summary = errors
-        .iter()
-        .map(|(f, m)| json!({ "field": f.replace(['.', ':'], "-"), "message": m.join(" ") }))
-        .collect();
-    let by_field: serde_json::Map<String, Value> = errors
-        .iter()
-        .map(|(f, m)| (f.clone(), json!(m.join(" "))))
-        .collect();
-    (summary, Value::Object(by_field))
+/// A signed-in staff member who may work with applicants and quizzes (recruiter or admin).
+pub struct Recruiter(pub Staff);
+
+impl std::ops::Deref for Recruiter {
+    type Target = Staff;
+    fn deref(&self) -> &Staff {
+        &self.0
+    }
 }
 
-async fn home(staff: Recruiter) -> Response {
-    pages::render(
+impl FromRequestParts<AppState> for Recruiter {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
+        let staff = Staff::from_request_parts(parts, s).await?;
+        if !staff.may_recruit() {
+            return Err(staff.error(
+                StatusCode::FORBIDDEN,
+                "This page is for recruiters and admins. Your home page shows what you can use; ask an admin if you need more.",
+            ));
+        }
+        Ok(Recruiter(staff))
+    }
+}
+
+async fn home(staff: Staff, State(s): State<AppState>) -> Result<Response, PageError> {
+    let by_status = applications::count_by_status(&s.db).await?;
+    let pipeline: Vec<Value> = Status::ALL
+        .iter()
+        .map(|st| {
+            let n = by_status
+                .iter()
+                .find(|(k, _)| k == st.as_str())
+                .map_or(0, |(_, n)| *n);
+            json!({ "label": st.staff_label(), "count": n })
+        })
+        .collect();
+    let total: i64 = by_status.iter().map(|(_, n)| n).sum();
+    if !staff.may_recruit() {
+        return Ok(staff.page(
+            StatusCode::OK,
+            "manager_home",
+            "Reports",
+            "home",
+            json!({ "pipeline": pipeline, "total": total }),
+        ));
+    }
+    let failed = outbox::count_by_status(&s.db)
+        .await?
+        .into_iter()
+        .find(|(k, _)| k == outbox::FAILED)
+        .map_or(0, |(_, n)| n);
+    Ok(staff.page(
         StatusCode::OK,
         "admin_home",
         "Recruiting",
-        json!({ "email": staff.email }),
-    )
+        "home",
+        json!({ "pipeline": pipeline, "total": total, "failed_emails": failed }),
+    ))
 }
 
-async fn login_form() -> Response {
-    login_page(StatusCode::OK, "", &FieldErrors::new())
+async fn login_form(RawQuery(query): RawQuery) -> Response {
+    let pairs = form::parse_urlencoded(query.unwrap_or_default().as_bytes());
+    let next = safe_next(field(&pairs, "next")).unwrap_or("");
+    login_page(StatusCode::OK, "", next, &FieldErrors::new())
 }
 
-fn login_page(status: StatusCode, email: &str, errors: &FieldErrors) -> Response {
+fn login_page(status: StatusCode, email: &str, next: &str, errors: &FieldErrors) -> Response {
     let (summary, fe) = errors_context(errors);
     pages::render(
         status,
         "admin_login",
         &pages::form_title("Staff sign-in", errors),
-        json!({ "email": email, "errors": summary, "fe": fe }),
+        json!({ "email": email, "next": next, "errors": summary, "fe": fe }),
     )
 }
 
@@ -163,15 +313,17 @@ async fn login(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == k)
-            .and_then(|(_, v)| v.as_deref().ok())
-            .unwrap_or("")
-            .to_string()
-    };
-    let (email_raw, password) = (get("email"), get("password"));
+    let email_raw = field(&pairs, "email").to_string();
+    let next = safe_next(field(&pairs, "next"))
+        .unwrap_or("/admin")
+        .to_string();
+    // Passwords are taken as typed: spaces at either end are part of them.
+    let password = pairs
+        .iter()
+        .find(|(n, _)| n == "password")
+        .and_then(|(_, v)| v.as_deref().ok())
+        .unwrap_or("")
+        .to_string();
     let mut errors = FieldErrors::new();
     let email = EmailAddress::parse(&email_raw);
     if email.is_err() {
@@ -181,7 +333,7 @@ async fn login(
         crate::domain::add_error(&mut errors, "password", "Enter your password.");
     }
     let user = match email {
-        Ok(e) if errors.is_empty() => sessions::credentials(&s.db, e.as_str()).await?,
+        Ok(e) if errors.is_empty() => users::credentials(&s.db, e.as_str()).await?,
         _ => None,
     };
     // Verify against a dummy hash when the email is unknown, so timing does not reveal it.
@@ -203,6 +355,7 @@ async fn login(
         return Ok(login_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             &email_raw,
+            field(&pairs, "next"),
             &errors,
         ));
     };
@@ -220,7 +373,7 @@ async fn login(
         token.as_str(),
         s.settings.staff_session_hours * 3600
     );
-    let mut r = Redirect::to("/admin").into_response();
+    let mut r = Redirect::to(&next).into_response();
     r.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.into()))?,
@@ -246,14 +399,5 @@ async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<Respons
 
 /// One field of a URL-encoded form, trimmed; "" when absent or not UTF-8.
 pub fn field<'a>(pairs: &'a form::Pairs, name: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .and_then(|(_, v)| v.as_deref().ok())
-        .map(str::trim)
-        .unwrap_or("")
-}
-
-pub fn not_found(what: &'static str) -> PageError {
-    PageError(AppError::NotFound(what))
+    form::first(pairs, name).unwrap_or("")
 }

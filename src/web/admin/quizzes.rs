@@ -10,14 +10,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{errors_context, field, not_found, Recruiter};
+use super::{field, Recruiter, Staff};
 use crate::assessment::category_label;
 use crate::domain::quiz::{Kind, QuizDef};
 use crate::domain::{add_error, now, FieldErrors};
 use crate::store::{quizzes, Db};
+use crate::web::pages::errors_context;
 use crate::web::{form, pages, AppError, AppState, PageError};
 
-pub async fn list(_staff: Recruiter, State(s): State<AppState>) -> Result<Response, PageError> {
+pub async fn list(staff: Recruiter, State(s): State<AppState>) -> Result<Response, PageError> {
     let rows: Vec<Value> = quizzes::quizzes(&s.db)
         .await?
         .into_iter()
@@ -34,10 +35,11 @@ pub async fn list(_staff: Recruiter, State(s): State<AppState>) -> Result<Respon
             })
         })
         .collect();
-    Ok(pages::render(
+    Ok(staff.page(
         StatusCode::OK,
         "admin_quizzes",
         "Quizzes",
+        "quizzes",
         json!({ "quizzes": rows }),
     ))
 }
@@ -68,7 +70,21 @@ fn raw_of(d: &QuizDef) -> BTreeMap<String, String> {
     m
 }
 
+/// Every field the form shows, so a form posted with fields missing still renders.
+const FORM_FIELDS: &[&str] = &[
+    "slug",
+    "title",
+    "active",
+    "time_limit_minutes",
+    "pass_percent",
+    "max_attempts",
+    "cooldown_hours",
+    "markets",
+    "languages",
+];
+
 async fn form_page(
+    staff: &Staff,
     db: &Db,
     status: StatusCode,
     editing: Option<&str>,
@@ -76,6 +92,10 @@ async fn form_page(
     errors: &FieldErrors,
 ) -> Result<Response, PageError> {
     let (summary, fe) = errors_context(errors);
+    let mut v = raw.clone();
+    for f in FORM_FIELDS {
+        v.entry(f.to_string()).or_default();
+    }
     let categories: Vec<Value> = quizzes::bank_counts(db)
         .await?
         .into_iter()
@@ -100,15 +120,16 @@ async fn form_page(
         Some(slug) => format!("Edit quiz {slug}"),
         None => "New quiz".into(),
     };
-    Ok(pages::render(
+    Ok(staff.page(
         status,
         "admin_quiz_form",
         &pages::form_title(&title, errors),
+        "quizzes",
         json!({
             "title": title,
             "editing": editing.is_some(),
             "action": match editing { Some(s) => format!("/admin/quizzes/{s}"), None => "/admin/quizzes".into() },
-            "v": raw,
+            "v": v,
             "active": raw.get("active").is_some_and(|a| !a.is_empty()),
             "categories": categories,
             "errors": summary,
@@ -117,7 +138,7 @@ async fn form_page(
     ))
 }
 
-pub async fn new_form(_staff: Recruiter, State(s): State<AppState>) -> Result<Response, PageError> {
+pub async fn new_form(staff: Recruiter, State(s): State<AppState>) -> Result<Response, PageError> {
     let mut raw = BTreeMap::new();
     for (k, v) in [
         ("active", "on"),
@@ -128,18 +149,27 @@ pub async fn new_form(_staff: Recruiter, State(s): State<AppState>) -> Result<Re
     ] {
         raw.insert(k.to_string(), v.to_string());
     }
-    form_page(&s.db, StatusCode::OK, None, &raw, &FieldErrors::new()).await
+    form_page(
+        &staff,
+        &s.db,
+        StatusCode::OK,
+        None,
+        &raw,
+        &FieldErrors::new(),
+    )
+    .await
 }
 
 pub async fn edit_form(
-    _staff: Recruiter,
+    staff: Recruiter,
     State(s): State<AppState>,
     Path(slug): Path<String>,
 ) -> Result<Response, PageError> {
     let Some((_, def)) = quizzes::quiz_by_slug(&s.db, &slug).await? else {
-        return Err(not_found("There is no quiz with that id."));
+        return Ok(staff.not_found(NO_QUIZ));
     };
     form_page(
+        &staff,
         &s.db,
         StatusCode::OK,
         Some(&slug),
@@ -224,7 +254,7 @@ fn read(
 }
 
 pub async fn create(
-    _staff: Recruiter,
+    staff: Recruiter,
     State(s): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -240,27 +270,28 @@ pub async fn create(
             "Another quiz has this id; pick a new one.",
         );
     }
-    save(&s, def, None, &raw, errors).await
+    save(&staff, &s, def, None, &raw, errors).await
 }
 
 pub async fn update(
-    _staff: Recruiter,
+    staff: Recruiter,
     State(s): State<AppState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     if quizzes::quiz_by_slug(&s.db, &slug).await?.is_none() {
-        return Err(not_found("There is no quiz with that id."));
+        return Ok(staff.not_found(NO_QUIZ));
     }
     let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
     let bank = quizzes::bank_counts(&s.db).await?;
     let (def, raw, errors) = read(&pairs, &slug, &bank);
-    save(&s, def, Some(&slug), &raw, errors).await
+    save(&staff, &s, def, Some(&slug), &raw, errors).await
 }
 
 /// Stores a checked definition. Attempts already running keep the rules they started with.
 async fn save(
+    staff: &Staff,
     s: &AppState,
     def: QuizDef,
     editing: Option<&str>,
@@ -269,6 +300,7 @@ async fn save(
 ) -> Result<Response, PageError> {
     if !errors.is_empty() {
         return form_page(
+            staff,
             &s.db,
             StatusCode::UNPROCESSABLE_ENTITY,
             editing,
@@ -283,8 +315,11 @@ async fn save(
     Ok(Redirect::to("/admin/quizzes").into_response())
 }
 
-/// Item analysis of one quiz: one entry per question version it has scored.
-pub async fn analysis(db: &Db, slug: &str) -> Result<Option<Value>, AppError> {
+const NO_QUIZ: &str = "There is no quiz with that id.";
+
+/// Item analysis of one quiz: one entry per question version it has scored. Flags wait until a
+/// version has `min_attempts` attempts.
+pub async fn analysis(db: &Db, slug: &str, min_attempts: i64) -> Result<Option<Value>, AppError> {
     let Some((quiz_id, def)) = quizzes::quiz_by_slug(db, slug).await? else {
         return Ok(None);
     };
@@ -292,7 +327,7 @@ pub async fn analysis(db: &Db, slug: &str) -> Result<Option<Value>, AppError> {
     let items: Vec<Value> = reports
         .iter()
         .map(|r| {
-            let stats = r.sums.stats();
+            let stats = r.sums.stats(min_attempts);
             let choices: Vec<Value> = r
                 .question
                 .choices
@@ -317,6 +352,7 @@ pub async fn analysis(db: &Db, slug: &str) -> Result<Option<Value>, AppError> {
                 "kind": match r.question.kind { Kind::Single => "single", Kind::Multiple => "multiple", Kind::Judgement => "judgement" },
                 "prompt": r.question.prompt,
                 "attempts": stats.attempts,
+                "enough_attempts": stats.enough_attempts,
                 "full_credit": stats.full_credit,
                 "facility": stats.facility,
                 "discrimination": stats.discrimination,
@@ -330,21 +366,27 @@ pub async fn analysis(db: &Db, slug: &str) -> Result<Option<Value>, AppError> {
         .iter()
         .filter(|i| i["flags"].as_array().is_some_and(|f| !f.is_empty()))
         .count();
+    let waiting = items
+        .iter()
+        .filter(|i| i["enough_attempts"] == false)
+        .count();
     Ok(Some(json!({
         "quiz": def.slug,
         "title": def.title,
+        "min_attempts": min_attempts,
         "items": items,
         "flagged": flagged,
+        "waiting": waiting,
     })))
 }
 
 pub async fn analysis_page(
-    _staff: Recruiter,
+    staff: Recruiter,
     State(s): State<AppState>,
     Path(slug): Path<String>,
 ) -> Result<Response, PageError> {
-    let Some(mut data) = analysis(&s.db, &slug).await? else {
-        return Err(not_found("There is no quiz with that id."));
+    let Some(mut data) = analysis(&s.db, &slug, s.settings.analysis_min_attempts).await? else {
+        return Ok(staff.not_found(NO_QUIZ));
     };
     // Rounded for reading; the JSON keeps full precision.
     if let Some(items) = data["items"].as_array_mut() {
@@ -364,10 +406,11 @@ pub async fn analysis_page(
             }
         }
     }
-    Ok(pages::render(
+    Ok(staff.page(
         StatusCode::OK,
         "admin_analysis",
         "Item analysis",
+        "quizzes",
         data,
     ))
 }
@@ -377,12 +420,12 @@ pub async fn analysis_session_json(
     State(s): State<AppState>,
     Path(slug): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    analysis_json(&s.db, &slug).await
+    analysis_json(&s, &slug).await
 }
 
-pub async fn analysis_json(db: &Db, slug: &str) -> Result<Json<Value>, AppError> {
-    analysis(db, slug)
+pub async fn analysis_json(s: &AppState, slug: &str) -> Result<Json<Value>, AppError> {
+    analysis(&s.db, slug, s.settings.analysis_min_attempts)
         .await?
         .map(Json)
-        .ok_or(AppError::NotFound("There is no quiz with that id."))
+        .ok_or(AppError::NotFound(NO_QUIZ))
 }

@@ -10,9 +10,10 @@ use crate::web::{AppError, AppState};
     path = "/api/v1/quizzes/{slug}/item-analysis",
     params(("slug" = String, Path, description = "Quiz id, e.g. agents-sweden")),
     responses(
-        (status = 200, description = "Per question version: attempts, full_credit, facility, \
-            discrimination (null when the item or the rest of the test does not vary), \
-            mean_seconds, choices with picks and share, and flags"),
+        (status = 200, description = "Per question version: attempts, enough_attempts, \
+            full_credit, facility, discrimination (null when the item or the rest of the test \
+            does not vary), mean_seconds, choices with picks and share, and flags (empty until \
+            the version has min_attempts attempts)"),
         (status = 401, description = "Missing or invalid API key"),
         (status = 404, description = "No such quiz"),
     )
@@ -22,5 +23,5 @@ pub async fn item_analysis(
     State(s): State<AppState>,
     Path(slug): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    crate::web::admin::analysis_json(&s.db, &slug).await
+    crate::web::admin::analysis_json(&s, &slug).await
 }

@@ -153,7 +153,8 @@ pub async fn start(
     }
 }
 
-/// The applicant's running attempt and its items, or where to send them instead.
+/// The applicant's running attempt and its items, or where to send them instead: anything but
+/// an attempt still open goes to the overview, which closes an attempt whose time ran out.
 async fn running(
     s: &AppState,
     token: &str,
@@ -161,14 +162,21 @@ async fn running(
     let Some(app_id) = applicant(s, token).await? else {
         return Ok(Err(link_invalid(EXPIRED)));
     };
-    let ov = assessment::overview(&s.db, app_id).await?;
-    match (ov.gate, ov.latest) {
-        (Gate::InProgress, Some(a)) => {
+    match attempts::latest(&s.db, app_id).await? {
+        Some(a) if a.status == attempts::OPEN && a.closes_at >= crate::domain::now() => {
             let items = attempts::items(&s.db, a.id).await?;
             Ok(Ok((a, items)))
         }
         _ => Ok(Err(Redirect::to(&quiz_url(token, "")).into_response())),
     }
+}
+
+/// Time left until the deadline, as the page shows it, and in seconds for the countdown.
+fn remaining(attempt: &AttemptRow) -> (String, i64) {
+    let secs = (attempt.deadline - crate::domain::now())
+        .num_seconds()
+        .max(0);
+    (format!("{} min {:02} s", secs / 60, secs % 60), secs)
 }
 
 pub async fn question(
@@ -184,17 +192,13 @@ pub async fn question(
             "This quiz has no question with that number.",
         )));
     };
-    let saved: Option<Answer> = item
-        .answer
-        .as_deref()
-        .and_then(|a| serde_json::from_str(a).ok());
     Ok(question_page(
         StatusCode::OK,
         &token,
         &attempt,
         &items,
         item,
-        saved.as_ref(),
+        item.parsed_answer().as_ref(),
         &FieldErrors::new(),
     ))
 }
@@ -228,9 +232,7 @@ fn question_page(
             }))
         })
         .collect();
-    let remaining = (attempt.deadline - crate::domain::now())
-        .num_seconds()
-        .max(0);
+    let (left, left_secs) = remaining(attempt);
     let nav: Vec<Value> = items
         .iter()
         .map(|i| {
@@ -242,10 +244,7 @@ fn question_page(
         })
         .collect();
     let total = items.len() as i64;
-    let summary: Vec<Value> = errors
-        .iter()
-        .map(|(f, m)| json!({ "field": f, "message": m.join(" ") }))
-        .collect();
+    let (summary, _) = pages::errors_context(errors);
     let title = format!("Question {} of {}", item.position, total);
     pages::render(
         status,
@@ -258,8 +257,8 @@ fn question_page(
             "total": total,
             "is_last": item.position == total,
             "has_prev": item.position > 1,
-            "remaining_secs": remaining,
-            "remaining": format!("{} min {:02} s", remaining / 60, remaining % 60),
+            "remaining_secs": left_secs,
+            "remaining": left,
             "deadline": attempt.deadline.format("%H:%M:%S UTC").to_string(),
             "deadline_ms": attempt.deadline.timestamp_millis(),
             "question_id": item.question_version_id,
@@ -284,13 +283,6 @@ fn values<'a>(pairs: &'a Pairs, name: &str) -> Vec<Result<&'a str, ()>> {
         .filter(|(k, _)| k == name)
         .map(|(_, v)| v.as_deref().map_err(|_| ()))
         .collect()
-}
-
-fn one<'a>(pairs: &'a Pairs, name: &str) -> Option<&'a str> {
-    values(pairs, name)
-        .into_iter()
-        .find_map(|v| v.ok())
-        .map(str::trim)
 }
 
 /// A posted choice position back to the bank's key, through this attempt's order.
@@ -325,7 +317,7 @@ fn read_answer(item: &Item, pairs: &Pairs) -> Result<Option<Answer>, FieldErrors
             }
         }
         Kind::Judgement => {
-            let pick = |field: &str, errors: &mut FieldErrors| match one(pairs, field) {
+            let pick = |field: &str, errors: &mut FieldErrors| match form::first(pairs, field) {
                 None | Some("") => None,
                 Some(v) => {
                     let k = key_at(item, v);
@@ -372,9 +364,12 @@ fn read_answer(item: &Item, pairs: &Pairs) -> Result<Option<Answer>, FieldErrors
 
 /// The posted attempt must be this applicant's running attempt. Anything else (another
 /// applicant's attempt, a made-up id) is not found, and nothing is stored.
-fn check_attempt(pairs: &Pairs, attempt: &AttemptRow) -> Result<(), PageError> {
-    match one(pairs, "attempt").and_then(|v| v.parse::<Uuid>().ok()) {
-        Some(id) if id == attempt.id => Ok(()),
+fn check_attempt(pairs: &Pairs, attempt: Option<&AttemptRow>) -> Result<(), PageError> {
+    match (
+        form::first(pairs, "attempt").and_then(|v| v.parse::<Uuid>().ok()),
+        attempt,
+    ) {
+        (Some(id), Some(a)) if id == a.id => Ok(()),
         _ => Err(PageError(AppError::NotFound(
             "We couldn't find that quiz attempt. Open the quiz again from the link in your email.",
         ))),
@@ -392,14 +387,14 @@ pub async fn answer(
         Ok(r) => r,
         Err(redirect) => return Ok(redirect),
     };
-    check_attempt(&pairs, &attempt)?;
+    check_attempt(&pairs, Some(&attempt))?;
     let Some(item) = items.iter().find(|i| i.position == n) else {
         return Err(PageError(AppError::NotFound(
             "This quiz has no question with that number.",
         )));
     };
     let mut errors = FieldErrors::new();
-    if one(&pairs, "question").and_then(|v| v.parse::<Uuid>().ok())
+    if form::first(&pairs, "question").and_then(|v| v.parse::<Uuid>().ok())
         != Some(item.question_version_id)
     {
         add_error(
@@ -417,17 +412,13 @@ pub async fn answer(
         }
     };
     if !errors.is_empty() {
-        let saved: Option<Answer> = item
-            .answer
-            .as_deref()
-            .and_then(|a| serde_json::from_str(a).ok());
         return Ok(question_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             &token,
             &attempt,
             &items,
             item,
-            saved.as_ref(),
+            item.parsed_answer().as_ref(),
             &errors,
         ));
     }
@@ -438,7 +429,7 @@ pub async fn answer(
         }
     }
     let total = items.len() as i64;
-    let target = match one(&pairs, "go").unwrap_or("next") {
+    let target = match form::first(&pairs, "go").unwrap_or("next") {
         "prev" => format!("/q/{}", (n - 1).max(1)),
         "review" => "/review".to_string(),
         other => match other.parse::<i64>() {
@@ -463,9 +454,7 @@ pub async fn review(
         .map(|i| json!({ "n": i.position, "answered": i.answer.is_some() }))
         .collect();
     let unanswered = items.iter().filter(|i| i.answer.is_none()).count();
-    let remaining = (attempt.deadline - crate::domain::now())
-        .num_seconds()
-        .max(0);
+    let (left, left_secs) = remaining(&attempt);
     Ok(pages::render(
         StatusCode::OK,
         "quiz_review",
@@ -475,8 +464,8 @@ pub async fn review(
             "attempt": attempt.id,
             "items": rows,
             "unanswered": unanswered,
-            "remaining": format!("{} min {:02} s", remaining / 60, remaining % 60),
-            "remaining_secs": remaining,
+            "remaining": left,
+            "remaining_secs": left_secs,
             "deadline_ms": attempt.deadline.timestamp_millis(),
         }),
     ))
@@ -495,13 +484,8 @@ pub async fn submit(
         return Ok(link_invalid(EXPIRED));
     };
     let latest = attempts::latest(&s.db, app_id).await?;
-    let posted = one(&pairs, "attempt").and_then(|v| v.parse::<Uuid>().ok());
-    let attempt = match (latest, posted) {
-        (Some(a), Some(id)) if a.id == id => a,
-        _ => return Err(PageError(AppError::NotFound(
-            "We couldn't find that quiz attempt. Open the quiz again from the link in your email.",
-        ))),
-    };
+    check_attempt(&pairs, latest.as_ref())?;
+    let attempt = latest.expect("checked above");
     if attempt.status == attempts::OPEN {
         let by = if crate::domain::now() > attempt.closes_at {
             "timed_out"

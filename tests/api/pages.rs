@@ -1,0 +1,164 @@
+//! Every staff page renders for every role: 200 with the layout for those who may use it, a 403
+//! inside the staff layout (navigation and sign-out kept) for those who may not. Sign-in returns
+//! to the page that was asked for.
+
+use crate::helpers::*;
+
+fn assert_page(html: &str, what: &str) {
+    assert!(html.contains("<html lang=\"en\">"), "{what}: no lang");
+    assert!(html.contains("<main"), "{what}: no <main>");
+    assert!(html.contains("<h1"), "{what}: no <h1>");
+    assert!(html.contains("<title>"), "{what}: no title");
+}
+
+#[test]
+fn the_page_list_covers_every_admin_page() {
+    let routes = admin_get_routes();
+    assert!(routes.len() >= 8, "{routes:?}");
+    for route in routes
+        .iter()
+        .filter(|r| !r.ends_with("/login") && !r.ends_with(".json"))
+    {
+        assert!(
+            STAFF_PAGES.iter().any(|p| matches_route(route, p)),
+            "{route} is not in STAFF_PAGES"
+        );
+    }
+    for page in STAFF_PAGES {
+        assert!(
+            routes.iter().any(|r| matches_route(r, page)),
+            "{page} matches no route"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_staff_page_renders_for_every_role() {
+    let app = spawn_app().await;
+    app.load_quizzes().await;
+    for (email, role) in [
+        ("ada@onramp.test", "admin"),
+        ("rita@onramp.test", "recruiter"),
+        ("max@onramp.test", "manager"),
+    ] {
+        app.staff_user(email, role).await;
+        let cookie = app.sign_in(email).await;
+        for page in STAFF_PAGES {
+            let r = app.staff_get(&cookie, page).await;
+            let status = r.status().as_u16();
+            let html = r.text().await.unwrap();
+            let what = format!("{role} {page}");
+            assert_page(&html, &what);
+            assert!(html.contains("Sign out"), "{what}: no sign-out");
+            assert!(html.contains(email), "{what}: who is signed in");
+            let allowed = role != "manager" || MANAGER_PAGES.contains(page);
+            assert_eq!(status, if allowed { 200 } else { 403 }, "{what}: {html}");
+            // The navigation shows only what the role may use.
+            assert_eq!(
+                html.contains("href=\"/admin/questions\""),
+                role != "manager",
+                "{what}: navigation"
+            );
+        }
+    }
+    // A manager's home is a real page, not a refusal.
+    let manager = app.sign_in("max@onramp.test").await;
+    let home = app
+        .staff_get(&manager, "/admin")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("<h1>Reports</h1>"), "{home}");
+    assert!(!home.contains("Forbidden"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_posted_with_fields_missing_still_render() {
+    let app = spawn_app().await;
+    app.load_quizzes().await;
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let cookie = app.sign_in("rita@onramp.test").await;
+    for path in [
+        "/admin/quizzes",
+        "/admin/quizzes/agents-sweden",
+        "/admin/questions",
+        "/admin/questions/tone-001",
+    ] {
+        let r = app.staff_post(&cookie, path, &[]).await;
+        assert_eq!(r.status(), 422, "{path}");
+        let html = r.text().await.unwrap();
+        assert_page(&html, path);
+        assert!(html.contains("id=\"error-summary\""), "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_returns_to_the_page_asked_for_and_only_on_this_site() {
+    let app = spawn_app().await;
+    app.load_quizzes().await;
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let r = app.get("/admin/quizzes/agents-sweden/analysis").await;
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(
+        location,
+        "/admin/login?next=%2Fadmin%2Fquizzes%2Fagents%2Dsweden%2Fanalysis"
+    );
+    let form = app.get(&location).await.text().await.unwrap();
+    assert!(form.contains(r#"name="next" value="/admin/quizzes/agents-sweden/analysis""#));
+
+    let sign_in = |next: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .post_form(
+                    "/admin/login",
+                    encode(&[
+                        ("email", "rita@onramp.test".into()),
+                        ("password", PASSWORD.into()),
+                        ("next", next.into()),
+                    ]),
+                )
+                .await;
+            assert_eq!(r.status(), 303, "{next}");
+            r.headers()["location"].to_str().unwrap().to_string()
+        }
+    };
+    assert_eq!(
+        sign_in("/admin/quizzes/agents-sweden/analysis").await,
+        "/admin/quizzes/agents-sweden/analysis"
+    );
+    assert_eq!(
+        sign_in("/admin/emails?status=sent").await,
+        "/admin/emails?status=sent"
+    );
+    for hostile in [
+        "//evil.example/admin",
+        "https://evil.example/admin",
+        "/\\evil.example",
+        "/admin\\@evil.example",
+        "javascript:alert(1)",
+        "/status/abc",
+        "",
+    ] {
+        assert_eq!(sign_in(hostile).await, "/admin", "{hostile}");
+    }
+    // A wrong password keeps the target for the next try.
+    let r = app
+        .post_form(
+            "/admin/login",
+            encode(&[
+                ("email", "rita@onramp.test".into()),
+                ("password", "wrong password".into()),
+                ("next", "/admin/quizzes".into()),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains(r#"name="next" value="/admin/quizzes""#));
+}
