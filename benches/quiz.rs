@@ -391,7 +391,7 @@ async fn analysis(db: &Db, client: &reqwest::Client, base: &str, quiz_id: Uuid, 
         })
         .collect();
     let t = Instant::now();
-    let from_raw = item_analysis(&scored);
+    let from_raw = item_analysis(&scored, Settings::default().analysis_min_attempts);
     let raw_ms = t.elapsed().as_secs_f64() * 1000.0;
 
     let password = "bench password 123";

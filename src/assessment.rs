@@ -13,7 +13,7 @@ use crate::domain::now;
 use crate::domain::quiz::{
     self, rest_scores, score_attempt, Answer, CategoryScore, ItemSums, ItemToScore, QuizDef,
 };
-use crate::domain::token::hash_token;
+use crate::domain::token::{hash_token, SecretToken};
 use crate::store::attempts::{self, AttemptRow, Item, NewItem};
 use crate::store::outbox::{self, NewEmail};
 use crate::store::{applications, quizzes, tokens, Db, StoreError, Tx};
@@ -106,11 +106,15 @@ pub fn category_scores(a: &AttemptRow) -> Vec<CategoryScore> {
 
 /// Reads where the applicant stands. An open attempt past its closing time is closed and
 /// scored first, so a read never shows an attempt that should be over.
-pub async fn overview(db: &Db, application_id: Uuid) -> Result<Overview, StoreError> {
+pub async fn overview(
+    db: &Db,
+    settings: &Settings,
+    application_id: Uuid,
+) -> Result<Overview, StoreError> {
     let mut latest = attempts::latest(db, application_id).await?;
     if let Some(a) = &latest {
         if a.status == attempts::OPEN && a.closes_at < now() {
-            finish(db, a.id, "timed_out").await?;
+            finish(db, settings, a.id, "timed_out").await?;
             latest = attempts::latest(db, application_id).await?;
         }
     }
@@ -164,6 +168,25 @@ fn gate(
     Gate::Ready { next: used + 1 }
 }
 
+/// A fresh quiz link for an applicant with a quiz to start, a running attempt, or a retry to
+/// wait for, so the status page can take them back to it. None when there is no quiz to open.
+pub async fn quiz_link(
+    db: &Db,
+    settings: &Settings,
+    application_id: Uuid,
+) -> Result<Option<SecretToken>, StoreError> {
+    let ov = overview(db, settings, application_id).await?;
+    if !matches!(
+        ov.gate,
+        Gate::Ready { .. } | Gate::InProgress | Gate::CoolingDown(_)
+    ) {
+        return Ok(None);
+    }
+    let ttl = Duration::days(settings.status_token_ttl_days);
+    let token = tokens::issue(db, application_id, tokens::QUIZ, ttl, now()).await?;
+    Ok(Some(token))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Started {
     /// A new attempt, or the one already running (a double click starts one).
@@ -180,7 +203,7 @@ pub async fn start(
     settings: &Settings,
     application_id: Uuid,
 ) -> Result<Started, StoreError> {
-    let ov = overview(db, application_id).await?;
+    let ov = overview(db, settings, application_id).await?;
     let ((quiz_id, def), next) = match (&ov.gate, &ov.quiz) {
         (Gate::Ready { next }, Some(q)) => (q.clone(), *next),
         (Gate::InProgress, _) => {
@@ -292,7 +315,12 @@ pub async fn save_answer(
 /// Closes and scores an attempt: per-question scores, the overall and category scores, the
 /// item statistics, the applicant's status and the result email, in one transaction. Returns
 /// false when the attempt was already finished, so double submits are harmless.
-pub async fn finish(db: &Db, attempt_id: Uuid, by: &str) -> Result<bool, StoreError> {
+pub async fn finish(
+    db: &Db,
+    settings: &Settings,
+    attempt_id: Uuid,
+    by: &str,
+) -> Result<bool, StoreError> {
     // Read what scoring needs before taking the write lock (on SQLite, the one writer); only
     // the answers can still change, and that is checked again under the lock.
     let attempt = attempts::get(db, attempt_id).await?;
@@ -346,10 +374,12 @@ pub async fn finish(db: &Db, attempt_id: Uuid, by: &str) -> Result<bool, StoreEr
     .await?;
     if moved {
         let attempts_left = i64::from(def.max_attempts) - attempt.number;
+        // In the applicant's own time zone, with the zone named.
         let retry_on = (!score.passed && attempts_left > 0).then(|| {
-            (now + Duration::hours(i64::from(def.cooldown_hours)))
-                .format("%-d %B %Y, %H:%M UTC")
-                .to_string()
+            crate::domain::time::date_time(
+                now + Duration::hours(i64::from(def.cooldown_hours)),
+                settings.time_zone(&app.country),
+            )
         });
         let categories: Vec<serde_json::Value> = score
             .categories
@@ -437,7 +467,7 @@ fn item_sums(
 
 /// Closes and scores every attempt whose time ran out. The scheduler runs it; reads do the same
 /// for the attempt they show. Returns how many it closed.
-pub async fn close_expired(db: &Db) -> Result<usize, StoreError> {
+pub async fn close_expired(db: &Db, settings: &Settings) -> Result<usize, StoreError> {
     let mut closed = 0;
     loop {
         let due = attempts::due_to_close(db, now(), 100).await?;
@@ -445,7 +475,7 @@ pub async fn close_expired(db: &Db) -> Result<usize, StoreError> {
             return Ok(closed);
         }
         for id in due {
-            if finish(db, id, "timed_out").await? {
+            if finish(db, settings, id, "timed_out").await? {
                 closed += 1;
             }
         }

@@ -42,8 +42,10 @@ pub struct Settings {
     pub jobs: JobSettings,
     pub mail: MailSettings,
     pub outbox: OutboxSettings,
-    /// Countries we hire in, each with the fewest weekly hours we can schedule.
+    /// Countries we hire in, each with the fewest weekly hours we can schedule and its time zone.
     pub markets: Vec<Market>,
+    /// The age applicants confirm they have reached; the form and the rule's reason show it.
+    pub min_age: u32,
     /// Knockout rules, checked in order at signup.
     pub screening_rules: Vec<Rule>,
 }
@@ -113,6 +115,7 @@ impl Default for Settings {
             mail: MailSettings::default(),
             outbox: OutboxSettings::default(),
             markets: default_markets(),
+            min_age: 18,
             screening_rules: default_rules(),
         }
     }
@@ -165,6 +168,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     ("ONRAMP_QUIZ_GRACE_SECS", "quiz_grace_secs"),
     ("ONRAMP_STAFF_SESSION_HOURS", "staff_session_hours"),
+    ("ONRAMP_MIN_AGE", "min_age"),
     ("ONRAMP_ANALYSIS_MIN_ATTEMPTS", "analysis_min_attempts"),
     ("ONRAMP_JOB_CLOSE_QUIZ_ATTEMPTS", "jobs.close_quiz_attempts"),
     ("SMTP_URL", "mail.smtp_url"),
@@ -239,6 +243,7 @@ impl Settings {
         );
         set!("ONRAMP_QUIZ_GRACE_SECS", self.quiz_grace_secs);
         set!("ONRAMP_STAFF_SESSION_HOURS", self.staff_session_hours);
+        set!("ONRAMP_MIN_AGE", self.min_age);
         set!("ONRAMP_ANALYSIS_MIN_ATTEMPTS", self.analysis_min_attempts);
         set!(
             "ONRAMP_JOB_CLOSE_QUIZ_ATTEMPTS",
@@ -285,6 +290,26 @@ impl Settings {
                  size and send timeout, so a lease cannot run out during a send"
             );
         }
+        for r in &self.screening_rules {
+            let mut rest = r.reason.as_str();
+            while let Some(start) = rest.find('{') {
+                let end = rest[start..]
+                    .find('}')
+                    .map_or(rest.len(), |e| start + e + 1);
+                let placeholder = &rest[start..end];
+                if !crate::domain::screening::REASON_PLACEHOLDERS.contains(&placeholder) {
+                    bail!(
+                        "screening_rules: the reason of {:?} uses {placeholder}; use one of {}",
+                        r.id,
+                        crate::domain::screening::REASON_PLACEHOLDERS.join(", ")
+                    );
+                }
+                rest = &rest[end..];
+            }
+        }
+        if !(14..=99).contains(&self.min_age) {
+            bail!("min_age: use an age from 14 to 99");
+        }
         let mut ids: Vec<&str> = self.screening_rules.iter().map(|r| r.id.as_str()).collect();
         ids.sort();
         if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
@@ -323,7 +348,16 @@ impl Settings {
     }
 
     pub fn is_hiring_market(&self, country: &str) -> bool {
-        self.markets.iter().any(|m| m.country == country)
+        self.market(country).is_some()
+    }
+
+    pub fn market(&self, country: &str) -> Option<&Market> {
+        self.markets.iter().find(|m| m.country == country)
+    }
+
+    /// The zone an applicant from `country` reads times in: their market's, else UTC.
+    pub fn time_zone(&self, country: &str) -> chrono_tz::Tz {
+        self.market(country).map_or(chrono_tz::UTC, |m| m.time_zone)
     }
 }
 
@@ -343,11 +377,13 @@ mod tests {
             [[markets]]
             country = "SE"
             min_weekly_hours = 12
+            time_zone = "Europe/Stockholm"
             "#,
         )
         .unwrap();
         assert_eq!(s.mail.pool_size, 2);
         assert_eq!(s.markets.len(), 1);
+        assert_eq!(s.markets[0].time_zone, chrono_tz::Europe::Stockholm);
         assert_eq!(s.verify_token_ttl_hours, 168);
         let env: HashMap<&str, &str> = [("ONRAMP_BIND", "127.0.0.1:7000"), ("SMTP_URL", "")]
             .into_iter()
@@ -390,5 +426,14 @@ mod tests {
         assert!(err.to_string().contains("ONRAMP_SMTP_POOL_SIZE"));
         let unknown = toml::from_str::<Settings>("colour = 1").unwrap_err();
         assert!(unknown.to_string().contains("colour"));
+        let zone = toml::from_str::<Settings>(
+            "[[markets]]\ncountry = \"SE\"\nmin_weekly_hours = 8\ntime_zone = \"Europe/Stokholm\"",
+        )
+        .unwrap_err();
+        assert!(zone.to_string().contains("Stokholm"), "{zone}");
+        let mut s = Settings::default();
+        s.screening_rules[0].reason = "You are under {age}.".into();
+        let err = s.check().unwrap_err().to_string();
+        assert!(err.contains("{age}") && err.contains("{min_age}"), "{err}");
     }
 }

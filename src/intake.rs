@@ -13,7 +13,7 @@ use crate::domain::application::{NewApplication, Status};
 use crate::domain::email::EmailAddress;
 use crate::domain::now;
 use crate::domain::screening::{self, Outcome};
-use crate::domain::token::hash_token;
+use crate::domain::token::{hash_token, SecretToken};
 use crate::store::outbox::{self, NewEmail};
 use crate::store::{applications, tokens, Db, StoreError, Tx};
 
@@ -56,8 +56,17 @@ pub struct Intake {
 struct Job {
     app: NewApplication,
     channel: Channel,
+    /// Hash of the signup receipt the browser keeps, which lets it correct a mistyped address
+    /// for a little while (see `correct_email`).
+    receipt: Option<String>,
     reply: oneshot::Sender<Result<Submitted, StoreError>>,
 }
+
+/// How long a signup receipt lets the browser that signed up correct its address.
+pub const RECEIPT_TTL_MINUTES: i64 = 60;
+
+/// Corrections one application allows, so a receipt cannot be used to send mail anywhere.
+const MAX_CORRECTIONS: i64 = 3;
 
 /// Most signups in one transaction; keeps statements well under both engines' bind limits.
 const MAX_BATCH: usize = 64;
@@ -77,10 +86,22 @@ impl Intake {
         app: NewApplication,
         channel: Channel,
     ) -> Result<Submitted, StoreError> {
+        self.submit_with_receipt(app, channel, None).await
+    }
+
+    /// `submit`, storing `receipt` (a token hash) for a new application so the browser holding
+    /// the token can correct a mistyped address. A repeat signup stores no receipt.
+    pub async fn submit_with_receipt(
+        &self,
+        app: NewApplication,
+        channel: Channel,
+        receipt: Option<String>,
+    ) -> Result<Submitted, StoreError> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             app,
             channel,
+            receipt,
             reply,
         };
         self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
@@ -92,8 +113,10 @@ async fn write_batches(db: Db, settings: Arc<Settings>, mut rx: mpsc::Receiver<J
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let batch: Vec<Job> = std::mem::take(&mut jobs);
-        let input: Vec<(&NewApplication, Channel)> =
-            batch.iter().map(|j| (&j.app, j.channel)).collect();
+        let input: Vec<Signup> = batch
+            .iter()
+            .map(|j| (&j.app, j.channel, j.receipt.as_deref()))
+            .collect();
         match write_batch(&db, &settings, &input).await {
             Ok(results) => {
                 for (job, result) in batch.into_iter().zip(results) {
@@ -104,7 +127,12 @@ async fn write_batches(db: Db, settings: Arc<Settings>, mut rx: mpsc::Receiver<J
             Err(e) if batch.len() > 1 => {
                 tracing::warn!(error = %e, signups = batch.len(), "signup batch failed; writing one by one");
                 for job in batch {
-                    let one = write_batch(&db, &settings, &[(&job.app, job.channel)]).await;
+                    let one = write_batch(
+                        &db,
+                        &settings,
+                        &[(&job.app, job.channel, job.receipt.as_deref())],
+                    )
+                    .await;
                     let _ = job.reply.send(one.map(|mut r| r.remove(0)));
                 }
             }
@@ -117,11 +145,14 @@ async fn write_batches(db: Db, settings: Arc<Settings>, mut rx: mpsc::Receiver<J
     }
 }
 
+/// One signup in a batch: the application, where it came from, and its receipt's hash.
+type Signup<'a> = (&'a NewApplication, Channel, Option<&'a str>);
+
 /// One transaction for all `apps`; results in the same order.
 async fn write_batch(
     db: &Db,
     settings: &Settings,
-    apps: &[(&NewApplication, Channel)],
+    apps: &[Signup<'_>],
 ) -> Result<Vec<Submitted>, StoreError> {
     let now = now();
     struct Screened {
@@ -131,9 +162,13 @@ async fn write_batch(
     }
     let screened: Vec<Screened> = apps
         .iter()
-        .map(|(app, _)| {
-            let (outcome, results) =
-                screening::screen(app, &settings.screening_rules, &settings.markets);
+        .map(|(app, ..)| {
+            let (outcome, results) = screening::screen(
+                app,
+                &settings.screening_rules,
+                &settings.markets,
+                settings.min_age,
+            );
             let status = match outcome {
                 Outcome::Pass => Status::Applied,
                 Outcome::Waitlisted => Status::Waitlisted,
@@ -150,7 +185,7 @@ async fn write_batch(
     let mut rows: Vec<(Uuid, &NewApplication, &str)> = apps
         .iter()
         .zip(&screened)
-        .map(|((app, _), s)| (s.id, *app, s.status.as_str()))
+        .map(|((app, ..), s)| (s.id, *app, s.status.as_str()))
         .collect();
     // Instances inserting overlapping emails take the unique-index locks in the same order, so
     // they wait for each other instead of deadlocking (PostgreSQL).
@@ -165,9 +200,24 @@ async fn write_batch(
         .collect();
     applications::insert_screening(&mut tx, &screening_rows, now).await?;
 
+    let receipts: Vec<tokens::NewToken> = apps
+        .iter()
+        .zip(&screened)
+        .filter(|(_, s)| is_new(s))
+        .filter_map(|((_, _, receipt), s)| {
+            receipt.map(|hash| tokens::NewToken {
+                hash: hash.to_string(),
+                application_id: s.id,
+                purpose: tokens::SIGNUP_RECEIPT,
+                expires_at: now + Duration::minutes(RECEIPT_TTL_MINUTES),
+            })
+        })
+        .collect();
+    tokens::insert_many(&mut tx, &receipts, now).await?;
+
     let mut events = Vec::new();
     let mut emails = Vec::new();
-    for ((app, channel), s) in apps.iter().zip(&screened).filter(|(_, s)| is_new(s)) {
+    for ((app, channel, _), s) in apps.iter().zip(&screened).filter(|(_, s)| is_new(s)) {
         events.push(applications::NewEvent {
             application_id: s.id,
             kind: "applied",
@@ -207,7 +257,7 @@ async fn write_batch(
     outbox::enqueue_many(&mut tx, &emails, now).await?;
 
     let mut out = Vec::with_capacity(apps.len());
-    for ((app, _), s) in apps.iter().zip(&screened) {
+    for ((app, ..), s) in apps.iter().zip(&screened) {
         if is_new(s) {
             out.push(Submitted {
                 id: s.id,
@@ -246,6 +296,16 @@ async fn send_new_link(
     if !applications::claim_link_resend(tx, app.id, now, not_after).await? {
         return Ok(());
     }
+    queue_link(tx, app, why, now).await
+}
+
+/// Queues the link `app` needs now (see `send_new_link`), without the cooldown.
+async fn queue_link(
+    tx: &mut Tx,
+    app: &applications::ApplicationRow,
+    why: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
     let verified = app.email_verified_at.is_some();
     let (template, key, kind) = if verified {
         (
@@ -282,6 +342,69 @@ async fn send_new_link(
     Ok(())
 }
 
+/// "Wrong address? Send it here instead", from the page after signing up. With a live receipt
+/// for an application whose email is not confirmed yet, the address is corrected, links already
+/// sent to the old one stop working, and a new verification link goes to the new one. Anything
+/// else (no receipt, an expired one, an address already confirmed) is treated as a request for
+/// a new link at the new address. Either way the answer is the same.
+pub async fn correct_email(
+    db: &Db,
+    settings: &Settings,
+    receipt: Option<&str>,
+    new_email: &EmailAddress,
+) -> Result<(), StoreError> {
+    let now = now();
+    let mut tx = db.begin().await?;
+    let target = match receipt {
+        Some(hash) => {
+            tokens::live_application_tx(&mut tx, hash, tokens::SIGNUP_RECEIPT, now).await?
+        }
+        None => None,
+    };
+    if let Some(id) = target {
+        let app = applications::get_tx(&mut tx, id).await?;
+        let corrections = applications::count_events_tx(&mut tx, id, "email_corrected").await?;
+        let taken = applications::find_by_email_tx(&mut tx, new_email.as_str()).await?;
+        if app.email_verified_at.is_none()
+            && app.status != Status::Rejected.as_str()
+            && corrections < MAX_CORRECTIONS
+            && taken.is_none()
+        {
+            applications::set_email(&mut tx, id, new_email.as_str()).await?;
+            tokens::expire_unused(&mut tx, id, tokens::VERIFY_EMAIL, now).await?;
+            applications::record_event(
+                &mut tx,
+                id,
+                "email_corrected",
+                json!({ "by": "signup receipt" }),
+                "applicant",
+                now,
+            )
+            .await?;
+            let corrected = applications::get_tx(&mut tx, id).await?;
+            queue_link(&mut tx, &corrected, "email_corrected", now).await?;
+            return tx.commit().await;
+        }
+    }
+    if let Some(existing) = applications::find_by_email_tx(&mut tx, new_email.as_str()).await? {
+        send_new_link(&mut tx, settings, &existing, "requested_new_link").await?;
+    }
+    tx.commit().await
+}
+
+/// "Email me a new link", from a page whose link no longer works (expired, used, or an old
+/// quiz link): the link the applicant needs now goes to the address on file. A token we never
+/// issued does nothing, and the answer is the same.
+pub async fn renew_link(db: &Db, settings: &Settings, presented: &str) -> Result<(), StoreError> {
+    let Some(id) = tokens::application_of(db, &hash_token(presented)).await? else {
+        return Ok(());
+    };
+    let mut tx = db.begin().await?;
+    let app = applications::get_tx(&mut tx, id).await?;
+    send_new_link(&mut tx, settings, &app, "renewed_link").await?;
+    tx.commit().await
+}
+
 /// "Send me a new link": same rules and same silence as a repeat signup.
 pub async fn request_new_link(
     db: &Db,
@@ -305,6 +428,22 @@ pub enum Verified {
     AlreadyUsed,
     /// Expired or unknown: offer a new link.
     Invalid,
+}
+
+/// What a verification link would do if used now, without using it: a mail scanner that opens
+/// the link must not confirm the address, so the page asks first.
+pub async fn check_verify_link(db: &Db, presented: &str) -> Result<Verified, StoreError> {
+    match tokens::find(db, &hash_token(presented), tokens::VERIFY_EMAIL).await? {
+        Some(t) if t.used_at.is_some() => Ok(Verified::AlreadyUsed),
+        Some(t) if t.expires_at > now() => {
+            let app = applications::get(db, t.application_id).await?;
+            Ok(Verified::Done {
+                id: t.application_id,
+                status: Status::parse(&app.status).unwrap_or(Status::Applied),
+            })
+        }
+        _ => Ok(Verified::Invalid),
+    }
 }
 
 pub async fn verify_email(db: &Db, presented: &str) -> Result<Verified, StoreError> {
@@ -361,6 +500,16 @@ pub async fn verify_email(db: &Db, presented: &str) -> Result<Verified, StoreErr
     }
     tx.commit().await?;
     Ok(Verified::Done { id, status })
+}
+
+/// A new link to the application's status page.
+pub async fn status_link(
+    db: &Db,
+    settings: &Settings,
+    application_id: Uuid,
+) -> Result<SecretToken, StoreError> {
+    let ttl = Duration::days(settings.status_token_ttl_days);
+    tokens::issue(db, application_id, tokens::STATUS, ttl, now()).await
 }
 
 /// The application behind a status link, if the link is live.

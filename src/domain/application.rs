@@ -344,6 +344,10 @@ impl RawApplication {
         let mut raw = RawApplication::default();
         let mut errors = FieldErrors::new();
         for (name, value) in pairs {
+            // Fields the form does not have are ignored, whatever they hold.
+            if !FORM_FIELDS.contains(&name.as_str()) {
+                continue;
+            }
             let value = match value {
                 Ok(v) => v,
                 Err(()) => {
@@ -479,6 +483,27 @@ impl RawApplication {
     }
 }
 
+/// The signup form's fields, as the form and the API name them, in the order the form shows
+/// them (so an error summary reads top to bottom).
+pub const FORM_FIELDS: &[&str] = &[
+    "full_name",
+    "email",
+    "phone",
+    "country",
+    "area",
+    "languages",
+    "weekly_hours",
+    "adult",
+    "equipment",
+    "student",
+    "customer",
+    "motivation",
+    "consent",
+    "utm_source",
+    "utm_campaign",
+    "ref",
+];
+
 fn is_checked(v: &str) -> bool {
     matches!(v, "on" | "true" | "1" | "yes")
 }
@@ -584,11 +609,14 @@ pub(crate) mod tests {
             ("languages".into(), Ok("en".into())),
             ("adult".into(), Ok("on".into())),
             ("email".into(), Err(())),
+            ("x".into(), Err(())),
         ]);
         assert_eq!(r.full_name, "Ana Lind");
         assert_eq!(r.languages, ["sv", "en"]);
         assert!(r.adult);
         assert!(errs.contains_key("email"));
+        // An unknown field is ignored, even with bytes that are not UTF-8.
+        assert_eq!(errs.keys().collect::<Vec<_>>(), ["email"]);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod iso;
 pub mod quiz;
 pub mod screening;
 pub mod staff;
+pub mod time;
 pub mod token;
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -7,12 +7,24 @@ use serde::{Deserialize, Serialize};
 use super::application::NewApplication;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct Market {
     /// ISO 3166-1 alpha-2 code.
     pub country: String,
     /// Fewest weekly hours we can schedule someone for in this market.
     pub min_weekly_hours: i64,
+    /// Where applicants in this market read times (quiz deadlines, retry dates): an IANA zone
+    /// such as `Europe/Stockholm`.
+    #[serde(default = "utc")]
+    pub time_zone: chrono_tz::Tz,
 }
+
+fn utc() -> chrono_tz::Tz {
+    chrono_tz::UTC
+}
+
+/// What a rule's reason may refer to; filled in for the applicant it is told to.
+pub const REASON_PLACEHOLDERS: &[&str] = &["{min_age}", "{country}", "{hours}", "{min_hours}"];
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -47,7 +59,9 @@ pub struct Rule {
     pub check: Check,
     /// What failing this check means: `waitlisted` or `rejected`.
     pub outcome: Outcome,
-    /// Told to the applicant, so it is written to them, kindly and honestly.
+    /// Told to the applicant, so it is written to them, kindly and honestly. May use
+    /// `{min_age}`, `{country}` (their country's name), `{hours}` (the hours they offered) and
+    /// `{min_hours}` (their market's minimum), so the numbers always match the rule.
     pub reason: String,
 }
 
@@ -64,16 +78,16 @@ pub fn default_rules() -> Vec<Rule> {
             id: "adult".into(),
             check: Check::AdultConfirmed,
             outcome: Outcome::Rejected,
-            reason: "Our support agents must be 18 or older, so we can't take your application \
-                     forward. If you are 18 or older and ticked the box by mistake, reply to this \
-                     email and a person will look at it."
+            reason: "Our support agents must be {min_age} or older, so we can't take your \
+                     application forward. If you are {min_age} or older and ticked the box by \
+                     mistake, reply to this email and a person will look at it."
                 .into(),
         },
         Rule {
             id: "market".into(),
             check: Check::CountryInHiringMarkets,
             outcome: Outcome::Waitlisted,
-            reason: "We are not hiring in your country yet. We've put you on our waitlist and \
+            reason: "We are not hiring in {country} yet. We've put you on our waitlist and \
                      will write to you as soon as we open there."
                 .into(),
         },
@@ -81,31 +95,52 @@ pub fn default_rules() -> Vec<Rule> {
             id: "min_hours".into(),
             check: Check::WeeklyHoursAtLeastMarketMinimum,
             outcome: Outcome::Waitlisted,
-            reason: "The hours you can offer are below the minimum we can schedule in your \
-                     market. We've put you on our waitlist. If you can offer more hours later, \
-                     reply to this email and we'll look at your application again."
+            reason: "You can offer {hours} hours a week, and the fewest we can schedule in \
+                     {country} is {min_hours}. We've put you on our waitlist. If you can offer \
+                     more hours later, reply to this email and we'll look at your application \
+                     again."
                 .into(),
         },
     ]
 }
 
 pub fn default_markets() -> Vec<Market> {
+    use chrono_tz::{America, Europe};
     [
-        ("DE", 10),
-        ("DK", 10),
-        ("FI", 10),
-        ("GB", 12),
-        ("NL", 10),
-        ("NO", 10),
-        ("SE", 8),
-        ("US", 15),
+        ("DE", 10, Europe::Berlin),
+        ("DK", 10, Europe::Copenhagen),
+        ("FI", 10, Europe::Helsinki),
+        ("GB", 12, Europe::London),
+        ("NL", 10, Europe::Amsterdam),
+        ("NO", 10, Europe::Oslo),
+        ("SE", 8, Europe::Stockholm),
+        ("US", 15, America::New_York),
     ]
     .into_iter()
-    .map(|(c, h)| Market {
+    .map(|(c, h, tz)| Market {
         country: c.into(),
         min_weekly_hours: h,
+        time_zone: tz,
     })
     .collect()
+}
+
+/// A rule's reason for one applicant, with its placeholders filled in.
+pub fn reason_for(
+    reason: &str,
+    app: &NewApplication,
+    market: Option<&Market>,
+    min_age: u32,
+) -> String {
+    let country = super::iso::country_name(&app.country).unwrap_or(&app.country);
+    reason
+        .replace("{min_age}", &min_age.to_string())
+        .replace("{country}", country)
+        .replace("{hours}", &app.weekly_hours.to_string())
+        .replace(
+            "{min_hours}",
+            &market.map_or(String::new(), |m| m.min_weekly_hours.to_string()),
+        )
 }
 
 /// Runs every rule and returns one result per rule (passes included, so the record shows what was
@@ -114,6 +149,7 @@ pub fn screen(
     app: &NewApplication,
     rules: &[Rule],
     markets: &[Market],
+    min_age: u32,
 ) -> (Outcome, Vec<RuleResult>) {
     let market = markets.iter().find(|m| m.country == app.country);
     let results: Vec<RuleResult> = rules
@@ -134,7 +170,7 @@ pub fn screen(
                 reason: if passed {
                     String::new()
                 } else {
-                    rule.reason.clone()
+                    reason_for(&rule.reason, app, market, min_age)
                 },
             }
         })
@@ -154,7 +190,7 @@ mod tests {
 
     #[test]
     fn passing_applicant_passes_every_rule() {
-        let (overall, results) = screen(&sample(), &default_rules(), &default_markets());
+        let (overall, results) = screen(&sample(), &default_rules(), &default_markets(), 18);
         assert_eq!(overall, Outcome::Pass);
         assert_eq!(results.len(), 3);
         assert!(results.iter().all(|r| r.outcome == Outcome::Pass));
@@ -165,7 +201,7 @@ mod tests {
         let mut a = sample();
         a.adult = false;
         a.country = "BR".into();
-        let (overall, results) = screen(&a, &default_rules(), &default_markets());
+        let (overall, results) = screen(&a, &default_rules(), &default_markets(), 18);
         assert_eq!(overall, Outcome::Rejected);
         let failed: Vec<_> = results
             .iter()
@@ -173,6 +209,12 @@ mod tests {
             .map(|r| r.rule_id.as_str())
             .collect();
         assert_eq!(failed, ["adult", "market"]);
+        assert!(results[0]
+            .reason
+            .starts_with("Our support agents must be 18 or older"));
+        assert!(results[1]
+            .reason
+            .starts_with("We are not hiring in Brazil yet."));
     }
 
     #[test]
@@ -180,13 +222,20 @@ mod tests {
         let mut a = sample();
         a.country = "US".into();
         a.weekly_hours = 14;
-        let (overall, results) = screen(&a, &default_rules(), &default_markets());
+        let (overall, results) = screen(&a, &default_rules(), &default_markets(), 18);
         assert_eq!(overall, Outcome::Waitlisted);
         assert_eq!(results[2].rule_id, "min_hours");
-        assert!(!results[2].reason.is_empty());
+        // The reason states the rule with the market's own numbers.
+        assert!(
+            results[2].reason.starts_with(
+                "You can offer 14 hours a week, and the fewest we can schedule in United States is 15."
+            ),
+            "{}",
+            results[2].reason
+        );
         a.weekly_hours = 15;
         assert_eq!(
-            screen(&a, &default_rules(), &default_markets()).0,
+            screen(&a, &default_rules(), &default_markets(), 18).0,
             Outcome::Pass
         );
     }
@@ -208,7 +257,7 @@ mod tests {
             .unwrap();
         let mut a = sample();
         a.equipment = false;
-        let (overall, results) = screen(&a, &rules, &default_markets());
+        let (overall, results) = screen(&a, &rules, &default_markets(), 18);
         assert_eq!(overall, Outcome::Waitlisted);
         assert_eq!(results[0].reason, "You need a headset.");
     }

@@ -19,6 +19,11 @@ impl SecretToken {
         Self(format!("{prefix}{}", t.0))
     }
 
+    /// A token a client presented back, e.g. from a cookie.
+    pub fn from_presented(presented: String) -> Self {
+        Self(presented)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -34,19 +34,24 @@ impl Job {
         }
     }
 
-    pub async fn run(self, db: &Db) -> anyhow::Result<usize> {
+    pub async fn run(self, db: &Db, settings: &Settings) -> anyhow::Result<usize> {
         match self {
-            Job::CloseQuizAttempts => Ok(crate::assessment::close_expired(db).await?),
+            Job::CloseQuizAttempts => Ok(crate::assessment::close_expired(db, settings).await?),
         }
     }
 }
 
 /// Runs `job`'s tick at `fire_at` if this instance claims it.
-pub async fn tick(db: &Db, job: Job, fire_at: DateTime<Utc>) -> anyhow::Result<Option<usize>> {
+pub async fn tick(
+    db: &Db,
+    settings: &Settings,
+    job: Job,
+    fire_at: DateTime<Utc>,
+) -> anyhow::Result<Option<usize>> {
     if !jobs::claim(db, job.name(), fire_at, now()).await? {
         return Ok(None);
     }
-    let result = job.run(db).await;
+    let result = job.run(db, settings).await;
     let (outcome, items) = match &result {
         Ok(n) => ("ok".to_string(), *n as i64),
         Err(e) => (format!("error: {e:#}"), 0),
@@ -67,7 +72,7 @@ async fn run_job(db: Db, settings: Arc<Settings>, job: Job, mut shutdown: watch:
     // Catch up: if the tick after the last claimed one is already past, run it once now.
     if let Ok(Some(last)) = jobs::last_fire(&db, job.name()).await {
         if let Some(missed) = schedule.after(&last).next().filter(|t| *t < now()) {
-            if let Err(e) = tick(&db, job, missed).await {
+            if let Err(e) = tick(&db, &settings, job, missed).await {
                 tracing::error!(job = job.name(), error = %e, "catch-up tick failed");
             }
         }
@@ -81,7 +86,7 @@ async fn run_job(db: Db, settings: Arc<Settings>, job: Job, mut shutdown: watch:
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
-        match tick(&db, job, next).await {
+        match tick(&db, &settings, job, next).await {
             Ok(Some(n)) => tracing::info!(job = job.name(), items = n, "job tick ran"),
             Ok(None) => tracing::debug!(job = job.name(), "tick claimed by another instance"),
             Err(e) => tracing::error!(job = job.name(), error = %e, "job tick failed"),

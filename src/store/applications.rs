@@ -267,3 +267,17 @@ pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>> {
 pub async fn count(db: &Db) -> Result<i64> {
     Ok(on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM applications").fetch_one(p).await?))
 }
+
+/// How many events of `kind` an application has.
+pub async fn count_events_tx(tx: &mut Tx, id: Uuid, kind: &str) -> Result<i64> {
+    const SQL: &str =
+        "SELECT COUNT(*) FROM application_events WHERE application_id = $1 AND kind = $2";
+    Ok(on!(tx, c => sqlx::query_scalar(SQL).bind(id).bind(kind).fetch_one(&mut **c).await?))
+}
+
+/// Changes the address of an application (the caller checked it is free).
+pub async fn set_email(tx: &mut Tx, id: Uuid, email: &str) -> Result<()> {
+    const SQL: &str = "UPDATE applications SET email = $2 WHERE id = $1";
+    on!(tx, c => sqlx::query(SQL).bind(id).bind(email).execute(&mut **c).await.map(|_| ()))?;
+    Ok(())
+}

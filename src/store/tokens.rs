@@ -4,11 +4,14 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{on, on_db, Db, Result, Tx};
+use crate::domain::token::SecretToken;
 
 pub const VERIFY_EMAIL: &str = "verify_email";
 pub const STATUS: &str = "status";
 /// Opens the applicant's skills quiz; reusable until it expires.
 pub const QUIZ: &str = "quiz";
+/// Kept by the browser that signed up (a cookie), so it can correct a mistyped address.
+pub const SIGNUP_RECEIPT: &str = "signup_receipt";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenRow {
@@ -22,6 +25,28 @@ pub struct NewToken {
     pub application_id: Uuid,
     pub purpose: &'static str,
     pub expires_at: DateTime<Utc>,
+}
+
+/// Issues a new link of `purpose` for an application, valid for `ttl`: the token goes to the
+/// caller, only its hash is stored.
+pub async fn issue(
+    db: &Db,
+    application_id: Uuid,
+    purpose: &'static str,
+    ttl: chrono::Duration,
+    now: DateTime<Utc>,
+) -> Result<SecretToken> {
+    let token = SecretToken::generate();
+    let row = NewToken {
+        hash: token.hash(),
+        application_id,
+        purpose,
+        expires_at: now + ttl,
+    };
+    let mut tx = db.begin().await?;
+    insert_many(&mut tx, &[row], now).await?;
+    tx.commit().await?;
+    Ok(token)
 }
 
 /// Stores tokens (their hashes) in one statement.
@@ -65,4 +90,40 @@ pub async fn consume(
         on!(tx, c => sqlx::query_scalar(SQL).bind(hash).bind(purpose).bind(now)
         .fetch_optional(&mut **c).await?),
     )
+}
+
+/// The application a token (of any purpose, live or not) was issued for.
+pub async fn application_of(db: &Db, hash: &str) -> Result<Option<Uuid>> {
+    const SQL: &str = "SELECT application_id FROM access_tokens WHERE token_hash = $1";
+    Ok(on_db!(db, p => sqlx::query_scalar(SQL).bind(hash).fetch_optional(p).await?))
+}
+
+/// The application behind a live, unused token of `purpose`.
+pub async fn live_application_tx(
+    tx: &mut Tx,
+    hash: &str,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>> {
+    const SQL: &str = "SELECT application_id FROM access_tokens WHERE token_hash = $1 \
+        AND purpose = $2 AND used_at IS NULL AND expires_at > $3";
+    Ok(
+        on!(tx, c => sqlx::query_scalar(SQL).bind(hash).bind(purpose).bind(now)
+        .fetch_optional(&mut **c).await?),
+    )
+}
+
+/// Ends every unused token of `purpose` for an application, e.g. verification links sent to an
+/// address that turned out to be mistyped.
+pub async fn expire_unused(
+    tx: &mut Tx,
+    application_id: Uuid,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    const SQL: &str = "UPDATE access_tokens SET expires_at = $3 WHERE application_id = $1 \
+        AND purpose = $2 AND used_at IS NULL AND expires_at > $3";
+    on!(tx, c => sqlx::query(SQL).bind(application_id).bind(purpose).bind(now)
+        .execute(&mut **c).await.map(|_| ()))?;
+    Ok(())
 }

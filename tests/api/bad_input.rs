@@ -17,6 +17,14 @@ fn set(f: &mut [(&'static str, String)], key: &str, value: &str) {
     f.iter_mut().find(|(k, _)| *k == key).unwrap().1 = value.into();
 }
 
+/// The opening tag of the element with `id`.
+fn control_tag<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html.find(&format!("id=\"{id}\"")).unwrap();
+    let start = html[..at].rfind('<').unwrap();
+    let end = at + html[at..].find('>').unwrap();
+    &html[start..=end]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_forms_are_422_naming_the_field_and_store_nothing() {
     let app = spawn_app().await;
@@ -71,22 +79,40 @@ async fn invalid_forms_are_422_naming_the_field_and_store_nothing() {
         let resp = app.apply(&form).await;
         assert_eq!(resp.status(), 422, "{field}");
         let html = resp.text().await.unwrap();
-        assert!(html.contains("error-summary"), "{field}: no error summary");
-        // The summary links to the field and the field shows its message.
+        assert!(
+            html.contains("id=\"error-summary\""),
+            "{field}: no error summary"
+        );
+        // The summary links to the field's control, with the field's own message ...
         let anchor = match field {
             "area" => "area-rural".to_string(),
             "languages" => "lang-en".to_string(),
             "ref" | "utm_source" => format!("error-{field}"),
             f => f.to_string(),
         };
-        assert!(
-            html.contains(&format!("href=\"#{anchor}\"")),
-            "{field}: summary link"
-        );
+        let link = format!("<li><a href=\"#{anchor}\">");
+        let at = html
+            .find(&link)
+            .unwrap_or_else(|| panic!("{field}: summary link"));
+        let message = &html[at + link.len()..];
+        let message = &message[..message.find("</a>").unwrap()];
+        assert!(message.len() > 10, "{field}: {message}");
         assert!(
             html.contains(&format!("id=\"{anchor}\"")),
             "{field}: target"
         );
+        // ... which the field shows next to itself ...
+        let shown_by = match field {
+            "ref" | "utm_source" => format!("id=\"error-{field}\">{message}"),
+            f => format!("id=\"{f}-error\">{message}"),
+        };
+        assert!(html.contains(&shown_by), "{field}: message at the field");
+        // ... and the control says it is invalid, pointing at that message.
+        if !matches!(field, "area" | "languages" | "ref" | "utm_source") {
+            let tag = control_tag(&html, &anchor);
+            assert!(tag.contains("aria-invalid=\"true\""), "{field}: {tag}");
+            assert!(tag.contains(&format!("{field}-error")), "{field}: {tag}");
+        }
         assert_eq!(app.snapshot().await, before, "{field}: database changed");
     }
 }
@@ -124,12 +150,7 @@ async fn rejected_form_keeps_every_value_and_escapes_markup() {
     assert_eq!(app.apply(&ok).await.status(), 303);
     app.drain().await;
     let verify = link(&app.received()[0], &app.base, "/verify/").unwrap();
-    let html = app
-        .get(&verify.replace(&app.base, ""))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = app.confirm(&verify).await;
     assert!(!html.contains("<img src=x"));
     assert!(html.contains("&lt;img src"));
 }

@@ -247,6 +247,26 @@ pub fn encode(fields: &[(&str, String)]) -> String {
 }
 
 impl TestApp {
+    /// Confirms an email the way a person does: opening the link shows a button and changes
+    /// nothing; the button's POST confirms, and lands on the status page. Returns that page.
+    pub async fn confirm(&self, verify_url: &str) -> String {
+        let path = verify_url.strip_prefix(&self.base).unwrap_or(verify_url);
+        let page = self.get(path).await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains(&format!("<form method=\"post\" action=\"{path}\">")),
+            "{html}"
+        );
+        let r = self.post_form(path, "").await;
+        assert_eq!(r.status(), 303);
+        let status = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(status.starts_with("/status/"), "{status}");
+        let page = self.get(&status).await;
+        assert_eq!(page.status(), 200);
+        page.text().await.unwrap()
+    }
+
     pub async fn post_form(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
         self.client
             .post(format!("{}{path}", self.base))
@@ -301,8 +321,9 @@ impl TestApp {
         on_db!(&self.db, p => sqlx::query_scalar(&sql).fetch_one(p).await).unwrap()
     }
 
-    /// Row counts of every table a signup writes, to show a rejected input changed nothing.
-    pub async fn snapshot(&self) -> Vec<i64> {
+    /// The contents of every table a signup writes, row by row, to show a rejected input changed
+    /// nothing: an overwritten row shows here, not only an added one.
+    pub async fn snapshot(&self) -> Vec<Vec<String>> {
         let mut v = Vec::new();
         for t in [
             "applications",
@@ -311,9 +332,52 @@ impl TestApp {
             "access_tokens",
             "outbox",
         ] {
-            v.push(self.count(t).await);
+            v.push(self.table_rows(t).await);
         }
         v
+    }
+
+    /// Every row of `table`, each as its cells in text, sorted.
+    pub async fn table_rows(&self, table: &str) -> Vec<String> {
+        use sqlx::Row;
+        // Each cell as text, whatever its type on either engine.
+        macro_rules! cell {
+            ($row:expr, $i:expr) => {{
+                let r = $row;
+                if let Ok(v) = r.try_get::<Option<String>, _>($i) {
+                    format!("{v:?}")
+                } else if let Ok(v) = r.try_get::<Option<Uuid>, _>($i) {
+                    format!("{v:?}")
+                } else if let Ok(v) = r.try_get::<Option<chrono::DateTime<chrono::Utc>>, _>($i) {
+                    format!("{v:?}")
+                } else if let Ok(v) = r.try_get::<Option<i64>, _>($i) {
+                    format!("{v:?}")
+                } else if let Ok(v) = r.try_get::<Option<bool>, _>($i) {
+                    format!("{v:?}")
+                } else if let Ok(v) = r.try_get::<Option<i32>, _>($i) {
+                    format!("{v:?}")
+                } else {
+                    panic!("column {} of {table}: unknown type", $i)
+                }
+            }};
+        }
+        let sql = format!("SELECT * FROM {table}");
+        let mut rows: Vec<String> = on_db!(&self.db, p => {
+            sqlx::query(&sql)
+                .fetch_all(p)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| {
+                    (0..row.len())
+                        .map(|i| cell!(row, i))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                })
+                .collect()
+        });
+        rows.sort();
+        rows
     }
 
     pub async fn status_of(&self, email: &str) -> Option<String> {
@@ -409,7 +473,7 @@ impl TestApp {
         let received = self.received();
         let mail = mail_to(&received, email);
         let verify = link(mail.last().unwrap(), &self.base, "/verify/").unwrap();
-        assert_eq!(self.get(&verify[self.base.len()..]).await.status(), 200);
+        self.confirm(&verify).await;
         self.drain().await;
         let received = self.received();
         let invitation = mail_to(&received, email)

@@ -1,5 +1,6 @@
 mod admin;
 mod api;
+mod applicant;
 mod bad_input;
 mod helpers;
 mod journey;

@@ -215,13 +215,13 @@ async fn answers_after_the_deadline_do_not_count_and_the_scheduler_closes_attemp
     // B never came back: the scheduled job closes B's attempt, once per tick.
     let fire = onramp::domain::now();
     assert_eq!(
-        jobs::tick(&app.db, Job::CloseQuizAttempts, fire)
+        jobs::tick(&app.db, &app.settings, Job::CloseQuizAttempts, fire)
             .await
             .unwrap(),
         Some(1)
     );
     assert_eq!(
-        jobs::tick(&app.db, Job::CloseQuizAttempts, fire)
+        jobs::tick(&app.db, &app.settings, Job::CloseQuizAttempts, fire)
             .await
             .unwrap(),
         None

@@ -1,11 +1,17 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::domain::application::{is_valid_tracking, Area, RawApplication};
+use crate::domain::application::{
+    is_valid_tracking, Area, RawApplication, FORM_FIELDS, WEEKLY_HOURS_MAX, WEEKLY_HOURS_MIN,
+};
+use crate::domain::email::EmailAddress;
+use crate::domain::token::{hash_token, SecretToken};
 use crate::domain::{iso, FieldErrors};
 use crate::intake::Channel;
 use crate::web::form;
@@ -36,7 +42,7 @@ pub async fn show(State(s): State<AppState>, RawQuery(query): RawQuery) -> Respo
         ref_code: tracking("ref"),
         ..Default::default()
     };
-    render_form(&s, StatusCode::OK, &raw, &FieldErrors::new())
+    render_form(&s, StatusCode::OK, &raw, &FieldErrors::new(), None)
 }
 
 pub async fn submit(
@@ -45,7 +51,16 @@ pub async fn submit(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
-    let (raw, mut errors) = RawApplication::from_pairs(pairs);
+    // "Yes, use ana@gmail.com" after a suggestion: the suggested address replaces the typed one.
+    let chosen_fix = form::first(&pairs, "email_fix").map(str::to_string);
+    // "No, ana@gmial.com is right": the applicant checked this address; do not ask again.
+    let checked = form::first(&pairs, "email_checked")
+        .unwrap_or("")
+        .to_lowercase();
+    let (mut raw, mut errors) = RawApplication::from_pairs(pairs);
+    if let Some(fix) = chosen_fix.filter(|f| !f.is_empty()) {
+        raw.email = fix;
+    }
     let parsed = raw.parse();
     let app = match parsed {
         Ok(app) if errors.is_empty() => app,
@@ -55,6 +70,7 @@ pub async fn submit(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &raw,
                 &errors,
+                None,
             ))
         }
         Err(more) => {
@@ -66,16 +82,122 @@ pub async fn submit(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &raw,
                 &errors,
+                None,
             ));
         }
     };
-    s.intake.submit(app, Channel::Form).await?;
+    // A near miss of a common domain is not an error: the applicant decides, once.
+    if let Some(suggestion) = app.email.suggestion() {
+        if checked != app.email.as_str() {
+            return Ok(render_form(
+                &s,
+                StatusCode::OK,
+                &raw,
+                &FieldErrors::new(),
+                Some((&app.email, &suggestion)),
+            ));
+        }
+    }
+    let receipt = SecretToken::generate();
+    let email = app.email.clone();
+    s.intake
+        .submit_with_receipt(app, Channel::Form, Some(receipt.hash()))
+        .await?;
     // The same answer whether or not the address was new: nothing to learn from it.
-    Ok(Redirect::to("/apply/thanks").into_response())
+    Ok(to_thanks(&s, &receipt, &email))
 }
 
-pub async fn thanks() -> Response {
-    pages::render(StatusCode::OK, "thanks", "Check your email", json!({}))
+const RECEIPT_COOKIE: &str = "onramp_signup";
+
+/// The redirect to the thanks page, with the signup receipt: its token (only the hash is
+/// stored) and the address the link went to, so the page can show it without putting it in the
+/// URL.
+fn to_thanks(s: &AppState, receipt: &SecretToken, email: &EmailAddress) -> Response {
+    let value = format!(
+        "{}.{}",
+        receipt.as_str(),
+        URL_SAFE_NO_PAD.encode(email.as_str())
+    );
+    let mut r = Redirect::to("/apply/thanks").into_response();
+    let cookie = format!(
+        "{RECEIPT_COOKIE}={value}; Path=/apply; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        crate::intake::RECEIPT_TTL_MINUTES * 60,
+        if s.settings.base_url().starts_with("https://") {
+            "; Secure"
+        } else {
+            ""
+        }
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// The receipt's token and the address it shows, if the browser holds one.
+fn receipt(headers: &HeaderMap) -> Option<(String, EmailAddress)> {
+    let value = crate::web::cookie(headers, RECEIPT_COOKIE)?;
+    let (token, email) = value.split_once('.')?;
+    let email = String::from_utf8(URL_SAFE_NO_PAD.decode(email).ok()?).ok()?;
+    Some((token.to_string(), EmailAddress::parse(&email).ok()?))
+}
+
+pub async fn thanks(headers: HeaderMap) -> Response {
+    let email = receipt(&headers).map(|(_, e)| e.as_str().to_string());
+    thanks_page(StatusCode::OK, email.as_deref(), "", None)
+}
+
+fn thanks_page(
+    status: StatusCode,
+    sent_to: Option<&str>,
+    typed: &str,
+    error: Option<&str>,
+) -> Response {
+    let mut errors = FieldErrors::new();
+    if let Some(e) = error {
+        crate::domain::add_error(&mut errors, "email", e);
+    }
+    let (summary, _) = pages::errors_context(&errors);
+    pages::render(
+        status,
+        "thanks",
+        &pages::form_title("Check your email", &errors),
+        json!({
+            "sent_to": sent_to,
+            "typed": if typed.is_empty() { sent_to.unwrap_or_default() } else { typed },
+            "errors": summary,
+            "error": error,
+        }),
+    )
+}
+
+/// "Wrong address? Send it here instead."
+pub async fn fix(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
+    let held = receipt(&headers);
+    let typed = form::first(&pairs, "email").unwrap_or("").to_string();
+    let email = match EmailAddress::parse(&typed) {
+        Ok(e) => e,
+        Err(m) => {
+            return Ok(thanks_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                held.as_ref().map(|(_, e)| e.as_str()),
+                &typed,
+                Some(m),
+            ))
+        }
+    };
+    let token = held.as_ref().map(|(t, _)| hash_token(t));
+    crate::intake::correct_email(&s.db, &s.settings, token.as_deref(), &email).await?;
+    // Keep the same receipt: it still names the application, now at the new address.
+    let receipt = held
+        .map(|(t, _)| SecretToken::from_presented(t))
+        .unwrap_or_else(SecretToken::generate);
+    Ok(to_thanks(&s, &receipt, &email))
 }
 
 /// Where the error summary links to for each field: the first control a person would fix.
@@ -88,35 +210,17 @@ fn anchor(field: &str) -> String {
     }
 }
 
-/// The order fields appear on the form, so the error summary reads top to bottom.
-const FIELD_ORDER: &[&str] = &[
-    "full_name",
-    "email",
-    "phone",
-    "country",
-    "area",
-    "languages",
-    "weekly_hours",
-    "adult",
-    "equipment",
-    "student",
-    "customer",
-    "motivation",
-    "consent",
-    "utm_source",
-    "utm_campaign",
-    "ref",
-];
-
+/// The form; `suggestion` is (typed, suggested) when the address looks like a near miss.
 fn render_form(
     s: &AppState,
     status: StatusCode,
     raw: &RawApplication,
     errors: &FieldErrors,
+    suggestion: Option<(&EmailAddress, &EmailAddress)>,
 ) -> Response {
     let mut ordered: Vec<(&String, &Vec<String>)> = errors.iter().collect();
     ordered.sort_by_key(|(f, _)| {
-        FIELD_ORDER
+        FORM_FIELDS
             .iter()
             .position(|o| o == f)
             .unwrap_or(usize::MAX)
@@ -142,7 +246,8 @@ fn render_form(
         })
         .collect();
     let is_market = |code: &str| s.settings.is_hiring_market(code);
-    let country_option = |(code, name): &(&str, &str)| json!({ "code": code, "name": name, "selected": raw.country == *code });
+    let min_hours = |code: &str| s.settings.market(code).map(|m| m.min_weekly_hours);
+    let country_option = |(code, name): &(&str, &str)| json!({ "code": code, "name": name, "selected": raw.country == *code, "min_hours": min_hours(code) });
     let markets: Vec<Value> = iso::COUNTRIES
         .iter()
         .filter(|(c, _)| is_market(c))
@@ -167,7 +272,25 @@ fn render_form(
         .iter()
         .map(|a| json!({ "value": a.as_str(), "label": a.label(), "checked": raw.area == a.as_str() }))
         .collect();
-    let title = pages::form_title("Apply", errors);
+    // The same numbers the screening rules use: the form never promises what they refuse.
+    let mut minimums: Vec<Value> = s
+        .settings
+        .markets
+        .iter()
+        .filter_map(|m| {
+            iso::country_name(&m.country)
+                .map(|n| json!({ "country": n, "hours": m.min_weekly_hours }))
+        })
+        .collect();
+    minimums.sort_by(|a, b| a["country"].as_str().cmp(&b["country"].as_str()));
+    let chosen_market = s.settings.market(&raw.country).and_then(|m| {
+        iso::country_name(&m.country).map(|n| json!({ "country": n, "hours": m.min_weekly_hours }))
+    });
+    let title = if suggestion.is_some() {
+        "Check your email address".to_string()
+    } else {
+        pages::form_title("Apply", errors)
+    };
     pages::render(
         status,
         "apply",
@@ -184,6 +307,15 @@ fn render_form(
             "common_languages": common_languages,
             "other_languages": other_languages,
             "areas": areas,
+            "min_age": s.settings.min_age,
+            "hours_min": WEEKLY_HOURS_MIN,
+            "hours_max": WEEKLY_HOURS_MAX,
+            "market_minimums": minimums,
+            "chosen_market": chosen_market,
+            "suggestion": suggestion.map(|(typed, suggested)| json!({
+                "typed": typed.as_str(),
+                "suggested": suggested.as_str(),
+            })),
         }),
     )
 }

@@ -1,5 +1,6 @@
 //! What applicants see: the signup form, email verification, the skills quiz and their status
-//! page.
+//! page. The pages every link shares (a link that no longer works, a link already used) live
+//! here, each with the one action that gets the person going again.
 
 mod apply;
 pub mod quiz;
@@ -14,6 +15,30 @@ use serde_json::json;
 
 use super::{pages, AppState};
 
+/// A link that has expired, was never ours, or was replaced: says so, and offers a new link to
+/// the address on file in one click (the form carries the presented token back), or to an
+/// address typed in. Both answer the same whether or not we know the link or the address.
+pub fn link_invalid(reason: &str, token: &str) -> axum::response::Response {
+    pages::render(
+        axum::http::StatusCode::GONE,
+        "link_invalid",
+        "Link no longer works",
+        json!({ "reason": reason, "token": token, "email": "", "error": null, "errors": [] }),
+    )
+}
+
+/// A single-use link that was used already: nothing is wrong, and the status page is one click
+/// away (sent to the address on file). Shows nothing of the application, since a used link may
+/// have been forwarded.
+pub fn link_used(token: &str) -> axum::response::Response {
+    pages::render(
+        axum::http::StatusCode::GONE,
+        "link_used",
+        "Email already confirmed",
+        json!({ "token": token }),
+    )
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
@@ -21,12 +46,15 @@ pub fn router() -> Router<AppState> {
         .route("/static/app.css", get(css))
         .route("/apply", get(apply::show).post(apply::submit))
         .route("/apply/thanks", get(apply::thanks))
+        .route("/apply/fix", post(apply::fix))
         .route(
             "/verify/resend",
             get(verify::resend_form).post(verify::resend),
         )
-        .route("/verify/{token}", get(verify::verify))
+        .route("/verify/{token}", get(verify::show).post(verify::confirm))
+        .route("/links/renew", post(verify::renew))
         .route("/status/{token}", get(status::show))
+        .route("/status/{token}/quiz", post(status::open_quiz))
         .route("/quiz/{token}", get(quiz::show))
         .route("/quiz/{token}/start", post(quiz::start))
         .route(

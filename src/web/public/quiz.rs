@@ -13,17 +13,18 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::verify::link_invalid;
+use super::link_invalid;
 use crate::assessment::{self, category_label, percent, Gate, Overview, Saved, Started};
 use crate::domain::add_error;
 use crate::domain::quiz::{Answer, Kind, QuizDef};
-use crate::domain::FieldErrors;
+use crate::domain::{time, FieldErrors};
+use crate::store::applications;
 use crate::store::attempts::{self, AttemptRow, Item};
 use crate::web::form::{self, Pairs};
 use crate::web::{pages, AppError, AppState, PageError};
+use chrono_tz::Tz;
 
-const EXPIRED: &str = "This quiz link has expired or is not valid. Look for a newer email from \
-    us, or ask for a new link from your application's status page.";
+const EXPIRED: &str = "This quiz link has expired or is not valid.";
 
 async fn applicant(s: &AppState, token: &str) -> Result<Option<Uuid>, PageError> {
     Ok(assessment::application_for_token(&s.db, token).await?)
@@ -39,9 +40,9 @@ pub async fn show(
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
     let Some(app_id) = applicant(&s, &token).await? else {
-        return Ok(link_invalid(EXPIRED));
+        return Ok(link_invalid(EXPIRED, &token));
     };
-    let ov = assessment::overview(&s.db, app_id).await?;
+    let ov = assessment::overview(&s.db, &s.settings, app_id).await?;
     if ov.gate == Gate::InProgress {
         let a = ov.latest.as_ref().expect("in progress");
         let items = attempts::items(&s.db, a.id).await?;
@@ -55,21 +56,22 @@ pub async fn show(
         StatusCode::OK,
         "quiz",
         "Skills quiz",
-        overview_context(&ov, &token),
+        overview_context(&s, &ov, &token),
     ))
 }
 
-fn overview_context(ov: &Overview, token: &str) -> Value {
+fn overview_context(s: &AppState, ov: &Overview, token: &str) -> Value {
+    let tz = s.settings.time_zone(&ov.app.country);
     let def = ov.quiz.as_ref().map(|(_, d)| d);
     let result = ov
         .latest
         .as_ref()
         .filter(|a| a.status == attempts::SCORED)
-        .map(result_context);
+        .map(|a| result_context(a, tz));
     let (ready, cooling, passed, exhausted, not_open) = (
         matches!(ov.gate, Gate::Ready { .. }),
         match ov.gate {
-            Gate::CoolingDown(t) => Some(t.format("%-d %B %Y at %H:%M UTC").to_string()),
+            Gate::CoolingDown(t) => Some(time::date_time(t, tz)),
             _ => None,
         },
         ov.gate == Gate::Passed,
@@ -109,7 +111,7 @@ fn rules_context(d: &QuizDef) -> Value {
 }
 
 /// An attempt's outcome as the applicant sees it: scores only, never the key.
-pub fn result_context(a: &AttemptRow) -> Value {
+pub fn result_context(a: &AttemptRow, tz: Tz) -> Value {
     let categories: Vec<Value> = assessment::category_scores(a)
         .iter()
         .map(|c| {
@@ -126,7 +128,7 @@ pub fn result_context(a: &AttemptRow) -> Value {
         "percent": a.score_bp.map_or(0, percent),
         "passed": a.passed == Some(true),
         "timed_out": a.finished_by.as_deref() == Some("timed_out"),
-        "finished_on": a.finished_at.map(|t| t.format("%-d %B %Y").to_string()),
+        "finished_on": a.finished_at.map(|t| time::date(t, tz)),
         "categories": categories,
     })
 }
@@ -136,18 +138,18 @@ pub async fn start(
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
     let Some(app_id) = applicant(&s, &token).await? else {
-        return Ok(link_invalid(EXPIRED));
+        return Ok(link_invalid(EXPIRED, &token));
     };
     match assessment::start(&s.db, &s.settings, app_id).await? {
         Started::Running(_) => Ok(Redirect::to(&quiz_url(&token, "/q/1")).into_response()),
         // The page explains why (cooldown, no attempts left …).
         Started::Refused(_) => {
-            let ov = assessment::overview(&s.db, app_id).await?;
+            let ov = assessment::overview(&s.db, &s.settings, app_id).await?;
             Ok(pages::render(
                 StatusCode::CONFLICT,
                 "quiz",
                 "Skills quiz",
-                overview_context(&ov, &token),
+                overview_context(&s, &ov, &token),
             ))
         }
     }
@@ -155,24 +157,25 @@ pub async fn start(
 
 /// The applicant's running attempt and its items, or where to send them instead: anything but
 /// an attempt still open goes to the overview, which closes an attempt whose time ran out.
-async fn running(
-    s: &AppState,
-    token: &str,
-) -> Result<Result<(AttemptRow, Vec<Item>), Response>, PageError> {
+async fn running(s: &AppState, token: &str) -> Result<Result<Running, Response>, PageError> {
     let Some(app_id) = applicant(s, token).await? else {
-        return Ok(Err(link_invalid(EXPIRED)));
+        return Ok(Err(link_invalid(EXPIRED, token)));
     };
     match attempts::latest(&s.db, app_id).await? {
         Some(a) if a.status == attempts::OPEN && a.closes_at >= crate::domain::now() => {
             let items = attempts::items(&s.db, a.id).await?;
-            Ok(Ok((a, items)))
+            let country = applications::get(&s.db, app_id).await?.country;
+            Ok(Ok((a, items, s.settings.time_zone(&country))))
         }
         _ => Ok(Err(Redirect::to(&quiz_url(token, "")).into_response())),
     }
 }
 
+/// The running attempt, its items, and the applicant's time zone.
+type Running = (AttemptRow, Vec<Item>, Tz);
+
 /// Time left until the deadline, as the page shows it, and in seconds for the countdown.
-fn remaining(attempt: &AttemptRow) -> (String, i64) {
+pub fn remaining(attempt: &AttemptRow) -> (String, i64) {
     let secs = (attempt.deadline - crate::domain::now())
         .num_seconds()
         .max(0);
@@ -183,10 +186,11 @@ pub async fn question(
     State(s): State<AppState>,
     Path((token, n)): Path<(String, i64)>,
 ) -> Result<Response, PageError> {
-    let (attempt, items) = match running(&s, &token).await? {
+    let run = match running(&s, &token).await? {
         Ok(r) => r,
         Err(redirect) => return Ok(redirect),
     };
+    let (_, items, _) = &run;
     let Some(item) = items.iter().find(|i| i.position == n) else {
         return Err(PageError(AppError::NotFound(
             "This quiz has no question with that number.",
@@ -195,8 +199,7 @@ pub async fn question(
     Ok(question_page(
         StatusCode::OK,
         &token,
-        &attempt,
-        &items,
+        &run,
         item,
         item.parsed_answer().as_ref(),
         &FieldErrors::new(),
@@ -206,8 +209,7 @@ pub async fn question(
 fn question_page(
     status: StatusCode,
     token: &str,
-    attempt: &AttemptRow,
-    items: &[Item],
+    (attempt, items, tz): &Running,
     item: &Item,
     answer: Option<&Answer>,
     errors: &FieldErrors,
@@ -259,7 +261,7 @@ fn question_page(
             "has_prev": item.position > 1,
             "remaining_secs": left_secs,
             "remaining": left,
-            "deadline": attempt.deadline.format("%H:%M:%S UTC").to_string(),
+            "deadline": time::clock(attempt.deadline, *tz),
             "deadline_ms": attempt.deadline.timestamp_millis(),
             "question_id": item.question_version_id,
             "prompt": item.question.prompt,
@@ -383,11 +385,12 @@ pub async fn answer(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
-    let (attempt, items) = match running(&s, &token).await? {
+    let run = match running(&s, &token).await? {
         Ok(r) => r,
         Err(redirect) => return Ok(redirect),
     };
-    check_attempt(&pairs, Some(&attempt))?;
+    let (attempt, items, _) = &run;
+    check_attempt(&pairs, Some(attempt))?;
     let Some(item) = items.iter().find(|i| i.position == n) else {
         return Err(PageError(AppError::NotFound(
             "This quiz has no question with that number.",
@@ -415,15 +418,14 @@ pub async fn answer(
         return Ok(question_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             &token,
-            &attempt,
-            &items,
+            &run,
             item,
             item.parsed_answer().as_ref(),
             &errors,
         ));
     }
     if let Some(a) = &answer {
-        if assessment::save_answer(&s.db, &attempt, n, a).await? == Saved::Closed {
+        if assessment::save_answer(&s.db, attempt, n, a).await? == Saved::Closed {
             // Too late: the overview closes and scores the attempt and shows the result.
             return Ok(Redirect::to(&quiz_url(&token, "")).into_response());
         }
@@ -445,16 +447,17 @@ pub async fn review(
     State(s): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
-    let (attempt, items) = match running(&s, &token).await? {
+    let run = match running(&s, &token).await? {
         Ok(r) => r,
         Err(redirect) => return Ok(redirect),
     };
+    let (attempt, items, _) = &run;
     let rows: Vec<Value> = items
         .iter()
         .map(|i| json!({ "n": i.position, "answered": i.answer.is_some() }))
         .collect();
     let unanswered = items.iter().filter(|i| i.answer.is_none()).count();
-    let (left, left_secs) = remaining(&attempt);
+    let (left, left_secs) = remaining(attempt);
     Ok(pages::render(
         StatusCode::OK,
         "quiz_review",
@@ -481,7 +484,7 @@ pub async fn submit(
 ) -> Result<Response, PageError> {
     let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
     let Some(app_id) = applicant(&s, &token).await? else {
-        return Ok(link_invalid(EXPIRED));
+        return Ok(link_invalid(EXPIRED, &token));
     };
     let latest = attempts::latest(&s.db, app_id).await?;
     check_attempt(&pairs, latest.as_ref())?;
@@ -492,7 +495,7 @@ pub async fn submit(
         } else {
             "submitted"
         };
-        assessment::finish(&s.db, attempt.id, by).await?;
+        assessment::finish(&s.db, &s.settings, attempt.id, by).await?;
     }
     Ok(Redirect::to(&quiz_url(&token, "")).into_response())
 }

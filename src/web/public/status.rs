@@ -1,44 +1,70 @@
-use axum::extract::{Path, State};
+//! The applicant's status page: where the application stands, what happens next, and, while a
+//! quiz is open to them, the way back into it with the time left.
+
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
-use serde_json::json;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::verify::link_invalid;
+use super::link_invalid;
+use crate::assessment::{self, Gate};
 use crate::domain::application::Status;
+use crate::domain::time;
 use crate::intake;
-use crate::store::applications;
+use crate::store::{applications, attempts};
 use crate::web::{pages, AppState, PageError};
+
+const EXPIRED: &str = "This status link has expired or is not valid.";
 
 pub async fn show(
     State(s): State<AppState>,
     Path(token): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
+    // `?confirmed=1` after confirming the email, for the thank-you.
+    let confirmed = query.as_deref() == Some("confirmed=1");
     match intake::application_for_status_token(&s.db, &token).await? {
-        Some(id) => render_status(&s, id, false).await,
-        None => Ok(link_invalid(
-            "This status link has expired. Ask for a new confirmation link, or look for a newer email from us.",
-        )),
+        Some(id) => render_status(&s, id, &token, confirmed).await,
+        None => Ok(link_invalid(EXPIRED, &token)),
+    }
+}
+
+/// "Start the quiz" / "Continue your quiz": a fresh quiz link, straight into it.
+pub async fn open_quiz(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let Some(id) = intake::application_for_status_token(&s.db, &token).await? else {
+        return Ok(link_invalid(EXPIRED, &token));
+    };
+    match assessment::quiz_link(&s.db, &s.settings, id).await? {
+        Some(quiz) => Ok(Redirect::to(&format!("/quiz/{}", quiz.as_str())).into_response()),
+        // Nothing to open any more (the attempt ended meanwhile): the status page says why.
+        None => Ok(Redirect::to(&format!("/status/{token}")).into_response()),
     }
 }
 
 fn next_step(status: Status) -> &'static str {
     match status {
         Status::Applied => "Open the link in the email we sent you to confirm your address.",
-        Status::Verified => "Next is a short, timed skills quiz. The link to start it comes by email (\"Your skills quiz is ready\"); set aside a quiet half hour for it.",
+        Status::Verified => "Next is a short, timed skills quiz. Set aside a quiet half hour, then start it from here or from the link in your quiz email.",
         Status::Waitlisted => "You don't need to do anything. We'll write to you as soon as we can offer you a place.",
         Status::Rejected => "We can't take this application forward. If your situation changes, or you think we got something wrong, reply to any email from us and a person will look at it.",
         Status::QuizPassed => "A recruiter will read your application within a few working days and email you about a place in an upcoming pilot group.",
-        Status::QuizFailed => "If you have attempts left, you can take the quiz again with the link in your quiz email once the waiting time has passed.",
+        Status::QuizFailed => "If you have attempts left, you can take the quiz again once the waiting time has passed.",
     }
 }
 
-pub async fn render_status(
+/// `status_token` is the link the page was opened with, which its buttons post back to.
+async fn render_status(
     s: &AppState,
     id: Uuid,
+    status_token: &str,
     just_verified: bool,
 ) -> Result<Response, PageError> {
     let app = applications::get(&s.db, id).await?;
+    let tz = s.settings.time_zone(&app.country);
     let status = Status::parse(&app.status).unwrap_or(Status::Applied);
     let reasons: Vec<String> = applications::screening(&s.db, id)
         .await?
@@ -46,10 +72,38 @@ pub async fn render_status(
         .filter(|r| r.outcome != "pass")
         .map(|r| r.reason)
         .collect();
-    let quiz = crate::store::attempts::latest(&s.db, id)
-        .await?
-        .filter(|a| a.status == crate::store::attempts::SCORED)
-        .map(|a| super::quiz::result_context(&a));
+    // Reading the overview also closes an attempt whose time ran out.
+    let ov = assessment::overview(&s.db, &s.settings, id).await?;
+    let result = ov
+        .latest
+        .as_ref()
+        .filter(|a| a.status == attempts::SCORED)
+        .map(|a| super::quiz::result_context(a, tz));
+    let status = Status::parse(&ov.app.status).unwrap_or(status);
+    let quiz: Value = match (&ov.gate, &ov.latest) {
+        (Gate::InProgress, Some(a)) => {
+            let items = attempts::items(&s.db, a.id).await?;
+            let (left, _) = super::quiz::remaining(a);
+            json!({
+                "in_progress": true,
+                "time_left": left,
+                "ends": time::clock(a.deadline, tz),
+                "answered": items.iter().filter(|i| i.answer.is_some()).count(),
+                "total": items.len(),
+                "action": "Continue my quiz",
+            })
+        }
+        (Gate::Ready { next }, _) => json!({
+            "ready": true,
+            "retake": *next > 1,
+            "action": if *next > 1 { "Start a new attempt" } else { "Start the quiz" },
+        }),
+        (Gate::CoolingDown(until), _) => json!({
+            "cooling_until": time::date_time(*until, tz),
+            "action": "Go to my quiz",
+        }),
+        _ => Value::Null,
+    };
     Ok(pages::render(
         StatusCode::OK,
         "status",
@@ -57,11 +111,13 @@ pub async fn render_status(
         json!({
             "just_verified": just_verified,
             "name": app.full_name,
-            "applied_on": app.created_at.format("%-d %B %Y").to_string(),
+            "applied_on": time::date(app.created_at, tz),
             "status_label": status.label(),
             "next_step": next_step(status),
             "reasons": reasons,
+            "result": result,
             "quiz": quiz,
+            "status_token": status_token,
         }),
     ))
 }
