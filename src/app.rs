@@ -18,6 +18,9 @@ use crate::web::{self, AppState};
 pub struct Application {
     listener: TcpListener,
     pub addr: SocketAddr,
+    /// The metrics listener (`ONRAMP_METRICS_BIND`), if configured.
+    metrics_listener: Option<TcpListener>,
+    pub metrics_addr: Option<SocketAddr>,
     pub state: AppState,
     pub dispatcher: Arc<Dispatcher>,
 }
@@ -46,6 +49,18 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", settings.bind))?;
         let addr = listener.local_addr()?;
+        let metrics_listener = match settings.metrics_bind {
+            Some(bind) => Some(
+                TcpListener::bind(bind)
+                    .await
+                    .with_context(|| format!("binding the metrics address {bind}"))?,
+            ),
+            None => None,
+        };
+        let metrics_addr = match &metrics_listener {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
         if settings.base_url.is_none() {
             settings.bind = addr;
         }
@@ -66,6 +81,8 @@ impl Application {
         Ok(Self {
             listener,
             addr,
+            metrics_listener,
+            metrics_addr,
             state,
             dispatcher,
         })
@@ -109,12 +126,25 @@ impl Application {
             })
             .into_future();
         let server = tokio::spawn(server);
+        let metrics_server = self.metrics_listener.map(|l| {
+            let mut stop = stop_rx.clone();
+            tokio::spawn(
+                axum::serve(l, web::ops::metrics_router(self.state.clone()))
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .into_future(),
+            )
+        });
         shutdown.await;
         tracing::info!("shutting down: finishing requests in flight");
         let _ = stop_tx.send(true);
         match tokio::time::timeout(Duration::from_secs(30), server).await {
             Ok(r) => r.context("server task")?.context("server")?,
             Err(_) => tracing::warn!("requests still running after 30 s; stopping anyway"),
+        }
+        if let Some(m) = metrics_server {
+            let _ = tokio::time::timeout(Duration::from_secs(5), m).await;
         }
         for j in jobs {
             let _ = tokio::time::timeout(Duration::from_secs(30), j).await;

@@ -16,6 +16,11 @@ pub struct Settings {
     pub bind: SocketAddr,
     /// Public address used in links in emails. Defaults to `http://{bind}`.
     pub base_url: Option<String>,
+    /// Serves `/metrics` (and `/healthz`) on this address of its own, without a token. Off by
+    /// default.
+    pub metrics_bind: Option<SocketAddr>,
+    /// With this bearer token, `/metrics` also answers on the public port. Unset: it does not.
+    pub metrics_token: Option<String>,
     /// `sqlite://path` or `postgres://…`.
     pub database_url: String,
     /// Folder for the SQLite database (by default) and `.eml` files of the Files mailer.
@@ -100,6 +105,8 @@ impl Default for Settings {
         Self {
             bind: "127.0.0.1:8080".parse().expect("valid default address"),
             base_url: None,
+            metrics_bind: None,
+            metrics_token: None,
             database_url: "sqlite://data/onramp.db".into(),
             data_dir: "data".into(),
             seed_demo: true,
@@ -155,6 +162,8 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     ("ONRAMP_BIND", "bind"),
     ("ONRAMP_BASE_URL", "base_url"),
+    ("ONRAMP_METRICS_BIND", "metrics_bind"),
+    ("ONRAMP_METRICS_TOKEN", "metrics_token"),
     ("DATABASE_URL", "database_url"),
     ("ONRAMP_DATA_DIR", "data_dir"),
     ("ONRAMP_SEED_DEMO", "seed_demo"),
@@ -230,6 +239,13 @@ impl Settings {
         }
         set!("ONRAMP_BIND", self.bind);
         set!("ONRAMP_BASE_URL", opt self.base_url);
+        set!("ONRAMP_METRICS_TOKEN", opt self.metrics_token);
+        if let Some(v) = get("ONRAMP_METRICS_BIND") {
+            self.metrics_bind = match v.trim() {
+                "" => None,
+                addr => Some(parse("ONRAMP_METRICS_BIND", addr.to_string())?),
+            };
+        }
         set!("DATABASE_URL", self.database_url);
         set!("ONRAMP_DATA_DIR", self.data_dir);
         set!("ONRAMP_SEED_DEMO", self.seed_demo);
@@ -323,6 +339,13 @@ impl Settings {
         }
         if !(0..=600).contains(&self.quiz_grace_secs) {
             bail!("quiz_grace_secs: use 0 to 600 seconds");
+        }
+        if self
+            .metrics_token
+            .as_deref()
+            .is_some_and(|t| t.trim().chars().count() < 16)
+        {
+            bail!("metrics_token: use at least 16 characters, like the output of `openssl rand -hex 16`");
         }
         if self.analysis_min_attempts < 1 {
             bail!("analysis_min_attempts: use at least 1");

@@ -1,9 +1,10 @@
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
+
+use super::smtp::SmtpPool;
 
 use crate::config::Settings;
 
@@ -11,7 +12,7 @@ use crate::config::Settings;
 /// dropped: each message becomes an `.eml` file whose path is logged.
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp(Arc<Smtp>),
+    Smtp(Arc<SmtpPool>),
     Files(PathBuf),
     Memory(Arc<Mutex<Vec<SentEmail>>>),
 }
@@ -32,58 +33,10 @@ pub enum SendError {
     Permanent(String),
 }
 
-/// lettre's pooled transport, rebuilt after a timed-out send: cancelling a send mid-command
-/// leaves its connection waiting for a reply, and lettre would hand that connection to the next
-/// send. A fresh pool drops it instead.
-pub struct Smtp {
-    url: String,
-    timeout: Duration,
-    pool_size: u32,
-    transport: RwLock<AsyncSmtpTransport<Tokio1Executor>>,
-}
-
-impl Smtp {
-    fn new(url: &str, timeout: Duration, pool_size: u32) -> anyhow::Result<Self> {
-        let transport = RwLock::new(Self::build(url, timeout, pool_size)?);
-        Ok(Self {
-            url: url.to_string(),
-            timeout,
-            pool_size,
-            transport,
-        })
-    }
-
-    fn build(
-        url: &str,
-        timeout: Duration,
-        pool_size: u32,
-    ) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-        Ok(AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| anyhow::anyhow!("SMTP_URL is not a valid SMTP address: {e}"))?
-            .timeout(Some(timeout))
-            .pool_config(
-                PoolConfig::new()
-                    .max_size(pool_size)
-                    .idle_timeout(Duration::from_secs(60)),
-            )
-            .build())
-    }
-
-    fn current(&self) -> AsyncSmtpTransport<Tokio1Executor> {
-        self.transport.read().expect("transport lock").clone()
-    }
-
-    fn reset(&self) {
-        if let Ok(fresh) = Self::build(&self.url, self.timeout, self.pool_size) {
-            *self.transport.write().expect("transport lock") = fresh;
-        }
-    }
-}
-
 impl Mailer {
     pub fn from_settings(s: &Settings) -> anyhow::Result<Self> {
         match &s.mail.smtp_url {
-            Some(url) => Ok(Mailer::Smtp(Arc::new(Smtp::new(
+            Some(url) => Ok(Mailer::Smtp(Arc::new(SmtpPool::from_url(
                 url,
                 s.send_timeout(),
                 s.mail.pool_size,
@@ -106,8 +59,9 @@ impl Mailer {
     }
 
     /// Sends one message within `limit`; `file_stem` names the file for the Files backend.
-    /// Returns the server's reply (or where the file went). lettre's own timeout covers each
-    /// socket read, not a server that trickles or a pool that waits, hence the outer one.
+    /// Returns the server's reply (or where the file went). The limit covers everything: waiting
+    /// for a pooled connection, connecting, and a server that trickles. A send cut short drops
+    /// its connection with it.
     pub async fn send(
         &self,
         message: Message,
@@ -117,9 +71,6 @@ impl Mailer {
         match tokio::time::timeout(limit, self.send_now(message, file_stem)).await {
             Ok(result) => result,
             Err(_) => {
-                if let Mailer::Smtp(smtp) = self {
-                    smtp.reset();
-                }
                 Err(SendError::Temporary(format!(
                     "timed out after {} s waiting for the mail server",
                     limit.as_secs_f64()
@@ -130,7 +81,7 @@ impl Mailer {
 
     async fn send_now(&self, message: Message, file_stem: &str) -> Result<String, SendError> {
         match self {
-            Mailer::Smtp(smtp) => match smtp.current().send(message).await {
+            Mailer::Smtp(smtp) => match smtp.send(message.envelope(), &message.formatted()).await {
                 Ok(resp) => Ok(format!(
                     "{} {}",
                     resp.code(),

@@ -2,6 +2,7 @@
 
 pub mod dispatcher;
 pub mod mailer;
+pub mod smtp;
 pub mod templates;
 
 pub use dispatcher::Dispatcher;

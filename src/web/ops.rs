@@ -1,22 +1,59 @@
-//! For operators: liveness, readiness and Prometheus metrics.
+//! For operators: liveness, readiness and Prometheus metrics. `/healthz` and `/readyz` are
+//! public. `/metrics` is not: on the public port it answers only with `ONRAMP_METRICS_TOKEN` as a
+//! bearer token (and is not there at all without one); `ONRAMP_METRICS_BIND` serves it on an
+//! address of its own, for a network only Prometheus reaches.
 
 use std::fmt::Write;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
 use super::AppState;
 use crate::domain::application::Status;
+use crate::domain::token::hash_token;
 use crate::store::{applications, outbox};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_with_token))
+}
+
+/// What the metrics address (`ONRAMP_METRICS_BIND`) serves: metrics without a token, and health.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
         .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(state)
+}
+
+/// `/metrics` on the public port: only with the configured bearer token.
+async fn metrics_with_token(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(expected) = s.settings.metrics_token.as_deref() else {
+        return super::PageError(super::AppError::NotFound(
+            "We couldn't find that page. Check the address, or start again from the home page.",
+        ))
+        .into_response();
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Compared as hashes, so the time taken says nothing about how much of it matched.
+    if hash_token(presented.trim()) != hash_token(expected) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\"")],
+            "Send the metrics token as 'Authorization: Bearer <token>'.\n",
+        )
+            .into_response();
+    }
+    metrics(State(s)).await
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {

@@ -108,6 +108,8 @@ pub fn start_smtp() -> (u16, Arc<Mutex<Smtp>>) {
 
 pub struct TestApp {
     pub base: String,
+    /// Where `/metrics` is served on its own (`metrics_bind`), if set.
+    pub metrics_base: Option<String>,
     pub client: reqwest::Client,
     pub db: Db,
     pub database_url: String,
@@ -167,6 +169,7 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Settings)) -> TestApp {
     let mailer = Mailer::from_settings(&settings).unwrap();
     let app = Application::build(settings, mailer).await.unwrap();
     let base = format!("http://{}", app.addr);
+    let metrics_base = app.metrics_addr.map(|a| format!("http://{a}"));
     let db = app.state.db.clone();
     let settings = app.state.settings.clone();
     let dispatcher = app.dispatcher.clone();
@@ -180,6 +183,7 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Settings)) -> TestApp {
     tx.commit().await.unwrap();
     TestApp {
         base,
+        metrics_base,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

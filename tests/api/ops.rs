@@ -2,9 +2,25 @@
 
 use crate::helpers::*;
 
+const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
+
+impl TestApp {
+    async fn metrics(&self) -> String {
+        let r = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_and_metrics() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|s| s.metrics_token = Some(METRICS_TOKEN.into())).await;
     let resp = app.get("/healthz").await;
     assert_eq!(resp.status(), 200);
     assert!(resp.headers().contains_key("x-request-id"));
@@ -12,7 +28,7 @@ async fn health_readiness_and_metrics() {
 
     app.apply(&valid_form("m@example.com")).await;
     app.post_form("/apply", "").await;
-    let text = app.get("/metrics").await.text().await.unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains(r#"onramp_http_requests_total{method="POST",route="/apply",status="303"} 1"#),
         "{text}"
@@ -28,7 +44,7 @@ async fn health_readiness_and_metrics() {
 
     // Tokens in paths never reach metrics labels.
     app.get("/verify/secret-token-value").await;
-    let text = app.get("/metrics").await.text().await.unwrap();
+    let text = app.metrics().await;
     assert!(!text.contains("secret-token-value"));
     assert!(text.contains(r#"route="/verify/{token}""#));
 
@@ -36,6 +52,55 @@ async fn health_readiness_and_metrics() {
     let resp = app.get("/nope").await;
     assert_eq!(resp.status(), 404);
     assert!(resp.text().await.unwrap().contains("find that page"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_not_public() {
+    // Neither a token nor an address of its own: not on the public port at all.
+    let app = spawn_app().await;
+    assert_eq!(app.get("/metrics").await.status(), 404);
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    assert_eq!(app.get("/readyz").await.status(), 200);
+
+    // With a token: only with that token.
+    let app = spawn_app_with(|s| s.metrics_token = Some(METRICS_TOKEN.into())).await;
+    let anonymous = app.get("/metrics").await;
+    assert_eq!(anonymous.status(), 401);
+    assert!(anonymous.headers().contains_key("www-authenticate"));
+    for wrong in ["nope", "test-metrics-token-012345678", "test-metrics-token-0123456789x"] {
+        let r = app
+            .client
+            .get(format!("{}/metrics", app.base))
+            .bearer_auth(wrong)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{wrong}");
+        assert!(!r.text().await.unwrap().contains("onramp_"));
+    }
+    assert!(app.metrics().await.contains("onramp_applications"));
+
+    // On an address of its own: there without a token, and gone from the public port.
+    let app = spawn_app_with(|s| s.metrics_bind = Some("127.0.0.1:0".parse().unwrap())).await;
+    assert_eq!(app.get("/metrics").await.status(), 404);
+    let private = app.metrics_base.clone().expect("metrics address");
+    let r = app.client.get(format!("{private}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("onramp_outbox_emails"));
+    let r = app.client.get(format!("{private}/apply")).send().await.unwrap();
+    assert_eq!(r.status(), 404, "only metrics and health there");
+}
+
+#[test]
+fn a_short_metrics_token_is_refused() {
+    let mut s = onramp::config::Settings {
+        metrics_token: Some("short".into()),
+        ..Default::default()
+    };
+    let err = s.check().unwrap_err().to_string();
+    assert!(err.contains("metrics_token"), "{err}");
+    s.metrics_token = Some(METRICS_TOKEN.into());
+    s.check().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
