@@ -44,7 +44,12 @@ impl Application {
         let db = Db::connect(&settings.database_url)
             .await
             .context("connecting to the database")?;
+        let lock = db
+            .startup_lock(&settings.database_url)
+            .await
+            .context("waiting for other instances to finish starting")?;
         db.migrate().await.context("applying migrations")?;
+        lock.release().await;
         let listener = TcpListener::bind(settings.bind)
             .await
             .with_context(|| format!("binding {}", settings.bind))?;

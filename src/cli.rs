@@ -15,7 +15,7 @@ use crate::domain::staff::{self, Role};
 use crate::domain::token::SecretToken;
 use crate::email::{dispatcher, Mailer};
 use crate::intake::Intake;
-use crate::store::{self, api_keys, outbox, quizzes, users, Db, StoreError};
+use crate::store::{api_keys, outbox, quizzes, Db};
 
 #[derive(Parser)]
 #[command(
@@ -73,6 +73,27 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Set a new password for a staff account and sign it out everywhere. Prints a generated
+    /// password unless --password-stdin is given.
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// The password from standard input (one line), or a generated one, and whether it was
+/// generated (so it is printed once).
+fn new_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if from_stdin {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        Ok((s.trim_end_matches(['\r', '\n']).to_string(), false))
+    } else {
+        Ok((staff::generate_password(), true))
+    }
 }
 
 #[derive(Subcommand)]
@@ -150,27 +171,36 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::User {
-            command:
+        Command::User { command } => {
+            let db = connect(&settings).await?;
+            match command {
                 UserCommand::Create {
                     email,
                     role,
                     password_stdin,
-                },
-        } => {
-            let db = connect(&settings).await?;
-            let email = EmailAddress::parse(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
-            let (password, generated) = if password_stdin {
-                let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s)?;
-                (s.trim_end_matches(['\r', '\n']).to_string(), false)
-            } else {
-                (staff::generate_password(), true)
-            };
-            create_user(&db, &email, role, &password).await?;
-            println!("created {} {}", role.as_str(), email);
-            if generated {
-                println!("password (shown once): {password}");
+                } => {
+                    let email =
+                        EmailAddress::parse(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
+                    let (password, generated) = new_password(password_stdin)?;
+                    crate::staff::create(&db, &email, role, &password).await?;
+                    println!("created {} {}", role.as_str(), email);
+                    if generated {
+                        println!("password (shown once): {password}");
+                    }
+                }
+                UserCommand::SetPassword {
+                    email,
+                    password_stdin,
+                } => {
+                    let email =
+                        EmailAddress::parse(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
+                    let (password, generated) = new_password(password_stdin)?;
+                    let ended = crate::staff::set_password(&db, &email, &password).await?;
+                    println!("new password set for {email}; {ended} session(s) signed out");
+                    if generated {
+                        println!("password (shown once): {password}");
+                    }
+                }
             }
             Ok(())
         }
@@ -273,52 +303,24 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     }
 }
 
-async fn create_user(
-    db: &Db,
-    email: &EmailAddress,
-    role: Role,
-    password: &str,
-) -> anyhow::Result<()> {
-    let hash = staff::hash_password(password)?;
-    let mut tx = db.begin().await?;
-    match users::create(&mut tx, email.as_str(), role.as_str(), &hash, now()).await {
-        Ok(_) => {}
-        Err(StoreError::Conflict(_)) => bail!("--email: a user with this email already exists"),
-        Err(e) => return Err(e.into()),
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let mailer = Mailer::from_settings(&settings)?;
     let mail_desc = mailer.describe();
-    let seed_dir = settings.seed_dir.clone();
-    let seed_demo = settings.seed_demo;
     let app = Application::build(settings, mailer).await?;
     let db = &app.state.db;
-    if seed_demo && store::applications::count(db).await? == 0 {
-        if seed_dir.join("applicants.toml").exists() {
-            let n = crate::seed::load_demo(db, &app.state.intake, &seed_dir).await?;
-            println!("loaded demo data: {} applicants", n.applicants);
-        } else {
-            tracing::warn!(dir = %seed_dir.display(), "no demo data found; starting empty");
-        }
+    let seeded = crate::seed::first_start(db, &app.state.intake, &app.state.settings).await?;
+    if let Some(n) = seeded.applicants {
+        println!("loaded demo data: {n} applicants");
     }
-    if quizzes::count(db).await? == 0 && seed_dir.join("questions.toml").exists() {
-        let s = crate::seed::import_questions(db, &seed_dir.join("questions.toml")).await?;
-        println!("loaded the question bank: {} questions", s.created);
+    if let Some(n) = seeded.questions {
+        println!("loaded the question bank: {n} questions");
     }
-    if quizzes::quizzes(db).await?.is_empty() && seed_dir.join("quizzes.toml").exists() {
-        let n = crate::seed::import_quizzes(db, &seed_dir.join("quizzes.toml")).await?;
+    if let Some(n) = seeded.quizzes {
         println!("loaded {n} quiz definitions");
     }
-    if users::count(db).await? == 0 {
-        let email = EmailAddress::parse("admin@onramp.localhost").expect("valid bootstrap email");
-        let password = staff::generate_password();
-        create_user(db, &email, Role::Admin, &password).await?;
+    if let Some((email, password)) = &seeded.admin {
         println!("bootstrap admin: {email}");
-        println!("password (shown once, change it after signing in): {password}");
+        println!("password (shown once; change it with `onramp user set-password --email {email}`): {password}");
     }
     println!(
         "onramp is serving on http://{} (database: {}, mail: {})",

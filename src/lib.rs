@@ -9,5 +9,6 @@ pub mod email;
 pub mod intake;
 pub mod jobs;
 pub mod seed;
+pub mod staff;
 pub mod store;
 pub mod web;

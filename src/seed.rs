@@ -6,10 +6,13 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
+use crate::config::Settings;
 use crate::domain::application::RawApplication;
+use crate::domain::email::EmailAddress;
+use crate::domain::staff::{self, Role};
 use crate::domain::{now, quiz};
 use crate::intake::{Channel, Intake};
-use crate::store::{applications, quizzes, Db};
+use crate::store::{applications, quizzes, users, Db};
 
 #[derive(Deserialize)]
 struct ApplicantsFile {
@@ -62,6 +65,66 @@ pub async fn load_demo(db: &Db, intake: &Intake, dir: &Path) -> anyhow::Result<L
         loaded.applicants += 1;
     }
     Ok(loaded)
+}
+
+/// What the first start of an empty database loaded.
+#[derive(Debug, Default)]
+pub struct FirstStart {
+    pub applicants: Option<usize>,
+    pub questions: Option<usize>,
+    pub quizzes: Option<usize>,
+    /// The bootstrap admin's email and generated password, when this start created it.
+    pub admin: Option<(EmailAddress, String)>,
+}
+
+pub const BOOTSTRAP_ADMIN: &str = "admin@onramp.localhost";
+
+/// Fills an empty database: demo applicants (with `seed_demo`), the question bank and the
+/// quizzes from `seed_dir`, and a bootstrap admin with a generated password. Each part only when
+/// its table is empty, so later starts change nothing. Instances started together take turns
+/// under the startup lock, so exactly one of them seeds and creates the admin.
+pub async fn first_start(
+    db: &Db,
+    intake: &Intake,
+    settings: &Settings,
+) -> anyhow::Result<FirstStart> {
+    let lock = db.startup_lock(&settings.database_url).await?;
+    let done = seed_empty_tables(db, intake, settings).await;
+    lock.release().await;
+    done
+}
+
+async fn seed_empty_tables(
+    db: &Db,
+    intake: &Intake,
+    settings: &Settings,
+) -> anyhow::Result<FirstStart> {
+    let dir = &settings.seed_dir;
+    let mut out = FirstStart::default();
+    if settings.seed_demo && applications::count(db).await? == 0 {
+        if dir.join("applicants.toml").exists() {
+            out.applicants = Some(load_demo(db, intake, dir).await?.applicants);
+        } else {
+            tracing::warn!(dir = %dir.display(), "no demo data found; starting empty");
+        }
+    }
+    if quizzes::count(db).await? == 0 && dir.join("questions.toml").exists() {
+        out.questions = Some(
+            import_questions(db, &dir.join("questions.toml"))
+                .await?
+                .created,
+        );
+    }
+    if quizzes::quizzes(db).await?.is_empty() && dir.join("quizzes.toml").exists() {
+        out.quizzes = Some(import_quizzes(db, &dir.join("quizzes.toml")).await?);
+    }
+    if users::count(db).await? == 0 {
+        let email = EmailAddress::parse(BOOTSTRAP_ADMIN).expect("valid bootstrap email");
+        let password = staff::generate_password();
+        crate::staff::create(db, &email, Role::Admin, &password).await?;
+        out.admin = Some((email, password));
+    }
+    Ok(out)
 }
 
 /// Imports a question bank file (see `quiz::write_bank` for the format).

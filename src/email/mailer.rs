@@ -70,12 +70,10 @@ impl Mailer {
     ) -> Result<String, SendError> {
         match tokio::time::timeout(limit, self.send_now(message, file_stem)).await {
             Ok(result) => result,
-            Err(_) => {
-                Err(SendError::Temporary(format!(
-                    "timed out after {} s waiting for the mail server",
-                    limit.as_secs_f64()
-                )))
-            }
+            Err(_) => Err(SendError::Temporary(format!(
+                "timed out after {} s waiting for the mail server",
+                limit.as_secs_f64()
+            ))),
         }
     }
 

@@ -82,9 +82,8 @@ impl SmtpPool {
             .query_pairs()
             .find(|(k, _)| k == "tls")
             .map(|(_, v)| v.to_string());
-        let params = || {
-            TlsParameters::new(host.clone()).map_err(|e| anyhow::anyhow!("SMTP_URL TLS: {e}"))
-        };
+        let params =
+            || TlsParameters::new(host.clone()).map_err(|e| anyhow::anyhow!("SMTP_URL TLS: {e}"));
         let (tls, default_port) = match (u.scheme(), tls_param.as_deref()) {
             ("smtp", None) => (Tls::None, 25),
             ("smtp", Some("required")) => (

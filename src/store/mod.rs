@@ -178,6 +178,44 @@ impl Db {
         })
     }
 
+    /// Held while an instance migrates and seeds a database, so instances started together take
+    /// turns instead of racing (one would fail on a unique key, or on a table another just
+    /// created). PostgreSQL: a session advisory lock on a connection of its own, released when
+    /// the guard drops (the connection closes, so even a crash releases it). SQLite: an
+    /// exclusive lock on a file next to the database.
+    pub async fn startup_lock(&self, url: &str) -> Result<StartupLock, StoreError> {
+        match self {
+            Db::Postgres(pool) => {
+                let mut conn = pool.acquire().await?.detach();
+                sqlx::query("SELECT pg_advisory_lock($1)")
+                    .bind(STARTUP_LOCK_KEY)
+                    .execute(&mut conn)
+                    .await?;
+                Ok(StartupLock::Postgres(Some(conn)))
+            }
+            Db::Sqlite { .. } => {
+                let Some(path) = sqlite_file(url) else {
+                    return Ok(StartupLock::None);
+                };
+                let mut lock_path = path.into_os_string();
+                lock_path.push(".startup-lock");
+                let file = tokio::task::spawn_blocking(move || {
+                    let f = std::fs::OpenOptions::new()
+                        .create(true)
+                        .truncate(false)
+                        .write(true)
+                        .open(&lock_path)?;
+                    f.lock()?;
+                    Ok::<_, std::io::Error>(f)
+                })
+                .await
+                .map_err(|e| StoreError::Sqlx(sqlx::Error::Io(std::io::Error::other(e))))?
+                .map_err(|e| StoreError::Sqlx(e.into()))?;
+                Ok(StartupLock::File(file))
+            }
+        }
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_db!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
         Ok(())
@@ -190,6 +228,28 @@ impl Db {
                 writer.close().await;
             }
             Db::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// "onramp-s" as a number: the advisory lock key instances take turns on at start.
+const STARTUP_LOCK_KEY: i64 = 0x6f6e_7261_6d70_2d73;
+
+/// See `Db::startup_lock`. Dropping it releases the lock.
+pub enum StartupLock {
+    Postgres(Option<sqlx::PgConnection>),
+    File(std::fs::File),
+    None,
+}
+
+impl StartupLock {
+    /// Releases the lock now (dropping does too, less tidily).
+    pub async fn release(mut self) {
+        if let StartupLock::Postgres(conn) = &mut self {
+            if let Some(c) = conn.take() {
+                use sqlx::Connection;
+                let _ = c.close().await;
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on_db, on_writer, Db, Result};
+use super::{on, on_db, on_writer, Db, Result, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StaffUser {
@@ -38,4 +38,10 @@ pub async fn delete(db: &Db, token_hash: &str, now: DateTime<Utc>) -> Result<()>
     const SQL: &str = "DELETE FROM staff_sessions WHERE token_hash = $1 OR expires_at <= $2";
     on_writer!(db, p => sqlx::query(SQL).bind(token_hash).bind(now).execute(p).await.map(|_| ())?);
     Ok(())
+}
+
+/// Ends every session of one user (after a password change); how many there were.
+pub async fn end_all(tx: &mut Tx, user_id: Uuid) -> Result<u64> {
+    const SQL: &str = "DELETE FROM staff_sessions WHERE user_id = $1";
+    Ok(on!(tx, c => sqlx::query(SQL).bind(user_id).execute(&mut **c).await?.rows_affected()))
 }

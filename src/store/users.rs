@@ -32,3 +32,16 @@ pub async fn credentials(db: &Db, email: &str) -> Result<Option<Credentials>> {
 pub async fn count(db: &Db) -> Result<i64> {
     Ok(on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(p).await?))
 }
+
+/// Replaces a user's password hash; the user's id, or None when no user has that email.
+pub async fn set_password_hash(
+    tx: &mut Tx,
+    email: &str,
+    password_hash: &str,
+) -> Result<Option<Uuid>> {
+    const SQL: &str = "UPDATE users SET password_hash = $2 WHERE email = $1 RETURNING id";
+    Ok(
+        on!(tx, c => sqlx::query_scalar(SQL).bind(email).bind(password_hash)
+        .fetch_optional(&mut **c).await?),
+    )
+}

@@ -2,6 +2,7 @@ mod admin;
 mod api;
 mod applicant;
 mod bad_input;
+mod cli;
 mod helpers;
 mod journey;
 mod ops;

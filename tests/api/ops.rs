@@ -67,7 +67,11 @@ async fn metrics_are_not_public() {
     let anonymous = app.get("/metrics").await;
     assert_eq!(anonymous.status(), 401);
     assert!(anonymous.headers().contains_key("www-authenticate"));
-    for wrong in ["nope", "test-metrics-token-012345678", "test-metrics-token-0123456789x"] {
+    for wrong in [
+        "nope",
+        "test-metrics-token-012345678",
+        "test-metrics-token-0123456789x",
+    ] {
         let r = app
             .client
             .get(format!("{}/metrics", app.base))
@@ -84,10 +88,20 @@ async fn metrics_are_not_public() {
     let app = spawn_app_with(|s| s.metrics_bind = Some("127.0.0.1:0".parse().unwrap())).await;
     assert_eq!(app.get("/metrics").await.status(), 404);
     let private = app.metrics_base.clone().expect("metrics address");
-    let r = app.client.get(format!("{private}/metrics")).send().await.unwrap();
+    let r = app
+        .client
+        .get(format!("{private}/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("onramp_outbox_emails"));
-    let r = app.client.get(format!("{private}/apply")).send().await.unwrap();
+    let r = app
+        .client
+        .get(format!("{private}/apply"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404, "only metrics and health there");
 }
 

@@ -1,0 +1,540 @@
+//! Every command of the `onramp` binary, run as a person runs it, against a fresh database of the
+//! engine under test; and starting the service: first start seeds and creates the bootstrap
+//! admin, a restart changes nothing, and two instances started together on one empty database
+//! both come up.
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use onramp::domain::staff;
+use onramp::domain::token::hash_token;
+use onramp::store::{api_keys, outbox, Db};
+use onramp::{on_db, on_writer};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use crate::helpers::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_onramp");
+
+/// A database of its own, and a working folder with nothing in it (no onramp.toml).
+struct Cli {
+    dir: tempfile::TempDir,
+    url: String,
+}
+
+impl Cli {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = fresh_database_url(dir.path()).await;
+        Self { dir, url }
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new(BIN);
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env("DATABASE_URL", &self.url)
+            .env("ONRAMP_DATA_DIR", self.dir.path().join("data"))
+            .env("ONRAMP_SEED_DIR", seed_dir())
+            .env("ONRAMP_BIND", "127.0.0.1:0")
+            .env("RUST_LOG", "error")
+            .env_remove("SMTP_URL")
+            .env_remove("ONRAMP_CONFIG")
+            .kill_on_drop(true);
+        c
+    }
+
+    /// Runs `onramp args…` to the end, with `stdin` piped in.
+    async fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.as_bytes()).await.unwrap();
+        drop(input);
+        tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
+            .await
+            .expect("command finished")
+            .unwrap()
+    }
+
+    /// Runs a command that must succeed; its standard output.
+    async fn ok(&self, args: &[&str]) -> String {
+        self.ok_with(args, "").await
+    }
+
+    async fn ok_with(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run(args, stdin).await;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "onramp {args:?} failed: {}{}",
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    }
+
+    /// Runs a command that must fail; its error output.
+    async fn fails(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run(args, stdin).await;
+        assert!(!out.status.success(), "onramp {args:?} should fail");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    async fn db(&self) -> Db {
+        Db::connect(&self.url).await.unwrap()
+    }
+
+    /// Starts `onramp serve` and waits for it to say where it serves; its output so far.
+    async fn serve(&self) -> (tokio::process::Child, Vec<String>) {
+        let mut child = self
+            .command(&[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        let started = tokio::time::timeout(Duration::from_secs(120), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                let done = line.starts_with("open http://");
+                seen.push(line);
+                if done {
+                    return true;
+                }
+            }
+            false
+        })
+        .await
+        .unwrap_or(false);
+        if !started {
+            let _ = child.kill().await;
+            let out = child.wait_with_output().await.unwrap();
+            panic!(
+                "onramp serve did not start: {seen:?}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        // Keep reading so the process never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        (child, seen)
+    }
+}
+
+fn seed_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("seed")
+}
+
+async fn count(db: &Db, table: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    on_db!(db, p => sqlx::query_scalar(&sql).fetch_one(p).await).unwrap()
+}
+
+fn line_after<'a>(out: &'a str, prefix: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in {out}"))
+        .trim()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_and_seed_are_idempotent_on_the_engine_asked_for() {
+    let cli = Cli::new().await;
+    let engine = if cli.url.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(
+        cli.ok(&["migrate"]).await.trim(),
+        format!("migrations applied ({engine})")
+    );
+    cli.ok(&["migrate"]).await;
+
+    let first = cli.ok(&["seed", "--demo"]).await;
+    assert!(
+        first.contains("questions: 66 new, 0 new versions, 0 unchanged"),
+        "{first}"
+    );
+    assert!(first.contains("quizzes: 2 loaded"));
+    assert!(
+        first.contains("demo applicants: 32 loaded, 0 already present"),
+        "{first}"
+    );
+    let db = cli.db().await;
+    let before: Vec<i64> = {
+        let mut v = Vec::new();
+        for t in [
+            "applications",
+            "questions",
+            "question_versions",
+            "quizzes",
+            "outbox",
+        ] {
+            v.push(count(&db, t).await);
+        }
+        v
+    };
+    let again = cli.ok(&["seed", "--demo"]).await;
+    assert!(
+        again.contains("questions: 0 new, 0 new versions, 66 unchanged"),
+        "{again}"
+    );
+    assert!(
+        again.contains("demo applicants: 0 loaded, 32 already present"),
+        "{again}"
+    );
+    let mut after = Vec::new();
+    for t in [
+        "applications",
+        "questions",
+        "question_versions",
+        "quizzes",
+        "outbox",
+    ] {
+        after.push(count(&db, t).await);
+    }
+    assert_eq!(before, after);
+    // Demo applicants get no email.
+    assert_eq!(count(&db, "outbox").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_accounts_from_the_command_line() {
+    let cli = Cli::new().await;
+    let out = cli
+        .ok(&[
+            "user",
+            "create",
+            "--email",
+            "Ops@Example.com",
+            "--role",
+            "recruiter",
+        ])
+        .await;
+    assert!(out.contains("created recruiter ops@example.com"), "{out}");
+    let generated = line_after(&out, "password (shown once): ").to_string();
+    let db = cli.db().await;
+    let hash: String = on_db!(&db, p => sqlx::query_scalar(
+        "SELECT password_hash FROM users WHERE email = 'ops@example.com'").fetch_one(p).await)
+    .unwrap();
+    assert!(staff::verify_password(&generated, &hash));
+    assert!(!hash.contains(&generated));
+
+    // Refusals name what to fix and change nothing.
+    let err = cli
+        .fails(
+            &[
+                "user",
+                "create",
+                "--email",
+                "ops@example.com",
+                "--role",
+                "admin",
+            ],
+            "",
+        )
+        .await;
+    assert!(
+        err.contains("--email") && err.contains("already exists"),
+        "{err}"
+    );
+    let err = cli
+        .fails(
+            &[
+                "user",
+                "create",
+                "--email",
+                "new@example.com",
+                "--role",
+                "admin",
+                "--password-stdin",
+            ],
+            "short\n",
+        )
+        .await;
+    assert!(err.contains("password") && err.contains("12"), "{err}");
+    let err = cli
+        .fails(
+            &[
+                "user",
+                "create",
+                "--email",
+                "not-an-email",
+                "--role",
+                "admin",
+            ],
+            "",
+        )
+        .await;
+    assert!(err.contains("--email"), "{err}");
+    let err = cli
+        .fails(
+            &[
+                "user",
+                "create",
+                "--email",
+                "x@example.com",
+                "--role",
+                "boss",
+            ],
+            "",
+        )
+        .await;
+    assert!(err.contains("--role"), "{err}");
+    assert_eq!(count(&db, "users").await, 1);
+
+    // A new password signs the person out everywhere.
+    for _ in 0..2 {
+        onramp::store::sessions::create(
+            &db,
+            &hash_token(&uuid::Uuid::new_v4().to_string()),
+            on_db!(&db, p => sqlx::query_scalar("SELECT id FROM users").fetch_one(p).await)
+                .unwrap(),
+            onramp::domain::now(),
+            onramp::domain::now() + chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    }
+    let out = cli
+        .ok_with(
+            &[
+                "user",
+                "set-password",
+                "--email",
+                "ops@example.com",
+                "--password-stdin",
+            ],
+            "a much better password\n",
+        )
+        .await;
+    assert!(out.contains("2 session(s) signed out"), "{out}");
+    assert!(!out.contains("a much better password"));
+    assert_eq!(count(&db, "staff_sessions").await, 0);
+    let hash: String = on_db!(&db, p => sqlx::query_scalar(
+        "SELECT password_hash FROM users WHERE email = 'ops@example.com'").fetch_one(p).await)
+    .unwrap();
+    assert!(staff::verify_password("a much better password", &hash));
+    assert!(!staff::verify_password(&generated, &hash));
+    let err = cli
+        .fails(
+            &["user", "set-password", "--email", "nobody@example.com"],
+            "",
+        )
+        .await;
+    assert!(err.contains("no staff account"), "{err}");
+    let err = cli
+        .fails(
+            &[
+                "user",
+                "set-password",
+                "--email",
+                "ops@example.com",
+                "--password-stdin",
+            ],
+            "short\n",
+        )
+        .await;
+    assert!(err.contains("password"), "{err}");
+    let unchanged: String = on_db!(&db, p => sqlx::query_scalar(
+        "SELECT password_hash FROM users WHERE email = 'ops@example.com'").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(unchanged, hash);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_quiz_bank_and_outbox_from_the_command_line() {
+    let cli = Cli::new().await;
+    let out = cli
+        .ok(&["apikey", "create", "--name", "partner-site"])
+        .await;
+    let id = line_after(&out, "api key ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let key = line_after(&out, "key (shown once): ").to_string();
+    assert!(key.starts_with("onr_"));
+    let db = cli.db().await;
+    assert!(api_keys::find_active(&db, &hash_token(&key))
+        .await
+        .unwrap()
+        .is_some());
+    assert!(cli
+        .fails(&["apikey", "create", "--name", " "], "")
+        .await
+        .contains("--name"));
+    assert!(cli.ok(&["apikey", "revoke", &id]).await.contains("revoked"));
+    assert!(api_keys::find_active(&db, &hash_token(&key))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(cli
+        .fails(&["apikey", "revoke", &id], "")
+        .await
+        .contains("no live API key"));
+
+    // Export, change one question, import: one new version.
+    let file = cli.dir.path().join("bank.toml");
+    let file = file.to_str().unwrap();
+    cli.ok(&[
+        "quiz",
+        "import",
+        seed_dir().join("questions.toml").to_str().unwrap(),
+    ])
+    .await;
+    let out = cli.ok(&["quiz", "export", file]).await;
+    assert!(out.contains("exported 66 questions"), "{out}");
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut bank = onramp::domain::quiz::parse_bank(&text).unwrap();
+    bank[0].prompt.push_str(" (edited)");
+    std::fs::write(file, onramp::domain::quiz::write_bank(&bank)).unwrap();
+    let out = cli.ok(&["quiz", "import", file]).await;
+    assert!(out.contains("0 new, 1 new versions, 65 unchanged"), "{out}");
+    std::fs::write(file, "[[question]]\nkey = \"broken\"\n").unwrap();
+    let err = cli.fails(&["quiz", "import", file], "").await;
+    assert!(err.contains("is not valid"), "{err}");
+    assert_eq!(count(&db, "question_versions").await, 67);
+
+    // The outbox: one failed email, retried by hand, then drained to the default file mailer.
+    let mut tx = db.begin().await.unwrap();
+    outbox::enqueue(
+        &mut tx,
+        outbox::NewEmail {
+            idempotency_key: "cli-test".into(),
+            template: "application_rejected",
+            recipient: "ana@example.com",
+            payload: serde_json::json!({ "name": "Ana", "reasons": ["A reason."] }),
+        },
+        onramp::domain::now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    on_writer!(&db, p => sqlx::query(
+        "UPDATE outbox SET status = 'failed', last_error = '550 no such user'")
+        .execute(p).await.map(|_| ()))
+    .unwrap();
+    let listed = cli.ok(&["outbox", "list", "--status", "failed"]).await;
+    assert!(listed.contains("application_rejected") && listed.contains("550 no such user"));
+    let email_id = listed.split_whitespace().next().unwrap().to_string();
+    assert!(cli
+        .fails(&["outbox", "list", "--status", "lost"], "")
+        .await
+        .contains("--status"));
+    assert!(cli
+        .ok(&["outbox", "retry", &email_id])
+        .await
+        .contains("queued"));
+    assert!(cli
+        .fails(&["outbox", "retry", &email_id], "")
+        .await
+        .contains("no failed email"));
+    let out = cli.ok(&["outbox", "drain"]).await;
+    assert!(out.contains("sent 1, retrying later 0, failed 0"), "{out}");
+    // Without SMTP_URL nothing is dropped: the mail is a file under the data folder.
+    let eml = cli
+        .dir
+        .path()
+        .join("data")
+        .join("mail")
+        .join(format!("{email_id}.eml"));
+    let raw = std::fs::read_to_string(&eml).unwrap_or_else(|e| panic!("{}: {e}", eml.display()));
+    assert!(raw.contains("To: ana@example.com"));
+    assert!(raw.contains("Subject:"));
+    assert!(cli
+        .ok(&["outbox", "list", "--status", "sent"])
+        .await
+        .contains(&email_id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_seeds_and_creates_the_admin_and_a_restart_changes_nothing() {
+    let cli = Cli::new().await;
+    let (mut first, out) = cli.serve().await;
+    let out = out.join("\n");
+    assert!(out.contains("loaded demo data: 32 applicants"), "{out}");
+    assert!(out.contains("loaded the question bank: 66 questions"));
+    assert!(out.contains("loaded 2 quiz definitions"));
+    assert!(out.contains("bootstrap admin: admin@onramp.localhost"));
+    let password = line_after(&out, "password (shown once; change it with `onramp user set-password --email admin@onramp.localhost`): ").to_string();
+    let base = line_after(&out, "onramp is serving on ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    // The printed password signs in.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client
+        .post(format!("{base}/admin/login"))
+        .form(&[("email", "admin@onramp.localhost"), ("password", &password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/admin");
+    first.kill().await.unwrap();
+    let _ = first.wait().await;
+
+    let db = cli.db().await;
+    let mut before = Vec::new();
+    for t in ["applications", "questions", "quizzes", "users"] {
+        before.push(count(&db, t).await);
+    }
+    assert_eq!(before, [32, 66, 2, 1]);
+    let (mut second, out) = cli.serve().await;
+    let out = out.join("\n");
+    assert!(!out.contains("bootstrap admin"), "{out}");
+    assert!(!out.contains("loaded"), "{out}");
+    let mut after = Vec::new();
+    for t in ["applications", "questions", "quizzes", "users"] {
+        after.push(count(&db, t).await);
+    }
+    assert_eq!(before, after);
+    second.kill().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_started_together_on_one_empty_database_both_serve() {
+    let cli = Cli::new().await;
+    let ((mut a, out_a), (mut b, out_b)) = tokio::join!(cli.serve(), cli.serve());
+    // Both are up (serve() fails the test otherwise), and they answer.
+    for out in [&out_a, &out_b] {
+        let joined = out.join("\n");
+        let base = line_after(&joined, "onramp is serving on ")
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string();
+        let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    // Exactly one of them seeded and created the admin.
+    let admins = out_a
+        .iter()
+        .chain(&out_b)
+        .filter(|l| l.starts_with("bootstrap admin:"))
+        .count();
+    assert_eq!(admins, 1, "{out_a:?}\n{out_b:?}");
+    let db = cli.db().await;
+    for (table, n) in [
+        ("applications", 32),
+        ("questions", 66),
+        ("quizzes", 2),
+        ("users", 1),
+    ] {
+        assert_eq!(count(&db, table).await, n, "{table}");
+    }
+    a.kill().await.unwrap();
+    b.kill().await.unwrap();
+}
