@@ -28,7 +28,7 @@ use tokio::sync::Semaphore;
 
 /// How the connection is encrypted, as `SMTP_URL` says (`smtp://` with `?tls=…`, or `smtps://`).
 #[derive(Clone)]
-enum Tls {
+enum Encryption {
     None,
     /// STARTTLS; `required` refuses to send in the clear when the server does not offer it.
     StartTls {
@@ -42,7 +42,7 @@ enum Tls {
 pub struct SmtpPool {
     host: String,
     port: u16,
-    tls: Tls,
+    tls: Encryption,
     credentials: Option<Credentials>,
     hello: ClientId,
     timeout: Duration,
@@ -85,22 +85,22 @@ impl SmtpPool {
         let params =
             || TlsParameters::new(host.clone()).map_err(|e| anyhow::anyhow!("SMTP_URL TLS: {e}"));
         let (tls, default_port) = match (u.scheme(), tls_param.as_deref()) {
-            ("smtp", None) => (Tls::None, 25),
+            ("smtp", None) => (Encryption::None, 25),
             ("smtp", Some("required")) => (
-                Tls::StartTls {
+                Encryption::StartTls {
                     params: params()?,
                     required: true,
                 },
                 587,
             ),
             ("smtp", Some("opportunistic")) => (
-                Tls::StartTls {
+                Encryption::StartTls {
                     params: params()?,
                     required: false,
                 },
                 587,
             ),
-            ("smtps", _) => (Tls::Wrapper(params()?), 465),
+            ("smtps", _) => (Encryption::Wrapper(params()?), 465),
             (scheme, tls) => anyhow::bail!(
                 "SMTP_URL: use smtp:// (optionally ?tls=required or ?tls=opportunistic) or \
                  smtps://, not {scheme}:// with tls={tls:?}"
@@ -176,11 +176,13 @@ impl SmtpPool {
         tcp.set_nodelay(true)
             .map_err(|e| SmtpError::Connect(e.to_string()))?;
         let stream: Box<dyn AsyncTokioStream> = match &self.tls {
-            Tls::Wrapper(params) => Box::new(ImplicitTls::connect(tcp, params.clone()).await?),
+            Encryption::Wrapper(params) => {
+                Box::new(ImplicitTls::connect(tcp, params.clone()).await?)
+            }
             _ => Box::new(tcp),
         };
         let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &self.hello).await?;
-        if let Tls::StartTls { params, required } = &self.tls {
+        if let Encryption::StartTls { params, required } = &self.tls {
             if conn.can_starttls() {
                 conn.starttls(params.clone(), &self.hello).await?;
             } else if *required {
@@ -269,7 +271,7 @@ mod tests {
         let t = Duration::from_secs(5);
         let p = SmtpPool::from_url("smtp://127.0.0.1:2525", t, 2).unwrap();
         assert_eq!((p.host.as_str(), p.port), ("127.0.0.1", 2525));
-        assert!(matches!(p.tls, Tls::None) && p.credentials.is_none());
+        assert!(matches!(p.tls, Encryption::None) && p.credentials.is_none());
         let p = SmtpPool::from_url(
             "smtp://ana%40x.se:p%40ss@mail.example.com?tls=required",
             t,
@@ -277,11 +279,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.port, 587);
-        assert!(matches!(p.tls, Tls::StartTls { required: true, .. }));
+        assert!(matches!(p.tls, Encryption::StartTls { required: true, .. }));
         assert!(p.credentials.is_some());
         let p = SmtpPool::from_url("smtps://mail.example.com/onramp.example", t, 2).unwrap();
         assert_eq!(p.port, 465);
-        assert!(matches!(p.tls, Tls::Wrapper(_)));
+        assert!(matches!(p.tls, Encryption::Wrapper(_)));
         assert_eq!(p.hello, ClientId::Domain("onramp.example".into()));
         for bad in ["http://x", "smtp://x?tls=sometimes", "not a url"] {
             assert!(SmtpPool::from_url(bad, t, 2).is_err(), "{bad}");
