@@ -443,7 +443,14 @@ impl RawApplication {
                 },
                 "weekly_hours" => match v {
                     V::Number(n) => {
-                        raw.weekly_hours = n.to_string();
+                        // 20.0 is the integer 20 in JSON Schema, so it is here too.
+                        raw.weekly_hours = match (n.as_i64(), n.as_f64()) {
+                            (Some(i), _) => i.to_string(),
+                            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => {
+                                (f as i64).to_string()
+                            }
+                            _ => n.to_string(),
+                        };
                         true
                     }
                     V::String(s) => {

@@ -6,6 +6,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::openapi::schema::{
+    ArrayBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
+};
+use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -16,36 +20,166 @@ use crate::store::applications;
 use crate::web::form;
 use crate::web::{AppError, AppState};
 
-/// The signup form's fields, as JSON.
-#[allow(dead_code)]
-#[derive(ToSchema)]
-pub struct ApplicationIn {
-    /// 2–100 characters.
-    full_name: String,
-    email: String,
-    /// International format, e.g. `+46701234567`.
-    phone: Option<String>,
-    /// ISO 3166-1 alpha-2.
-    country: String,
-    /// `rural`, `town` or `city`.
-    area: String,
-    /// ISO 639-1 codes, at least one.
-    languages: Vec<String>,
-    /// 5–60.
-    weekly_hours: i64,
-    student: Option<bool>,
-    customer: Option<bool>,
-    /// Confirms the applicant is 18 or older.
-    adult: Option<bool>,
-    equipment: Option<bool>,
-    /// At most 2,000 characters.
-    motivation: Option<String>,
-    /// Must be true: the applicant accepted the privacy notice.
-    consent: bool,
-    utm_source: Option<String>,
-    utm_campaign: Option<String>,
-    #[schema(rename = "ref")]
-    ref_code: Option<String>,
+/// The signup form's fields, as JSON. The schema states every rule the validator applies (see
+/// `application_in_schema`), so a body that fits the schema is accepted.
+pub struct ApplicationIn;
+
+impl utoipa::PartialSchema for ApplicationIn {
+    fn schema() -> RefOr<Schema> {
+        application_in_schema().into()
+    }
+}
+
+impl ToSchema for ApplicationIn {}
+
+/// No control characters (they are dropped, and a name of only those would be empty).
+const NO_CONTROL: &str = r"[^\u0000-\u001f\u007f-\u009f]";
+/// Neither control characters nor white space.
+const VISIBLE: &str = r"[^\s\u0000-\u001f\u007f-\u009f]";
+
+/// A dot-atom local part of at most 64 characters, and a domain of at least two labels of
+/// letters, digits and inner hyphens whose last starts with a letter: what `EmailAddress::parse`
+/// and the message builder accept.
+pub const EMAIL_PATTERN: &str = r"^(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$";
+
+/// `+`, a country code and number: 8 to 15 digits, the first not 0, with spaces, dots, dashes or
+/// brackets between them if you like.
+pub const PHONE_PATTERN: &str = r"^(\+[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*)?$";
+
+fn string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+fn nullable(t: Type) -> SchemaType {
+    SchemaType::from_iter([t, Type::Null])
+}
+
+fn application_in_schema() -> Object {
+    use crate::domain::application::{
+        Area, FULL_NAME_MAX, FULL_NAME_MIN, MAX_LANGUAGES, MOTIVATION_MAX, TRACKING_MAX,
+        WEEKLY_HOURS_MAX, WEEKLY_HOURS_MIN,
+    };
+    use crate::domain::iso;
+    let tracking = || {
+        ObjectBuilder::new()
+            .schema_type(nullable(Type::String))
+            .max_length(Some(TRACKING_MAX))
+            .pattern(Some(format!("^{VISIBLE}*$")))
+            .description(Some(
+                "Campaign code from the link the applicant came by: no spaces.",
+            ))
+    };
+    let flag = |what: &str| {
+        ObjectBuilder::new()
+            .schema_type(nullable(Type::Boolean))
+            .description(Some(what))
+    };
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "full_name",
+            string()
+                .min_length(Some(FULL_NAME_MIN as usize))
+                .max_length(Some(FULL_NAME_MAX as usize))
+                .pattern(Some(format!(
+                    "^{NO_CONTROL}*{VISIBLE}{NO_CONTROL}*{VISIBLE}{NO_CONTROL}*$"
+                )))
+                .description(Some("2–100 characters, at least two of them not spaces.")),
+        )
+        .property(
+            "email",
+            string()
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+                .max_length(Some(254))
+                .pattern(Some(EMAIL_PATTERN))
+                .description(Some(
+                    "Where the confirmation link goes. Case and spaces at either end are ignored; \
+                     an address we already have returns that application (200).",
+                )),
+        )
+        .property(
+            "phone",
+            ObjectBuilder::new()
+                .schema_type(nullable(Type::String))
+                .pattern(Some(PHONE_PATTERN))
+                .description(Some(
+                    "Optional; international format, e.g. `+46 70 123 45 67`.",
+                )),
+        )
+        .property(
+            "country",
+            string()
+                .enum_values(Some(iso::COUNTRIES.iter().map(|(c, _)| *c)))
+                .description(Some(
+                    "ISO 3166-1 alpha-2, the country the applicant lives in.",
+                )),
+        )
+        .property(
+            "area",
+            string().enum_values(Some(Area::ALL.iter().map(|a| a.as_str()))),
+        )
+        .property(
+            "languages",
+            ArrayBuilder::new()
+                .items(string().enum_values(Some(iso::LANGUAGES.iter().map(|(c, _)| *c))))
+                .min_items(Some(1))
+                .max_items(Some(MAX_LANGUAGES))
+                .description(Some(
+                    "ISO 639-1 codes the applicant can support customers in.",
+                )),
+        )
+        .property(
+            "weekly_hours",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(WEEKLY_HOURS_MIN as f64))
+                .maximum(Some(WEEKLY_HOURS_MAX as f64))
+                .description(Some(
+                    "Hours a week the applicant can work. Each market has its own minimum (see \
+                     the screening rules); below it the application is waitlisted, not refused.",
+                )),
+        )
+        .property("student", flag("The applicant is a student."))
+        .property("customer", flag("The applicant uses the product."))
+        .property(
+            "adult",
+            flag("The applicant confirms the minimum age; without it the application is rejected."),
+        )
+        .property(
+            "equipment",
+            flag("The applicant has a headset and a stable connection."),
+        )
+        .property(
+            "motivation",
+            ObjectBuilder::new()
+                .schema_type(nullable(Type::String))
+                .max_length(Some(MOTIVATION_MAX as usize))
+                .description(Some("Optional, at most 2,000 characters.")),
+        )
+        .property(
+            "consent",
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .enum_values(Some([true]))
+                .description(Some(
+                    "Must be true: the applicant accepted the privacy notice.",
+                )),
+        )
+        .property("utm_source", tracking())
+        .property("utm_campaign", tracking())
+        .property("ref", tracking())
+        .required("full_name")
+        .required("email")
+        .required("country")
+        .required("area")
+        .required("languages")
+        .required("weekly_hours")
+        .required("consent")
+        .description(Some(
+            "An application. Unknown fields are ignored. Text is trimmed and runs of spaces \
+             collapsed before the limits apply.",
+        ))
+        .build()
 }
 
 #[derive(Serialize, ToSchema)]
