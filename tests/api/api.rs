@@ -209,7 +209,8 @@ async fn the_openapi_document_states_the_rules_and_a_body_at_its_limits_is_accep
     }
 
     // One step past each limit: refused, by field.
-    let past: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Edit<'a> = Box<dyn Fn(&mut Value) + 'a>;
+    let past: Vec<(&str, Edit)> = vec![
         (
             "full_name",
             Box::new(|b| b["full_name"] = json!(text(FULL_NAME_MAX as usize + 1))),
