@@ -41,7 +41,7 @@ pub fn renderer(settings: &Settings) -> anyhow::Result<Renderer> {
 impl Application {
     /// Connects, migrates and binds. With port 0 the OS picks a port, and links in emails use it.
     pub async fn build(mut settings: Settings, mailer: Mailer) -> anyhow::Result<Self> {
-        let db = Db::connect(&settings.database_url)
+        let db = Db::connect_with(&settings.database_url, settings.database_max_connections)
             .await
             .context("connecting to the database")?;
         let lock = db

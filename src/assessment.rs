@@ -327,8 +327,21 @@ pub async fn finish(
     if attempt.status != attempts::OPEN {
         return Ok(false);
     }
+    let items = attempts::items(db, attempt_id).await?;
+    finish_read(db, settings, attempt, items, by).await
+}
+
+/// `finish` from the attempt and items read before the claim. Public so a test can save an
+/// answer between that read and the claim, and see it counted.
+pub async fn finish_read(
+    db: &Db,
+    settings: &Settings,
+    attempt: AttemptRow,
+    mut items: Vec<Item>,
+    by: &str,
+) -> Result<bool, StoreError> {
+    let attempt_id = attempt.id;
     let def = attempt.quiz_def()?;
-    let mut items = attempts::items(db, attempt_id).await?;
     let app = applications::get(db, attempt.application_id).await?;
     let now = now();
     let mut tx = db.begin().await?;

@@ -133,7 +133,7 @@ pub enum OutboxCommand {
 }
 
 async fn connect(settings: &Settings) -> anyhow::Result<Db> {
-    let db = Db::connect(&settings.database_url)
+    let db = Db::connect_with(&settings.database_url, settings.database_max_connections)
         .await
         .context("connecting to the database")?;
     db.migrate().await.context("applying migrations")?;

@@ -23,6 +23,9 @@ pub struct Settings {
     pub metrics_token: Option<String>,
     /// `sqlite://path` or `postgres://…`.
     pub database_url: String,
+    /// Most database connections this instance opens (PostgreSQL; SQLite uses one writer and up
+    /// to 4 readers).
+    pub database_max_connections: u32,
     /// Folder for the SQLite database (by default) and `.eml` files of the Files mailer.
     pub data_dir: PathBuf,
     /// Load the demo data from `seed/` when the database is empty.
@@ -108,6 +111,7 @@ impl Default for Settings {
             metrics_bind: None,
             metrics_token: None,
             database_url: "sqlite://data/onramp.db".into(),
+            database_max_connections: crate::store::DEFAULT_MAX_CONNECTIONS,
             data_dir: "data".into(),
             seed_demo: true,
             seed_dir: "seed".into(),
@@ -165,6 +169,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("ONRAMP_METRICS_BIND", "metrics_bind"),
     ("ONRAMP_METRICS_TOKEN", "metrics_token"),
     ("DATABASE_URL", "database_url"),
+    (
+        "ONRAMP_DATABASE_MAX_CONNECTIONS",
+        "database_max_connections",
+    ),
     ("ONRAMP_DATA_DIR", "data_dir"),
     ("ONRAMP_SEED_DEMO", "seed_demo"),
     ("ONRAMP_SEED_DIR", "seed_dir"),
@@ -247,6 +255,10 @@ impl Settings {
             };
         }
         set!("DATABASE_URL", self.database_url);
+        set!(
+            "ONRAMP_DATABASE_MAX_CONNECTIONS",
+            self.database_max_connections
+        );
         set!("ONRAMP_DATA_DIR", self.data_dir);
         set!("ONRAMP_SEED_DEMO", self.seed_demo);
         set!("ONRAMP_SEED_DIR", self.seed_dir);
@@ -291,6 +303,9 @@ impl Settings {
                     m.country
                 );
             }
+        }
+        if self.database_max_connections == 0 {
+            bail!("database_max_connections: use at least 1");
         }
         if self.mail.pool_size == 0 || self.outbox.batch_size <= 0 {
             bail!("mail.pool_size and outbox.batch_size must be at least 1");

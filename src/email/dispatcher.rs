@@ -446,6 +446,27 @@ fn redact(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn backoff_doubles_from_the_base_and_stops_at_the_cap() {
+        let mut settings = Settings::default();
+        settings.outbox.retry_base_secs = 30.0;
+        settings.outbox.retry_max_secs = 3600.0;
+        let d = Dispatcher::new(
+            Db::Postgres(sqlx::PgPool::connect_lazy("postgres://unused@127.0.0.1/x").unwrap()),
+            Mailer::memory().0,
+            Arc::new(Renderer::new("onramp", "http://x.test", "help@x.test").unwrap()),
+            Arc::new(settings),
+        )
+        .unwrap();
+        let secs: Vec<i64> = (1..=10).map(|n| d.backoff(n).num_seconds()).collect();
+        assert_eq!(secs, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
+        // Past any sensible count it stays at the cap instead of overflowing.
+        assert_eq!(d.backoff(10_000).num_seconds(), 3600);
+        assert_eq!(d.backoff(0).num_seconds(), 30);
+    }
+
     #[test]
     fn redacts_addresses_from_server_replies() {
         assert_eq!(

@@ -97,6 +97,9 @@ fn constraint_name(db: &dyn sqlx::error::DatabaseError) -> String {
     }
 }
 
+/// Connections per instance unless configured (`database_max_connections`).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+
 #[derive(Clone, Debug)]
 pub enum Db {
     /// SQLite has one writer: writes go through a one-connection pool so they queue in-process
@@ -117,11 +120,19 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 impl Db {
+    /// Connects with the default pool size.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, DEFAULT_MAX_CONNECTIONS).await
+    }
+
+    /// Connects with at most `max_connections` to PostgreSQL (SQLite: one writer and up to that
+    /// many readers, at most 4).
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let max_connections = max_connections.max(1);
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
-                .max_connections(16)
+                .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
@@ -146,7 +157,7 @@ impl Db {
                 .connect_with(opts.clone())
                 .await?;
             let reader = SqlitePoolOptions::new()
-                .max_connections(4)
+                .max_connections(max_connections.min(4))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts.read_only(true))
                 .await?;

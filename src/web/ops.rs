@@ -56,12 +56,20 @@ async fn metrics_with_token(State(s): State<AppState>, headers: HeaderMap) -> Re
     metrics(State(s)).await
 }
 
+/// A readiness probe gives up after about a second (Kubernetes' default); answer before it does,
+/// so a database that hangs reads as "not ready" rather than as a probe that timed out.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(800);
+
 async fn readyz(State(s): State<AppState>) -> Response {
-    match s.db.ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => {
+    match tokio::time::timeout(READY_WITHIN, s.db.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "database not reachable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+        Err(_) => {
+            tracing::warn!("database did not answer within {READY_WITHIN:?}");
+            (StatusCode::SERVICE_UNAVAILABLE, "database not answering").into_response()
         }
     }
 }

@@ -27,12 +27,16 @@ pub enum SmtpMode {
     Reject,
     /// Says nothing for this long at MAIL FROM, then 421.
     Stall(Duration),
+    /// Takes this long at MAIL FROM, then accepts: sends stay in flight a while.
+    Slow(Duration),
 }
 
 #[derive(Debug)]
 pub struct Smtp {
     pub mode: SmtpMode,
     pub received: Vec<String>,
+    /// Sends that reached MAIL FROM, finished or not.
+    pub started: usize,
 }
 
 #[derive(Clone)]
@@ -43,8 +47,16 @@ struct SmtpHandler {
 
 impl Handler for SmtpHandler {
     fn mail(&mut self, _ip: std::net::IpAddr, _domain: &str, _from: &str) -> Response {
-        let mode = self.state.lock().unwrap().mode;
+        let mode = {
+            let mut state = self.state.lock().unwrap();
+            state.started += 1;
+            state.mode
+        };
         match mode {
+            SmtpMode::Slow(d) => {
+                std::thread::sleep(d);
+                mailin_embedded::response::OK
+            }
             SmtpMode::Refuse => Response::custom(451, "4.3.2 Try again later".into()),
             SmtpMode::Stall(d) => {
                 std::thread::sleep(d);
@@ -89,6 +101,7 @@ pub fn start_smtp() -> (u16, Arc<Mutex<Smtp>>) {
     let state = Arc::new(Mutex::new(Smtp {
         mode: SmtpMode::Accept,
         received: Vec::new(),
+        started: 0,
     }));
     let listener = StdListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -124,7 +137,13 @@ pub struct TestApp {
 pub async fn fresh_database_url(dir: &std::path::Path) -> String {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
-            let name = format!("onramp_t_{}", uuid::Uuid::new_v4().simple());
+            // Named after the CI run when there is one, so the run drops only its own.
+            let name = match std::env::var("ONRAMP_TEST_RUN") {
+                Ok(run) if !run.is_empty() && run.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                    format!("onramp_t_{run}_{}", uuid::Uuid::new_v4().simple())
+                }
+                _ => format!("onramp_t_{}", uuid::Uuid::new_v4().simple()),
+            };
             let admin = sqlx::PgPool::connect(&url)
                 .await
                 .expect("TEST_DATABASE_URL reachable");
@@ -144,6 +163,8 @@ pub fn test_settings(database_url: &str, data_dir: &std::path::Path, smtp_port: 
     let mut s = Settings {
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: database_url.to_string(),
+        // Tests run side by side against one PostgreSQL server: a small pool each.
+        database_max_connections: 4,
         data_dir: data_dir.to_path_buf(),
         seed_demo: false,
         ..Default::default()

@@ -10,3 +10,4 @@ mod outbox;
 mod pages;
 mod quiz;
 mod quiz_bank;
+mod reliability;

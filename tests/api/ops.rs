@@ -125,6 +125,21 @@ async fn readiness_fails_when_the_database_is_gone() {
     assert_eq!(app.get("/healthz").await.status(), 200);
 }
 
+/// CI says which engine each pass is for; a leftover TEST_DATABASE_URL must not quietly turn the
+/// SQLite pass into a second PostgreSQL one (or the other way round).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_in_use_is_the_one_asked_for() {
+    let app = spawn_app().await;
+    let asked = match std::env::var("TEST_DATABASE_URL") {
+        Ok(u) if !u.is_empty() => "postgres",
+        _ => "sqlite",
+    };
+    assert_eq!(app.db.engine(), asked);
+    if let Ok(expected) = std::env::var("ONRAMP_EXPECT_ENGINE") {
+        assert_eq!(app.db.engine(), expected, "ONRAMP_EXPECT_ENGINE");
+    }
+}
+
 #[test]
 fn both_engines_have_the_same_migrations() {
     let (sqlite, postgres) = onramp::store::migration_names();
