@@ -538,3 +538,158 @@ async fn two_instances_started_together_on_one_empty_database_both_serve() {
     a.kill().await.unwrap();
     b.kill().await.unwrap();
 }
+
+/// What the service logs while an applicant signs up, confirms, opens their status page and
+/// mistypes a form, and while someone fails to sign in as staff, holds no name, address or
+/// token, even at debug level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_hold_no_names_addresses_or_tokens() {
+    let cli = Cli::new().await;
+    let mut child = cli
+        .command(&[])
+        .env("RUST_LOG", "debug")
+        .env("ONRAMP_SEED_DEMO", "false")
+        .env("ONRAMP_OUTBOX_POLL_MS", "50")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let err = child.stderr.take().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    for stream in [
+        Box::new(out) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+        Box::new(err),
+    ] {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stream).lines();
+            while let Ok(Some(l)) = lines.next_line().await {
+                let _ = tx.send(l);
+            }
+        });
+    }
+    let mut output = Vec::new();
+    let base = loop {
+        let line = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+            .await
+            .expect("started")
+            .expect("output");
+        output.push(line.clone());
+        if let Some(rest) = line.strip_prefix("onramp is serving on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let name = "Zelda Quuxworth";
+    let email = "zelda.quuxworth@example.com";
+    let mut form = valid_form(email);
+    form[0].1 = name.into();
+    let post = |path: String, body: String| {
+        client
+            .post(format!("{base}{path}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        post("/apply".into(), encode(&form)).await.unwrap().status(),
+        303
+    );
+    // A rejected form with the same personal data.
+    let mut bad = form.clone();
+    bad[7].1 = "99".into();
+    assert_eq!(
+        post("/apply".into(), encode(&bad)).await.unwrap().status(),
+        422
+    );
+    // The verification email arrives as a file; its link is followed and confirmed.
+    let mail_dir = cli.dir.path().join("data").join("mail");
+    let verify = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Ok(entries) = std::fs::read_dir(&mail_dir) {
+                for e in entries.flatten() {
+                    let raw = std::fs::read_to_string(e.path()).unwrap_or_default();
+                    if let Some(l) = link(&raw, &base, "/verify/") {
+                        return l;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("verification email written");
+    let token = verify.rsplit('/').next().unwrap().to_string();
+    let path = verify.replace(&base, "");
+    assert_eq!(client.get(&verify).send().await.unwrap().status(), 200);
+    let confirmed = post(path.clone(), String::new()).await.unwrap();
+    assert_eq!(confirmed.status(), 303);
+    let status = confirmed.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        client
+            .get(format!("{base}{status}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let _ = post(
+        "/verify/resend".into(),
+        format!("email={}", email.replace('@', "%40")),
+    )
+    .await;
+    let _ = post(
+        "/admin/login".into(),
+        "email=admin%40onramp.localhost&password=wrong+password+here".into(),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    child.kill().await.unwrap();
+    let _ = child.wait().await;
+    drop(tx);
+    while let Some(l) = rx.recv().await {
+        output.push(l);
+    }
+    // Log lines: everything but the start-up messages printed for the operator.
+    let printed = [
+        "loaded ",
+        "bootstrap admin:",
+        "password (shown once",
+        "onramp is serving",
+        "open http",
+    ];
+    let logs: Vec<&String> = output
+        .iter()
+        .filter(|l| !printed.iter().any(|p| l.starts_with(p)))
+        .collect();
+    assert!(logs.len() >= 10, "{output:?}");
+    let status_token = status
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    for l in &logs {
+        for secret in [
+            "Zelda",
+            "Quuxworth",
+            "zelda",
+            "quuxworth",
+            &token,
+            status_token,
+            "admin@onramp.localhost",
+            "wrong password",
+        ] {
+            assert!(!l.contains(secret), "{secret:?} in the log: {l}");
+        }
+    }
+}

@@ -8,6 +8,7 @@ mod journey;
 mod ops;
 mod outbox;
 mod pages;
+mod promises;
 mod quiz;
 mod quiz_bank;
 mod reliability;

@@ -156,3 +156,39 @@ fn both_engines_have_the_same_migrations() {
     };
     assert_eq!(list("sqlite"), list("postgres"));
 }
+
+/// A database that does not answer (here: every connection busy) makes `/readyz` say so within
+/// a probe's usual one-second timeout, instead of hanging past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_answers_within_a_probe_timeout_when_the_database_hangs() {
+    let app = spawn_app().await;
+    // Hold every connection the readiness check could use.
+    let mut held = Vec::new();
+    match &app.db {
+        onramp::store::Db::Sqlite { reader, .. } => {
+            for _ in 0..reader.options().get_max_connections() {
+                held.push(Held::Sqlite(reader.acquire().await.unwrap()));
+            }
+        }
+        onramp::store::Db::Postgres(pool) => {
+            for _ in 0..pool.options().get_max_connections() {
+                held.push(Held::Postgres(pool.acquire().await.unwrap()));
+            }
+        }
+    }
+    let start = std::time::Instant::now();
+    let r = app.get("/readyz").await;
+    let took = start.elapsed();
+    assert_eq!(r.status(), 503);
+    assert!(took < std::time::Duration::from_millis(1000), "{took:?}");
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    drop(held);
+    assert_eq!(app.get("/readyz").await.status(), 200);
+}
+
+/// A connection kept out of its pool until dropped.
+#[allow(dead_code)]
+enum Held {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
