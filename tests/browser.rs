@@ -1,6 +1,8 @@
-//! Headless Chromium, driven through chromedriver, fills the signup form the way a person does.
-//! Needs `chromium` and `chromium-driver` (Debian); `.ci/run` installs them and runs this with
-//! `--ignored`.
+//! Headless Chromium, driven through chromedriver: the signup form and the quiz the way a person
+//! uses them, and every page (applicant's and each staff role's) on a desktop and on a 390 px
+//! phone, checked by axe-core and for sideways scrolling. Needs `chromium` and `chromium-driver`
+//! (Debian) and axe-core (npm; `AXE_CORE_JS` names its `axe.min.js`); `.ci/run` installs them and
+//! runs this with `--ignored`.
 
 #[path = "api/helpers.rs"]
 #[allow(dead_code)]
@@ -19,6 +21,26 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// Waits until the element at `css` says `text`: after a click the old page can still be there
+/// for a moment, and an element found on it goes stale.
+async fn wait_text(c: &fantoccini::Client, css: &str, text: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if let Ok(t) = e.text().await {
+                if t.contains(text) {
+                    return t;
+                }
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{css} never said {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -139,6 +161,15 @@ async fn applicant_fixes_a_mistake_then_verifies_in_a_browser() {
         .for_element(Locator::Id("error-summary"))
         .await
         .unwrap();
+    // Focus goes to the summary, so keyboard and screen reader users start from what is wrong.
+    let focused = c
+        .execute(
+            "return document.activeElement && document.activeElement.id",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(focused, "error-summary");
     let text = summary.text().await.unwrap();
     assert!(text.contains("Enter a valid email address"), "{text}");
     let links = c.find_all(Locator::Css("#error-summary a")).await.unwrap();
@@ -170,8 +201,7 @@ async fn applicant_fixes_a_mistake_then_verifies_in_a_browser() {
         .click()
         .await
         .unwrap();
-    let h1 = c.wait().for_element(Locator::Css("h1")).await.unwrap();
-    assert!(h1.text().await.unwrap().contains("check your email"));
+    wait_text(c, "h1", "check your email").await;
     assert!(c
         .current_url()
         .await
@@ -182,14 +212,18 @@ async fn applicant_fixes_a_mistake_then_verifies_in_a_browser() {
     assert_eq!(app.drain().await.sent, 1);
     let verify = link(&app.received()[0], &app.base, "/verify/").unwrap();
     c.goto(&verify).await.unwrap();
-    let page = c
-        .find(Locator::Css("main"))
+    // Opening the link confirms nothing until the button is pressed.
+    assert_eq!(
+        app.status_of("ana.lind@example.com").await.as_deref(),
+        Some("applied")
+    );
+    c.find(Locator::Css("form[action^='/verify/'] button"))
         .await
         .unwrap()
-        .text()
+        .click()
         .await
         .unwrap();
-    assert!(page.contains("your email address is confirmed"), "{page}");
+    let page = wait_text(c, "main", "your email address is confirmed").await;
     assert!(page.contains("Ana Lind"));
     assert_eq!(
         app.status_of("ana.lind@example.com").await.as_deref(),
@@ -233,24 +267,40 @@ async fn applicant_takes_the_quiz_in_a_browser() {
     let attempt = app.latest_attempt(email).await;
     let items = attempts::items(&app.db, attempt.id).await.unwrap();
     for item in &items {
-        let heading = c
-            .wait()
-            .for_element(Locator::Css(".question-heading"))
-            .await
-            .unwrap()
-            .text()
+        let heading = format!("Question {} of 5", item.position);
+        assert_eq!(wait_text(c, ".question-heading", &heading).await, heading);
+        if item.position == 1 {
+            // The countdown runs: the time left changes while the page is open, in the server's
+            // format. Without the script it would stay as rendered.
+            let timer = c.find(Locator::Id("time-left")).await.unwrap();
+            let before = timer.text().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(2100)).await;
+            let after = timer.text().await.unwrap();
+            assert_ne!(before, after, "the countdown does not run");
+            assert!(after.contains(" min ") && after.ends_with(" s"), "{after}");
+            // The deadline is in the applicant's market's time, with the zone named.
+            let timer_line = c
+                .find(Locator::Css(".timer"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(timer_line.contains("Stockholm time"), "{timer_line}");
+        }
+        // Every answer target is at least 24 by 24 pixels (WCAG 2.2 target size).
+        let sizes = c
+            .execute(
+                "return Array.from(document.querySelectorAll('.choice input')).map(e => { \
+                 const r = e.getBoundingClientRect(); return [r.width, r.height]; })",
+                vec![],
+            )
             .await
             .unwrap();
-        assert_eq!(heading, format!("Question {} of 5", item.position));
-        // The countdown script runs and keeps the server's format.
-        let left = c
-            .find(Locator::Id("time-left"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(left.contains("min"), "{left}");
+        for wh in sizes.as_array().unwrap() {
+            let (w, h) = (wh[0].as_f64().unwrap(), wh[1].as_f64().unwrap());
+            assert!(w >= 24.0 && h >= 24.0, "an answer target of {w} × {h}");
+        }
         for (name, value) in answer_fields(item, true) {
             let id = match name {
                 "answer" => format!("choice-{value}"),
@@ -271,24 +321,278 @@ async fn applicant_takes_the_quiz_in_a_browser() {
             .unwrap();
     }
 
-    let review = c.wait().for_element(Locator::Css("main")).await.unwrap();
-    let text = review.text().await.unwrap();
-    assert!(text.contains("You have answered every question."), "{text}");
+    wait_text(c, "main", "You have answered every question.").await;
     c.find(Locator::Css("form[action$='/submit'] button"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    let result = c
-        .wait()
-        .for_element(Locator::Css(".result"))
-        .await
-        .unwrap()
-        .text()
+    wait_text(c, ".result", "Your score: 100%").await;
+    assert_eq!(app.status_of(email).await.as_deref(), Some("quiz_passed"));
+    c.clone().close().await.unwrap();
+}
+
+/// axe-core's source, installed by `.ci/run` from the npm registry.
+fn axe_source() -> String {
+    let path = std::env::var("AXE_CORE_JS")
+        .unwrap_or_else(|_| "/tmp/onramp-axe/node_modules/axe-core/axe.min.js".into());
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("axe-core not found at {path} ({e}); run .ci/run, or npm install axe-core and set AXE_CORE_JS")
+    })
+}
+
+/// The two screens every page is checked on.
+const VIEWPORTS: [(&str, u32, u32); 2] = [("desktop", 1280, 900), ("phone", 390, 844)];
+
+/// Loads `url` and checks it: a page with a main landmark and a heading, no axe-core violation,
+/// and (on the phone) no sideways scrolling. Returns the problems found.
+async fn audit(
+    c: &fantoccini::Client,
+    axe: &str,
+    url: &str,
+    what: &str,
+    phone: bool,
+) -> Vec<String> {
+    c.goto(url).await.unwrap();
+    audit_current(c, axe, what, phone).await
+}
+
+async fn audit_current(c: &fantoccini::Client, axe: &str, what: &str, phone: bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    let shape = c
+        .execute(
+            "return [!!document.querySelector('main'), !!document.querySelector('h1'), \
+             document.documentElement.lang, document.documentElement.scrollWidth, window.innerWidth]",
+            vec![],
+        )
         .await
         .unwrap();
-    assert!(result.contains("Your score: 100%"), "{result}");
-    assert_eq!(app.status_of(email).await.as_deref(), Some("quiz_passed"));
+    if shape[0] != true || shape[1] != true || shape[2] != "en" {
+        problems.push(format!("{what}: not a whole page ({shape})"));
+    }
+    if phone && shape[3].as_f64().unwrap() > shape[4].as_f64().unwrap() {
+        problems.push(format!(
+            "{what}: scrolls sideways on a phone ({} px of content in {} px)",
+            shape[3], shape[4]
+        ));
+    }
+    c.execute(axe, vec![]).await.unwrap();
+    let violations = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             axe.run(document, { resultTypes: ['violations'] }) \
+               .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + \
+                  v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')))) \
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    for v in violations.as_array().unwrap() {
+        problems.push(format!("{what}: {}", v.as_str().unwrap()));
+    }
+    problems
+}
+
+/// Fills the signup form with `email` and sends it (script, to keep the walk short; the first
+/// browser test types it by hand), then waits for the next page's `h1` to say `next`.
+async fn submit_apply(c: &fantoccini::Client, base: &str, email: &str, next: &str) {
+    c.goto(&format!("{base}/apply")).await.unwrap();
+    c.execute(
+        "const f = document.querySelector('form[action=\"/apply\"]'); \
+         f.full_name.value = 'Ana Lind'; f.email.value = arguments[0]; f.country.value = 'SE'; \
+         document.getElementById('area-town').checked = true; \
+         document.getElementById('lang-sv').checked = true; f.weekly_hours.value = '20'; \
+         f.adult.checked = true; f.equipment.checked = true; f.consent.checked = true; \
+         f.submit();",
+        vec![serde_json::json!(email)],
+    )
+    .await
+    .unwrap();
+    wait_text(c, "h1", next).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromedriver and axe-core; .ci/run runs it"]
+async fn every_page_passes_axe_and_fits_a_phone_for_every_role() {
+    let app = spawn_app_with(|s| s.verify_resend_cooldown_secs = 0).await;
+    app.load_quizzes().await;
+    let axe = axe_source();
+    let base = app.base.clone();
+    let b = browser().await;
+    let c = &b.client;
+    let mut problems = Vec::new();
+
+    // The applicant's pages, with real links in each state.
+    let path = |url: String| url.replace(&base, "");
+    let quiz = app.invited("walk@example.com").await;
+    let received = app.received();
+    let status = path(
+        link(
+            mail_to(&received, "walk@example.com").last().unwrap(),
+            &base,
+            "/status/",
+        )
+        .unwrap(),
+    );
+    let used_verify =
+        path(link(mail_to(&received, "walk@example.com")[0], &base, "/verify/").unwrap());
+    assert_eq!(
+        app.apply(&valid_form("fresh@example.com")).await.status(),
+        303
+    );
+    app.drain().await;
+    let fresh_verify = path(
+        link(
+            mail_to(&app.received(), "fresh@example.com")[0],
+            &base,
+            "/verify/",
+        )
+        .unwrap(),
+    );
+    let done_quiz = app.invited("done@example.com").await;
+    assert_eq!(
+        app.post_form(&format!("{done_quiz}/start"), "")
+            .await
+            .status(),
+        303
+    );
+    app.answer_all(&done_quiz, "done@example.com", true).await;
+    let done = app.latest_attempt("done@example.com").await;
+    assert_eq!(app.submit(&done_quiz, done.id).await.status(), 303);
+    let running_quiz = app.invited("running@example.com").await;
+    assert_eq!(
+        app.post_form(&format!("{running_quiz}/start"), "")
+            .await
+            .status(),
+        303
+    );
+    let pages: Vec<(String, String)> = vec![
+        ("home".into(), "/".into()),
+        ("signup form".into(), "/apply?utm_source=walk".into()),
+        ("privacy".into(), "/privacy".into()),
+        ("new link form".into(), "/verify/resend".into()),
+        ("confirm email".into(), fresh_verify.clone()),
+        ("link already used".into(), used_verify.clone()),
+        ("link not valid".into(), "/verify/not-a-real-token".into()),
+        ("status page".into(), status.clone()),
+        ("quiz rules".into(), quiz.clone()),
+        ("quiz question".into(), format!("{running_quiz}/q/1")),
+        ("quiz review".into(), format!("{running_quiz}/review")),
+        ("quiz result".into(), done_quiz.clone()),
+        ("not found".into(), "/no-such-page".into()),
+        ("staff sign-in".into(), "/admin/login".into()),
+    ];
+    for (vp, w, h) in VIEWPORTS {
+        c.set_window_size(w, h).await.unwrap();
+        let phone = vp == "phone";
+        if phone {
+            let inner = c.execute("return window.innerWidth", vec![]).await.unwrap();
+            assert_eq!(inner.as_f64(), Some(390.0), "the phone viewport");
+        }
+        for (what, p) in &pages {
+            problems.extend(
+                audit(
+                    c,
+                    &axe,
+                    &format!("{base}{p}"),
+                    &format!("{vp} {what}"),
+                    phone,
+                )
+                .await,
+            );
+        }
+        // Pages that come after a form: errors, a suggestion, the thanks page, a new link.
+        c.goto(&format!("{base}/apply")).await.unwrap();
+        c.find(Locator::Css("form[action='/apply'] button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.wait()
+            .for_element(Locator::Id("error-summary"))
+            .await
+            .unwrap();
+        problems
+            .extend(audit_current(c, &axe, &format!("{vp} signup form with errors"), phone).await);
+        submit_apply(c, &base, &format!("ana.{vp}@gmial.com"), "Apply").await;
+        c.wait()
+            .for_element(Locator::Id("email-suggestion"))
+            .await
+            .unwrap();
+        problems.extend(audit_current(c, &axe, &format!("{vp} address suggestion"), phone).await);
+        submit_apply(
+            c,
+            &base,
+            &format!("ana.{vp}@example.com"),
+            "Now check your email",
+        )
+        .await;
+        problems.extend(audit_current(c, &axe, &format!("{vp} thanks"), phone).await);
+        c.goto(&format!("{base}/verify/not-a-real-token"))
+            .await
+            .unwrap();
+        c.find(Locator::Css("form[action='/links/renew'] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(c, "h1", "Check your email").await;
+        problems.extend(audit_current(c, &axe, &format!("{vp} new link sent"), phone).await);
+    }
+
+    // Every staff page, as each role.
+    for (email, role) in [
+        ("ada@onramp.test", "admin"),
+        ("rita@onramp.test", "recruiter"),
+        ("max@onramp.test", "manager"),
+    ] {
+        app.staff_user(email, role).await;
+        c.delete_all_cookies().await.unwrap();
+        c.goto(&format!("{base}/admin/login")).await.unwrap();
+        c.find(Locator::Id("email"))
+            .await
+            .unwrap()
+            .send_keys(email)
+            .await
+            .unwrap();
+        c.find(Locator::Id("password"))
+            .await
+            .unwrap()
+            .send_keys(PASSWORD)
+            .await
+            .unwrap();
+        c.find(Locator::Css("form[action='/admin/login'] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(c, ".staff-nav", email).await;
+        for (vp, w, h) in VIEWPORTS {
+            c.set_window_size(w, h).await.unwrap();
+            for page in STAFF_PAGES {
+                problems.extend(
+                    audit(
+                        c,
+                        &axe,
+                        &format!("{base}{page}"),
+                        &format!("{vp} {role} {page}"),
+                        vp == "phone",
+                    )
+                    .await,
+                );
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
     c.clone().close().await.unwrap();
 }
