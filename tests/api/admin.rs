@@ -568,3 +568,54 @@ async fn a_question_category_is_picked_and_a_new_one_is_deliberate() {
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     assert_eq!(quizzes::bank_counts(&app.db).await.unwrap()["billing"], 1);
 }
+
+/// Mail that can never be sent does not just sit in the outbox: staff see it, with the reason,
+/// on their home page and the emails page, and can send it again once the cause is fixed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_that_could_not_be_sent_surfaces_to_staff() {
+    let app = spawn_app().await;
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    app.apply(&valid_form("bounced@example.com")).await;
+    app.set_smtp(SmtpMode::Reject);
+    assert_eq!(app.drain().await.failed, 1);
+    let cookie = app.sign_in("rita@onramp.test").await;
+    let home = app.staff_get(&cookie, "/admin").await.text().await.unwrap();
+    assert!(home.contains("1 email(s) could not be sent"), "{home}");
+    let page = app
+        .staff_get(&cookie, "/admin/emails")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("bounced@example.com"));
+    assert!(page.contains("(550): 5.1.1 No such mailbox here"), "{page}");
+    let id: uuid::Uuid = on_db!(&app.db, p => sqlx::query_scalar("SELECT id FROM outbox")
+        .fetch_one(p).await)
+    .unwrap();
+    assert!(page.contains(&format!("action=\"/admin/emails/{id}/retry\"")));
+    // A made-up id changes nothing and says so.
+    let r = app
+        .staff_post(
+            &cookie,
+            &format!("/admin/emails/{}/retry", uuid::Uuid::now_v7()),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        r.headers()["location"],
+        "/admin/emails?status=failed&queued=0"
+    );
+    let r = app
+        .staff_post(&cookie, &format!("/admin/emails/{id}/retry"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "/admin/emails?status=failed&queued=1"
+    );
+    app.set_smtp(SmtpMode::Accept);
+    assert_eq!(app.drain().await.sent, 1);
+    assert_eq!(mail_to(&app.received(), "bounced@example.com").len(), 1);
+    let home = app.staff_get(&cookie, "/admin").await.text().await.unwrap();
+    assert!(!home.contains("email(s) could not be sent"));
+}
