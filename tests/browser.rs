@@ -263,7 +263,8 @@ async fn applicant_takes_the_quiz_in_a_browser() {
         .click()
         .await
         .unwrap();
-
+    // The attempt exists once its first question is on the screen.
+    wait_text(c, ".question-heading", "Question 1 of 5").await;
     let attempt = app.latest_attempt(email).await;
     let items = attempts::items(&app.db, attempt.id).await.unwrap();
     for item in &items {

@@ -19,6 +19,12 @@ pub fn first<'a>(pairs: &'a Pairs, name: &str) -> Option<&'a str> {
         .map(str::trim)
 }
 
+/// The fields of a URL's query string (`RawQuery`), read like a form: a malformed query gives
+/// what could be read, never an error page.
+pub fn query(raw: Option<String>) -> Pairs {
+    parse_urlencoded(raw.unwrap_or_default().as_bytes())
+}
+
 /// The fields of a URL-encoded form body, after the content-type and size checks.
 pub fn urlencoded(
     headers: &HeaderMap,

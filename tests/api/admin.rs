@@ -55,15 +55,9 @@ async fn staff_sign_in_roles_and_cross_site_posts() {
     assert_eq!(app.count("staff_sessions").await, 0);
 
     let cookie = app.sign_in("rita@onramp.test").await;
-    assert_eq!(
-        app.staff_get(&cookie, "/admin/questions").await.status(),
-        200
-    );
+    assert_eq!(app.get_as(&cookie, "/admin/questions").await.status(), 200);
     let manager = app.sign_in("max@onramp.test").await;
-    assert_eq!(
-        app.staff_get(&manager, "/admin/quizzes").await.status(),
-        403
-    );
+    assert_eq!(app.get_as(&manager, "/admin/quizzes").await.status(), 403);
 
     // A form posted from another site is refused and changes nothing.
     app.load_quizzes().await;
@@ -93,12 +87,9 @@ async fn staff_sign_in_roles_and_cross_site_posts() {
         before
     );
 
-    let out = app.staff_post(&cookie, "/admin/logout", &[]).await;
+    let out = app.post_as(&cookie, "/admin/logout", &[]).await;
     assert_eq!(out.status(), 303);
-    assert_eq!(
-        app.staff_get(&cookie, "/admin/questions").await.status(),
-        303
-    );
+    assert_eq!(app.get_as(&cookie, "/admin/questions").await.status(), 303);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,7 +103,7 @@ async fn editing_a_question_makes_a_new_version_and_bad_input_changes_nothing() 
         .unwrap()
         .unwrap();
     let page = app
-        .staff_get(&cookie, "/admin/questions/tone-001")
+        .get_as(&cookie, "/admin/questions/tone-001")
         .await
         .text()
         .await
@@ -146,7 +137,7 @@ async fn editing_a_question_makes_a_new_version_and_bad_input_changes_nothing() 
         }
     }
     let r = app
-        .staff_post(&cookie, "/admin/questions/tone-001", &fields)
+        .post_as(&cookie, "/admin/questions/tone-001", &fields)
         .await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
@@ -161,7 +152,7 @@ async fn editing_a_question_makes_a_new_version_and_bad_input_changes_nothing() 
     fields[4].1 = "Because it names the problem and the next step.".into();
     fields[3].1 = format!("{} (reworded)", old.prompt);
     let r = app
-        .staff_post(&cookie, "/admin/questions/tone-001", &fields)
+        .post_as(&cookie, "/admin/questions/tone-001", &fields)
         .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     let (new, version) = quizzes::latest_by_slug(&app.db, "tone-001")
@@ -179,7 +170,7 @@ async fn editing_a_question_makes_a_new_version_and_bad_input_changes_nothing() 
 
     // A new question with a key already taken is refused by field.
     fields.insert(0, ("key", "tone-001".into()));
-    let r = app.staff_post(&cookie, "/admin/questions", &fields).await;
+    let r = app.post_as(&cookie, "/admin/questions", &fields).await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("href=\"#key\""));
 }
@@ -207,7 +198,7 @@ async fn quiz_definitions_are_checked_and_saved_from_the_form() {
         ]
     };
     let r = app
-        .staff_post(&cookie, "/admin/quizzes", &form("Bad Slug", "99", "150"))
+        .post_as(&cookie, "/admin/quizzes", &form("Bad Slug", "99", "150"))
         .await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
@@ -220,7 +211,7 @@ async fn quiz_definitions_are_checked_and_saved_from_the_form() {
     assert_eq!(quizzes::quizzes(&app.db).await.unwrap().len(), 2);
 
     let r = app
-        .staff_post(&cookie, "/admin/quizzes", &form("agents-norway", "4", "75"))
+        .post_as(&cookie, "/admin/quizzes", &form("agents-norway", "4", "75"))
         .await;
     assert_eq!(r.status(), 303);
     let (_, def) = quizzes::quiz_by_slug(&app.db, "agents-norway")
@@ -231,7 +222,7 @@ async fn quiz_definitions_are_checked_and_saved_from_the_form() {
     assert_eq!(def.question_count(), 6);
     assert_eq!(def.category_pass_percent["policy"], 50);
     let list = app
-        .staff_get(&cookie, "/admin/quizzes")
+        .get_as(&cookie, "/admin/quizzes")
         .await
         .text()
         .await
@@ -365,13 +356,13 @@ async fn item_analysis_matches_statistics_computed_from_the_stored_answers() {
     let expected = reference_analysis(&rows, 3);
     let cookie = app.sign_in("rita@onramp.test").await;
     let page = app
-        .staff_get(&cookie, "/admin/quizzes/agents-sweden/analysis")
+        .get_as(&cookie, "/admin/quizzes/agents-sweden/analysis")
         .await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("Item analysis"));
     let json: serde_json::Value = app
-        .staff_get(&cookie, "/admin/quizzes/agents-sweden/analysis.json")
+        .get_as(&cookie, "/admin/quizzes/agents-sweden/analysis.json")
         .await
         .json()
         .await
@@ -448,7 +439,7 @@ async fn saving_a_question_unchanged_stores_nothing_and_says_so() {
     let cookie = app.sign_in("rita@onramp.test").await;
     // tone-001 has a prompt over several lines: the browser posts it back with CRLF line ends.
     let page = app
-        .staff_get(&cookie, "/admin/questions/tone-001")
+        .get_as(&cookie, "/admin/questions/tone-001")
         .await
         .text()
         .await
@@ -466,7 +457,7 @@ async fn saving_a_question_unchanged_stores_nothing_and_says_so() {
         .map(|(k, v)| (k.as_str(), v.clone()))
         .collect();
     let r = app
-        .staff_post(&cookie, "/admin/questions/tone-001", &posted)
+        .post_as(&cookie, "/admin/questions/tone-001", &posted)
         .await;
     assert_eq!(r.status(), 303);
     let to = r.headers()["location"].to_str().unwrap().to_string();
@@ -475,7 +466,7 @@ async fn saving_a_question_unchanged_stores_nothing_and_says_so() {
         quizzes::version_count(&app.db, "tone-001").await.unwrap(),
         1
     );
-    let shown = app.staff_get(&cookie, &to).await.text().await.unwrap();
+    let shown = app.get_as(&cookie, &to).await.text().await.unwrap();
     assert!(
         shown.contains("No changes to save: this is still version 1."),
         "{shown}"
@@ -490,7 +481,7 @@ async fn saving_a_question_unchanged_stores_nothing_and_says_so() {
         .1
         .push_str(" It also says when.");
     let r = app
-        .staff_post(&cookie, "/admin/questions/tone-001", &changed)
+        .post_as(&cookie, "/admin/questions/tone-001", &changed)
         .await;
     let to = r.headers()["location"].to_str().unwrap().to_string();
     assert_eq!(to, "/admin/questions/tone-001?outcome=saved");
@@ -498,7 +489,7 @@ async fn saving_a_question_unchanged_stores_nothing_and_says_so() {
         quizzes::version_count(&app.db, "tone-001").await.unwrap(),
         2
     );
-    let shown = app.staff_get(&cookie, &to).await.text().await.unwrap();
+    let shown = app.get_as(&cookie, &to).await.text().await.unwrap();
     assert!(shown.contains("Saved as version 2."), "{shown}");
     assert!(shown.contains("stores it as version 3"));
 }
@@ -510,7 +501,7 @@ async fn a_question_category_is_picked_and_a_new_one_is_deliberate() {
     app.staff_user("rita@onramp.test", "recruiter").await;
     let cookie = app.sign_in("rita@onramp.test").await;
     let page = app
-        .staff_get(&cookie, "/admin/questions/new")
+        .get_as(&cookie, "/admin/questions/new")
         .await
         .text()
         .await
@@ -542,7 +533,7 @@ async fn a_question_category_is_picked_and_a_new_one_is_deliberate() {
         ("__new__", "Not Valid!", "new_category"),
     ] {
         let r = app
-            .staff_post(
+            .post_as(
                 &cookie,
                 "/admin/questions",
                 &question(category, new_category),
@@ -563,7 +554,7 @@ async fn a_question_category_is_picked_and_a_new_one_is_deliberate() {
     }
     assert_eq!(quizzes::bank_counts(&app.db).await.unwrap(), before);
     let r = app
-        .staff_post(&cookie, "/admin/questions", &question("__new__", "billing"))
+        .post_as(&cookie, "/admin/questions", &question("__new__", "billing"))
         .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     assert_eq!(quizzes::bank_counts(&app.db).await.unwrap()["billing"], 1);
@@ -579,10 +570,10 @@ async fn mail_that_could_not_be_sent_surfaces_to_staff() {
     app.set_smtp(SmtpMode::Reject);
     assert_eq!(app.drain().await.failed, 1);
     let cookie = app.sign_in("rita@onramp.test").await;
-    let home = app.staff_get(&cookie, "/admin").await.text().await.unwrap();
+    let home = app.get_as(&cookie, "/admin").await.text().await.unwrap();
     assert!(home.contains("1 email(s) could not be sent"), "{home}");
     let page = app
-        .staff_get(&cookie, "/admin/emails")
+        .get_as(&cookie, "/admin/emails")
         .await
         .text()
         .await
@@ -595,7 +586,7 @@ async fn mail_that_could_not_be_sent_surfaces_to_staff() {
     assert!(page.contains(&format!("action=\"/admin/emails/{id}/retry\"")));
     // A made-up id changes nothing and says so.
     let r = app
-        .staff_post(
+        .post_as(
             &cookie,
             &format!("/admin/emails/{}/retry", uuid::Uuid::now_v7()),
             &[],
@@ -606,7 +597,7 @@ async fn mail_that_could_not_be_sent_surfaces_to_staff() {
         "/admin/emails?status=failed&queued=0"
     );
     let r = app
-        .staff_post(&cookie, &format!("/admin/emails/{id}/retry"), &[])
+        .post_as(&cookie, &format!("/admin/emails/{id}/retry"), &[])
         .await;
     assert_eq!(r.status(), 303);
     assert_eq!(
@@ -616,6 +607,6 @@ async fn mail_that_could_not_be_sent_surfaces_to_staff() {
     app.set_smtp(SmtpMode::Accept);
     assert_eq!(app.drain().await.sent, 1);
     assert_eq!(mail_to(&app.received(), "bounced@example.com").len(), 1);
-    let home = app.staff_get(&cookie, "/admin").await.text().await.unwrap();
+    let home = app.get_as(&cookie, "/admin").await.text().await.unwrap();
     assert!(!home.contains("email(s) could not be sent"));
 }

@@ -66,12 +66,8 @@ async fn the_thanks_page_shows_where_the_link_went_and_a_typo_can_be_fixed() {
     assert_eq!(r.headers()["location"], "/apply/thanks");
     let cookie = receipt_cookie(&r);
     let thanks = app
-        .client
-        .get(format!("{}/apply/thanks", app.base))
-        .header("cookie", &cookie)
-        .send()
+        .get_as(&cookie, "/apply/thanks")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -85,14 +81,8 @@ async fn the_thanks_page_shows_where_the_link_went_and_a_typo_can_be_fixed() {
 
     // A bad address is refused by field, and nothing changes.
     let bad = app
-        .client
-        .post(format!("{}/apply/fix", app.base))
-        .header("cookie", &cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("email=ana%40example")
-        .send()
-        .await
-        .unwrap();
+        .post_as(&cookie, "/apply/fix", &[("email", "ana@example".into())])
+        .await;
     assert_eq!(bad.status(), 422);
     let html = bad.text().await.unwrap();
     assert!(html.contains("href=\"#email\"") && html.contains("aria-invalid=\"true\""));
@@ -102,14 +92,12 @@ async fn the_thanks_page_shows_where_the_link_went_and_a_typo_can_be_fixed() {
     );
 
     let fixed = app
-        .client
-        .post(format!("{}/apply/fix", app.base))
-        .header("cookie", &cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("email=ana.lind%40example.se")
-        .send()
-        .await
-        .unwrap();
+        .post_as(
+            &cookie,
+            "/apply/fix",
+            &[("email", "ana.lind@example.se".into())],
+        )
+        .await;
     assert_eq!(fixed.status(), 303);
     assert_eq!(fixed.headers()["location"], "/apply/thanks");
     assert_eq!(app.count("applications").await, 1);
@@ -148,14 +136,12 @@ async fn a_receipt_cannot_move_someone_elses_application() {
     assert_eq!(r.status(), 303);
     let cookie = receipt_cookie(&r);
     let moved = app
-        .client
-        .post(format!("{}/apply/fix", app.base))
-        .header("cookie", &cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("email=attacker%40example.com")
-        .send()
-        .await
-        .unwrap();
+        .post_as(
+            &cookie,
+            "/apply/fix",
+            &[("email", "attacker@example.com".into())],
+        )
+        .await;
     assert_eq!(moved.status(), 303, "the same answer as a real correction");
     assert_eq!(
         app.status_of("owner@example.com").await.as_deref(),
@@ -165,14 +151,12 @@ async fn a_receipt_cannot_move_someone_elses_application() {
     // A forged cookie naming the owner's address does no better.
     let forged = format!("onramp_signup=forged.{}", base64_url("owner@example.com"));
     let moved = app
-        .client
-        .post(format!("{}/apply/fix", app.base))
-        .header("cookie", &forged)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("email=attacker%40example.com")
-        .send()
-        .await
-        .unwrap();
+        .post_as(
+            &forged,
+            "/apply/fix",
+            &[("email", "attacker@example.com".into())],
+        )
+        .await;
     assert_eq!(moved.status(), 303);
     assert_eq!(
         app.status_of("owner@example.com").await.as_deref(),

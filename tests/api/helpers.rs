@@ -452,6 +452,18 @@ pub fn header<'a>(email: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
+/// Fails the test if any email was received twice (by its Message-ID).
+pub fn assert_each_sent_once(received: &[String]) {
+    let mut ids: Vec<&str> = received
+        .iter()
+        .map(|m| header(m, "Message-ID").unwrap())
+        .collect();
+    ids.sort();
+    let all = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), all, "an email was sent twice");
+}
+
 pub fn mail_to<'a>(received: &'a [String], address: &str) -> Vec<&'a String> {
     received
         .iter()
@@ -508,6 +520,14 @@ impl TestApp {
             .clone();
         let url = link(&invitation, &self.base, "/quiz/").expect("quiz link");
         url[self.base.len()..].to_string()
+    }
+
+    /// Invites `email` and starts the quiz: the quiz link path and the running attempt.
+    pub async fn start_quiz(&self, email: &str) -> (String, attempts::AttemptRow) {
+        let quiz = self.invited(email).await;
+        let start = self.post_form(&format!("{quiz}/start"), "").await;
+        assert_eq!(start.status(), 303);
+        (quiz, self.latest_attempt(email).await)
     }
 
     pub async fn latest_attempt(&self, email: &str) -> attempts::AttemptRow {
@@ -618,20 +638,34 @@ impl TestApp {
     }
 
     /// Signs in and returns the cookie to send.
+    /// Posts the sign-in form, with `next` when given.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        next: Option<&str>,
+    ) -> reqwest::Response {
+        let mut fields = vec![
+            ("email", email.to_string()),
+            ("password", password.to_string()),
+        ];
+        if let Some(n) = next {
+            fields.push(("next", n.to_string()));
+        }
+        self.post_form("/admin/login", encode(&fields)).await
+    }
+
+    /// Signs in with the test password; the cookie to send.
     pub async fn sign_in(&self, email: &str) -> String {
-        let r = self
-            .post_form(
-                "/admin/login",
-                encode(&[("email", email.into()), ("password", PASSWORD.into())]),
-            )
-            .await;
+        let r = self.login(email, PASSWORD, None).await;
         assert_eq!(r.status(), 303);
         let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
         cookie.split(';').next().unwrap().to_string()
     }
 
-    pub async fn staff_get(&self, cookie: &str, path: &str) -> reqwest::Response {
+    /// GET with a cookie (a staff session, a signup receipt).
+    pub async fn get_as(&self, cookie: &str, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.base))
             .header("cookie", cookie)
@@ -640,7 +674,8 @@ impl TestApp {
             .unwrap()
     }
 
-    pub async fn staff_post(
+    /// POST a form with a cookie, as a browser on this site does.
+    pub async fn post_as(
         &self,
         cookie: &str,
         path: &str,

@@ -44,7 +44,7 @@ async fn every_staff_page_renders_for_every_role() {
         app.staff_user(email, role).await;
         let cookie = app.sign_in(email).await;
         for page in STAFF_PAGES {
-            let r = app.staff_get(&cookie, page).await;
+            let r = app.get_as(&cookie, page).await;
             let status = r.status().as_u16();
             let html = r.text().await.unwrap();
             let what = format!("{role} {page}");
@@ -63,12 +63,7 @@ async fn every_staff_page_renders_for_every_role() {
     }
     // A manager's home is a real page, not a refusal.
     let manager = app.sign_in("max@onramp.test").await;
-    let home = app
-        .staff_get(&manager, "/admin")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let home = app.get_as(&manager, "/admin").await.text().await.unwrap();
     assert!(home.contains("<h1>Reports</h1>"), "{home}");
     assert!(!home.contains("Forbidden"));
 }
@@ -85,7 +80,7 @@ async fn forms_posted_with_fields_missing_still_render() {
         "/admin/questions",
         "/admin/questions/tone-001",
     ] {
-        let r = app.staff_post(&cookie, path, &[]).await;
+        let r = app.post_as(&cookie, path, &[]).await;
         assert_eq!(r.status(), 422, "{path}");
         let html = r.text().await.unwrap();
         assert_page(&html, path);
@@ -111,16 +106,7 @@ async fn sign_in_returns_to_the_page_asked_for_and_only_on_this_site() {
     let sign_in = |next: &'static str| {
         let app = &app;
         async move {
-            let r = app
-                .post_form(
-                    "/admin/login",
-                    encode(&[
-                        ("email", "rita@onramp.test".into()),
-                        ("password", PASSWORD.into()),
-                        ("next", next.into()),
-                    ]),
-                )
-                .await;
+            let r = app.login("rita@onramp.test", PASSWORD, Some(next)).await;
             assert_eq!(r.status(), 303, "{next}");
             r.headers()["location"].to_str().unwrap().to_string()
         }
@@ -146,14 +132,7 @@ async fn sign_in_returns_to_the_page_asked_for_and_only_on_this_site() {
     }
     // A wrong password keeps the target for the next try.
     let r = app
-        .post_form(
-            "/admin/login",
-            encode(&[
-                ("email", "rita@onramp.test".into()),
-                ("password", "wrong password".into()),
-                ("next", "/admin/quizzes".into()),
-            ]),
-        )
+        .login("rita@onramp.test", "wrong password", Some("/admin/quizzes"))
         .await;
     assert_eq!(r.status(), 422);
     assert!(r

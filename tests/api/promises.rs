@@ -13,19 +13,11 @@ use crate::helpers::*;
 async fn a_staff_session_ends_when_it_expires() {
     let app = spawn_app_with(|s| s.staff_session_hours = 3).await;
     app.staff_user("rita@onramp.test", "recruiter").await;
-    let r = app
-        .post_form(
-            "/admin/login",
-            encode(&[
-                ("email", "rita@onramp.test".into()),
-                ("password", PASSWORD.into()),
-            ]),
-        )
-        .await;
+    let r = app.login("rita@onramp.test", PASSWORD, None).await;
     let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(set.contains("Max-Age=10800"), "{set}");
     let cookie = set.split(';').next().unwrap().to_string();
-    assert_eq!(app.staff_get(&cookie, "/admin").await.status(), 200);
+    assert_eq!(app.get_as(&cookie, "/admin").await.status(), 200);
     let expires: chrono::DateTime<chrono::Utc> = on_db!(&app.db, p => sqlx::query_scalar(
         "SELECT expires_at FROM staff_sessions").fetch_one(p).await)
     .unwrap();
@@ -38,7 +30,7 @@ async fn a_staff_session_ends_when_it_expires() {
     on_writer!(&app.db, p => sqlx::query("UPDATE staff_sessions SET expires_at = $1")
         .bind(now() - Span::seconds(1)).execute(p).await.map(|_| ()))
     .unwrap();
-    let r = app.staff_get(&cookie, "/admin/questions").await;
+    let r = app.get_as(&cookie, "/admin/questions").await;
     assert_eq!(r.status(), 303);
     assert!(r.headers()["location"]
         .to_str()
@@ -107,12 +99,7 @@ async fn an_attempt_keeps_the_question_versions_it_showed_after_an_edit() {
     let app = spawn_app().await;
     app.load_quizzes().await;
     let email = "steady@example.com";
-    let quiz = app.invited(email).await;
-    assert_eq!(
-        app.post_form(&format!("{quiz}/start"), "").await.status(),
-        303
-    );
-    let attempt = app.latest_attempt(email).await;
+    let (quiz, attempt) = app.start_quiz(email).await;
     let items = attempts::items(&app.db, attempt.id).await.unwrap();
     let first = &items[0];
     // A recruiter rewords the first question while the attempt runs.

@@ -49,12 +49,7 @@ async fn the_index_refuses_a_second_open_attempt() {
     let app = spawn_app().await;
     app.load_quizzes().await;
     let email = "indexed@example.com";
-    let quiz = app.invited(email).await;
-    assert_eq!(
-        app.post_form(&format!("{quiz}/start"), "").await.status(),
-        303
-    );
-    let open = app.latest_attempt(email).await;
+    let (_, open) = app.start_quiz(email).await;
     let drawn = &attempts::items(&app.db, open.id).await.unwrap()[0];
     let item = || {
         vec![attempts::NewItem {
@@ -113,13 +108,8 @@ async fn simultaneous_submits_score_once() {
     let app = spawn_app().await;
     app.load_quizzes().await;
     let email = "double@example.com";
-    let quiz = app.invited(email).await;
-    assert_eq!(
-        app.post_form(&format!("{quiz}/start"), "").await.status(),
-        303
-    );
+    let (quiz, attempt) = app.start_quiz(email).await;
     app.answer_all(&quiz, email, true).await;
-    let attempt = app.latest_attempt(email).await;
     let submits = (0..6).map(|_| app.submit(&quiz, attempt.id));
     for r in futures_util::future::join_all(submits).await {
         assert_eq!(r.status(), 303);
@@ -152,13 +142,8 @@ async fn the_claim_lets_one_of_two_finishes_through() {
     let app = spawn_app().await;
     app.load_quizzes().await;
     let email = "claimed@example.com";
-    let quiz = app.invited(email).await;
-    assert_eq!(
-        app.post_form(&format!("{quiz}/start"), "").await.status(),
-        303
-    );
+    let (quiz, attempt) = app.start_quiz(email).await;
     app.answer_all(&quiz, email, false).await;
-    let attempt = app.latest_attempt(email).await;
     let items = attempts::items(&app.db, attempt.id).await.unwrap();
     // Both read the open attempt first, then race for the claim.
     let (a, b) = tokio::join!(
@@ -195,12 +180,7 @@ async fn an_answer_saved_after_the_read_is_counted() {
     let app = spawn_app().await;
     app.load_quizzes().await;
     let email = "lastsecond@example.com";
-    let quiz = app.invited(email).await;
-    assert_eq!(
-        app.post_form(&format!("{quiz}/start"), "").await.status(),
-        303
-    );
-    let attempt = app.latest_attempt(email).await;
+    let (quiz, attempt) = app.start_quiz(email).await;
     // The scorer reads the attempt with nothing answered ...
     let stale = attempts::items(&app.db, attempt.id).await.unwrap();
     // ... the applicant's last answers land ...
@@ -225,12 +205,7 @@ async fn answers_in_the_grace_period_count_and_later_ones_do_not() {
     let app = spawn_app().await;
     app.load_quizzes().await;
     let email = "grace@example.com";
-    let quiz = app.invited(email).await;
-    assert_eq!(
-        app.post_form(&format!("{quiz}/start"), "").await.status(),
-        303
-    );
-    let attempt = app.latest_attempt(email).await;
+    let (quiz, attempt) = app.start_quiz(email).await;
     let items = attempts::items(&app.db, attempt.id).await.unwrap();
     // The deadline passed a moment ago; the grace period has not.
     let (past, later) = (now() - Span::seconds(5), now() + Span::seconds(25));
@@ -289,11 +264,7 @@ async fn the_scheduler_runs_a_one_second_schedule_and_records_each_tick() {
     let app = spawn_app().await;
     app.load_quizzes().await;
     let email = "abandoned@example.com";
-    let quiz = app.invited(email).await;
-    assert_eq!(
-        app.post_form(&format!("{quiz}/start"), "").await.status(),
-        303
-    );
+    app.start_quiz(email).await;
     let gone = now() - Span::minutes(1);
     on_writer!(&app.db, p => sqlx::query("UPDATE quiz_attempts SET deadline = $1, closes_at = $1")
         .bind(gone).execute(p).await.map(|_| ()))
@@ -503,13 +474,7 @@ async fn shutdown_finishes_what_is_in_flight_and_hands_back_the_rest() {
         11,
         "ten queued and the one that arrived in flight"
     );
-    let mut ids: Vec<&str> = received
-        .iter()
-        .map(|m| header(m, "Message-ID").unwrap())
-        .collect();
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), 11, "no email sent twice");
+    assert_each_sent_once(&received);
     drop(db);
 }
 

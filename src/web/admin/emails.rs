@@ -19,7 +19,7 @@ pub async fn list(
     State(s): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let pairs = form::parse_urlencoded(query.unwrap_or_default().as_bytes());
+    let pairs = form::query(query);
     let status = match field(&pairs, "status") {
         st @ (outbox::PENDING | outbox::SENT) => st,
         _ => outbox::FAILED,

@@ -285,7 +285,7 @@ async fn home(staff: Staff, State(s): State<AppState>) -> Result<Response, PageE
 }
 
 async fn login_form(RawQuery(query): RawQuery) -> Response {
-    let pairs = form::parse_urlencoded(query.unwrap_or_default().as_bytes());
+    let pairs = form::query(query);
     let next = safe_next(field(&pairs, "next")).unwrap_or("");
     login_page(StatusCode::OK, "", next, &FieldErrors::new())
 }

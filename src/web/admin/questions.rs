@@ -31,7 +31,7 @@ pub async fn list(
     State(s): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let pairs = form::parse_urlencoded(query.unwrap_or_default().as_bytes());
+    let pairs = form::query(query);
     let category = Some(field(&pairs, "category").to_string()).filter(|c| !c.is_empty());
     let rows: Vec<serde_json::Value> = quizzes::summaries(&s.db, category.as_deref())
         .await?
@@ -96,7 +96,7 @@ pub async fn edit_form(
     let Some((q, version)) = quizzes::latest_by_slug(&s.db, &slug).await? else {
         return Ok(staff.not_found("There is no question with that key."));
     };
-    let pairs = form::parse_urlencoded(query.unwrap_or_default().as_bytes());
+    let pairs = form::query(query);
     let notice = match field(&pairs, "outcome") {
         "saved" => Some(format!("Saved as version {version}.")),
         "unchanged" => Some(format!(

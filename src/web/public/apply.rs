@@ -25,13 +25,9 @@ const COMMON_LANGUAGES: &[&str] = &[
 pub async fn show(State(s): State<AppState>, RawQuery(query): RawQuery) -> Response {
     // Campaign codes arrive from third-party links; a malformed one (or a malformed query) is
     // dropped rather than shown to the applicant as an error they cannot fix.
-    let pairs = form::parse_urlencoded(query.unwrap_or_default().as_bytes());
+    let pairs = form::query(query);
     let tracking = |k: &str| {
-        pairs
-            .iter()
-            .find(|(name, _)| name == k)
-            .and_then(|(_, v)| v.as_deref().ok())
-            .map(str::trim)
+        form::first(&pairs, k)
             .filter(|v| is_valid_tracking(v))
             .unwrap_or_default()
             .to_string()
