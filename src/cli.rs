@@ -120,7 +120,7 @@ pub enum QuizCommand {
 pub enum OutboxCommand {
     /// List recent emails, newest first.
     List {
-        /// pending, sent or failed
+        /// pending, sent, failed or cancelled
         #[arg(long)]
         status: Option<String>,
         #[arg(long, default_value_t = 50)]
@@ -262,8 +262,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             match command {
                 OutboxCommand::List { status, limit } => {
                     if let Some(s) = &status {
-                        if ![outbox::PENDING, outbox::SENT, outbox::FAILED].contains(&s.as_str()) {
-                            bail!("--status: use pending, sent or failed");
+                        if !outbox::STATES.contains(&s.as_str()) {
+                            bail!("--status: use pending, sent, failed or cancelled");
                         }
                     }
                     for r in outbox::list(&db, status.as_deref(), limit).await? {

@@ -353,6 +353,20 @@ pub async fn correct_email(
     receipt: Option<&str>,
     new_email: &EmailAddress,
 ) -> Result<(), StoreError> {
+    // A signup for the new address can commit between our check and our write; the unique
+    // index then refuses the write, and the second pass finds the address taken.
+    match correct_email_once(db, settings, receipt, new_email).await {
+        Err(StoreError::Conflict(_)) => correct_email_once(db, settings, receipt, new_email).await,
+        other => other,
+    }
+}
+
+async fn correct_email_once(
+    db: &Db,
+    settings: &Settings,
+    receipt: Option<&str>,
+    new_email: &EmailAddress,
+) -> Result<(), StoreError> {
     let now = now();
     let mut tx = db.begin().await?;
     let target = match receipt {
@@ -362,27 +376,56 @@ pub async fn correct_email(
         None => None,
     };
     if let Some(id) = target {
-        let app = applications::get_tx(&mut tx, id).await?;
-        let corrections = applications::count_events_tx(&mut tx, id, "email_corrected").await?;
-        let taken = applications::find_by_email_tx(&mut tx, new_email.as_str()).await?;
+        // Locked first, as confirming a link and minting one at send time do, so that the
+        // checks below still hold when we write, and links being minted right now are
+        // committed before we expire them.
+        let app = applications::get_for_update(&mut tx, id).await?;
+        let corrections =
+            applications::count_events_tx(&mut tx, id, &[EMAIL_CORRECTED, CORRECTION_REFUSED])
+                .await?;
         if app.email_verified_at.is_none()
             && app.status != Status::Rejected.as_str()
             && corrections < MAX_CORRECTIONS
-            && taken.is_none()
+            && !app.email.eq_ignore_ascii_case(new_email.as_str())
         {
-            applications::set_email(&mut tx, id, new_email.as_str()).await?;
+            // Whatever happens next, links to the old address stop working, and mail to it
+            // that has not gone yet never goes: the answer must not tell whether the new
+            // address belongs to someone else.
             tokens::expire_unused(&mut tx, id, tokens::VERIFY_EMAIL, now).await?;
+            outbox::cancel_unsent(
+                &mut tx,
+                &format!("verify:{id}:"),
+                &app.email,
+                "the applicant corrected the address",
+                now,
+            )
+            .await?;
+            let taken = applications::find_by_email_tx(&mut tx, new_email.as_str()).await?;
+            let Some(existing) = taken else {
+                applications::set_email(&mut tx, id, new_email.as_str()).await?;
+                applications::record_event(
+                    &mut tx,
+                    id,
+                    EMAIL_CORRECTED,
+                    json!({ "by": "signup receipt" }),
+                    "applicant",
+                    now,
+                )
+                .await?;
+                let corrected = applications::get_tx(&mut tx, id).await?;
+                queue_link(&mut tx, &corrected, "email_corrected", now).await?;
+                return tx.commit().await;
+            };
             applications::record_event(
                 &mut tx,
                 id,
-                "email_corrected",
-                json!({ "by": "signup receipt" }),
+                CORRECTION_REFUSED,
+                json!({ "reason": "the address belongs to another application" }),
                 "applicant",
                 now,
             )
             .await?;
-            let corrected = applications::get_tx(&mut tx, id).await?;
-            queue_link(&mut tx, &corrected, "email_corrected", now).await?;
+            send_new_link(&mut tx, settings, &existing, "requested_new_link").await?;
             return tx.commit().await;
         }
     }
@@ -391,6 +434,10 @@ pub async fn correct_email(
     }
     tx.commit().await
 }
+
+/// Events that use up one of an application's `MAX_CORRECTIONS`.
+const EMAIL_CORRECTED: &str = "email_corrected";
+const CORRECTION_REFUSED: &str = "email_correction_refused";
 
 /// "Email me a new link", from a page whose link no longer works (expired, used, or an old
 /// quiz link): the link the applicant needs now goes to the address on file. A token we never
@@ -450,6 +497,11 @@ pub async fn verify_email(db: &Db, presented: &str) -> Result<Verified, StoreErr
     let hash = hash_token(presented);
     let now = now();
     let mut tx = db.begin().await?;
+    // The application row is locked before the link, in the order an address correction
+    // takes them, so the two cannot deadlock and a correction's checks hold while it writes.
+    if let Some(t) = tokens::find(db, &hash, tokens::VERIFY_EMAIL).await? {
+        applications::get_for_update(&mut tx, t.application_id).await?;
+    }
     let Some(id) = tokens::consume(&mut tx, &hash, tokens::VERIFY_EMAIL, now).await? else {
         drop(tx);
         let used = tokens::find(db, &hash, tokens::VERIFY_EMAIL)

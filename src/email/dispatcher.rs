@@ -1,6 +1,7 @@
 //! Sends queued email. Rows are claimed in batches under a lease, rendered, sent concurrently up
 //! to the SMTP pool size, and marked sent, retried with exponential backoff, or failed.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -307,26 +308,30 @@ impl Dispatcher {
         if links.is_empty() {
             return out;
         }
-        let rows_to_store: Vec<tokens::NewToken> = links
-            .iter()
-            .map(|(_, app_id, kind, token)| tokens::NewToken {
-                hash: token.hash(),
-                application_id: *app_id,
-                purpose: kind.purpose(),
-                expires_at: now + kind.ttl(&self.settings),
-            })
-            .collect();
         let ids: Vec<Uuid> = links.iter().map(|(_, id, _, _)| *id).collect();
         let minted = async {
             let mut tx = self.db.begin().await?;
+            // Read (and on PostgreSQL share-lock) the applications first: a link goes only to
+            // the address the application has now, never to one corrected since the row was
+            // queued, and the tokens are written before a correction can expire them.
+            let contacts = store::applications::contacts_tx(&mut tx, &ids).await?;
+            let rows_to_store: Vec<tokens::NewToken> = links
+                .iter()
+                .filter(|(i, app_id, ..)| current_address(&contacts, *app_id, &rows[*i]))
+                .map(|(_, app_id, kind, token)| tokens::NewToken {
+                    hash: token.hash(),
+                    application_id: *app_id,
+                    purpose: kind.purpose(),
+                    expires_at: now + kind.ttl(&self.settings),
+                })
+                .collect();
             tokens::insert_many(&mut tx, &rows_to_store, now).await?;
-            let statuses = store::applications::statuses_tx(&mut tx, &ids).await?;
             tx.commit().await?;
-            Ok::<_, store::StoreError>(statuses)
+            Ok::<_, store::StoreError>(contacts)
         }
         .await;
-        let statuses = match minted {
-            Ok(s) => s,
+        let contacts = match minted {
+            Ok(c) => c,
             Err(e) => {
                 // A database problem: worth a retry, unlike a template that does not render.
                 for (i, ..) in links {
@@ -336,12 +341,19 @@ impl Dispatcher {
             }
         };
         for (i, app_id, kind, token) in links {
+            if !current_address(&contacts, app_id, &rows[i]) {
+                out[i] = Prepared::Fail(
+                    "not sent: the application's address has changed since this email was queued"
+                        .into(),
+                );
+                continue;
+            }
             let Prepared::Ready(data) = &mut out[i] else {
                 continue;
             };
-            let status = statuses
+            let status = contacts
                 .get(&app_id)
-                .and_then(|s| Status::parse(s))
+                .and_then(|(s, _)| Status::parse(s))
                 .unwrap_or(Status::Applied);
             data[kind.field()] = json!(format!(
                 "{}/{}/{}",
@@ -357,6 +369,17 @@ impl Dispatcher {
         }
         out
     }
+}
+
+/// Whether the application behind a link still has the address the email was queued for.
+fn current_address(
+    contacts: &HashMap<Uuid, (String, String)>,
+    app_id: Uuid,
+    row: &outbox::Claimed,
+) -> bool {
+    contacts
+        .get(&app_id)
+        .is_some_and(|(_, email)| email.eq_ignore_ascii_case(&row.recipient))
 }
 
 /// A payload ready to render, or why it is not.

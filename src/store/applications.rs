@@ -242,21 +242,31 @@ pub async fn record_event(
     record_events(tx, &[event], now).await
 }
 
-/// The status of each of `ids` that exists.
-pub async fn statuses_tx(tx: &mut Tx, ids: &[Uuid]) -> Result<HashMap<Uuid, String>> {
+/// The status and current address of each application, for the links an email is about to
+/// carry. On PostgreSQL the rows are share-locked until the caller commits, so an address
+/// correction (which locks the row for update) waits for the links minted meanwhile, and then
+/// expires them.
+pub async fn contacts_tx(tx: &mut Tx, ids: &[Uuid]) -> Result<HashMap<Uuid, (String, String)>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(Uuid, String)> = on!(tx, c => {
-        let mut qb = sqlx::QueryBuilder::new("SELECT id, status FROM applications WHERE id IN (");
+    let lock = if matches!(tx, Tx::Postgres(_)) {
+        " FOR SHARE"
+    } else {
+        ""
+    };
+    let rows: Vec<(Uuid, String, String)> = on!(tx, c => {
+        let mut qb =
+            sqlx::QueryBuilder::new("SELECT id, status, email FROM applications WHERE id IN (");
         let mut list = qb.separated(", ");
         for id in ids {
             list.push_bind(*id);
         }
         list.push_unseparated(")");
+        qb.push(lock);
         qb.build_query_as().fetch_all(&mut **c).await
     })?;
-    Ok(rows.into_iter().collect())
+    Ok(rows.into_iter().map(|(id, s, e)| (id, (s, e))).collect())
 }
 
 pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>> {
@@ -268,11 +278,30 @@ pub async fn count(db: &Db) -> Result<i64> {
     Ok(on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM applications").fetch_one(p).await?))
 }
 
-/// How many events of `kind` an application has.
-pub async fn count_events_tx(tx: &mut Tx, id: Uuid, kind: &str) -> Result<i64> {
-    const SQL: &str =
-        "SELECT COUNT(*) FROM application_events WHERE application_id = $1 AND kind = $2";
-    Ok(on!(tx, c => sqlx::query_scalar(SQL).bind(id).bind(kind).fetch_one(&mut **c).await?))
+/// How many events of any of `kinds` an application has.
+pub async fn count_events_tx(tx: &mut Tx, id: Uuid, kinds: &[&str]) -> Result<i64> {
+    let mut total = 0;
+    for kind in kinds {
+        const SQL: &str =
+            "SELECT COUNT(*) FROM application_events WHERE application_id = $1 AND kind = $2";
+        let n: i64 =
+            on!(tx, c => sqlx::query_scalar(SQL).bind(id).bind(kind).fetch_one(&mut **c).await?);
+        total += n;
+    }
+    Ok(total)
+}
+
+/// Reads an application and, on PostgreSQL, locks its row until the transaction ends, so that
+/// checks made on it hold for the writes that follow. (SQLite's write transactions already run
+/// one at a time.)
+pub async fn get_for_update(tx: &mut Tx, id: Uuid) -> Result<ApplicationRow> {
+    let lock = if matches!(tx, Tx::Postgres(_)) {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT {COLUMNS} FROM applications WHERE id = $1{lock}");
+    Ok(on!(tx, c => sqlx::query_as(&sql).bind(id).fetch_one(&mut **c).await?))
 }
 
 /// Changes the address of an application (the caller checked it is free).

@@ -9,6 +9,10 @@ use super::{on, on_db, on_writer, Db, Result, Tx};
 pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
 pub const FAILED: &str = "failed";
+/// Never to be sent: the address it was for was corrected before it went.
+pub const CANCELLED: &str = "cancelled";
+/// Every state an outbox row can be in.
+pub const STATES: [&str; 4] = [PENDING, SENT, FAILED, CANCELLED];
 
 pub struct NewEmail<'a> {
     /// Unique per intended email: enqueueing the same key twice sends once.
@@ -166,6 +170,28 @@ pub async fn release(db: &Db, worker: &str, ids: &[Uuid]) -> Result<u64> {
     });
     tx.commit().await?;
     Ok(n)
+}
+
+/// Cancels mail to `recipient` whose key starts with `key_prefix` and that has not gone yet:
+/// pending rows no dispatcher holds right now, and failed ones (so nobody sends them again by
+/// hand). A row being sent at this moment is left to the dispatcher, which checks the address
+/// against the application before it mints the row's links.
+pub async fn cancel_unsent(
+    tx: &mut Tx,
+    key_prefix: &str,
+    recipient: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    const SQL: &str = "UPDATE outbox SET status = 'cancelled', last_error = $3 \
+        WHERE idempotency_key LIKE $1 AND recipient = $2 \
+        AND (status = 'failed' OR (status = 'pending' \
+             AND (locked_until IS NULL OR locked_until <= $4)))";
+    let pattern = format!("{key_prefix}%");
+    Ok(
+        on!(tx, c => sqlx::query(SQL).bind(pattern).bind(recipient).bind(reason).bind(now)
+        .execute(&mut **c).await?.rows_affected()),
+    )
 }
 
 /// Puts a failed email back in the queue by hand, with a fresh set of attempts.

@@ -98,7 +98,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
     }
     out.push_str("# HELP onramp_outbox_emails Emails in the outbox by state.\n");
     out.push_str("# TYPE onramp_outbox_emails gauge\n");
-    for st in [outbox::PENDING, outbox::SENT, outbox::FAILED] {
+    for st in outbox::STATES {
         let n = mail.iter().find(|(k, _)| k == st).map_or(0, |(_, n)| *n);
         let _ = writeln!(out, "onramp_outbox_emails{{state=\"{st}\"}} {n}");
     }

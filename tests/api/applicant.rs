@@ -3,6 +3,7 @@
 
 use onramp::on_writer;
 use onramp::store::attempts;
+use uuid::Uuid;
 
 use crate::helpers::*;
 
@@ -163,6 +164,190 @@ async fn a_receipt_cannot_move_someone_elses_application() {
         Some("applied")
     );
     assert_eq!(app.count("applications").await, 1);
+}
+
+/// The outbox rows to `recipient`, as (status, last error).
+async fn mail_rows(app: &TestApp, recipient: &str) -> Vec<(String, Option<String>)> {
+    onramp::on_db!(&app.db, p => sqlx::query_as(
+        "SELECT status, last_error FROM outbox WHERE recipient = $1")
+        .bind(recipient).fetch_all(p).await)
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_to_a_corrected_address_never_goes() {
+    let app = spawn_app_with(|s| s.verify_resend_cooldown_secs = 0).await;
+    // One signup's link is refused for good by the mail server...
+    app.set_smtp(SmtpMode::Reject);
+    let failed = receipt_cookie(&app.apply(&with_email("bo.berg@exampel.se")).await);
+    app.drain().await;
+    app.set_smtp(SmtpMode::Accept);
+    assert_eq!(mail_rows(&app, "bo.berg@exampel.se").await[0].0, "failed");
+    // ...and another's is still waiting when the typo is fixed.
+    let pending = receipt_cookie(&app.apply(&with_email("ana.lind@exampel.se")).await);
+    for (cookie, to) in [
+        (&failed, "bo.berg@example.se"),
+        (&pending, "ana.lind@example.se"),
+    ] {
+        let r = app
+            .post_as(cookie, "/apply/fix", &[("email", to.into())])
+            .await;
+        assert_eq!(r.status(), 303);
+    }
+    for old in ["bo.berg@exampel.se", "ana.lind@exampel.se"] {
+        let rows = mail_rows(&app, old).await;
+        assert_eq!(rows.len(), 1, "{old}");
+        assert_eq!(rows[0].0, "cancelled", "{old}");
+    }
+
+    // Staff cannot send the refused one to the old address again.
+    app.staff_user("rec@onramp.test", "recruiter").await;
+    let staff = app.sign_in("rec@onramp.test").await;
+    let id: Uuid = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT id FROM outbox WHERE recipient = 'bo.berg@exampel.se'").fetch_one(p).await)
+    .unwrap();
+    let retry = app
+        .post_as(&staff, &format!("/admin/emails/{id}/retry"), &[])
+        .await;
+    assert_eq!(retry.status(), 303);
+    assert!(retry.headers()["location"]
+        .to_str()
+        .unwrap()
+        .ends_with("queued=0"));
+    let page = app
+        .get_as(&staff, "/admin/emails?status=cancelled")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("the applicant corrected the address"),
+        "{page}"
+    );
+
+    // A link email to the old address that a dispatcher already held when the correction
+    // committed (queued here after the fact, as it would look) is checked again at send time.
+    let ana = onramp::on_db!(&app.db, p => sqlx::query_scalar::<_, Uuid>(
+        "SELECT id FROM applications WHERE email = 'ana.lind@example.se'").fetch_one(p).await)
+    .unwrap();
+    let mut tx = app.db.begin().await.unwrap();
+    onramp::store::outbox::enqueue(
+        &mut tx,
+        onramp::store::outbox::NewEmail {
+            idempotency_key: format!("in-flight:{ana}"),
+            template: "verify_email",
+            recipient: "ana.lind@exampel.se",
+            payload: serde_json::json!({ "application_id": ana, "name": "Ana", "reasons": [] }),
+        },
+        onramp::domain::now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    app.drain().await;
+    let received = app.received();
+    for old in ["bo.berg@exampel.se", "ana.lind@exampel.se"] {
+        assert!(mail_to(&received, old).is_empty(), "{old}");
+    }
+    for new in ["bo.berg@example.se", "ana.lind@example.se"] {
+        assert_eq!(mail_to(&received, new).len(), 1, "{new}");
+    }
+    let late = mail_rows(&app, "ana.lind@exampel.se").await;
+    assert!(
+        late.iter().any(|(st, err)| st == "failed"
+            && err.as_deref().unwrap_or("").contains("address has changed")),
+        "{late:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixing_to_a_taken_address_looks_the_same_and_moves_nothing() {
+    let app = spawn_app_with(|s| s.verify_resend_cooldown_secs = 0).await;
+    assert_eq!(
+        app.apply(&with_email("owner@example.com")).await.status(),
+        303
+    );
+    let r = app.apply(&with_email("typo@exampel.com")).await;
+    let cookie = receipt_cookie(&r);
+    app.drain().await;
+    let received = app.received();
+    let typo_link = link(
+        mail_to(&received, "typo@exampel.com")[0],
+        &app.base,
+        "/verify/",
+    )
+    .unwrap();
+    let owner_mails = mail_to(&received, "owner@example.com").len();
+
+    let r = app
+        .post_as(
+            &cookie,
+            "/apply/fix",
+            &[("email", "owner@example.com".into())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/apply/thanks");
+    // As with a free address, the link sent to the mistyped one stops working...
+    assert_eq!(
+        app.get(&typo_link.replace(&app.base, "")).await.status(),
+        410
+    );
+    // ...but nothing moves: the owner keeps their application and gets a link of their own.
+    assert_eq!(app.count("applications").await, 2);
+    assert_eq!(
+        app.status_of("typo@exampel.com").await.as_deref(),
+        Some("applied")
+    );
+    assert_eq!(
+        app.status_of("owner@example.com").await.as_deref(),
+        Some("applied")
+    );
+    app.drain().await;
+    let received = app.received();
+    assert_eq!(
+        mail_to(&received, "owner@example.com").len(),
+        owner_mails + 1
+    );
+    assert_eq!(mail_to(&received, "typo@exampel.com").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrections_sent_at_once_stop_at_the_limit() {
+    let app = spawn_app_with(|s| s.verify_resend_cooldown_secs = 0).await;
+    let cookie = receipt_cookie(&app.apply(&with_email("many@exampel.com")).await);
+    let fixes = (0..20).map(|i| {
+        let (app, cookie) = (&app, &cookie);
+        async move {
+            app.post_as(
+                cookie,
+                "/apply/fix",
+                &[("email", format!("many{i}@example.com"))],
+            )
+            .await
+            .status()
+        }
+    });
+    let answers = futures_util::future::join_all(fixes).await;
+    assert!(answers.iter().all(|s| *s == 303), "{answers:?}");
+    let corrected: i64 = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM application_events WHERE kind = 'email_corrected'").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(
+        corrected, 3,
+        "three corrections, however many arrive together"
+    );
+    assert_eq!(app.count("applications").await, 1);
+    app.drain().await;
+    // Each correction cancelled the mail to the address before it: one email went, to the
+    // address the application has now.
+    let now_at: String = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT email FROM applications").fetch_one(p).await)
+    .unwrap();
+    let received = app.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(mail_to(&received, &now_at).len(), 1);
 }
 
 fn base64_url(s: &str) -> String {

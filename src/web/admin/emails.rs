@@ -21,7 +21,7 @@ pub async fn list(
 ) -> Result<Response, PageError> {
     let pairs = form::query(query);
     let status = match field(&pairs, "status") {
-        st @ (outbox::PENDING | outbox::SENT) => st,
+        st @ (outbox::PENDING | outbox::SENT | outbox::CANCELLED) => st,
         _ => outbox::FAILED,
     };
     let counts = outbox::count_by_status(&s.db).await?;
@@ -29,6 +29,7 @@ pub async fn list(
         (outbox::FAILED, "Could not be sent"),
         (outbox::PENDING, "Waiting"),
         (outbox::SENT, "Sent"),
+        (outbox::CANCELLED, "Cancelled"),
     ]
     .iter()
     .map(|(st, label)| {
