@@ -37,11 +37,6 @@ const NO_CONTROL: &str = r"[^\u0000-\u001f\u007f-\u009f]";
 /// Neither control characters nor white space.
 const VISIBLE: &str = r"[^\s\u0000-\u001f\u007f-\u009f]";
 
-/// A dot-atom local part of at most 64 characters, and a domain of at least two labels of
-/// letters, digits and inner hyphens whose last starts with a letter: what `EmailAddress::parse`
-/// and the message builder accept.
-pub const EMAIL_PATTERN: &str = r"^(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$";
-
 /// `+`, a country code and number: 8 to 15 digits, the first not 0, with spaces, dots, dashes or
 /// brackets between them if you like.
 pub const PHONE_PATTERN: &str = r"^(\+[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*)?$";
@@ -91,7 +86,7 @@ fn application_in_schema() -> Object {
             string()
                 .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
                 .max_length(Some(254))
-                .pattern(Some(EMAIL_PATTERN))
+                .pattern(Some(crate::domain::email::EMAIL_PATTERN))
                 .description(Some(
                     "Where the confirmation link goes. Case and spaces at either end are ignored; \
                      an address we already have returns that application (200).",
