@@ -46,6 +46,8 @@ pub struct SmtpPool {
     credentials: Option<Credentials>,
     hello: ClientId,
     timeout: Duration,
+    /// How long an idle connection gets to answer NOOP before a fresh one is opened instead.
+    check_within: Duration,
     idle_for: Duration,
     idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
     permits: Semaphore,
@@ -127,6 +129,7 @@ impl SmtpPool {
             credentials,
             hello,
             timeout,
+            check_within: (timeout / 5).min(Duration::from_secs(2)),
             idle_for: Duration::from_secs(60),
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(size.max(1) as usize),
@@ -152,15 +155,19 @@ impl SmtpPool {
         Ok(response)
     }
 
-    /// An idle connection that still answers, if there is one.
+    /// An idle connection that still answers, if there is one. Any other is dropped without a
+    /// QUIT, which closes its socket: a server that has gone quiet would leave a QUIT, like a
+    /// NOOP without a time limit, waiting for an answer that never comes, and the send behind
+    /// it with it.
     async fn checkout(&self) -> Option<AsyncSmtpConnection> {
         loop {
             let (mut conn, since) = self.idle.lock().expect("smtp pool lock").pop()?;
-            if since.elapsed() < self.idle_for && !conn.has_broken() && conn.test_connected().await
-            {
+            if since.elapsed() >= self.idle_for || conn.has_broken() {
+                continue;
+            }
+            if let Ok(true) = tokio::time::timeout(self.check_within, conn.test_connected()).await {
                 return Some(conn);
             }
-            conn.abort().await;
         }
     }
 
@@ -288,5 +295,74 @@ mod tests {
         for bad in ["http://x", "smtp://x?tls=sometimes", "not a url"] {
             assert!(SmtpPool::from_url(bad, t, 2).is_err(), "{bad}");
         }
+    }
+
+    /// A server that takes one message per connection and then, on the first connection
+    /// only, never answers again (as one behind a dropped NAT mapping does). Returns its port
+    /// and how many connections it has had.
+    async fn server_that_goes_quiet() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(AtomicUsize::new(0));
+        let count = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let first = count.fetch_add(1, Ordering::SeqCst) == 0;
+                tokio::spawn(async move {
+                    let (read, mut write) = sock.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    write.write_all(b"220 test ready\r\n").await.unwrap();
+                    let mut in_data = false;
+                    let mut sent_one = false;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let reply: &[u8] = if in_data {
+                            if line != "." {
+                                continue;
+                            }
+                            in_data = false;
+                            sent_one = true;
+                            b"250 queued\r\n"
+                        } else if line.starts_with("DATA") {
+                            in_data = true;
+                            b"354 go on\r\n"
+                        } else if line.starts_with("QUIT") {
+                            b"221 bye\r\n"
+                        } else if first && sent_one {
+                            // Gone quiet: the socket stays open, nothing answers.
+                            std::future::pending::<()>().await;
+                            unreachable!()
+                        } else {
+                            b"250 ok\r\n"
+                        };
+                        write.write_all(reply).await.unwrap();
+                    }
+                });
+            }
+        });
+        (port, seen)
+    }
+
+    #[tokio::test]
+    async fn a_pooled_connection_that_stops_answering_is_replaced_not_waited_on() {
+        let (port, connections) = server_that_goes_quiet().await;
+        let url = format!("smtp://127.0.0.1:{port}");
+        let pool = SmtpPool::from_url(&url, Duration::from_secs(5), 1).unwrap();
+        let envelope = Envelope::new(
+            Some("from@example.com".parse().unwrap()),
+            vec!["to@example.com".parse().unwrap()],
+        )
+        .unwrap();
+        let message = b"Subject: t\r\n\r\nbody\r\n";
+        for n in 1..=2 {
+            // Without a limit on the check, the second send would wait for ever on the first
+            // connection's NOOP; a bound here turns that into a failure, not a hung test.
+            let sent = tokio::time::timeout(Duration::from_secs(20), pool.send(&envelope, message))
+                .await
+                .unwrap_or_else(|_| panic!("send {n} hung"));
+            assert!(sent.is_ok(), "send {n}: {sent:?}");
+        }
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 }
