@@ -1,7 +1,6 @@
 //! Start-up and shutdown: connect and migrate, bind, then serve and dispatch mail until told to
 //! stop. Tests build the same `Application` with their own settings and mailer.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,28 +123,32 @@ impl Application {
             Vec::new()
         };
         let app = web::router(self.state.clone()).merge(extra);
-        let mut server_stop = stop_rx.clone();
-        let server = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            })
-            .into_future();
-        let server = tokio::spawn(server);
+        let limits = web::serve::Limits {
+            header_read_timeout: Duration::from_secs(self.state.settings.header_read_timeout_secs),
+            max_connections: self.state.settings.max_open_connections,
+        };
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let server = tokio::spawn(web::serve::serve(
+            self.listener,
+            app,
+            limits,
+            stopped(stop_rx.clone()),
+        ));
         let metrics_server = self.metrics_listener.map(|l| {
-            let mut stop = stop_rx.clone();
-            tokio::spawn(
-                axum::serve(l, web::ops::metrics_router(self.state.clone()))
-                    .with_graceful_shutdown(async move {
-                        let _ = stop.wait_for(|s| *s).await;
-                    })
-                    .into_future(),
-            )
+            tokio::spawn(web::serve::serve(
+                l,
+                web::ops::metrics_router(self.state.clone()),
+                limits,
+                stopped(stop_rx.clone()),
+            ))
         });
         shutdown.await;
         tracing::info!("shutting down: finishing requests in flight");
         let _ = stop_tx.send(true);
         match tokio::time::timeout(Duration::from_secs(30), server).await {
-            Ok(r) => r.context("server task")?.context("server")?,
+            Ok(r) => r.context("server task")?,
             Err(_) => tracing::warn!("requests still running after 30 s; stopping anyway"),
         }
         if let Some(m) = metrics_server {

@@ -34,6 +34,10 @@ pub struct Settings {
     pub seed_dir: PathBuf,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// A client must send a request's headers within this many seconds, or it is disconnected.
+    pub header_read_timeout_secs: u64,
+    /// Most client connections open at once; more wait in the listen backlog.
+    pub max_open_connections: usize,
     /// How long an email verification link stays valid.
     pub verify_token_ttl_hours: i64,
     /// How long an applicant's status link stays valid.
@@ -116,6 +120,8 @@ impl Default for Settings {
             seed_demo: true,
             seed_dir: "seed".into(),
             max_body_bytes: 64 * 1024,
+            header_read_timeout_secs: 10,
+            max_open_connections: 512,
             verify_token_ttl_hours: 7 * 24,
             status_token_ttl_days: 180,
             verify_resend_cooldown_secs: 600,
@@ -177,6 +183,11 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("ONRAMP_SEED_DEMO", "seed_demo"),
     ("ONRAMP_SEED_DIR", "seed_dir"),
     ("ONRAMP_MAX_BODY_BYTES", "max_body_bytes"),
+    (
+        "ONRAMP_HEADER_READ_TIMEOUT_SECS",
+        "header_read_timeout_secs",
+    ),
+    ("ONRAMP_MAX_OPEN_CONNECTIONS", "max_open_connections"),
     ("ONRAMP_VERIFY_TOKEN_TTL_HOURS", "verify_token_ttl_hours"),
     ("ONRAMP_STATUS_TOKEN_TTL_DAYS", "status_token_ttl_days"),
     (
@@ -263,6 +274,11 @@ impl Settings {
         set!("ONRAMP_SEED_DEMO", self.seed_demo);
         set!("ONRAMP_SEED_DIR", self.seed_dir);
         set!("ONRAMP_MAX_BODY_BYTES", self.max_body_bytes);
+        set!(
+            "ONRAMP_HEADER_READ_TIMEOUT_SECS",
+            self.header_read_timeout_secs
+        );
+        set!("ONRAMP_MAX_OPEN_CONNECTIONS", self.max_open_connections);
         set!("ONRAMP_VERIFY_TOKEN_TTL_HOURS", self.verify_token_ttl_hours);
         set!("ONRAMP_STATUS_TOKEN_TTL_DAYS", self.status_token_ttl_days);
         set!(
@@ -293,6 +309,12 @@ impl Settings {
 
     /// Rejects settings that would only fail later, with the setting's name.
     pub fn check(&self) -> anyhow::Result<()> {
+        if self.header_read_timeout_secs == 0 {
+            bail!("header_read_timeout_secs (ONRAMP_HEADER_READ_TIMEOUT_SECS): use at least 1");
+        }
+        if self.max_open_connections == 0 {
+            bail!("max_open_connections (ONRAMP_MAX_OPEN_CONNECTIONS): use at least 1");
+        }
         if self.markets.is_empty() {
             bail!("markets: list at least one hiring market");
         }

@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod ops;
 pub mod pages;
 pub mod public;
+pub mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;
