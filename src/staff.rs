@@ -1,7 +1,10 @@
 //! Staff accounts: creating one, and setting a new password (which signs the person out
 //! everywhere). The CLI and first start call these.
 
+use std::sync::LazyLock;
+
 use anyhow::bail;
+use tokio::sync::Semaphore;
 
 use crate::domain::email::EmailAddress;
 use crate::domain::now;
@@ -37,4 +40,64 @@ pub async fn set_password(db: &Db, email: &EmailAddress, password: &str) -> anyh
     let ended = sessions::end_all(&mut tx, id).await?;
     tx.commit().await?;
     Ok(ended)
+}
+
+/// Password checks run at once; more wait their turn. Argon2 is built to take tens of
+/// milliseconds of CPU, so it runs on the blocking pool, never on the async workers that serve
+/// every other request, and a flood of sign-ins queues here instead of taking every core.
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Semaphore::new(cores.clamp(1, 4))
+});
+
+/// A hash to check against when the account does not exist, so the answer takes as long.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    staff::hash_password("not-a-real-password-at-all").expect("hashing a constant")
+});
+
+/// Whether `password` matches `hash`; with no hash (no such account), checks against a dummy
+/// and answers false, in the same time.
+pub async fn check_password(password: String, hash: Option<String>) -> bool {
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || match hash {
+        Some(h) => staff::verify_password(&password, &h),
+        None => {
+            staff::verify_password(&password, &DUMMY_HASH);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// On a single-threaded runtime, other tasks keep running while a password is checked:
+    /// the hash is not computed on the async worker.
+    #[tokio::test(flavor = "current_thread")]
+    async fn checking_a_password_leaves_the_async_worker_free() {
+        let hash = staff::hash_password("correct horse battery").unwrap();
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let counter = ticks.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                counter.fetch_add(1, Ordering::Relaxed);
+                tokio::task::yield_now().await;
+            }
+        });
+        tokio::task::yield_now().await;
+        let before = ticks.load(Ordering::Relaxed);
+        assert!(check_password("correct horse battery".into(), Some(hash)).await);
+        assert!(!check_password("wrong password here".into(), None).await);
+        let during = ticks.load(Ordering::Relaxed) - before;
+        ticker.abort();
+        assert!(during > 10, "other tasks ran {during} times while hashing");
+    }
 }

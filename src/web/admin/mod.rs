@@ -329,12 +329,15 @@ async fn login(
         Ok(e) if errors.is_empty() => users::credentials(&s.db, e.as_str()).await?,
         _ => None,
     };
-    // Verify against a dummy hash when the email is unknown, so timing does not reveal it.
-    let ok = match &user {
-        Some(u) => staff::verify_password(&password, &u.password_hash),
-        None => {
-            staff::verify_password(&password, DUMMY_HASH.as_str());
-            false
+    // Checked against a dummy hash when the email is unknown, so timing does not reveal it.
+    let ok = match (&user, errors.is_empty()) {
+        (_, false) => false,
+        (u, true) => {
+            crate::staff::check_password(
+                password.clone(),
+                u.as_ref().map(|u| u.password_hash.clone()),
+            )
+            .await
         }
     };
     let Some(user) = user.filter(|_| ok) else {
@@ -373,10 +376,6 @@ async fn login(
     );
     Ok(r)
 }
-
-static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    staff::hash_password("not-a-real-password-at-all").expect("hashing a constant")
-});
 
 async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
     if let Some(t) = session_token(&headers) {
