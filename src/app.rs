@@ -76,11 +76,16 @@ impl Application {
             renderer,
             settings.clone(),
         )?);
+        let metrics = Arc::new(web::metrics::Metrics::default());
+        metrics
+            .refresh_gauges(&db)
+            .await
+            .context("counting rows for the metrics")?;
         let state = AppState {
             intake: crate::intake::Intake::start(db.clone(), settings.clone()),
             db,
             settings,
-            metrics: Arc::default(),
+            metrics,
         };
         Ok(Self {
             listener,
@@ -122,6 +127,12 @@ impl Application {
         } else {
             Vec::new()
         };
+        let gauges = tokio::spawn(web::metrics::refresh_loop(
+            self.state.metrics.clone(),
+            self.state.db.clone(),
+            Duration::from_secs(self.state.settings.metrics_refresh_secs),
+            stop_rx.clone(),
+        ));
         let app = web::router(self.state.clone()).merge(extra);
         let limits = web::serve::Limits {
             header_read_timeout: Duration::from_secs(self.state.settings.header_read_timeout_secs),
@@ -154,6 +165,7 @@ impl Application {
         if let Some(m) = metrics_server {
             let _ = tokio::time::timeout(Duration::from_secs(5), m).await;
         }
+        let _ = tokio::time::timeout(Duration::from_secs(5), gauges).await;
         for j in jobs {
             let _ = tokio::time::timeout(Duration::from_secs(30), j).await;
         }

@@ -21,6 +21,9 @@ pub struct Settings {
     pub metrics_bind: Option<SocketAddr>,
     /// With this bearer token, `/metrics` also answers on the public port. Unset: it does not.
     pub metrics_token: Option<String>,
+    /// How often the gauges (applications by status, emails by state) are counted again. A
+    /// scrape itself never reads the database.
+    pub metrics_refresh_secs: u64,
     /// `sqlite://path` or `postgres://…`.
     pub database_url: String,
     /// Most database connections this instance opens (PostgreSQL; SQLite uses one writer and up
@@ -114,6 +117,7 @@ impl Default for Settings {
             base_url: None,
             metrics_bind: None,
             metrics_token: None,
+            metrics_refresh_secs: 15,
             database_url: "sqlite://data/onramp.db".into(),
             database_max_connections: crate::store::DEFAULT_MAX_CONNECTIONS,
             data_dir: "data".into(),
@@ -174,6 +178,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("ONRAMP_BASE_URL", "base_url"),
     ("ONRAMP_METRICS_BIND", "metrics_bind"),
     ("ONRAMP_METRICS_TOKEN", "metrics_token"),
+    ("ONRAMP_METRICS_REFRESH_SECS", "metrics_refresh_secs"),
     ("DATABASE_URL", "database_url"),
     (
         "ONRAMP_DATABASE_MAX_CONNECTIONS",
@@ -259,6 +264,7 @@ impl Settings {
         set!("ONRAMP_BIND", self.bind);
         set!("ONRAMP_BASE_URL", opt self.base_url);
         set!("ONRAMP_METRICS_TOKEN", opt self.metrics_token);
+        set!("ONRAMP_METRICS_REFRESH_SECS", self.metrics_refresh_secs);
         if let Some(v) = get("ONRAMP_METRICS_BIND") {
             self.metrics_bind = match v.trim() {
                 "" => None,
@@ -309,6 +315,9 @@ impl Settings {
 
     /// Rejects settings that would only fail later, with the setting's name.
     pub fn check(&self) -> anyhow::Result<()> {
+        if self.metrics_refresh_secs == 0 {
+            bail!("metrics_refresh_secs (ONRAMP_METRICS_REFRESH_SECS): use at least 1");
+        }
         if self.header_read_timeout_secs == 0 {
             bail!("header_read_timeout_secs (ONRAMP_HEADER_READ_TIMEOUT_SECS): use at least 1");
         }

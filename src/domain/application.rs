@@ -127,6 +127,7 @@ pub struct RawApplication {
         max = "FULL_NAME_MAX",
         message = "Enter your full name, between 2 and 100 characters."
     ))]
+    #[validate(custom(function = "validate_name"))]
     pub full_name: String,
     pub email: String,
     #[validate(custom(function = "validate_phone"))]
@@ -200,6 +201,28 @@ fn validate_phone(phone: &str) -> Result<(), ValidationError> {
             "phone",
             "Enter your phone number in international format, starting with + and your country code, like +46 70 123 45 67.",
         ))
+    }
+}
+
+/// Whether a name holds something a mail client would show as a link: `@`, a slash, or a dot
+/// followed by two letters (`evil.example`). Names are printed in the emails we send, so one
+/// like "Ana, URGENT: evil.example/pay" would turn our verification email into phishing.
+/// Initials (`J.R.R. Tolkien`, `St. John`) pass.
+pub fn looks_like_a_link(name: &str) -> bool {
+    let b = name.as_bytes();
+    name.contains(['@', '/', '\\'])
+        || b.windows(3)
+            .any(|w| w[0] == b'.' && w[1].is_ascii_alphabetic() && w[2].is_ascii_alphabetic())
+}
+
+fn validate_name(name: &str) -> Result<(), ValidationError> {
+    if looks_like_a_link(name) {
+        Err(error(
+            "name",
+            "Enter just your name: it can't contain a web or email address (no @, / or a dot followed by letters).",
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -579,11 +602,42 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn names_with_initials_pass_and_links_do_not() {
+        for ok in [
+            "J.R.R. Tolkien",
+            "St. John",
+            "Ana-Marie O'Neil",
+            "Dr. Åsa Lind",
+        ] {
+            assert!(!looks_like_a_link(ok), "{ok}");
+        }
+        for bad in ["evil.example", "a@b", "x/y", "www.x.se"] {
+            assert!(looks_like_a_link(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn each_bad_field_is_named() {
         type Edit = Box<dyn FnOnce(&mut RawApplication)>;
         let cases: Vec<(&str, Edit)> = vec![
             ("full_name", Box::new(|r| r.full_name = "A".into())),
             ("full_name", Box::new(|r| r.full_name = "A".repeat(101))),
+            (
+                "full_name",
+                Box::new(|r| r.full_name = "Ana, URGENT: evil.example/pay".into()),
+            ),
+            (
+                "full_name",
+                Box::new(|r| r.full_name = "Ana ana@evil.example".into()),
+            ),
+            (
+                "full_name",
+                Box::new(|r| r.full_name = "Ana http:\\evil".into()),
+            ),
+            (
+                "full_name",
+                Box::new(|r| r.full_name = "Ana www.evil.se".into()),
+            ),
             ("email", Box::new(|r| r.email = "nope".into())),
             ("phone", Box::new(|r| r.phone = "0701234567".into())),
             ("country", Box::new(|r| r.country = "XX".into())),

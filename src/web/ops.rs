@@ -3,8 +3,6 @@
 //! bearer token (and is not there at all without one); `ONRAMP_METRICS_BIND` serves it on an
 //! address of its own, for a network only Prometheus reaches.
 
-use std::fmt::Write;
-
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,9 +10,7 @@ use axum::routing::get;
 use axum::Router;
 
 use super::AppState;
-use crate::domain::application::Status;
 use crate::domain::token::hash_token;
-use crate::store::{applications, outbox};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -75,33 +71,7 @@ async fn readyz(State(s): State<AppState>) -> Response {
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {
-    let mut out = String::with_capacity(4096);
-    s.metrics.render(&mut out);
-    let (apps, mail) = match tokio::try_join!(
-        applications::count_by_status(&s.db),
-        outbox::count_by_status(&s.db)
-    ) {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::error!(error = %e, "metrics query failed");
-            return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response();
-        }
-    };
-    out.push_str("# HELP onramp_applications Applications by pipeline status.\n");
-    out.push_str("# TYPE onramp_applications gauge\n");
-    for st in Status::ALL {
-        let n = apps
-            .iter()
-            .find(|(k, _)| k == st.as_str())
-            .map_or(0, |(_, n)| *n);
-        let _ = writeln!(out, "onramp_applications{{status=\"{}\"}} {n}", st.as_str());
-    }
-    out.push_str("# HELP onramp_outbox_emails Emails in the outbox by state.\n");
-    out.push_str("# TYPE onramp_outbox_emails gauge\n");
-    for st in outbox::STATES {
-        let n = mail.iter().find(|(k, _)| k == st).map_or(0, |(_, n)| *n);
-        let _ = writeln!(out, "onramp_outbox_emails{{state=\"{st}\"}} {n}");
-    }
+    let out = s.metrics.render();
     (
         [(
             header::CONTENT_TYPE,

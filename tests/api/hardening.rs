@@ -65,3 +65,67 @@ async fn open_connections_are_capped_and_the_next_waits_its_turn() {
         .unwrap();
     assert_eq!(served.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_with_the_bot_trap_filled_in_is_dropped_quietly() {
+    let app = spawn_app().await;
+    let before = app.snapshot().await;
+    let mut form = valid_form("bot@example.com");
+    form.push(("website", "http://spam.example".into()));
+    let r = app.apply(&form).await;
+    // The answer a person gets, so the bot learns nothing; but nothing is stored or sent.
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/apply/thanks");
+    assert!(r.headers().get("set-cookie").is_none());
+    assert_eq!(app.snapshot().await, before);
+    // People never see the field: it is off screen, hidden from screen readers, not tabbable.
+    let page = app.get("/apply").await.text().await.unwrap();
+    assert!(
+        page.contains(r#"<div class="trap" aria-hidden="true">"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"name="website" type="text" tabindex="-1""#));
+    // An empty trap is what every real form sends.
+    let mut form = valid_form("person@example.com");
+    form.push(("website", String::new()));
+    assert_eq!(app.apply(&form).await.status(), 303);
+    assert_eq!(app.count("applications").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_that_carries_a_link_is_refused_by_form_and_api() {
+    let app = spawn_app().await;
+    let before = app.snapshot().await;
+    for name in [
+        "Ana, URGENT: verify at evil.example/pay",
+        "Ana (write to boss@evil.example)",
+        "Ana www.evil.se",
+    ] {
+        let mut form = valid_form("ana@example.com");
+        form.retain(|(k, _)| *k != "full_name");
+        form.push(("full_name", name.into()));
+        let r = app.apply(&form).await;
+        assert_eq!(r.status(), 422, "{name}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("id=\"full_name-error\""), "{name}");
+        assert!(
+            html.contains("can&#x27;t contain a web or email address"),
+            "{html}"
+        );
+        let mut body = valid_json("ana@example.com");
+        body["full_name"] = name.into();
+        let r = app.post_json("/api/v1/applications", &body).await;
+        assert_eq!(r.status(), 422, "{name}");
+        let errors: serde_json::Value = r.json().await.unwrap();
+        assert!(errors["errors"]["full_name"][0]
+            .as_str()
+            .unwrap()
+            .contains("web or email address"));
+    }
+    assert_eq!(app.snapshot().await, before);
+    // Initials and titles are names.
+    let mut form = valid_form("jrr@example.com");
+    form.retain(|(k, _)| *k != "full_name");
+    form.push(("full_name", "J.R.R. Tolkien".into()));
+    assert_eq!(app.apply(&form).await.status(), 303);
+}

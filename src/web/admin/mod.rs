@@ -25,7 +25,7 @@ use super::pages::errors_context;
 use super::{form, pages, AppError, AppState, PageError};
 use crate::domain::application::Status;
 use crate::domain::email::EmailAddress;
-use crate::domain::staff::{self, Role};
+use crate::domain::staff::Role;
 use crate::domain::token::{hash_token, SecretToken};
 use crate::domain::{now, FieldErrors};
 use crate::store::{applications, outbox, sessions, users};

@@ -34,6 +34,8 @@ impl ToSchema for ApplicationIn {}
 
 /// No control characters (they are dropped, and a name of only those would be empty).
 const NO_CONTROL: &str = r"[^\u0000-\u001f\u007f-\u009f]";
+/// What `domain::application::looks_like_a_link` refuses, as lookaheads.
+const NAME_NOT_LINK: &str = r"(?!.*[@/\\])(?!.*\.[A-Za-z]{2})";
 /// Neither control characters nor white space.
 const VISIBLE: &str = r"[^\s\u0000-\u001f\u007f-\u009f]";
 
@@ -77,9 +79,12 @@ fn application_in_schema() -> Object {
                 .min_length(Some(FULL_NAME_MIN as usize))
                 .max_length(Some(FULL_NAME_MAX as usize))
                 .pattern(Some(format!(
-                    "^{NO_CONTROL}*{VISIBLE}{NO_CONTROL}*{VISIBLE}{NO_CONTROL}*$"
+                    "^{NAME_NOT_LINK}{NO_CONTROL}*{VISIBLE}{NO_CONTROL}*{VISIBLE}{NO_CONTROL}*$"
                 )))
-                .description(Some("2–100 characters, at least two of them not spaces.")),
+                .description(Some(
+                    "2–100 characters, at least two of them not spaces; no @, / or \\, and no \
+                     dot followed by two letters (nothing that reads as a web or email address).",
+                )),
         )
         .property(
             "email",
@@ -326,4 +331,38 @@ pub async fn get_one(
         created_at: a.created_at,
         screening,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::application::looks_like_a_link;
+
+    /// The published `full_name` pattern refuses exactly the names the validator refuses as
+    /// links (names here are otherwise valid).
+    #[test]
+    fn the_name_pattern_agrees_with_the_link_rule() {
+        let pattern = fancy_regex::Regex::new(&format!(
+            "^{NAME_NOT_LINK}{NO_CONTROL}*{VISIBLE}{NO_CONTROL}*{VISIBLE}{NO_CONTROL}*$"
+        ))
+        .unwrap();
+        for name in [
+            "Ana Lind",
+            "J.R.R. Tolkien",
+            "St. John",
+            "Ana-Marie O'Neil",
+            "Åsa Ek",
+            "Ana, URGENT: pay now",
+            "Ana, URGENT: evil.example/pay",
+            "Ana ana@evil.example",
+            r"Ana http:\\evil",
+            "Ana www.evil.se",
+            "Ana evil.se",
+            "A.b",
+            "a.bc",
+        ] {
+            let refused_by_pattern = !pattern.is_match(name).unwrap();
+            assert_eq!(refused_by_pattern, looks_like_a_link(name), "{name}");
+        }
+    }
 }

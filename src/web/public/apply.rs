@@ -41,12 +41,22 @@ pub async fn show(State(s): State<AppState>, RawQuery(query): RawQuery) -> Respo
     render_form(&s, StatusCode::OK, &raw, &FieldErrors::new(), None)
 }
 
+/// The hidden field of the signup form that only bots fill in.
+const HONEYPOT: &str = "website";
+
 pub async fn submit(
     State(s): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
+    // The bot trap: a field people never see. A bot that fills it gets the usual answer, so it
+    // learns nothing, and nothing is stored or sent.
+    if form::first(&pairs, HONEYPOT).is_some_and(|v| !v.is_empty()) {
+        tracing::info!("signup dropped: the hidden bot-trap field was filled in");
+        s.metrics.refused("bot_trap");
+        return Ok(Redirect::to("/apply/thanks").into_response());
+    }
     // "Yes, use ana@gmail.com" after a suggestion: the suggested address replaces the typed one.
     let chosen_fix = form::first(&pairs, "email_fix").map(str::to_string);
     // "No, ana@gmial.com is right": the applicant checked this address; do not ask again.
