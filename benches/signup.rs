@@ -41,6 +41,8 @@ async fn serve_child() {
         database_url: url,
         data_dir: dir.into(),
         seed_demo: false,
+        // One address drives the whole load: the per-address limits would answer 429.
+        rate_limits: onramp::web::limits::RateLimitSettings::for_load_tests(),
         ..Default::default()
     };
     // The newcomer default: mail written as files, dispatcher running alongside the signups.

@@ -81,11 +81,17 @@ impl Application {
             .refresh_gauges(&db)
             .await
             .context("counting rows for the metrics")?;
+        let limits = Arc::new(web::limits::RateLimits::new(
+            &settings.rate_limits,
+            &settings.trusted_proxies,
+            metrics.clone(),
+        ));
         let state = AppState {
             intake: crate::intake::Intake::start(db.clone(), settings.clone()),
             db,
             settings,
             metrics,
+            limits,
         };
         Ok(Self {
             listener,
@@ -133,6 +139,22 @@ impl Application {
             Duration::from_secs(self.state.settings.metrics_refresh_secs),
             stop_rx.clone(),
         ));
+        let limits = self.state.limits.clone();
+        let mut limits_stop = stop_rx.clone();
+        let forget = tokio::spawn(async move {
+            // Addresses whose allowance has come back are dropped, so the limiters stay small.
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => limits.retain_recent(),
+                    changed = limits_stop.changed() => {
+                        if changed.is_err() || *limits_stop.borrow() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
         let app = web::router(self.state.clone()).merge(extra);
         let limits = web::serve::Limits {
             header_read_timeout: Duration::from_secs(self.state.settings.header_read_timeout_secs),
@@ -166,6 +188,7 @@ impl Application {
             let _ = tokio::time::timeout(Duration::from_secs(5), m).await;
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), gauges).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), forget).await;
         for j in jobs {
             let _ = tokio::time::timeout(Duration::from_secs(30), j).await;
         }

@@ -1,6 +1,6 @@
 //! One `Settings` struct: built-in defaults, then an optional TOML file, then environment variables.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -41,6 +41,10 @@ pub struct Settings {
     pub header_read_timeout_secs: u64,
     /// Most client connections open at once; more wait in the listen backlog.
     pub max_open_connections: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed, to find the client's address.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Requests a minute per client address, for signup, link emails and sign-in.
+    pub rate_limits: crate::web::limits::RateLimitSettings,
     /// How long an email verification link stays valid.
     pub verify_token_ttl_hours: i64,
     /// How long an applicant's status link stays valid.
@@ -126,6 +130,8 @@ impl Default for Settings {
             max_body_bytes: 64 * 1024,
             header_read_timeout_secs: 10,
             max_open_connections: 512,
+            trusted_proxies: Vec::new(),
+            rate_limits: Default::default(),
             verify_token_ttl_hours: 7 * 24,
             status_token_ttl_days: 180,
             verify_resend_cooldown_secs: 600,
@@ -193,6 +199,33 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "header_read_timeout_secs",
     ),
     ("ONRAMP_MAX_OPEN_CONNECTIONS", "max_open_connections"),
+    (
+        "ONRAMP_TRUSTED_PROXIES",
+        "trusted_proxies (comma-separated addresses)",
+    ),
+    (
+        "ONRAMP_RATE_SIGNUP_PER_MINUTE",
+        "rate_limits.signup.per_minute",
+    ),
+    ("ONRAMP_RATE_SIGNUP_BURST", "rate_limits.signup.burst"),
+    (
+        "ONRAMP_RATE_API_SIGNUP_PER_MINUTE",
+        "rate_limits.api_signup.per_minute",
+    ),
+    (
+        "ONRAMP_RATE_API_SIGNUP_BURST",
+        "rate_limits.api_signup.burst",
+    ),
+    (
+        "ONRAMP_RATE_LINKS_PER_MINUTE",
+        "rate_limits.links.per_minute",
+    ),
+    ("ONRAMP_RATE_LINKS_BURST", "rate_limits.links.burst"),
+    (
+        "ONRAMP_RATE_SIGN_IN_PER_MINUTE",
+        "rate_limits.sign_in.per_minute",
+    ),
+    ("ONRAMP_RATE_SIGN_IN_BURST", "rate_limits.sign_in.burst"),
     ("ONRAMP_VERIFY_TOKEN_TTL_HOURS", "verify_token_ttl_hours"),
     ("ONRAMP_STATUS_TOKEN_TTL_DAYS", "status_token_ttl_days"),
     (
@@ -285,6 +318,23 @@ impl Settings {
             self.header_read_timeout_secs
         );
         set!("ONRAMP_MAX_OPEN_CONNECTIONS", self.max_open_connections);
+        if let Some(v) = get("ONRAMP_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| parse("ONRAMP_TRUSTED_PROXIES", a.to_string()))
+                .collect::<anyhow::Result<_>>()?;
+        }
+        let r = &mut self.rate_limits;
+        set!("ONRAMP_RATE_SIGNUP_PER_MINUTE", r.signup.per_minute);
+        set!("ONRAMP_RATE_SIGNUP_BURST", r.signup.burst);
+        set!("ONRAMP_RATE_API_SIGNUP_PER_MINUTE", r.api_signup.per_minute);
+        set!("ONRAMP_RATE_API_SIGNUP_BURST", r.api_signup.burst);
+        set!("ONRAMP_RATE_LINKS_PER_MINUTE", r.links.per_minute);
+        set!("ONRAMP_RATE_LINKS_BURST", r.links.burst);
+        set!("ONRAMP_RATE_SIGN_IN_PER_MINUTE", r.sign_in.per_minute);
+        set!("ONRAMP_RATE_SIGN_IN_BURST", r.sign_in.burst);
         set!("ONRAMP_VERIFY_TOKEN_TTL_HOURS", self.verify_token_ttl_hours);
         set!("ONRAMP_STATUS_TOKEN_TTL_DAYS", self.status_token_ttl_days);
         set!(
@@ -315,6 +365,11 @@ impl Settings {
 
     /// Rejects settings that would only fail later, with the setting's name.
     pub fn check(&self) -> anyhow::Result<()> {
+        let r = &self.rate_limits;
+        r.signup.check("signup")?;
+        r.api_signup.check("api_signup")?;
+        r.links.check("links")?;
+        r.sign_in.check("sign_in")?;
         if self.metrics_refresh_secs == 0 {
             bail!("metrics_refresh_secs (ONRAMP_METRICS_REFRESH_SECS): use at least 1");
         }

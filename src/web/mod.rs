@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api;
 pub mod error;
 pub mod form;
+pub mod limits;
 pub mod metrics;
 pub mod ops;
 pub mod pages;
@@ -33,6 +34,7 @@ pub struct AppState {
     pub intake: crate::intake::Intake,
     pub settings: Arc<Settings>,
     pub metrics: Arc<metrics::Metrics>,
+    pub limits: Arc<limits::RateLimits>,
 }
 
 /// The value of cookie `name`, if the request carries it.
@@ -53,9 +55,9 @@ pub fn router(state: AppState) -> Router {
     pages::init();
     let limit = state.settings.max_body_bytes;
     Router::new()
-        .merge(public::router())
-        .nest("/admin", admin::router())
-        .nest("/api", api::router())
+        .merge(public::router(&state.limits))
+        .nest("/admin", admin::router(&state.limits))
+        .nest("/api", api::router(&state.limits))
         .merge(ops::router())
         .fallback(|| async {
             PageError(AppError::NotFound(

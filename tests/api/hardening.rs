@@ -129,3 +129,144 @@ async fn a_name_that_carries_a_link_is_refused_by_form_and_api() {
     form.push(("full_name", "J.R.R. Tolkien".into()));
     assert_eq!(app.apply(&form).await.status(), 303);
 }
+
+use onramp::web::limits::{Limit, RateLimitSettings};
+
+fn tight(limits: &mut RateLimitSettings) {
+    let two = Limit {
+        per_minute: 1,
+        burst: 2,
+    };
+    *limits = RateLimitSettings {
+        signup: two,
+        api_signup: two,
+        links: two,
+        sign_in: two,
+    };
+}
+
+/// POST a form as if from `forwarded_for` (an `X-Forwarded-For` header).
+async fn post_from(
+    app: &TestApp,
+    path: &str,
+    body: String,
+    forwarded_for: &str,
+) -> reqwest::Response {
+    app.client
+        .post(format!("{}{path}", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-forwarded-for", forwarded_for)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signups_sign_ins_and_link_forms_are_limited_per_address() {
+    let app = spawn_app_with(|s| tight(&mut s.rate_limits)).await;
+    app.staff_user("rec@onramp.test", "recruiter").await;
+    let signup = |n: u32| encode(&valid_form(&format!("ana{n}@example.com")));
+    for n in 0..2 {
+        assert_eq!(app.post_form("/apply", signup(n)).await.status(), 303);
+    }
+    let refused = app.post_form("/apply", signup(2)).await;
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains("<html lang=\"en\"") && page.contains("<h1"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Too many tries from your connection"),
+        "{page}"
+    );
+    assert_eq!(
+        app.count("applications").await,
+        2,
+        "the refused one stored nothing"
+    );
+    // The form itself still opens: only sending is limited.
+    assert_eq!(app.get("/apply").await.status(), 200);
+    // Without a trusted proxy, X-Forwarded-For is the client's own claim: ignored.
+    let spoofed = post_from(&app, "/apply", signup(3), "203.0.113.9").await;
+    assert_eq!(spoofed.status(), 429);
+
+    // Each limit has its own allowance.
+    let wrong = encode(&[
+        ("email", "rec@onramp.test".to_string()),
+        ("password", "not the password".to_string()),
+    ]);
+    for _ in 0..2 {
+        assert_eq!(
+            app.post_form("/admin/login", wrong.clone()).await.status(),
+            422
+        );
+    }
+    assert_eq!(app.post_form("/admin/login", wrong).await.status(), 429);
+    let resend = encode(&[("email", "ana0@example.com".to_string())]);
+    for _ in 0..2 {
+        assert_eq!(
+            app.post_form("/verify/resend", resend.clone())
+                .await
+                .status(),
+            200
+        );
+    }
+    assert_eq!(app.post_form("/verify/resend", resend).await.status(), 429);
+    for n in 10..12 {
+        let r = app
+            .post_json(
+                "/api/v1/applications",
+                &valid_json(&format!("api{n}@example.com")),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    let r = app
+        .post_json("/api/v1/applications", &valid_json("api12@example.com"))
+        .await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("Too many"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_client_has_its_own_allowance() {
+    let app = spawn_app_with(|s| {
+        tight(&mut s.rate_limits);
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let signup = |n: u32| encode(&valid_form(&format!("bo{n}@example.com")));
+    for n in 0..2 {
+        let r = post_from(&app, "/apply", signup(n), "203.0.113.7").await;
+        assert_eq!(r.status(), 303);
+    }
+    assert_eq!(
+        post_from(&app, "/apply", signup(2), "203.0.113.7")
+            .await
+            .status(),
+        429
+    );
+    // A client cannot escape by prepending addresses: the proxy's own entry is the last one.
+    let r = post_from(&app, "/apply", signup(3), "198.51.100.1, 203.0.113.7").await;
+    assert_eq!(r.status(), 429);
+    // Another client behind the same proxy is not held back.
+    assert_eq!(
+        post_from(&app, "/apply", signup(4), "203.0.113.8")
+            .await
+            .status(),
+        303
+    );
+}

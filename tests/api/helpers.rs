@@ -167,6 +167,8 @@ pub fn test_settings(database_url: &str, data_dir: &std::path::Path, smtp_port: 
         database_max_connections: 4,
         data_dir: data_dir.to_path_buf(),
         seed_demo: false,
+        // Tests send many signups from one address; the limit tests set their own.
+        rate_limits: onramp::web::limits::RateLimitSettings::for_load_tests(),
         ..Default::default()
     };
     s.mail.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
@@ -718,7 +720,7 @@ pub const MANAGER_PAGES: &[&str] = &["/admin"];
 /// new page cannot be left out of `STAFF_PAGES`.
 pub fn admin_get_routes() -> Vec<String> {
     let src = include_str!("../../src/web/admin/mod.rs");
-    let router = &src[src.find("pub fn router()").unwrap()..];
+    let router = &src[src.find("pub fn router(").unwrap()..];
     let router = &router[..router.find("\n}\n").unwrap()];
     router
         .split(".route(")

@@ -32,10 +32,13 @@ use crate::store::{applications, outbox, sessions, users};
 
 const COOKIE: &str = "onramp_staff";
 
-pub fn router() -> Router<AppState> {
+pub fn router(limits: &super::limits::RateLimits) -> Router<AppState> {
     Router::new()
         .route("/", get(home))
-        .route("/login", get(login_form).post(login))
+        .route(
+            "/login",
+            get(login_form).post(login).route_layer(limits.sign_in()),
+        )
         .route("/logout", post(logout))
         .route("/questions", get(questions::list).post(questions::create))
         .route("/questions/new", get(questions::new_form))

@@ -47,9 +47,12 @@ impl Modify for BearerAuth {
     }
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router(limits: &super::limits::RateLimits) -> Router<AppState> {
     Router::new()
-        .route("/v1/applications", post(applications::create))
+        .route(
+            "/v1/applications",
+            post(applications::create).route_layer(limits.api_signup()),
+        )
         .route("/v1/applications/{id}", get(applications::get_one))
         .route(
             "/v1/quizzes/{slug}/item-analysis",

@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 
+use super::limits::RateLimits;
 use super::{pages, AppState};
 
 /// A link that has expired, was never ours, or was replaced: says so, and offers a new link to
@@ -39,20 +40,30 @@ pub fn link_used(token: &str) -> axum::response::Response {
     )
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router(limits: &RateLimits) -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/privacy", get(privacy))
         .route("/static/app.css", get(css))
-        .route("/apply", get(apply::show).post(apply::submit))
+        .route(
+            "/apply",
+            get(apply::show)
+                .post(apply::submit)
+                .route_layer(limits.signup()),
+        )
         .route("/apply/thanks", get(apply::thanks))
-        .route("/apply/fix", post(apply::fix))
+        .route("/apply/fix", post(apply::fix).route_layer(limits.links()))
         .route(
             "/verify/resend",
-            get(verify::resend_form).post(verify::resend),
+            get(verify::resend_form)
+                .post(verify::resend)
+                .route_layer(limits.links()),
         )
         .route("/verify/{token}", get(verify::show).post(verify::confirm))
-        .route("/links/renew", post(verify::renew))
+        .route(
+            "/links/renew",
+            post(verify::renew).route_layer(limits.links()),
+        )
         .route("/status/{token}", get(status::show))
         .route("/status/{token}/quiz", post(status::open_quiz))
         .route("/quiz/{token}", get(quiz::show))
