@@ -140,13 +140,20 @@ impl Application {
             stop_rx.clone(),
         ));
         let limits = self.state.limits.clone();
+        let db = self.state.db.clone();
         let mut limits_stop = stop_rx.clone();
         let forget = tokio::spawn(async move {
-            // Addresses whose allowance has come back are dropped, so the limiters stay small.
+            // Once a minute: addresses whose allowance has come back are dropped, so the
+            // limiters stay small, and expired staff sessions are deleted.
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tokio::select! {
-                    _ = tick.tick() => limits.retain_recent(),
+                    _ = tick.tick() => {
+                        limits.retain_recent();
+                        if let Err(e) = crate::store::sessions::delete_expired(&db, crate::domain::now()).await {
+                            tracing::warn!(error = %e, "deleting expired staff sessions failed");
+                        }
+                    }
                     changed = limits_stop.changed() => {
                         if changed.is_err() || *limits_stop.borrow() {
                             return;

@@ -11,7 +11,7 @@ use crate::config::Settings;
 use crate::domain::email::EmailAddress;
 use crate::domain::now;
 use crate::domain::quiz;
-use crate::domain::staff::{self, Role};
+use crate::domain::staff::{self, KeyRole, Role};
 use crate::domain::token::SecretToken;
 use crate::email::{dispatcher, Mailer};
 use crate::intake::Intake;
@@ -82,6 +82,11 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Disable a staff account: it can no longer sign in, and its sessions end at once.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 /// The password from standard input (one line), or a generated one, and whether it was
@@ -102,7 +107,13 @@ pub enum ApikeyCommand {
     Create {
         #[arg(long)]
         name: String,
+        /// What the key may do: intake only submits applications (and is not told whether an
+        /// address has applied); recruiter, manager and admin may do what that staff role may.
+        #[arg(long, value_enum, default_value_t = KeyRole::Intake)]
+        role: KeyRole,
     },
+    /// List keys: id, name, role, created, last used, revoked. Never the key itself.
+    List,
     /// Revoke a key by its id.
     Revoke { id: Uuid },
 }
@@ -182,10 +193,12 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     let email =
                         EmailAddress::parse(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
                     let (password, generated) = new_password(password_stdin)?;
-                    crate::staff::create(&db, &email, role, &password).await?;
+                    crate::staff::create(&db, &email, role, &password, generated).await?;
                     println!("created {} {}", role.as_str(), email);
                     if generated {
-                        println!("password (shown once): {password}");
+                        println!(
+                            "password (shown once; to be changed at the first sign-in): {password}"
+                        );
                     }
                 }
                 UserCommand::SetPassword {
@@ -195,11 +208,20 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     let email =
                         EmailAddress::parse(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
                     let (password, generated) = new_password(password_stdin)?;
-                    let ended = crate::staff::set_password(&db, &email, &password).await?;
+                    let ended =
+                        crate::staff::set_password(&db, &email, &password, generated).await?;
                     println!("new password set for {email}; {ended} session(s) signed out");
                     if generated {
-                        println!("password (shown once): {password}");
+                        println!(
+                            "password (shown once; to be changed at the first sign-in): {password}"
+                        );
                     }
+                }
+                UserCommand::Disable { email } => {
+                    let email =
+                        EmailAddress::parse(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
+                    let ended = crate::staff::disable(&db, &email).await?;
+                    println!("disabled {email}; {ended} session(s) signed out");
                 }
             }
             Ok(())
@@ -207,17 +229,34 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Apikey { command } => {
             let db = connect(&settings).await?;
             match command {
-                ApikeyCommand::Create { name } => {
+                ApikeyCommand::Create { name, role } => {
                     let name = name.trim();
                     if name.is_empty() || name.len() > 100 {
                         bail!("--name: give the key a name of 1 to 100 characters");
                     }
                     let key = SecretToken::with_prefix("onr_");
                     let mut tx = db.begin().await?;
-                    let id = api_keys::create(&mut tx, name, &key.hash(), now()).await?;
+                    let id =
+                        api_keys::create(&mut tx, name, role.as_str(), &key.hash(), now()).await?;
                     tx.commit().await?;
-                    println!("api key {id} ({name})");
+                    println!("api key {id} ({name}, role {})", role.as_str());
                     println!("key (shown once): {}", key.as_str());
+                }
+                ApikeyCommand::List => {
+                    let day =
+                        |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+                    for k in api_keys::list(&db).await? {
+                        println!(
+                            "{}  {:<9} created {}  last used {}{}  {}",
+                            k.id,
+                            k.role,
+                            day(k.created_at),
+                            k.last_used_at.map_or("never".into(), day),
+                            k.revoked_at
+                                .map_or(String::new(), |t| format!("  revoked {}", day(t))),
+                            k.name
+                        );
+                    }
                 }
                 ApikeyCommand::Revoke { id } => {
                     let mut tx = db.begin().await?;
@@ -318,9 +357,18 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     if let Some(n) = seeded.quizzes {
         println!("loaded {n} quiz definitions");
     }
-    if let Some((email, password)) = &seeded.admin {
-        println!("bootstrap admin: {email}");
-        println!("password (shown once; change it with `onramp user set-password --email {email}`): {password}");
+    match &seeded.admin {
+        Some((email, Some(password))) => {
+            println!("bootstrap admin: {email}");
+            println!(
+                "password (shown once; you will be asked to change it at the first sign-in, \
+                 or set ONRAMP_BOOTSTRAP_PASSWORD_FILE to keep it out of logs): {password}"
+            );
+        }
+        Some((email, None)) => {
+            println!("bootstrap admin: {email} (password from ONRAMP_BOOTSTRAP_PASSWORD_FILE)");
+        }
+        None => {}
     }
     println!(
         "onramp is serving on http://{} (database: {}, mail: {})",

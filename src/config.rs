@@ -35,6 +35,9 @@ pub struct Settings {
     pub seed_demo: bool,
     /// Folder with the demo data.
     pub seed_dir: PathBuf,
+    /// A file holding the bootstrap admin's password (read on the first start only). Unset: a
+    /// password is generated, printed once, and must be changed at the first sign-in.
+    pub bootstrap_password_file: Option<PathBuf>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// A client must send a request's headers within this many seconds, or it is disconnected.
@@ -55,6 +58,10 @@ pub struct Settings {
     pub quiz_grace_secs: i64,
     /// How long a staff sign-in lasts.
     pub staff_session_hours: i64,
+    /// Failed sign-ins in a row after which an account is locked.
+    pub sign_in_lock_after: i64,
+    /// How long such a lock lasts.
+    pub sign_in_lock_minutes: i64,
     /// Attempts a question version needs before item analysis flags it.
     pub analysis_min_attempts: i64,
     /// Cron schedules (six fields, seconds first) of the scheduled jobs.
@@ -127,6 +134,7 @@ impl Default for Settings {
             data_dir: "data".into(),
             seed_demo: true,
             seed_dir: "seed".into(),
+            bootstrap_password_file: None,
             max_body_bytes: 64 * 1024,
             header_read_timeout_secs: 10,
             max_open_connections: 512,
@@ -137,6 +145,8 @@ impl Default for Settings {
             verify_resend_cooldown_secs: 600,
             quiz_grace_secs: 30,
             staff_session_hours: 12,
+            sign_in_lock_after: 10,
+            sign_in_lock_minutes: 15,
             analysis_min_attempts: 30,
             jobs: JobSettings::default(),
             mail: MailSettings::default(),
@@ -193,6 +203,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("ONRAMP_DATA_DIR", "data_dir"),
     ("ONRAMP_SEED_DEMO", "seed_demo"),
     ("ONRAMP_SEED_DIR", "seed_dir"),
+    ("ONRAMP_BOOTSTRAP_PASSWORD_FILE", "bootstrap_password_file"),
     ("ONRAMP_MAX_BODY_BYTES", "max_body_bytes"),
     (
         "ONRAMP_HEADER_READ_TIMEOUT_SECS",
@@ -234,6 +245,8 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     ("ONRAMP_QUIZ_GRACE_SECS", "quiz_grace_secs"),
     ("ONRAMP_STAFF_SESSION_HOURS", "staff_session_hours"),
+    ("ONRAMP_SIGN_IN_LOCK_AFTER", "sign_in_lock_after"),
+    ("ONRAMP_SIGN_IN_LOCK_MINUTES", "sign_in_lock_minutes"),
     ("ONRAMP_MIN_AGE", "min_age"),
     ("ONRAMP_ANALYSIS_MIN_ATTEMPTS", "analysis_min_attempts"),
     ("ONRAMP_JOB_CLOSE_QUIZ_ATTEMPTS", "jobs.close_quiz_attempts"),
@@ -312,6 +325,9 @@ impl Settings {
         set!("ONRAMP_DATA_DIR", self.data_dir);
         set!("ONRAMP_SEED_DEMO", self.seed_demo);
         set!("ONRAMP_SEED_DIR", self.seed_dir);
+        if let Some(v) = get("ONRAMP_BOOTSTRAP_PASSWORD_FILE") {
+            self.bootstrap_password_file = (!v.trim().is_empty()).then(|| v.trim().into());
+        }
         set!("ONRAMP_MAX_BODY_BYTES", self.max_body_bytes);
         set!(
             "ONRAMP_HEADER_READ_TIMEOUT_SECS",
@@ -343,6 +359,8 @@ impl Settings {
         );
         set!("ONRAMP_QUIZ_GRACE_SECS", self.quiz_grace_secs);
         set!("ONRAMP_STAFF_SESSION_HOURS", self.staff_session_hours);
+        set!("ONRAMP_SIGN_IN_LOCK_AFTER", self.sign_in_lock_after);
+        set!("ONRAMP_SIGN_IN_LOCK_MINUTES", self.sign_in_lock_minutes);
         set!("ONRAMP_MIN_AGE", self.min_age);
         set!("ONRAMP_ANALYSIS_MIN_ATTEMPTS", self.analysis_min_attempts);
         set!(
@@ -370,6 +388,9 @@ impl Settings {
         r.api_signup.check("api_signup")?;
         r.links.check("links")?;
         r.sign_in.check("sign_in")?;
+        if self.sign_in_lock_after < 1 || self.sign_in_lock_minutes < 1 {
+            bail!("sign_in_lock_after and sign_in_lock_minutes: use at least 1");
+        }
         if self.metrics_refresh_secs == 0 {
             bail!("metrics_refresh_secs (ONRAMP_METRICS_REFRESH_SECS): use at least 1");
         }

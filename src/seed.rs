@@ -73,8 +73,10 @@ pub struct FirstStart {
     pub applicants: Option<usize>,
     pub questions: Option<usize>,
     pub quizzes: Option<usize>,
-    /// The bootstrap admin's email and generated password, when this start created it.
-    pub admin: Option<(EmailAddress, String)>,
+    /// The bootstrap admin's email, when this start created it, and its password when it was
+    /// generated (to be shown once and changed at the first sign-in); None when it came from
+    /// `bootstrap_password_file`.
+    pub admin: Option<(EmailAddress, Option<String>)>,
 }
 
 pub const BOOTSTRAP_ADMIN: &str = "admin@onramp.localhost";
@@ -120,9 +122,23 @@ async fn seed_empty_tables(
     }
     if users::count(db).await? == 0 {
         let email = EmailAddress::parse(BOOTSTRAP_ADMIN).expect("valid bootstrap email");
-        let password = staff::generate_password();
-        crate::staff::create(db, &email, Role::Admin, &password).await?;
-        out.admin = Some((email, password));
+        match &settings.bootstrap_password_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("bootstrap_password_file: reading {}", path.display())
+                })?;
+                let password = text.trim_end_matches(['\r', '\n']);
+                crate::staff::create(db, &email, Role::Admin, password, false)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("bootstrap_password_file: {e}"))?;
+                out.admin = Some((email, None));
+            }
+            None => {
+                let password = staff::generate_password();
+                crate::staff::create(db, &email, Role::Admin, &password, true).await?;
+                out.admin = Some((email, Some(password)));
+            }
+        }
     }
     Ok(out)
 }

@@ -12,29 +12,71 @@ use crate::domain::staff::{self, Role};
 use crate::store::{sessions, users, Db, StoreError};
 
 /// Creates an account. Fails, naming the field, when the email is taken or the password short.
+/// `must_change`: the password was shown (printed or logged), so the owner must replace it at
+/// the first sign-in.
 pub async fn create(
     db: &Db,
     email: &EmailAddress,
     role: Role,
     password: &str,
+    must_change: bool,
 ) -> anyhow::Result<()> {
     let hash = staff::hash_password(password)?;
     let mut tx = db.begin().await?;
-    match users::create(&mut tx, email.as_str(), role.as_str(), &hash, now()).await {
-        Ok(_) => {}
+    let id = match users::create(&mut tx, email.as_str(), role.as_str(), &hash, now()).await {
+        Ok(id) => id,
         Err(StoreError::Conflict(_)) => bail!("--email: a user with this email already exists"),
         Err(e) => return Err(e.into()),
+    };
+    if must_change {
+        users::require_password_change(&mut tx, id).await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
 /// Sets a new password and ends every session of that user, in one transaction. Returns how
-/// many sessions ended.
-pub async fn set_password(db: &Db, email: &EmailAddress, password: &str) -> anyhow::Result<u64> {
+/// many sessions ended. `must_change` as for `create`.
+pub async fn set_password(
+    db: &Db,
+    email: &EmailAddress,
+    password: &str,
+    must_change: bool,
+) -> anyhow::Result<u64> {
     let hash = staff::hash_password(password)?;
     let mut tx = db.begin().await?;
     let Some(id) = users::set_password_hash(&mut tx, email.as_str(), &hash).await? else {
+        bail!("--email: no staff account has this email");
+    };
+    if must_change {
+        users::require_password_change(&mut tx, id).await?;
+    }
+    let ended = sessions::end_all(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(ended)
+}
+
+/// Sets a person's own new password (they proved the old one) and ends their other sessions;
+/// the one they are using stays.
+pub async fn change_own_password(
+    db: &Db,
+    user_id: uuid::Uuid,
+    keep_session: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    let password = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || staff::hash_password(&password)).await??;
+    let mut tx = db.begin().await?;
+    users::set_password_hash_by_id(&mut tx, user_id, &hash).await?;
+    sessions::end_others(&mut tx, user_id, keep_session).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Disables an account and ends its sessions at once, in one transaction; how many ended.
+pub async fn disable(db: &Db, email: &EmailAddress) -> anyhow::Result<u64> {
+    let mut tx = db.begin().await?;
+    let Some(id) = users::disable(&mut tx, email.as_str(), now()).await? else {
         bail!("--email: no staff account has this email");
     };
     let ended = sessions::end_all(&mut tx, id).await?;

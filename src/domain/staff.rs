@@ -28,6 +28,48 @@ impl Role {
     }
 }
 
+/// What an API key may do. `Intake` (the default) only submits applications, and learns
+/// nothing about who has applied; the others may do what the staff role of the same name may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyRole {
+    Intake,
+    Recruiter,
+    Manager,
+    Admin,
+}
+
+impl KeyRole {
+    pub const ALL: [KeyRole; 4] = [
+        KeyRole::Intake,
+        KeyRole::Recruiter,
+        KeyRole::Manager,
+        KeyRole::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyRole::Intake => "intake",
+            KeyRole::Recruiter => "recruiter",
+            KeyRole::Manager => "manager",
+            KeyRole::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The staff role with the same powers, if any.
+    pub fn staff_role(self) -> Option<Role> {
+        match self {
+            KeyRole::Intake => None,
+            KeyRole::Recruiter => Some(Role::Recruiter),
+            KeyRole::Manager => Some(Role::Manager),
+            KeyRole::Admin => Some(Role::Admin),
+        }
+    }
+}
+
 pub const MIN_PASSWORD_LEN: usize = 12;
 
 pub fn hash_password(password: &str) -> anyhow::Result<String> {

@@ -10,6 +10,7 @@ pub struct StaffUser {
     pub id: Uuid,
     pub email: String,
     pub role: String,
+    pub must_change_password: bool,
 }
 
 pub async fn create(
@@ -28,8 +29,9 @@ pub async fn create(
 
 /// The signed-in user behind a live session.
 pub async fn user(db: &Db, token_hash: &str, now: DateTime<Utc>) -> Result<Option<StaffUser>> {
-    const SQL: &str = "SELECT u.id, u.email, u.role FROM staff_sessions s \
-        JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2";
+    const SQL: &str = "SELECT u.id, u.email, u.role, u.must_change_password FROM staff_sessions s \
+        JOIN users u ON u.id = s.user_id \
+        WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL";
     Ok(on_db!(db, p => sqlx::query_as(SQL).bind(token_hash).bind(now).fetch_optional(p).await?))
 }
 
@@ -38,6 +40,21 @@ pub async fn delete(db: &Db, token_hash: &str, now: DateTime<Utc>) -> Result<()>
     const SQL: &str = "DELETE FROM staff_sessions WHERE token_hash = $1 OR expires_at <= $2";
     on_writer!(db, p => sqlx::query(SQL).bind(token_hash).bind(now).execute(p).await.map(|_| ())?);
     Ok(())
+}
+
+/// Deletes expired sessions; how many there were.
+pub async fn delete_expired(db: &Db, now: DateTime<Utc>) -> Result<u64> {
+    const SQL: &str = "DELETE FROM staff_sessions WHERE expires_at <= $1";
+    Ok(on_writer!(db, p => sqlx::query(SQL).bind(now).execute(p).await?.rows_affected()))
+}
+
+/// Ends every other session of one user (after they change their own password).
+pub async fn end_others(tx: &mut Tx, user_id: Uuid, keep_hash: &str) -> Result<u64> {
+    const SQL: &str = "DELETE FROM staff_sessions WHERE user_id = $1 AND token_hash <> $2";
+    Ok(
+        on!(tx, c => sqlx::query(SQL).bind(user_id).bind(keep_hash).execute(&mut **c).await?
+        .rows_affected()),
+    )
 }
 
 /// Ends every session of one user (after a password change); how many there were.

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on, on_db, Db, Result, Tx};
+use super::{on, on_db, on_writer, Db, Result, Tx};
 
 pub async fn create(
     tx: &mut Tx,
@@ -22,11 +22,61 @@ pub async fn create(
 pub struct Credentials {
     pub id: Uuid,
     pub password_hash: String,
+    pub failed_sign_ins: i64,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl Credentials {
+    /// Whether sign-in is refused whatever the password: disabled, or locked after failures.
+    pub fn shut(&self, now: DateTime<Utc>) -> bool {
+        self.disabled_at.is_some() || self.locked_until.is_some_and(|t| t > now)
+    }
 }
 
 pub async fn credentials(db: &Db, email: &str) -> Result<Option<Credentials>> {
-    const SQL: &str = "SELECT id, password_hash FROM users WHERE email = $1";
+    const SQL: &str = "SELECT id, password_hash, failed_sign_ins, locked_until, disabled_at \
+        FROM users WHERE email = $1";
     Ok(on_db!(db, p => sqlx::query_as(SQL).bind(email).fetch_optional(p).await?))
+}
+
+/// Counts a failed sign-in; from the `lock_after`th failure in a row the account is locked
+/// until `lock_until` (every further failure locks it again). The number of failures in a row.
+pub async fn record_failed_sign_in(
+    db: &Db,
+    id: Uuid,
+    lock_after: i64,
+    lock_until: DateTime<Utc>,
+) -> Result<i64> {
+    const SQL: &str = "UPDATE users SET failed_sign_ins = failed_sign_ins + 1, \
+        locked_until = CASE WHEN failed_sign_ins + 1 >= $2 THEN $3 ELSE locked_until END \
+        WHERE id = $1 RETURNING failed_sign_ins";
+    Ok(
+        on_writer!(db, p => sqlx::query_scalar(SQL).bind(id).bind(lock_after).bind(lock_until)
+        .fetch_one(p).await?),
+    )
+}
+
+/// A good sign-in clears the count of failures and any lock.
+pub async fn record_sign_in(db: &Db, id: Uuid) -> Result<()> {
+    const SQL: &str = "UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE id = $1 \
+        AND (failed_sign_ins <> 0 OR locked_until IS NOT NULL)";
+    on_writer!(db, p => sqlx::query(SQL).bind(id).execute(p).await.map(|_| ())?);
+    Ok(())
+}
+
+/// Disables an account (it can no longer sign in); the user's id, or None if no such email.
+pub async fn disable(tx: &mut Tx, email: &str, now: DateTime<Utc>) -> Result<Option<Uuid>> {
+    const SQL: &str = "UPDATE users SET disabled_at = COALESCE(disabled_at, $2) WHERE email = $1 \
+        RETURNING id";
+    Ok(on!(tx, c => sqlx::query_scalar(SQL).bind(email).bind(now).fetch_optional(&mut **c).await?))
+}
+
+/// Marks a password as one its owner must replace at the next sign-in (it was shown in a log).
+pub async fn require_password_change(tx: &mut Tx, id: Uuid) -> Result<()> {
+    const SQL: &str = "UPDATE users SET must_change_password = TRUE WHERE id = $1";
+    on!(tx, c => sqlx::query(SQL).bind(id).execute(&mut **c).await.map(|_| ())?);
+    Ok(())
 }
 
 pub async fn count(db: &Db) -> Result<i64> {
@@ -39,9 +89,18 @@ pub async fn set_password_hash(
     email: &str,
     password_hash: &str,
 ) -> Result<Option<Uuid>> {
-    const SQL: &str = "UPDATE users SET password_hash = $2 WHERE email = $1 RETURNING id";
+    const SQL: &str = "UPDATE users SET password_hash = $2, must_change_password = FALSE, \
+        failed_sign_ins = 0, locked_until = NULL WHERE email = $1 RETURNING id";
     Ok(
         on!(tx, c => sqlx::query_scalar(SQL).bind(email).bind(password_hash)
         .fetch_optional(&mut **c).await?),
     )
+}
+
+/// Replaces the password hash of user `id`, clearing any forced change and lock.
+pub async fn set_password_hash_by_id(tx: &mut Tx, id: Uuid, password_hash: &str) -> Result<()> {
+    const SQL: &str = "UPDATE users SET password_hash = $2, must_change_password = FALSE, \
+        failed_sign_ins = 0, locked_until = NULL WHERE id = $1";
+    on!(tx, c => sqlx::query(SQL).bind(id).bind(password_hash).execute(&mut **c).await.map(|_| ())?);
+    Ok(())
 }

@@ -19,6 +19,8 @@ pub enum AppError {
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
     UnsupportedMediaType(&'static str),
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -41,6 +43,7 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -80,6 +83,7 @@ impl IntoResponse for AppError {
                 );
                 return r;
             }
+            AppError::Forbidden(m) => json!({ "errors": { "authorization": [m] } }),
             AppError::UnsupportedMediaType(m) => json!({ "errors": { "content-type": [m] } }),
             AppError::PayloadTooLarge(m) => json!({ "errors": { "body": [m] } }),
             other => json!({ "error": other.public_message() }),

@@ -35,6 +35,7 @@ page_files!(
     "quiz_question",
     "quiz_review",
     "admin_login",
+    "admin_password",
     "admin_home",
     "admin_questions",
     "admin_question_form",

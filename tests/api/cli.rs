@@ -219,13 +219,31 @@ async fn staff_accounts_from_the_command_line() {
         ])
         .await;
     assert!(out.contains("created recruiter ops@example.com"), "{out}");
-    let generated = line_after(&out, "password (shown once): ").to_string();
+    let generated = line_after(
+        &out,
+        "password (shown once; to be changed at the first sign-in): ",
+    )
+    .to_string();
     let db = cli.db().await;
     let hash: String = on_db!(&db, p => sqlx::query_scalar(
         "SELECT password_hash FROM users WHERE email = 'ops@example.com'").fetch_one(p).await)
     .unwrap();
     assert!(staff::verify_password(&generated, &hash));
     assert!(!hash.contains(&generated));
+    // A printed password must be changed at the first sign-in.
+    let forced: bool = on_db!(&db, p => sqlx::query_scalar(
+        "SELECT must_change_password FROM users WHERE email = 'ops@example.com'").fetch_one(p).await)
+    .unwrap();
+    assert!(forced);
+    // Disabling signs the account out and keeps it out.
+    let out = cli
+        .ok(&["user", "disable", "--email", "ops@example.com"])
+        .await;
+    assert!(out.contains("disabled ops@example.com"), "{out}");
+    assert!(cli
+        .fails(&["user", "disable", "--email", "nobody@example.com"], "")
+        .await
+        .contains("--email"));
 
     // Refusals name what to fix and change nothing.
     let err = cli
@@ -362,11 +380,42 @@ async fn api_keys_quiz_bank_and_outbox_from_the_command_line() {
         .to_string();
     let key = line_after(&out, "key (shown once): ").to_string();
     assert!(key.starts_with("onr_"));
+    assert!(
+        out.contains("(partner-site, role intake)"),
+        "intake is the default: {out}"
+    );
     let db = cli.db().await;
-    assert!(api_keys::find_active(&db, &hash_token(&key))
-        .await
-        .unwrap()
-        .is_some());
+    assert_eq!(
+        api_keys::find_active(&db, &hash_token(&key))
+            .await
+            .unwrap()
+            .map(|(_, r)| r)
+            .as_deref(),
+        Some("intake")
+    );
+    let out = cli
+        .ok(&["apikey", "create", "--name", "reports", "--role", "manager"])
+        .await;
+    assert!(out.contains("role manager"), "{out}");
+    let err = cli
+        .fails(&["apikey", "create", "--name", "x", "--role", "owner"], "")
+        .await;
+    assert!(err.contains("--role"), "{err}");
+    // The list shows name, role and dates, never a key or its hash.
+    let list = cli.ok(&["apikey", "list"]).await;
+    assert!(
+        list.contains("partner-site") && list.contains("intake"),
+        "{list}"
+    );
+    assert!(
+        list.contains("reports") && list.contains("manager"),
+        "{list}"
+    );
+    assert!(list.contains("last used never"), "{list}");
+    assert!(
+        !list.contains("onr_") && !list.contains(&hash_token(&key)),
+        "{list}"
+    );
     assert!(cli
         .fails(&["apikey", "create", "--name", " "], "")
         .await
@@ -464,7 +513,12 @@ async fn first_start_seeds_and_creates_the_admin_and_a_restart_changes_nothing()
     assert!(out.contains("loaded the question bank: 66 questions"));
     assert!(out.contains("loaded 2 quiz definitions"));
     assert!(out.contains("bootstrap admin: admin@onramp.localhost"));
-    let password = line_after(&out, "password (shown once; change it with `onramp user set-password --email admin@onramp.localhost`): ").to_string();
+    let password = line_after(
+        &out,
+        "password (shown once; you will be asked to change it at the first sign-in, or set \
+         ONRAMP_BOOTSTRAP_PASSWORD_FILE to keep it out of logs): ",
+    )
+    .to_string();
     let base = line_after(&out, "onramp is serving on ")
         .split_whitespace()
         .next()
@@ -483,6 +537,22 @@ async fn first_start_seeds_and_creates_the_admin_and_a_restart_changes_nothing()
         .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/admin");
+    // It was printed, so it may sit in a log: every staff page leads to changing it first.
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let home = client
+        .get(format!("{base}/admin"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), 303);
+    assert_eq!(home.headers()["location"], "/admin/password");
     first.kill().await.unwrap();
     let _ = first.wait().await;
 

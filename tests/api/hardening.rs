@@ -270,3 +270,279 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_allowance() {
         303
     );
 }
+
+// Staff credentials.
+
+async fn sign_in_with(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.login(email, password, None).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_lock_the_account_and_a_lock_looks_like_a_wrong_password() {
+    let app = spawn_app_with(|s| s.sign_in_lock_after = 3).await;
+    app.staff_user("rec@onramp.test", "recruiter").await;
+    let wrong = sign_in_with(&app, "rec@onramp.test", "not the password!").await;
+    assert_eq!(wrong.status(), 422);
+    let wrong_page = wrong.text().await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            sign_in_with(&app, "rec@onramp.test", "not the password!")
+                .await
+                .status(),
+            422
+        );
+    }
+    // Locked: the right password now gets the very same answer as a wrong one.
+    let locked = sign_in_with(&app, "rec@onramp.test", PASSWORD).await;
+    assert_eq!(locked.status(), 422);
+    assert_eq!(locked.text().await.unwrap(), wrong_page);
+    // When the lock has passed, the right password works and the count starts again.
+    onramp::on_writer!(&app.db, p => sqlx::query(
+        "UPDATE users SET locked_until = $1")
+        .bind(onramp::domain::now() - chrono::Duration::minutes(1)).execute(p).await.map(|_| ()))
+    .unwrap();
+    assert_eq!(
+        sign_in_with(&app, "rec@onramp.test", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    let failures: i64 = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT failed_sign_ins FROM users").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(failures, 0);
+}
+
+#[test]
+fn each_failure_in_a_row_answers_later_up_to_a_cap() {
+    use onramp::web::admin::failure_delay;
+    assert_eq!(failure_delay(1), Duration::ZERO);
+    assert_eq!(failure_delay(2), Duration::ZERO);
+    assert_eq!(failure_delay(3), Duration::from_millis(250));
+    assert_eq!(failure_delay(4), Duration::from_millis(500));
+    assert_eq!(failure_delay(7), Duration::from_secs(4));
+    assert_eq!(failure_delay(100), Duration::from_secs(4));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_account_is_signed_out_at_once_and_cannot_sign_in() {
+    let app = spawn_app().await;
+    app.staff_user("rec@onramp.test", "recruiter").await;
+    let cookie = app.sign_in("rec@onramp.test").await;
+    assert_eq!(app.get_as(&cookie, "/admin").await.status(), 200);
+    let email = onramp::domain::email::EmailAddress::parse("rec@onramp.test").unwrap();
+    assert_eq!(onramp::staff::disable(&app.db, &email).await.unwrap(), 1);
+    let r = app.get_as(&cookie, "/admin").await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/admin/login");
+    assert_eq!(
+        sign_in_with(&app, "rec@onramp.test", PASSWORD)
+            .await
+            .status(),
+        422
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_change_their_own_password_and_other_sessions_end() {
+    let app = spawn_app().await;
+    app.staff_user("man@onramp.test", "manager").await;
+    let here = app.sign_in("man@onramp.test").await;
+    let elsewhere = app.sign_in("man@onramp.test").await;
+    let page = app.get_as(&here, "/admin/password").await;
+    assert_eq!(page.status(), 200);
+    let before: String = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT password_hash FROM users").fetch_one(p).await)
+    .unwrap();
+    let new = "a brand new long passphrase";
+    // Each refusal names its field, and nothing changes.
+    for (fields, field) in [
+        (
+            vec![
+                ("current", "wrong one entirely"),
+                ("new", new),
+                ("confirm", new),
+            ],
+            "current",
+        ),
+        (
+            vec![
+                ("current", PASSWORD),
+                ("new", "short"),
+                ("confirm", "short"),
+            ],
+            "new",
+        ),
+        (
+            vec![
+                ("current", PASSWORD),
+                ("new", new),
+                ("confirm", "something else"),
+            ],
+            "confirm",
+        ),
+        (
+            vec![("current", ""), ("new", new), ("confirm", new)],
+            "current",
+        ),
+    ] {
+        let fields: Vec<(&str, String)> = fields
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
+        let r = app.post_as(&here, "/admin/password", &fields).await;
+        assert_eq!(r.status(), 422, "{field}");
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains(&format!("id=\"{field}-error\"")),
+            "{field}: {html}"
+        );
+        assert!(html.contains(&format!("href=\"#{field}\"")), "{field}");
+    }
+    let unchanged: String = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT password_hash FROM users").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(unchanged, before);
+
+    let fields = [
+        ("current", PASSWORD.to_string()),
+        ("new", new.to_string()),
+        ("confirm", new.to_string()),
+    ];
+    let r = app.post_as(&here, "/admin/password", &fields).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/admin/password?done=1");
+    // This session goes on; the other one is over; the new password signs in.
+    assert_eq!(app.get_as(&here, "/admin").await.status(), 200);
+    assert_eq!(app.get_as(&elsewhere, "/admin").await.status(), 303);
+    assert_eq!(
+        sign_in_with(&app, "man@onramp.test", PASSWORD)
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        sign_in_with(&app, "man@onramp.test", new).await.status(),
+        303
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_staff_sessions_are_deleted() {
+    let app = spawn_app().await;
+    app.staff_user("rec@onramp.test", "recruiter").await;
+    let old = app.sign_in("rec@onramp.test").await;
+    onramp::on_writer!(&app.db, p => sqlx::query("UPDATE staff_sessions SET expires_at = $1")
+        .bind(onramp::domain::now() - chrono::Duration::minutes(1)).execute(p).await.map(|_| ()))
+    .unwrap();
+    assert_eq!(app.get_as(&old, "/admin").await.status(), 303);
+    // The next sign-in (and a timer, once a minute) clears them out.
+    app.sign_in("rec@onramp.test").await;
+    assert_eq!(app.count("staff_sessions").await, 1);
+}
+
+// API key roles.
+
+async fn key_with_role(app: &TestApp, role: &str) -> String {
+    let key = onramp::domain::token::SecretToken::with_prefix("onr_");
+    let mut tx = app.db.begin().await.unwrap();
+    onramp::store::api_keys::create(&mut tx, role, role, &key.hash(), onramp::domain::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    key.as_str().to_string()
+}
+
+async fn call(
+    app: &TestApp,
+    key: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> reqwest::Response {
+    let mut r = app
+        .client
+        .request(method, format!("{}{path}", app.base))
+        .bearer_auth(key);
+    if let Some(b) = body {
+        r = r.json(b);
+    }
+    r.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_do_what_their_role_allows_and_intake_learns_nothing() {
+    use reqwest::Method;
+    let app = spawn_app().await;
+    app.load_quizzes().await;
+    let intake = key_with_role(&app, "intake").await;
+    let manager = key_with_role(&app, "manager").await;
+    let recruiter = key_with_role(&app, "recruiter").await;
+    let body = valid_json("ana@example.com");
+    let first = call(
+        &app,
+        &intake,
+        Method::POST,
+        "/api/v1/applications",
+        Some(&body),
+    )
+    .await;
+    assert_eq!(first.status(), 201);
+    let id = first.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A repeat: accepted, but an intake key is not told whose application it is.
+    let again = call(
+        &app,
+        &intake,
+        Method::POST,
+        "/api/v1/applications",
+        Some(&body),
+    )
+    .await;
+    assert_eq!(again.status(), 202);
+    let text = again.text().await.unwrap();
+    assert!(!text.contains(&id), "{text}");
+    // A recruiter key gets the existing id.
+    let again = call(
+        &app,
+        &recruiter,
+        Method::POST,
+        "/api/v1/applications",
+        Some(&body),
+    )
+    .await;
+    assert_eq!(again.status(), 200);
+    assert!(again.text().await.unwrap().contains(&id));
+    let one = format!("/api/v1/applications/{id}");
+    let analysis = "/api/v1/quizzes/agents-sweden/item-analysis";
+    for (key, path, want) in [
+        (&intake, one.as_str(), 403),
+        (&intake, analysis, 403),
+        (&manager, one.as_str(), 403),
+        (&manager, analysis, 403),
+        (&recruiter, one.as_str(), 200),
+        (&recruiter, analysis, 200),
+        (&app.api_key, one.as_str(), 200),
+    ] {
+        let r = call(&app, key, Method::GET, path, None).await;
+        assert_eq!(r.status().as_u16(), want, "{path}");
+        if want == 403 {
+            let b: serde_json::Value = r.json().await.unwrap();
+            assert!(
+                b["errors"]["authorization"][0]
+                    .as_str()
+                    .unwrap()
+                    .contains("role"),
+                "{b}"
+            );
+        }
+    }
+    // Use is recorded, so `apikey list` can show it.
+    let used: Option<chrono::DateTime<chrono::Utc>> =
+        onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT last_used_at FROM api_keys WHERE name = 'intake'").fetch_one(p).await)
+        .unwrap();
+    assert!(used.is_some());
+}

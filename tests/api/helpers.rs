@@ -200,9 +200,15 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Settings)) -> TestApp {
     tokio::spawn(app.run(std::future::pending(), false));
     let key = SecretToken::with_prefix("onr_");
     let mut tx = db.begin().await.unwrap();
-    api_keys::create(&mut tx, "tests", &key.hash(), onramp::domain::now())
-        .await
-        .unwrap();
+    api_keys::create(
+        &mut tx,
+        "tests",
+        "admin",
+        &key.hash(),
+        onramp::domain::now(),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     TestApp {
         base,
@@ -711,10 +717,11 @@ pub const STAFF_PAGES: &[&str] = &[
     "/admin/emails",
     "/admin/emails?status=pending",
     "/admin/emails?status=sent",
+    "/admin/password",
 ];
 
 /// The staff pages a manager may open; the rest answer 403 inside the staff layout.
-pub const MANAGER_PAGES: &[&str] = &["/admin"];
+pub const MANAGER_PAGES: &[&str] = &["/admin", "/admin/password"];
 
 /// The route patterns served under `/admin` that answer GET, read from the router's source, so a
 /// new page cannot be left out of `STAFF_PAGES`.

@@ -40,6 +40,12 @@ pub fn router(limits: &super::limits::RateLimits) -> Router<AppState> {
             get(login_form).post(login).route_layer(limits.sign_in()),
         )
         .route("/logout", post(logout))
+        .route(
+            "/password",
+            get(password_form)
+                .post(change_password)
+                .route_layer(limits.sign_in()),
+        )
         .route("/questions", get(questions::list).post(questions::create))
         .route("/questions/new", get(questions::new_form))
         .route(
@@ -94,7 +100,13 @@ pub struct Staff {
     pub id: Uuid,
     pub email: String,
     pub role: Role,
+    /// The hash of this session's token.
+    session: String,
 }
+
+/// Signed in, but with a password that must be replaced first (a generated one that was
+/// shown in a log): only the password page and sign-out are open to them.
+pub struct PasswordChange(pub Staff, bool);
 
 /// The staff pages, with the roles that may open each. The navigation shows a person only what
 /// their role may use.
@@ -202,27 +214,45 @@ pub fn safe_next(next: &str) -> Option<&str> {
     ok.then_some(next)
 }
 
-impl FromRequestParts<AppState> for Staff {
+impl FromRequestParts<AppState> for PasswordChange {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
-        let user = match session_token(&parts.headers) {
-            Some(t) => sessions::user(&s.db, &hash_token(&t), now())
+        let token = session_token(&parts.headers).map(|t| hash_token(&t));
+        let user = match &token {
+            Some(h) => sessions::user(&s.db, h, now())
                 .await
                 .map_err(|e| PageError::from(e).into_response())?,
             None => None,
         };
-        let Some(u) = user else {
+        let (Some(u), Some(session)) = (user, token) else {
             return Err(sign_in_first(parts));
         };
         let role = Role::parse(&u.role).ok_or_else(|| {
             PageError(AppError::Internal(anyhow::anyhow!("unknown staff role"))).into_response()
         })?;
-        Ok(Staff {
-            id: u.id,
-            email: u.email,
-            role,
-        })
+        Ok(PasswordChange(
+            Staff {
+                id: u.id,
+                email: u.email,
+                role,
+                session,
+            },
+            u.must_change_password,
+        ))
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
+        let PasswordChange(staff, must_change) =
+            PasswordChange::from_request_parts(parts, s).await?;
+        if must_change {
+            return Err(Redirect::to("/admin/password").into_response());
+        }
+        Ok(staff)
     }
 }
 
@@ -332,19 +362,37 @@ async fn login(
         Ok(e) if errors.is_empty() => users::credentials(&s.db, e.as_str()).await?,
         _ => None,
     };
-    // Checked against a dummy hash when the email is unknown, so timing does not reveal it.
-    let ok = match (&user, errors.is_empty()) {
-        (_, false) => false,
-        (u, true) => {
-            crate::staff::check_password(
-                password.clone(),
-                u.as_ref().map(|u| u.password_hash.clone()),
-            )
-            .await
-        }
-    };
-    let Some(user) = user.filter(|_| ok) else {
+    let at = now();
+    // A locked or disabled account is checked against the dummy hash like an unknown one, and
+    // answers exactly as a wrong password does: the answer tells an attacker nothing.
+    let open = user.as_ref().filter(|u| !u.shut(at));
+    let ok = errors.is_empty()
+        && crate::staff::check_password(password, open.map(|u| u.password_hash.clone())).await
+        && open.is_some();
+    let Some(user) = user.clone().filter(|_| ok) else {
         if errors.is_empty() {
+            let failures = match &user {
+                Some(u) => {
+                    let until = at + chrono::Duration::minutes(s.settings.sign_in_lock_minutes);
+                    let n = users::record_failed_sign_in(
+                        &s.db,
+                        u.id,
+                        s.settings.sign_in_lock_after,
+                        until,
+                    )
+                    .await?;
+                    tracing::warn!(user_id = %u.id, failures_in_a_row = n, locked = n >= s.settings.sign_in_lock_after, "staff sign-in failed");
+                    n
+                }
+                None => {
+                    tracing::warn!("staff sign-in failed: no such account");
+                    1
+                }
+            };
+            s.metrics.refused("sign_in_failed");
+            // Each failure in a row answers a little later, so guessing gets slow before the
+            // lock; the wait holds no thread and no connection to the database.
+            tokio::time::sleep(failure_delay(failures)).await;
             crate::domain::add_error(
                 &mut errors,
                 "password",
@@ -358,10 +406,11 @@ async fn login(
             &errors,
         ));
     };
+    users::record_sign_in(&s.db, user.id).await?;
+    sessions::delete_expired(&s.db, at).await?;
     let token = SecretToken::generate();
-    let now = now();
-    let expires = now + chrono::Duration::hours(s.settings.staff_session_hours);
-    sessions::create(&s.db, &token.hash(), user.id, now, expires).await?;
+    let expires = at + chrono::Duration::hours(s.settings.staff_session_hours);
+    sessions::create(&s.db, &token.hash(), user.id, at, expires).await?;
     let secure = if s.settings.base_url().starts_with("https://") {
         "; Secure"
     } else {
@@ -390,6 +439,109 @@ async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<Respons
         HeaderValue::from_static("onramp_staff=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
     Ok(r)
+}
+
+async fn password_form(
+    PasswordChange(staff, forced): PasswordChange,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let done = field(&form::query(q), "done") == "1";
+    password_page(&staff, StatusCode::OK, forced, done, &FieldErrors::new())
+}
+
+fn password_page(
+    staff: &Staff,
+    status: StatusCode,
+    forced: bool,
+    done: bool,
+    errors: &FieldErrors,
+) -> Response {
+    let (summary, fe) = errors_context(errors);
+    pages::render_in(
+        status,
+        "admin_password",
+        &pages::form_title("Change your password", errors),
+        json!({
+            "email": staff.email,
+            "forced": forced,
+            "done": done,
+            "min_len": crate::domain::staff::MIN_PASSWORD_LEN,
+            "errors": summary,
+            "fe": fe,
+        }),
+        &staff.shell(""),
+    )
+}
+
+/// Changes the signed-in person's own password: the current one is checked first (a
+/// session left open is not enough), and every other session of theirs ends.
+async fn change_password(
+    PasswordChange(staff, forced): PasswordChange,
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
+    let raw = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.as_deref().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let (current, new, confirm) = (raw("current"), raw("new"), raw("confirm"));
+    let mut errors = FieldErrors::new();
+    let min = crate::domain::staff::MIN_PASSWORD_LEN;
+    if current.is_empty() {
+        crate::domain::add_error(&mut errors, "current", "Enter your current password.");
+    }
+    if new.chars().count() < min {
+        crate::domain::add_error(
+            &mut errors,
+            "new",
+            format!("Choose a new password of at least {min} characters."),
+        );
+    } else if new == current {
+        crate::domain::add_error(
+            &mut errors,
+            "new",
+            "Choose a password different from the current one.",
+        );
+    }
+    if confirm != new {
+        crate::domain::add_error(&mut errors, "confirm", "Type the same new password again.");
+    }
+    if errors.is_empty() {
+        let hash = users::credentials(&s.db, &staff.email)
+            .await?
+            .map(|c| c.password_hash);
+        if !crate::staff::check_password(current, hash).await {
+            crate::domain::add_error(&mut errors, "current", "That is not your current password.");
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(password_page(
+            &staff,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            forced,
+            false,
+            &errors,
+        ));
+    }
+    crate::staff::change_own_password(&s.db, staff.id, &staff.session, &new).await?;
+    tracing::info!(user_id = %staff.id, "staff password changed");
+    Ok(Redirect::to("/admin/password?done=1").into_response())
+}
+
+/// How long the answer to the `n`th failed sign-in in a row waits: nothing for the first
+/// two, then doubling from a quarter of a second, at most four seconds.
+pub fn failure_delay(n: i64) -> std::time::Duration {
+    if n < 3 {
+        return std::time::Duration::ZERO;
+    }
+    let ms = 250u64 << (n - 3).min(4);
+    std::time::Duration::from_millis(ms)
 }
 
 /// One field of a URL-encoded form, trimmed; "" when absent or not UTF-8.

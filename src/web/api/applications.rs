@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::json;
 use utoipa::openapi::schema::{
     ArrayBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
 };
@@ -15,6 +16,7 @@ use uuid::Uuid;
 
 use super::ApiKey;
 use crate::domain::application::{RawApplication, Status};
+use crate::domain::staff::KeyRole;
 use crate::intake::Channel;
 use crate::store::applications;
 use crate::web::form;
@@ -235,15 +237,17 @@ pub struct ApplicationOut {
     request_body = ApplicationIn,
     responses(
         (status = 201, description = "Application created", body = Created),
-        (status = 200, description = "An application with this email exists", body = Created),
+        (status = 200, description = "An application with this email exists (recruiter, manager and admin keys)", body = Created),
+        (status = 202, description = "An application with this email exists; an intake key is not told which"),
         (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 429, description = "Too many calls from this address; see Retry-After"),
         (status = 413, description = "Body too large", body = ErrorsOut),
         (status = 415, description = "Not JSON", body = ErrorsOut),
         (status = 422, description = "Invalid fields", body = ErrorsOut),
     )
 )]
 pub async fn create(
-    _key: ApiKey,
+    key: ApiKey,
     State(s): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -262,6 +266,11 @@ pub async fn create(
         }
     };
     let done = s.intake.submit(app, Channel::Api).await?;
+    if !done.created && key.role == KeyRole::Intake {
+        // An intake key (a careers site's) must not learn who has applied: a repeat is
+        // accepted with no id, just as a new one would be, bar the code.
+        return Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": true }))).into_response());
+    }
     let code = if done.created {
         StatusCode::CREATED
     } else {
@@ -285,14 +294,16 @@ pub async fn create(
     responses(
         (status = 200, body = ApplicationOut),
         (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "The key's role may not read applications (recruiter or admin only)", body = ErrorsOut),
         (status = 404, description = "No such application"),
     )
 )]
 pub async fn get_one(
-    _key: ApiKey,
+    key: ApiKey,
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<ApplicationOut>, AppError> {
+    key.require(&[KeyRole::Recruiter, KeyRole::Admin])?;
     let id: Uuid = id
         .parse()
         .map_err(|_| AppError::NotFound("No application has this id."))?;

@@ -12,6 +12,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{AppError, AppState};
+use crate::domain::staff::KeyRole;
 use crate::domain::token::hash_token;
 use crate::store::api_keys;
 
@@ -65,8 +66,23 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-/// A caller that presented a live API key.
-pub struct ApiKey;
+/// A caller that presented a live API key, and what the key may do.
+pub struct ApiKey {
+    pub role: KeyRole,
+}
+
+impl ApiKey {
+    /// Refuses (403) a key whose role is not one of `allowed`.
+    pub fn require(&self, allowed: &[KeyRole]) -> Result<(), AppError> {
+        if allowed.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "This API key's role does not allow this call. Ask an admin for a key with the role it needs.",
+            ))
+        }
+    }
+}
 
 impl FromRequestParts<AppState> for ApiKey {
     type Rejection = AppError;
@@ -82,11 +98,15 @@ impl FromRequestParts<AppState> for ApiKey {
             .ok_or(AppError::Unauthorized(
                 "Send your API key as 'Authorization: Bearer <key>'.",
             ))?;
-        match api_keys::find_active(&s.db, &hash_token(presented)).await? {
-            Some(_) => Ok(ApiKey),
-            None => Err(AppError::Unauthorized(
+        let Some((id, role)) = api_keys::find_active(&s.db, &hash_token(presented)).await? else {
+            return Err(AppError::Unauthorized(
                 "This API key is not valid or has been revoked.",
-            )),
-        }
+            ));
+        };
+        api_keys::touch(&s.db, id, crate::domain::now()).await?;
+        // A role this build does not know (written by a newer one) gets the narrowest.
+        Ok(ApiKey {
+            role: KeyRole::parse(&role).unwrap_or(KeyRole::Intake),
+        })
     }
 }

@@ -2,6 +2,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 
 use super::ApiKey;
+use crate::domain::staff::KeyRole;
 use crate::web::{AppError, AppState};
 
 /// Item analysis of one quiz, the same data as the recruiters' page.
@@ -15,13 +16,15 @@ use crate::web::{AppError, AppState};
             does not vary), mean_seconds, choices with picks and share, and flags (empty until \
             the version has min_attempts attempts)"),
         (status = 401, description = "Missing or invalid API key"),
+        (status = 403, description = "The key's role may not read item analysis (recruiter or admin only)"),
         (status = 404, description = "No such quiz"),
     )
 )]
 pub async fn item_analysis(
-    _key: ApiKey,
+    key: ApiKey,
     State(s): State<AppState>,
     Path(slug): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
+    key.require(&[KeyRole::Recruiter, KeyRole::Admin])?;
     crate::web::admin::analysis_json(&s, &slug).await
 }
