@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api;
 pub mod error;
 pub mod form;
+pub mod headers;
 pub mod limits;
 pub mod metrics;
 pub mod ops;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::StatusCode;
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -49,7 +50,7 @@ pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+use headers::REQUEST_ID;
 
 pub fn router(state: AppState) -> Router {
     pages::init();
@@ -90,7 +91,12 @@ pub fn router(state: AppState) -> Router {
                 tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route)
             }),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            headers::Https(state.settings.base_url().starts_with("https://")),
+            headers::security_headers,
+        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(headers::only_uuid_request_ids))
         .with_state(state)
 }

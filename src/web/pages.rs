@@ -47,6 +47,7 @@ page_files!(
 );
 
 pub const CSS: &str = include_str!("templates/app.css");
+pub const JS: &str = include_str!("templates/app.js");
 
 static PAGES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
     let mut hb = Handlebars::new();

@@ -64,21 +64,31 @@ async fn staff_sign_in_roles_and_cross_site_posts() {
     let before = quizzes::quiz_by_slug(&app.db, "agents-sweden")
         .await
         .unwrap();
-    for (name, value) in [
-        ("sec-fetch-site", "cross-site"),
-        ("origin", "https://evil.example"),
+    let host = app.base.trim_start_matches("http://").to_string();
+    for headers in [
+        vec![("sec-fetch-site", "cross-site".to_string())],
+        vec![("sec-fetch-site", "same-site".to_string())],
+        vec![("origin", "https://evil.example".to_string())],
+        vec![("origin", format!("http://{host}.evil.example"))],
+        // A sandboxed frame or a redirect chain: no origin to trust.
+        vec![("origin", "null".to_string())],
+        vec![
+            ("sec-fetch-site", "same-origin".to_string()),
+            ("origin", "null".to_string()),
+        ],
+        // Neither header: not a browser on this site.
+        vec![],
     ] {
-        let r = app
+        let mut r = app
             .client
             .post(format!("{}/admin/quizzes/agents-sweden", app.base))
             .header("cookie", &cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header(name, value)
-            .body("title=Hijacked")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 403, "{name}");
+            .header("content-type", "application/x-www-form-urlencoded");
+        for (name, value) in &headers {
+            r = r.header(*name, value);
+        }
+        let r = r.body("title=Hijacked").send().await.unwrap();
+        assert_eq!(r.status(), 403, "{headers:?}");
     }
     assert_eq!(
         quizzes::quiz_by_slug(&app.db, "agents-sweden")

@@ -531,6 +531,7 @@ async fn first_start_seeds_and_creates_the_admin_and_a_restart_changes_nothing()
         .unwrap();
     let r = client
         .post(format!("{base}/admin/login"))
+        .header("sec-fetch-site", "same-origin")
         .form(&[("email", "admin@onramp.localhost"), ("password", &password)])
         .send()
         .await

@@ -546,3 +546,87 @@ async fn api_keys_do_what_their_role_allows_and_intake_learns_nothing() {
         .unwrap();
     assert!(used.is_some());
 }
+
+// Headers, cookies and request ids.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    app.staff_user("rec@onramp.test", "recruiter").await;
+    let staff = app.sign_in("rec@onramp.test").await;
+    for (path, cookie, private, tokened) in [
+        ("/", None, false, false),
+        ("/apply", None, false, false),
+        ("/verify/some-token", None, true, true),
+        ("/status/some-token", None, true, true),
+        ("/quiz/some-token", None, true, true),
+        ("/admin", Some(&staff), true, false),
+        ("/admin/login", None, true, false),
+        ("/nope", None, false, false),
+    ] {
+        let r = match cookie {
+            Some(c) => app.get_as(c, path).await,
+            None => app.get(path).await,
+        };
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'self'"), "{path}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}");
+        assert!(!csp.contains("unsafe-inline"), "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        let policy = if tokened {
+            "no-referrer"
+        } else {
+            "same-origin"
+        };
+        assert_eq!(h["referrer-policy"], policy, "{path}");
+        assert_eq!(
+            h.get("cache-control").is_some_and(|v| v == "no-store"),
+            private,
+            "{path}"
+        );
+        // Plain http here: no HSTS (it would be a lie on this origin).
+        assert!(h.get("strict-transport-security").is_none(), "{path}");
+        // Inline script would be blocked by the policy, so there is none.
+        let html = r.text().await.unwrap();
+        assert!(!html.contains("<script>"), "{path}");
+    }
+    let https = spawn_app_with(|s| s.base_url = Some("https://jobs.example".into())).await;
+    let r = https.get("/").await;
+    assert!(r.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .contains("max-age="));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_staff_cookie_is_host_only_and_secure() {
+    let app = spawn_app().await;
+    app.staff_user("rec@onramp.test", "recruiter").await;
+    let r = app.login("rec@onramp.test", PASSWORD, None).await;
+    let c = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(c.starts_with("__Host-onramp_staff="), "{c}");
+    for part in ["; Path=/;", "; Secure", "; HttpOnly", "; SameSite=Strict"] {
+        assert!(c.contains(part), "{part}: {c}");
+    }
+    assert!(!c.to_lowercase().contains("domain="), "{c}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_uuid_is_kept_as_the_request_id() {
+    let app = spawn_app().await;
+    let send = |id: &'static str| {
+        app.client
+            .get(format!("{}/healthz", app.base))
+            .header("x-request-id", id)
+            .send()
+    };
+    let good = "0191f7d2-7b8e-7c3a-9d1e-2f4a5b6c7d8e";
+    assert_eq!(send(good).await.unwrap().headers()["x-request-id"], good);
+    for forged in ["abc", "x\" admin=true", "0191f7d2 injected=1"] {
+        let r = send(forged).await.unwrap();
+        let id = r.headers()["x-request-id"].to_str().unwrap().to_string();
+        assert_ne!(id, forged);
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    }
+}

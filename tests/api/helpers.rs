@@ -300,10 +300,12 @@ impl TestApp {
         page.text().await.unwrap()
     }
 
+    /// POST a form as a browser on this site does (with `Sec-Fetch-Site: same-origin`).
     pub async fn post_form(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
         self.client
             .post(format!("{}{path}", self.base))
             .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
             .body(body)
             .send()
             .await

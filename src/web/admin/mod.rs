@@ -30,7 +30,10 @@ use crate::domain::token::{hash_token, SecretToken};
 use crate::domain::{now, FieldErrors};
 use crate::store::{applications, outbox, sessions, users};
 
-const COOKIE: &str = "onramp_staff";
+/// `__Host-`: the browser keeps it only if it is `Secure`, for `Path=/` and without a
+/// `Domain`, so no other host (a sibling subdomain) can set or shadow it. Browsers count
+/// `http://localhost` and `http://127.0.0.1` as secure, so plain-http development works there.
+const COOKIE: &str = "__Host-onramp_staff";
 
 pub fn router(limits: &super::limits::RateLimits) -> Router<AppState> {
     Router::new()
@@ -68,24 +71,28 @@ pub fn router(limits: &super::limits::RateLimits) -> Router<AppState> {
         .layer(axum::middleware::from_fn(same_site_only))
 }
 
-/// Refuses state-changing requests that the browser says come from another site
-/// (`Sec-Fetch-Site`), or whose `Origin` is not this host. Browsers without either header still
-/// have the SameSite=Strict cookie between them and a forged request.
+/// Refuses state-changing requests unless the browser says they come from this site: by
+/// `Sec-Fetch-Site` (`same-origin`, or `none` for one the person typed), else by an `Origin`
+/// naming this host. `Origin: null` (a sandboxed frame, a redirect chain, a `file:` page) is
+/// foreign, and a request with neither header is refused: every browser in use sends one of
+/// them on a POST, so only a non-browser client lacks both, and staff use the API for that.
 async fn same_site_only(req: Request, next: Next) -> Response {
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         let h = req.headers();
         let site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-        let cross_site = matches!(site, Some(s) if s != "same-origin" && s != "none");
         let host = h.get(header::HOST).and_then(|v| v.to_str().ok());
-        let foreign_origin = match (h.get(header::ORIGIN).and_then(|v| v.to_str().ok()), host) {
-            (Some(origin), Some(host)) => {
-                let origin_host = origin.split("://").nth(1).unwrap_or(origin);
-                origin != "null" && origin_host != host
+        let origin = h.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        let origin_ok = match (origin, host) {
+            (Some(o), Some(host)) if o != "null" => {
+                o.split_once("://").is_some_and(|(_, rest)| rest == host)
             }
-            (Some(_), None) => true,
             _ => false,
         };
-        if cross_site || foreign_origin {
+        let allowed = match site {
+            Some(s) => (s == "same-origin" || s == "none") && (origin.is_none() || origin_ok),
+            None => origin_ok,
+        };
+        if !allowed {
             return pages::error_page(
                 StatusCode::FORBIDDEN,
                 "This form was sent from another site, so we did not act on it. Open the page here and try again.",
@@ -411,13 +418,8 @@ async fn login(
     let token = SecretToken::generate();
     let expires = at + chrono::Duration::hours(s.settings.staff_session_hours);
     sessions::create(&s.db, &token.hash(), user.id, at, expires).await?;
-    let secure = if s.settings.base_url().starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
     let cookie = format!(
-        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        "{COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
         token.as_str(),
         s.settings.staff_session_hours * 3600
     );
@@ -436,7 +438,9 @@ async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<Respons
     let mut r = Redirect::to("/admin/login").into_response();
     r.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("onramp_staff=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        HeaderValue::from_static(
+            "__Host-onramp_staff=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
+        ),
     );
     Ok(r)
 }

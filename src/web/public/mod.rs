@@ -45,6 +45,7 @@ pub fn router(limits: &RateLimits) -> Router<AppState> {
         .route("/", get(home))
         .route("/privacy", get(privacy))
         .route("/static/app.css", get(css))
+        .route("/static/app.js", get(js))
         .route(
             "/apply",
             get(apply::show)
@@ -104,6 +105,16 @@ async fn privacy() -> impl IntoResponse {
         "privacy",
         "Privacy notice",
         json!({}),
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        pages::JS,
     )
 }
 
