@@ -68,6 +68,13 @@ impl Application {
         if settings.base_url.is_none() {
             settings.bind = addr;
         }
+        if let Mailer::Files(dir) = &mailer {
+            tracing::warn!(
+                dir = %dir.display(),
+                retention_days = settings.mail.file_retention_days,
+                "SMTP_URL is not set: mail is NOT being sent, only written to files (they hold live links; readable by this user only)"
+            );
+        }
         let settings = Arc::new(settings);
         let renderer = Arc::new(renderer(&settings)?);
         let dispatcher = Arc::new(Dispatcher::new(
@@ -141,6 +148,8 @@ impl Application {
         ));
         let limits = self.state.limits.clone();
         let db = self.state.db.clone();
+        let dispatcher = self.dispatcher.clone();
+        let retention = self.state.settings.mail.file_retention_days;
         let mut limits_stop = stop_rx.clone();
         let forget = tokio::spawn(async move {
             // Once a minute: addresses whose allowance has come back are dropped, so the
@@ -152,6 +161,11 @@ impl Application {
                         limits.retain_recent();
                         if let Err(e) = crate::store::sessions::delete_expired(&db, crate::domain::now()).await {
                             tracing::warn!(error = %e, "deleting expired staff sessions failed");
+                        }
+                        match dispatcher.mailer().prune_files(retention).await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(deleted = n, "old mail files deleted"),
+                            Err(e) => tracing::warn!(error = %e, "deleting old mail files failed"),
                         }
                     }
                     changed = limits_stop.changed() => {

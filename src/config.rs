@@ -50,7 +50,7 @@ pub struct Settings {
     pub rate_limits: crate::web::limits::RateLimitSettings,
     /// How long an email verification link stays valid.
     pub verify_token_ttl_hours: i64,
-    /// How long an applicant's status link stays valid.
+    /// How long an applicant's status and quiz links stay valid.
     pub status_token_ttl_days: i64,
     /// Shortest gap between two verification emails to one applicant.
     pub verify_resend_cooldown_secs: i64,
@@ -85,6 +85,9 @@ pub struct MailSettings {
     pub reply_to: Option<String>,
     /// Upper bound on one SMTP send, connection included.
     pub send_timeout_secs: u64,
+    /// Without SMTP, mail is written to files in `data_dir/mail`; they are deleted after this
+    /// many days, since they hold live links.
+    pub file_retention_days: u64,
     /// Connections kept open to the SMTP server, and sends in flight at once.
     pub pool_size: u32,
 }
@@ -141,7 +144,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             rate_limits: Default::default(),
             verify_token_ttl_hours: 7 * 24,
-            status_token_ttl_days: 180,
+            status_token_ttl_days: 30,
             verify_resend_cooldown_secs: 600,
             quiz_grace_secs: 30,
             staff_session_hours: 12,
@@ -165,6 +168,7 @@ impl Default for MailSettings {
             from: "onramp hiring <hiring@onramp.localhost>".into(),
             reply_to: None,
             send_timeout_secs: 15,
+            file_retention_days: 7,
             pool_size: 4,
         }
     }
@@ -255,6 +259,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("ONRAMP_MAIL_REPLY_TO", "mail.reply_to"),
     ("ONRAMP_SMTP_TIMEOUT_SECS", "mail.send_timeout_secs"),
     ("ONRAMP_SMTP_POOL_SIZE", "mail.pool_size"),
+    (
+        "ONRAMP_MAIL_FILE_RETENTION_DAYS",
+        "mail.file_retention_days",
+    ),
     ("ONRAMP_OUTBOX_POLL_MS", "outbox.poll_interval_ms"),
     ("ONRAMP_OUTBOX_BATCH", "outbox.batch_size"),
     ("ONRAMP_OUTBOX_LEASE_SECS", "outbox.lease_secs"),
@@ -372,6 +380,10 @@ impl Settings {
         set!("ONRAMP_MAIL_REPLY_TO", opt self.mail.reply_to);
         set!("ONRAMP_SMTP_TIMEOUT_SECS", self.mail.send_timeout_secs);
         set!("ONRAMP_SMTP_POOL_SIZE", self.mail.pool_size);
+        set!(
+            "ONRAMP_MAIL_FILE_RETENTION_DAYS",
+            self.mail.file_retention_days
+        );
         set!("ONRAMP_OUTBOX_POLL_MS", self.outbox.poll_interval_ms);
         set!("ONRAMP_OUTBOX_BATCH", self.outbox.batch_size);
         set!("ONRAMP_OUTBOX_LEASE_SECS", self.outbox.lease_secs);

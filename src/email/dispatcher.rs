@@ -52,6 +52,11 @@ enum Outcome {
 }
 
 impl Dispatcher {
+    /// Where this dispatcher sends mail.
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
+    }
+
     pub fn new(
         db: Db,
         mailer: Mailer,

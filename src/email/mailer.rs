@@ -50,6 +50,33 @@ impl Mailer {
         (Mailer::Memory(store.clone()), store)
     }
 
+    /// Deletes `.eml` files of the Files mailer older than `days`: they hold live links.
+    /// Returns how many went.
+    pub async fn prune_files(&self, days: u64) -> std::io::Result<usize> {
+        let Mailer::Files(dir) = self else {
+            return Ok(0);
+        };
+        let cutoff = std::time::SystemTime::now() - Duration::from_secs(days * 86_400);
+        let mut entries = match tokio::fs::read_dir(dir).await {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut gone = 0;
+        while let Some(entry) = entries.next_entry().await? {
+            let path = entry.path();
+            if path.extension().is_none_or(|x| x != "eml") {
+                continue;
+            }
+            let modified = entry.metadata().await?.modified()?;
+            if modified < cutoff {
+                tokio::fs::remove_file(&path).await?;
+                gone += 1;
+            }
+        }
+        Ok(gone)
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Mailer::Smtp(_) => "SMTP".into(),
@@ -91,8 +118,8 @@ impl Mailer {
             Mailer::Files(dir) => {
                 let path = dir.join(format!("{file_stem}.eml"));
                 let write = async {
-                    tokio::fs::create_dir_all(dir).await?;
-                    tokio::fs::write(&path, message.formatted()).await
+                    private_dir(dir).await?;
+                    write_private(&path, &message.formatted()).await
                 };
                 match write.await {
                     Ok(()) => {
@@ -122,4 +149,31 @@ impl Mailer {
             }
         }
     }
+}
+
+/// The Files mailer's folder, readable by this user only (0700), even if it existed before.
+async fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut b = tokio::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    b.mode(0o700);
+    b.create(dir).await?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tokio::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).await?;
+    }
+    Ok(())
+}
+
+/// Writes a file readable by this user only (0600): an email holds live links.
+async fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut o = tokio::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    o.mode(0o600);
+    let mut f = o.open(path).await?;
+    f.write_all(bytes).await?;
+    f.flush().await
 }

@@ -49,10 +49,23 @@ pub async fn issue(
     Ok(token)
 }
 
-/// Stores tokens (their hashes) in one statement.
+/// Stores tokens (their hashes) in one statement. A new link replaces the earlier unused
+/// ones of its purpose for that application: only the newest link in someone's inbox works,
+/// so an old email that leaks opens nothing. (Signup receipts live in their own browser and
+/// are left alone.)
 pub async fn insert_many(tx: &mut Tx, tokens: &[NewToken], now: DateTime<Utc>) -> Result<()> {
     if tokens.is_empty() {
         return Ok(());
+    }
+    let mut replaced: Vec<(Uuid, &str)> = tokens
+        .iter()
+        .filter(|t| t.purpose != SIGNUP_RECEIPT)
+        .map(|t| (t.application_id, t.purpose))
+        .collect();
+    replaced.sort_unstable();
+    replaced.dedup();
+    for (application_id, purpose) in replaced {
+        expire_unused(tx, application_id, purpose, now).await?;
     }
     on!(tx, c => {
         let mut qb = sqlx::QueryBuilder::new(

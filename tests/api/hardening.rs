@@ -630,3 +630,75 @@ async fn only_a_uuid_is_kept_as_the_request_id() {
         assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_link_replaces_the_earlier_ones_of_its_kind() {
+    let app = spawn_app_with(|s| s.verify_resend_cooldown_secs = 0).await;
+    app.apply(&valid_form("ana@example.com")).await;
+    app.drain().await;
+    let verify = link(&app.received()[0], &app.base, "/verify/").unwrap();
+    app.confirm(&verify).await;
+    let resend = encode(&[("email", "ana@example.com".to_string())]);
+    for _ in 0..2 {
+        app.post_form("/verify/resend", resend.clone()).await;
+        app.drain().await;
+    }
+    let received = app.received();
+    let status_links: Vec<String> = received
+        .iter()
+        .filter_map(|m| link(m, &app.base, "/status/"))
+        .map(|l| l.replace(&app.base, ""))
+        .collect();
+    assert!(status_links.len() >= 2, "{status_links:?}");
+    let (older, newest) = (
+        &status_links[status_links.len() - 2],
+        status_links.last().unwrap(),
+    );
+    assert_eq!(app.get(newest).await.status(), 200);
+    let old = app.get(older).await;
+    assert_eq!(old.status(), 410);
+    // The dead end offers the way on.
+    assert!(old.text().await.unwrap().contains("Email me a new link"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_files_are_private_and_deleted_after_their_days() {
+    use onramp::email::Mailer;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("mail");
+    // A folder left open by an older version is closed down too.
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mailer = Mailer::Files(folder.clone());
+    let message = lettre::Message::builder()
+        .from("hiring@onramp.localhost".parse().unwrap())
+        .to("ana@example.com".parse().unwrap())
+        .subject("Confirm your email")
+        .body(String::from("https://jobs.example/verify/secret"))
+        .unwrap();
+    mailer
+        .send(message, "one", Duration::from_secs(5))
+        .await
+        .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&folder), 0o700);
+    let file = folder.join("one.eml");
+    assert_eq!(mode(&file), 0o600);
+    // Young files stay; a file older than the retention goes.
+    std::fs::write(folder.join("notes.txt"), "not mail").unwrap();
+    assert_eq!(mailer.prune_files(7).await.unwrap(), 0);
+    let old = std::time::SystemTime::now() - Duration::from_secs(8 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    assert_eq!(mailer.prune_files(7).await.unwrap(), 1);
+    assert!(!file.exists());
+    assert!(
+        folder.join("notes.txt").exists(),
+        "only mail files are deleted"
+    );
+}

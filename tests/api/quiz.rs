@@ -275,6 +275,15 @@ async fn attempts_and_cooldown_are_enforced_by_the_server() {
         .find(|m| decode_qp(m).contains("Your skills quiz result"))
         .unwrap();
     assert!(decode_qp(mail).contains("You can try again from"));
+    // The result email carries a fresh quiz link, which replaces the one from the invitation.
+    let fresh = link(&decode_qp(mail), &app.base, "/quiz/").expect("a quiz link in the result");
+    let fresh = fresh.replace(&app.base, "");
+    assert_eq!(
+        app.get(&quiz).await.status(),
+        410,
+        "the old link is replaced"
+    );
+    let quiz = fresh;
 
     // Without the cooldown the second attempt starts, with its own draw; failing it uses up
     // the attempts.
