@@ -90,6 +90,9 @@ pub struct MailSettings {
     pub file_retention_days: u64,
     /// Connections kept open to the SMTP server, and sends in flight at once.
     pub pool_size: u32,
+    /// First emails (a new signup's verification link) sent per hour to one recipient domain;
+    /// more wait. The big webmail domains are exempt.
+    pub first_emails_per_domain_per_hour: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -170,6 +173,7 @@ impl Default for MailSettings {
             send_timeout_secs: 15,
             file_retention_days: 7,
             pool_size: 4,
+            first_emails_per_domain_per_hour: 200,
         }
     }
 }
@@ -383,6 +387,10 @@ impl Settings {
         set!(
             "ONRAMP_MAIL_FILE_RETENTION_DAYS",
             self.mail.file_retention_days
+        );
+        set!(
+            "ONRAMP_FIRST_EMAILS_PER_DOMAIN_PER_HOUR",
+            self.mail.first_emails_per_domain_per_hour
         );
         set!("ONRAMP_OUTBOX_POLL_MS", self.outbox.poll_interval_ms);
         set!("ONRAMP_OUTBOX_BATCH", self.outbox.batch_size);

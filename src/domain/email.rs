@@ -114,6 +114,11 @@ fn is_valid_domain(domain: &str) -> bool {
             .is_some_and(|tld| tld.len() >= 2 && tld.starts_with(|c: char| c.is_ascii_alphabetic()))
 }
 
+/// Whether `domain` is one of the big webmail domains most applicants use.
+pub fn is_common_domain(domain: &str) -> bool {
+    COMMON_DOMAINS.contains(&domain)
+}
+
 /// The common domain `domain` most likely meant, if it is one or two keystrokes away (a letter
 /// missing, extra, wrong or two swapped) and not itself a common domain.
 pub fn suggest_domain(domain: &str) -> Option<&'static str> {

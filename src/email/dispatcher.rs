@@ -42,6 +42,8 @@ pub struct Round {
     pub sent: usize,
     pub retried: usize,
     pub failed: usize,
+    /// First emails held back for their domain's hourly limit.
+    pub held: usize,
 }
 
 enum Outcome {
@@ -97,6 +99,8 @@ impl Dispatcher {
             claimed: rows.len(),
             ..Round::default()
         };
+        let (rows, held) = self.hold_over_domain_limit(rows, now).await?;
+        round.held = held;
         let prepared = self.prepare(&rows).await;
         let outcomes: Vec<anyhow::Result<Outcome>> =
             futures_util::stream::iter(rows.into_iter().zip(prepared))
@@ -113,6 +117,45 @@ impl Dispatcher {
             }
         }
         Ok(round)
+    }
+
+    /// Holds back first emails (verification links of new signups) beyond the hourly allowance
+    /// of their recipient's domain, so a bot signing up addresses at one company cannot make
+    /// us flood it. The big webmail domains, where most real applicants are, are exempt. A
+    /// held row keeps its attempts and goes again after a pause.
+    async fn hold_over_domain_limit(
+        &self,
+        rows: Vec<outbox::Claimed>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<(Vec<outbox::Claimed>, usize)> {
+        let limit = self.settings.mail.first_emails_per_domain_per_hour;
+        let mut left: HashMap<String, i64> = HashMap::new();
+        let mut keep = Vec::with_capacity(rows.len());
+        let mut held = 0;
+        for row in rows {
+            let domain = &row.recipient_domain;
+            if row.lane != outbox::LANE_FIRST || crate::domain::email::is_common_domain(domain) {
+                keep.push(row);
+                continue;
+            }
+            if !left.contains_key(domain) {
+                let hour_ago = now - chrono::Duration::hours(1);
+                let sent = outbox::first_emails_sent_to(&self.db, domain, hour_ago).await?;
+                left.insert(domain.clone(), limit - sent);
+            }
+            let n = left.get_mut(domain).expect("inserted above");
+            if *n > 0 {
+                *n -= 1;
+                keep.push(row);
+                continue;
+            }
+            let why = format!("held: {limit} first emails an hour to @{domain} already sent");
+            let until = now + chrono::Duration::minutes(10);
+            outbox::hold(&self.db, &self.worker, row.id, &why, until).await?;
+            tracing::warn!(domain = %domain, "first email held for its domain's hourly limit");
+            held += 1;
+        }
+        Ok((keep, held))
     }
 
     /// Runs until `shutdown` turns true: rounds back to back while there is work, a short sleep
@@ -461,6 +504,7 @@ pub async fn drain(d: &Dispatcher) -> anyhow::Result<Round> {
         total.sent += r.sent;
         total.retried += r.retried;
         total.failed += r.failed;
+        total.held += r.held;
     }
 }
 

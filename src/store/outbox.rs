@@ -14,6 +14,28 @@ pub const CANCELLED: &str = "cancelled";
 /// Every state an outbox row can be in.
 pub const STATES: [&str; 4] = [PENDING, SENT, FAILED, CANCELLED];
 
+/// The lane of mail people are waiting on; always claimed first.
+pub const LANE_NOW: i16 = 0;
+/// The lane of first emails to new signups (their verification link, or the screening result):
+/// the mail a flood of signups makes, limited per recipient domain.
+pub const LANE_FIRST: i16 = 1;
+
+/// The lane an email of `template` goes in.
+pub fn lane(template: &str) -> i16 {
+    match template {
+        "verify_email" | "application_rejected" => LANE_FIRST,
+        _ => LANE_NOW,
+    }
+}
+
+/// The part of an address after the last `@`, lower-cased.
+pub fn domain_of(address: &str) -> String {
+    address
+        .rsplit_once('@')
+        .map_or("", |(_, d)| d)
+        .to_ascii_lowercase()
+}
+
 pub struct NewEmail<'a> {
     /// Unique per intended email: enqueueing the same key twice sends once.
     pub idempotency_key: String,
@@ -29,14 +51,16 @@ pub async fn enqueue_many(tx: &mut Tx, emails: &[NewEmail<'_>], now: DateTime<Ut
     }
     on!(tx, c => {
         let mut qb = sqlx::QueryBuilder::new(
-            "INSERT INTO outbox (id, idempotency_key, template, recipient, payload, status, \
-             attempts, next_attempt_at, created_at) ",
+            "INSERT INTO outbox (id, idempotency_key, template, recipient, lane, \
+             recipient_domain, payload, status, attempts, next_attempt_at, created_at) ",
         );
         qb.push_values(emails, |mut row, e| {
             row.push_bind(Uuid::now_v7())
                 .push_bind(&e.idempotency_key)
                 .push_bind(e.template)
                 .push_bind(e.recipient)
+                .push_bind(lane(e.template))
+                .push_bind(domain_of(e.recipient))
                 .push_bind(e.payload.to_string())
                 .push_bind(PENDING)
                 .push_bind(0i64)
@@ -62,6 +86,8 @@ pub struct Claimed {
     pub payload: String,
     /// Including the attempt just claimed.
     pub attempts: i64,
+    pub lane: i16,
+    pub recipient_domain: String,
 }
 
 /// Claims up to `limit` due rows for `worker` until `lease_until`. A row whose lease ran out (its
@@ -82,15 +108,40 @@ pub async fn claim(
     let sql = format!(
         "UPDATE outbox SET locked_until = $2, locked_by = $3, attempts = attempts + 1 \
          WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
-         AND (locked_until IS NULL OR locked_until < $1) ORDER BY next_attempt_at LIMIT $4 {lock}) \
-         AND (locked_until IS NULL OR locked_until < $1) \
-         RETURNING id, idempotency_key, template, recipient, payload, attempts"
+         AND (locked_until IS NULL OR locked_until < $1) ORDER BY lane, next_attempt_at LIMIT $4 \
+         {lock}) AND (locked_until IS NULL OR locked_until < $1) \
+         RETURNING id, idempotency_key, template, recipient, payload, attempts, lane, \
+         recipient_domain"
     );
     let mut tx = db.begin().await?;
     let rows = on!(&mut tx, c => sqlx::query_as(&sql).bind(now).bind(lease_until).bind(worker)
         .bind(limit).fetch_all(&mut **c).await?);
     tx.commit().await?;
     Ok(rows)
+}
+
+/// First emails sent to `domain` since `since`.
+pub async fn first_emails_sent_to(db: &Db, domain: &str, since: DateTime<Utc>) -> Result<i64> {
+    const SQL: &str = "SELECT COUNT(*) FROM outbox WHERE recipient_domain = $1 AND lane = $2 \
+        AND sent_at > $3";
+    Ok(
+        on_db!(db, p => sqlx::query_scalar(SQL).bind(domain).bind(LANE_FIRST).bind(since)
+        .fetch_one(p).await?),
+    )
+}
+
+/// Hands a claimed row back unsent until `until`, without using up an attempt, noting why.
+pub async fn hold(
+    db: &Db,
+    worker: &str,
+    id: Uuid,
+    why: &str,
+    until: DateTime<Utc>,
+) -> Result<bool> {
+    const SQL: &str = "UPDATE outbox SET locked_until = NULL, locked_by = NULL, \
+        attempts = attempts - 1, last_error = $3, next_attempt_at = $4 \
+        WHERE id = $1 AND locked_by = $2 AND status = 'pending'";
+    finish(db, SQL, id, worker, why, until).await
 }
 
 /// Runs one of the marks below; false when the row is no longer leased to `worker`. A single

@@ -702,3 +702,67 @@ async fn mail_files_are_private_and_deleted_after_their_days() {
         "only mail files are deleted"
     );
 }
+
+// The outbox under a flood of signups.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_people_wait_on_goes_before_a_backlog_of_first_emails() {
+    let app = spawn_app_with(|s| {
+        s.outbox.batch_size = 5;
+        s.verify_resend_cooldown_secs = 0;
+    })
+    .await;
+    // A verified applicant who asks for their status link...
+    app.apply(&valid_form("waiting@example.com")).await;
+    app.drain().await;
+    let verify = link(&app.received()[0], &app.base, "/verify/").unwrap();
+    app.confirm(&verify).await;
+    app.drain().await;
+    // ...behind 20 new signups whose first emails are not out yet.
+    for n in 0..20 {
+        app.apply(&valid_form(&format!("new{n}@example.com"))).await;
+    }
+    let resend = encode(&[("email", "waiting@example.com".to_string())]);
+    app.post_form("/verify/resend", resend).await;
+    let before = app.received().len();
+    let round = app.round().await;
+    assert_eq!(round.claimed, 5);
+    let received = app.received();
+    let first_round = &received[before..];
+    assert_eq!(
+        mail_to(first_round, "waiting@example.com").len(),
+        1,
+        "the status link went in the first round, ahead of the backlog"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_emails_to_one_domain_are_limited_per_hour() {
+    let app = spawn_app_with(|s| s.mail.first_emails_per_domain_per_hour = 2).await;
+    for n in 0..4 {
+        app.apply(&valid_form(&format!("staff{n}@victim.example")))
+            .await;
+    }
+    for n in 0..3 {
+        app.apply(&valid_form(&format!("ana{n}@gmail.com"))).await;
+    }
+    let round = app.drain().await;
+    let received = app.received();
+    let to_victim = received
+        .iter()
+        .filter(|m| m.contains("@victim.example"))
+        .count();
+    assert_eq!(to_victim, 2, "two an hour to one company's domain");
+    assert_eq!(mail_to(&received, "ana0@gmail.com").len(), 1);
+    assert_eq!(received.len(), 5, "webmail is exempt");
+    assert!(round.held >= 1, "{round:?}");
+    // The rest wait, with their attempts intact and the reason shown to staff.
+    let held: Vec<(i64, Option<String>)> = onramp::on_db!(&app.db, p => sqlx::query_as(
+        "SELECT attempts, last_error FROM outbox WHERE status = 'pending'").fetch_all(p).await)
+    .unwrap();
+    assert_eq!(held.len(), 2);
+    for (attempts, why) in held {
+        assert_eq!(attempts, 0);
+        assert!(why.unwrap().contains("@victim.example"));
+    }
+}

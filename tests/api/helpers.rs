@@ -391,6 +391,8 @@ impl TestApp {
                     format!("{v:?}")
                 } else if let Ok(v) = r.try_get::<Option<i32>, _>($i) {
                     format!("{v:?}")
+                } else if let Ok(v) = r.try_get::<Option<i16>, _>($i) {
+                    format!("{v:?}")
                 } else {
                     panic!("column {} of {table}: unknown type", $i)
                 }
