@@ -1,5 +1,6 @@
 //! HTTP: one router per audience, merged here with the shared middleware.
 
+pub mod access;
 pub mod admin;
 pub mod api;
 pub mod error;
@@ -56,10 +57,7 @@ pub fn router(state: AppState) -> Router {
     pages::init();
     let limit = state.settings.max_body_bytes;
     Router::new()
-        .merge(public::router(&state.limits))
-        .nest("/admin", admin::router(&state.limits))
-        .nest("/api", api::router(&state.limits))
-        .merge(ops::router())
+        .merge(access::router(&state))
         .fallback(|| async {
             PageError(AppError::NotFound(
                 "We couldn't find that page. Check the address, or start again from the home page.",

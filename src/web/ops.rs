@@ -12,13 +12,6 @@ use axum::Router;
 use super::AppState;
 use crate::domain::token::hash_token;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_with_token))
-}
-
 /// What the metrics address (`ONRAMP_METRICS_BIND`) serves: metrics without a token, and health.
 pub fn metrics_router(state: AppState) -> Router {
     Router::new()
@@ -28,7 +21,7 @@ pub fn metrics_router(state: AppState) -> Router {
 }
 
 /// `/metrics` on the public port: only with the configured bearer token.
-async fn metrics_with_token(State(s): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn metrics_with_token(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let Some(expected) = s.settings.metrics_token.as_deref() else {
         return super::PageError(super::AppError::NotFound(
             "We couldn't find that page. Check the address, or start again from the home page.",
@@ -56,7 +49,7 @@ async fn metrics_with_token(State(s): State<AppState>, headers: HeaderMap) -> Re
 /// so a database that hangs reads as "not ready" rather than as a probe that timed out.
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(800);
 
-async fn readyz(State(s): State<AppState>) -> Response {
+pub async fn readyz(State(s): State<AppState>) -> Response {
     match tokio::time::timeout(READY_WITHIN, s.db.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
         Ok(Err(e)) => {

@@ -766,3 +766,215 @@ async fn first_emails_to_one_domain_are_limited_per_hour() {
         assert!(why.unwrap().contains("@victim.example"));
     }
 }
+
+// The access table, walked.
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Caller {
+    Anonymous,
+    ApplicantLink,
+    IntakeKey,
+    Recruiter,
+    Manager,
+    Admin,
+}
+
+/// Every route in the access table, called by every kind of caller: each gets what its row
+/// says. A route added without a row does not exist (the router is built from the table), and
+/// a row whose guard is wrong fails here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_each_caller_as_the_access_table_says() {
+    use onramp::domain::staff::{KeyRole, Role};
+    use onramp::web::access::Access;
+    let app = spawn_app_with(|s| s.verify_resend_cooldown_secs = 0).await;
+    app.load_quizzes().await;
+    // Real links of each kind, for the caller who holds them.
+    app.invited("ana@example.com").await;
+    // A new quiz link ends the earlier ones, so the quiz rows get one made just before them.
+    let mut quiz_token: Option<String> = None;
+    app.post_form(
+        "/verify/resend",
+        encode(&[("email", "ana@example.com".to_string())]),
+    )
+    .await;
+    app.drain().await;
+    let received = app.received();
+    let status_token = received
+        .iter()
+        .rev()
+        .find_map(|m| link(m, &app.base, "/status/"))
+        .expect("a status link")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    app.apply(&valid_form("vera@example.com")).await;
+    app.drain().await;
+    let received = app.received();
+    let verify_token = link(
+        mail_to(&received, "vera@example.com")[0],
+        &app.base,
+        "/verify/",
+    )
+    .unwrap()
+    .rsplit('/')
+    .next()
+    .unwrap()
+    .to_string();
+
+    let mut sessions = std::collections::HashMap::new();
+    let mut keys = std::collections::HashMap::new();
+    for (who, role) in [
+        (Caller::Recruiter, "recruiter"),
+        (Caller::Manager, "manager"),
+        (Caller::Admin, "admin"),
+    ] {
+        let email = format!("{role}@onramp.test");
+        app.staff_user(&email, role).await;
+        sessions.insert(format!("{who:?}"), app.sign_in(&email).await);
+        keys.insert(format!("{who:?}"), key_with_role(&app, role).await);
+    }
+    keys.insert("IntakeKey".into(), key_with_role(&app, "intake").await);
+    let staff_role = |c: Caller| match c {
+        Caller::Recruiter => Some(Role::Recruiter),
+        Caller::Manager => Some(Role::Manager),
+        Caller::Admin => Some(Role::Admin),
+        _ => None,
+    };
+    let key_role = |c: Caller| match c {
+        Caller::IntakeKey => Some(KeyRole::Intake),
+        Caller::Recruiter => Some(KeyRole::Recruiter),
+        Caller::Manager => Some(KeyRole::Manager),
+        Caller::Admin => Some(KeyRole::Admin),
+        _ => None,
+    };
+
+    let table = route_table();
+    assert!(table.len() >= 40, "{}", table.len());
+    let mut problems = Vec::new();
+    for (method, pattern, access) in &table {
+        for caller in [
+            Caller::Anonymous,
+            Caller::ApplicantLink,
+            Caller::IntakeKey,
+            Caller::Recruiter,
+            Caller::Manager,
+            Caller::Admin,
+        ] {
+            if caller == Caller::ApplicantLink
+                && pattern.starts_with("/quiz/")
+                && quiz_token.is_none()
+            {
+                let r = app
+                    .post_form(&format!("/status/{status_token}/quiz"), "")
+                    .await;
+                let to = r.headers()["location"].to_str().unwrap().to_string();
+                quiz_token = Some(to.trim_start_matches("/quiz/").to_string());
+            }
+            let token = match (caller, pattern.split('/').nth(1)) {
+                (Caller::ApplicantLink, Some("quiz")) => quiz_token.as_deref().unwrap(),
+                (Caller::ApplicantLink, Some("status")) => status_token.as_str(),
+                (Caller::ApplicantLink, Some("verify")) => verify_token.as_str(),
+                _ => "not-a-real-link-0000000000000000000000000",
+            };
+            let slug = if pattern.contains("questions") {
+                "tone-001"
+            } else {
+                "agents-sweden"
+            };
+            let path = pattern
+                .replace("{token}", token)
+                .replace("{slug}", slug)
+                .replace("{id}", "0191f7d2-7b8e-7c3a-9d1e-2f4a5b6c7d8e")
+                .replace("{n}", "1");
+            let mut req = app
+                .client
+                .request(method.parse().unwrap(), format!("{}{path}", app.base))
+                .header("sec-fetch-site", "same-origin");
+            if method == "POST" {
+                // The quiz's forms name their attempt; the link holder's do.
+                let body = if caller == Caller::ApplicantLink
+                    && pattern.starts_with("/quiz/")
+                    && !pattern.ends_with("/start")
+                {
+                    format!("attempt={}", app.latest_attempt("ana@example.com").await.id)
+                } else {
+                    String::new()
+                };
+                req = req
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body);
+            }
+            let name = format!("{caller:?}");
+            if let Some(cookie) = sessions.get(&name) {
+                // Signing out ends a session: that row gets one of its own.
+                let cookie = if pattern == "/admin/logout" {
+                    app.sign_in(&format!("{}@onramp.test", name.to_lowercase()))
+                        .await
+                } else {
+                    cookie.clone()
+                };
+                req = req.header("cookie", cookie);
+            }
+            if let Some(key) = keys.get(&name) {
+                req = req.bearer_auth(key);
+            }
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let to_login = status == 303
+                && r.headers()["location"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("/admin/login");
+            let ok = match access {
+                Access::Public => status < 500 && status != 401 && status != 403,
+                Access::Link if caller == Caller::ApplicantLink => {
+                    status < 500 && ![401, 403, 404, 410].contains(&status)
+                }
+                Access::Link => [404, 410].contains(&status),
+                Access::OwnAccount => match staff_role(caller) {
+                    Some(_) => status < 500 && status != 403 && !to_login,
+                    None => to_login,
+                },
+                Access::Staff(roles) => match staff_role(caller) {
+                    Some(role) if roles.contains(&role) => {
+                        status < 500 && status != 403 && !to_login
+                    }
+                    Some(_) => status == 403,
+                    None => to_login,
+                },
+                Access::Key(roles) => match key_role(caller) {
+                    Some(role) if roles.contains(&role) => {
+                        status < 500 && status != 401 && status != 403
+                    }
+                    Some(_) => status == 403,
+                    None => status == 401,
+                },
+                // No metrics token configured: not on the public port for anyone.
+                Access::Metrics => status == 404,
+            };
+            if !ok {
+                problems.push(format!("{method} {pattern} as {caller:?}: {status}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // And the table says what it must: an intake key only submits applications (item analysis,
+    // with its credits and ranks, is never open to it), and a manager's pages are their home
+    // and their own password.
+    for (method, path, access) in &table {
+        if let Access::Key(roles) = access {
+            if roles.contains(&KeyRole::Intake) {
+                assert_eq!(
+                    (method.as_str(), path.as_str()),
+                    ("POST", "/api/v1/applications")
+                );
+            }
+        }
+        if let Access::Staff(roles) = access {
+            if roles.contains(&Role::Manager) {
+                assert_eq!(path, "/admin", "{method} {path}");
+            }
+        }
+    }
+}

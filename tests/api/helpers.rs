@@ -727,23 +727,22 @@ pub const STAFF_PAGES: &[&str] = &[
 /// The staff pages a manager may open; the rest answer 403 inside the staff layout.
 pub const MANAGER_PAGES: &[&str] = &["/admin", "/admin/password"];
 
-/// The route patterns served under `/admin` that answer GET, read from the router's source, so a
-/// new page cannot be left out of `STAFF_PAGES`.
+/// The route patterns under `/admin` that answer GET, from the access table the router is built
+/// from, so a new page cannot be left out of `STAFF_PAGES`.
 pub fn admin_get_routes() -> Vec<String> {
-    let src = include_str!("../../src/web/admin/mod.rs");
-    let router = &src[src.find("pub fn router(").unwrap()..];
-    let router = &router[..router.find("\n}\n").unwrap()];
-    router
-        .split(".route(")
-        .skip(1)
-        .filter(|r| r.contains("get("))
-        .map(|r| {
-            let start = r.find('"').unwrap() + 1;
-            let end = start + r[start..].find('"').unwrap();
-            format!("/admin{}", &r[start..end])
-                .trim_end_matches('/')
-                .to_string()
-        })
+    route_table()
+        .into_iter()
+        .filter(|(m, p, _)| m == "GET" && p.starts_with("/admin"))
+        .map(|(_, p, _)| p)
+        .collect()
+}
+
+/// Every row of the access table: method, path, access.
+pub fn route_table() -> Vec<(String, String, onramp::web::access::Access)> {
+    let limits = onramp::web::limits::RateLimits::new(&Default::default(), &[], Default::default());
+    onramp::web::access::routes(&limits)
+        .into_iter()
+        .map(|r| (r.method.to_string(), r.path.to_string(), r.access))
         .collect()
 }
 

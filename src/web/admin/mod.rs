@@ -3,9 +3,9 @@
 //! cookie holds only a random token (HttpOnly, SameSite=Strict). State-changing requests that a
 //! browser marks as cross-site are refused.
 
-mod emails;
-mod questions;
-mod quizzes;
+pub mod emails;
+pub mod questions;
+pub mod quizzes;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -14,8 +14,6 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -35,48 +33,12 @@ use crate::store::{applications, outbox, sessions, users};
 /// `http://localhost` and `http://127.0.0.1` as secure, so plain-http development works there.
 const COOKIE: &str = "__Host-onramp_staff";
 
-pub fn router(limits: &super::limits::RateLimits) -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route(
-            "/login",
-            get(login_form).post(login).route_layer(limits.sign_in()),
-        )
-        .route("/logout", post(logout))
-        .route(
-            "/password",
-            get(password_form)
-                .post(change_password)
-                .route_layer(limits.sign_in()),
-        )
-        .route("/questions", get(questions::list).post(questions::create))
-        .route("/questions/new", get(questions::new_form))
-        .route(
-            "/questions/{slug}",
-            get(questions::edit_form).post(questions::update),
-        )
-        .route("/quizzes", get(quizzes::list).post(quizzes::create))
-        .route("/quizzes/new", get(quizzes::new_form))
-        .route(
-            "/quizzes/{slug}",
-            get(quizzes::edit_form).post(quizzes::update),
-        )
-        .route("/quizzes/{slug}/analysis", get(quizzes::analysis_page))
-        .route("/emails", get(emails::list))
-        .route("/emails/{id}/retry", post(emails::retry))
-        .route(
-            "/quizzes/{slug}/analysis.json",
-            get(quizzes::analysis_session_json),
-        )
-        .layer(axum::middleware::from_fn(same_site_only))
-}
-
 /// Refuses state-changing requests unless the browser says they come from this site: by
 /// `Sec-Fetch-Site` (`same-origin`, or `none` for one the person typed), else by an `Origin`
 /// naming this host. `Origin: null` (a sandboxed frame, a redirect chain, a `file:` page) is
 /// foreign, and a request with neither header is refused: every browser in use sends one of
 /// them on a POST, so only a non-browser client lacks both, and staff use the API for that.
-async fn same_site_only(req: Request, next: Next) -> Response {
+pub async fn same_site_only(req: Request, next: Next) -> Response {
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         let h = req.headers();
         let site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok());
@@ -103,6 +65,7 @@ async fn same_site_only(req: Request, next: Next) -> Response {
 }
 
 /// A signed-in staff member, of any role.
+#[derive(Clone)]
 pub struct Staff {
     pub id: Uuid,
     pub email: String,
@@ -113,35 +76,16 @@ pub struct Staff {
 
 /// Signed in, but with a password that must be replaced first (a generated one that was
 /// shown in a log): only the password page and sign-out are open to them.
-pub struct PasswordChange(pub Staff, bool);
+#[derive(Clone)]
+pub struct PasswordChange(pub Staff, pub bool);
 
-/// The staff pages, with the roles that may open each. The navigation shows a person only what
-/// their role may use.
-const SECTIONS: &[(&str, &str, &str, &[Role])] = &[
-    (
-        "home",
-        "/admin",
-        "Home",
-        &[Role::Admin, Role::Recruiter, Role::Manager],
-    ),
-    (
-        "questions",
-        "/admin/questions",
-        "Question bank",
-        &[Role::Admin, Role::Recruiter],
-    ),
-    (
-        "quizzes",
-        "/admin/quizzes",
-        "Quizzes",
-        &[Role::Admin, Role::Recruiter],
-    ),
-    (
-        "emails",
-        "/admin/emails",
-        "Emails",
-        &[Role::Admin, Role::Recruiter],
-    ),
+/// The staff sections of the navigation. It shows a person only what their role may open, as
+/// the access table (`web::access`) says.
+const SECTIONS: &[(&str, &str, &str)] = &[
+    ("home", "/admin", "Home"),
+    ("questions", "/admin/questions", "Question bank"),
+    ("quizzes", "/admin/quizzes", "Quizzes"),
+    ("emails", "/admin/emails", "Emails"),
 ];
 
 impl Staff {
@@ -154,8 +98,8 @@ impl Staff {
     pub fn shell(&self, section: &str) -> Value {
         let nav: Vec<Value> = SECTIONS
             .iter()
-            .filter(|(.., roles)| roles.contains(&self.role))
-            .map(|(id, href, label, _)| json!({ "href": href, "label": label, "current": *id == section }))
+            .filter(|(_, href, _)| super::access::staff_roles(href).contains(&self.role))
+            .map(|(id, href, label)| json!({ "href": href, "label": label, "current": *id == section }))
             .collect();
         json!({ "email": self.email, "role": self.role.as_str(), "nav": nav })
     }
@@ -225,6 +169,10 @@ impl FromRequestParts<AppState> for PasswordChange {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
+        // The route's guard (see `access`) looked the session up already.
+        if let Some(found) = parts.extensions.get::<PasswordChange>() {
+            return Ok(found.clone());
+        }
         let token = session_token(&parts.headers).map(|t| hash_token(&t));
         let user = match &token {
             Some(h) => sessions::user(&s.db, h, now())
@@ -288,7 +236,7 @@ impl FromRequestParts<AppState> for Recruiter {
     }
 }
 
-async fn home(staff: Staff, State(s): State<AppState>) -> Result<Response, PageError> {
+pub async fn home(staff: Staff, State(s): State<AppState>) -> Result<Response, PageError> {
     let by_status = applications::count_by_status(&s.db).await?;
     let pipeline: Vec<Value> = Status::ALL
         .iter()
@@ -324,7 +272,7 @@ async fn home(staff: Staff, State(s): State<AppState>) -> Result<Response, PageE
     ))
 }
 
-async fn login_form(RawQuery(query): RawQuery) -> Response {
+pub async fn login_form(RawQuery(query): RawQuery) -> Response {
     let pairs = form::query(query);
     let next = safe_next(field(&pairs, "next")).unwrap_or("");
     login_page(StatusCode::OK, "", next, &FieldErrors::new())
@@ -340,7 +288,7 @@ fn login_page(status: StatusCode, email: &str, next: &str, errors: &FieldErrors)
     )
 }
 
-async fn login(
+pub async fn login(
     State(s): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -431,7 +379,7 @@ async fn login(
     Ok(r)
 }
 
-async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+pub async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
     if let Some(t) = session_token(&headers) {
         sessions::delete(&s.db, &hash_token(&t), now()).await?;
     }
@@ -445,7 +393,7 @@ async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<Respons
     Ok(r)
 }
 
-async fn password_form(
+pub async fn password_form(
     PasswordChange(staff, forced): PasswordChange,
     RawQuery(q): RawQuery,
 ) -> Response {
@@ -479,7 +427,7 @@ fn password_page(
 
 /// Changes the signed-in person's own password: the current one is checked first (a
 /// session left open is not enough), and every other session of theirs ends.
-async fn change_password(
+pub async fn change_password(
     PasswordChange(staff, forced): PasswordChange,
     State(s): State<AppState>,
     headers: HeaderMap,

@@ -1,13 +1,12 @@
 //! JSON API for integrations, under `/api`. Every call needs an API key (`onramp apikey create`),
 //! sent as `Authorization: Bearer <key>`.
 
-mod applications;
-mod quizzes;
+pub mod applications;
+pub mod quizzes;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -48,46 +47,24 @@ impl Modify for BearerAuth {
     }
 }
 
-pub fn router(limits: &super::limits::RateLimits) -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/applications",
-            post(applications::create).route_layer(limits.api_signup()),
-        )
-        .route("/v1/applications/{id}", get(applications::get_one))
-        .route(
-            "/v1/quizzes/{slug}/item-analysis",
-            get(quizzes::item_analysis),
-        )
-        .route("/openapi.json", get(openapi))
-}
-
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
 /// A caller that presented a live API key, and what the key may do.
+#[derive(Clone)]
 pub struct ApiKey {
     pub role: KeyRole,
-}
-
-impl ApiKey {
-    /// Refuses (403) a key whose role is not one of `allowed`.
-    pub fn require(&self, allowed: &[KeyRole]) -> Result<(), AppError> {
-        if allowed.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(
-                "This API key's role does not allow this call. Ask an admin for a key with the role it needs.",
-            ))
-        }
-    }
 }
 
 impl FromRequestParts<AppState> for ApiKey {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, AppError> {
+        // The route's guard (see `access`) checked the key already.
+        if let Some(found) = parts.extensions.get::<ApiKey>() {
+            return Ok(found.clone());
+        }
         let presented = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

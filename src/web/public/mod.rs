@@ -2,18 +2,15 @@
 //! page. The pages every link shares (a link that no longer works, a link already used) live
 //! here, each with the one action that gets the person going again.
 
-mod apply;
+pub mod apply;
 pub mod quiz;
-mod status;
-mod verify;
+pub mod status;
+pub mod verify;
 
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::Router;
 use serde_json::json;
 
-use super::limits::RateLimits;
 use super::{pages, AppState};
 
 /// A link that has expired, was never ours, or was replaced: says so, and offers a new link to
@@ -40,44 +37,7 @@ pub fn link_used(token: &str) -> axum::response::Response {
     )
 }
 
-pub fn router(limits: &RateLimits) -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/privacy", get(privacy))
-        .route("/static/app.css", get(css))
-        .route("/static/app.js", get(js))
-        .route(
-            "/apply",
-            get(apply::show)
-                .post(apply::submit)
-                .route_layer(limits.signup()),
-        )
-        .route("/apply/thanks", get(apply::thanks))
-        .route("/apply/fix", post(apply::fix).route_layer(limits.links()))
-        .route(
-            "/verify/resend",
-            get(verify::resend_form)
-                .post(verify::resend)
-                .route_layer(limits.links()),
-        )
-        .route("/verify/{token}", get(verify::show).post(verify::confirm))
-        .route(
-            "/links/renew",
-            post(verify::renew).route_layer(limits.links()),
-        )
-        .route("/status/{token}", get(status::show))
-        .route("/status/{token}/quiz", post(status::open_quiz))
-        .route("/quiz/{token}", get(quiz::show))
-        .route("/quiz/{token}/start", post(quiz::start))
-        .route(
-            "/quiz/{token}/q/{n}",
-            get(quiz::question).post(quiz::answer),
-        )
-        .route("/quiz/{token}/review", get(quiz::review))
-        .route("/quiz/{token}/submit", post(quiz::submit))
-}
-
-async fn home(axum::extract::State(s): axum::extract::State<AppState>) -> impl IntoResponse {
+pub async fn home(axum::extract::State(s): axum::extract::State<AppState>) -> impl IntoResponse {
     let markets: Vec<&str> = s
         .settings
         .markets
@@ -99,7 +59,7 @@ async fn home(axum::extract::State(s): axum::extract::State<AppState>) -> impl I
     )
 }
 
-async fn privacy() -> impl IntoResponse {
+pub async fn privacy() -> impl IntoResponse {
     pages::render(
         axum::http::StatusCode::OK,
         "privacy",
@@ -108,7 +68,7 @@ async fn privacy() -> impl IntoResponse {
     )
 }
 
-async fn js() -> impl IntoResponse {
+pub async fn js() -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
@@ -118,7 +78,7 @@ async fn js() -> impl IntoResponse {
     )
 }
 
-async fn css() -> impl IntoResponse {
+pub async fn css() -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),

@@ -1,0 +1,366 @@
+//! Who may call what: every route of the site, pages and API alike, is listed once in
+//! `routes`, with the audience allowed on it. The router is built from this list, and each
+//! route's guard is made from its row, so a route cannot exist without one. The staff
+//! navigation reads its roles from here too.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+
+use super::admin::{self, PasswordChange};
+use super::api::{self, ApiKey};
+use super::limits::RateLimits;
+use super::{ops, public, AppError, AppState};
+use crate::domain::staff::{KeyRole, Role};
+
+/// The audience of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Whoever holds the applicant link in the path (`{token}`); the handler checks the link.
+    Link,
+    /// Any signed-in staff member, even one who must first change a printed password: their
+    /// own account (changing the password).
+    OwnAccount,
+    /// A signed-in staff member of one of these roles.
+    Staff(&'static [Role]),
+    /// An API key with one of these roles.
+    Key(&'static [KeyRole]),
+    /// Prometheus, with the metrics token (or on the metrics address).
+    Metrics,
+}
+
+pub const EVERY_STAFF_ROLE: &[Role] = &[Role::Admin, Role::Recruiter, Role::Manager];
+pub const RECRUITING: &[Role] = &[Role::Admin, Role::Recruiter];
+pub const EVERY_KEY_ROLE: &[KeyRole] = &KeyRole::ALL;
+pub const RECRUITING_KEYS: &[KeyRole] = &[KeyRole::Recruiter, KeyRole::Admin];
+
+/// One row of the table: a method and path, who may call it, and its handler.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    handler: MethodRouter<AppState>,
+}
+
+fn row(
+    method: Method,
+    path: &'static str,
+    access: Access,
+    handler: MethodRouter<AppState>,
+) -> Route {
+    Route {
+        method,
+        path,
+        access,
+        handler,
+    }
+}
+
+/// Every route of the public port. Paths under `/admin` and `/api` are written in full.
+pub fn routes(limits: &RateLimits) -> Vec<Route> {
+    use admin::{emails, questions, quizzes};
+    use public::{apply, quiz, status, verify};
+    use Access::*;
+    let (g, p) = (Method::GET, Method::POST);
+    vec![
+        // The public site.
+        row(g.clone(), "/", Public, get(public::home)),
+        row(g.clone(), "/privacy", Public, get(public::privacy)),
+        row(g.clone(), "/static/app.css", Public, get(public::css)),
+        row(g.clone(), "/static/app.js", Public, get(public::js)),
+        row(g.clone(), "/apply", Public, get(apply::show)),
+        row(
+            p.clone(),
+            "/apply",
+            Public,
+            post(apply::submit).route_layer(limits.signup()),
+        ),
+        row(g.clone(), "/apply/thanks", Public, get(apply::thanks)),
+        row(
+            p.clone(),
+            "/apply/fix",
+            Public,
+            post(apply::fix).route_layer(limits.links()),
+        ),
+        row(
+            g.clone(),
+            "/verify/resend",
+            Public,
+            get(verify::resend_form),
+        ),
+        row(
+            p.clone(),
+            "/verify/resend",
+            Public,
+            post(verify::resend).route_layer(limits.links()),
+        ),
+        row(
+            p.clone(),
+            "/links/renew",
+            Public,
+            post(verify::renew).route_layer(limits.links()),
+        ),
+        // What an applicant's links open.
+        row(g.clone(), "/verify/{token}", Link, get(verify::show)),
+        row(p.clone(), "/verify/{token}", Link, post(verify::confirm)),
+        row(g.clone(), "/status/{token}", Link, get(status::show)),
+        row(
+            p.clone(),
+            "/status/{token}/quiz",
+            Link,
+            post(status::open_quiz),
+        ),
+        row(g.clone(), "/quiz/{token}", Link, get(quiz::show)),
+        row(p.clone(), "/quiz/{token}/start", Link, post(quiz::start)),
+        row(g.clone(), "/quiz/{token}/q/{n}", Link, get(quiz::question)),
+        row(p.clone(), "/quiz/{token}/q/{n}", Link, post(quiz::answer)),
+        row(g.clone(), "/quiz/{token}/review", Link, get(quiz::review)),
+        row(p.clone(), "/quiz/{token}/submit", Link, post(quiz::submit)),
+        // Staff.
+        row(g.clone(), "/admin/login", Public, get(admin::login_form)),
+        row(
+            p.clone(),
+            "/admin/login",
+            Public,
+            post(admin::login).route_layer(limits.sign_in()),
+        ),
+        row(p.clone(), "/admin/logout", Public, post(admin::logout)),
+        row(
+            g.clone(),
+            "/admin/password",
+            OwnAccount,
+            get(admin::password_form),
+        ),
+        row(
+            p.clone(),
+            "/admin/password",
+            OwnAccount,
+            post(admin::change_password).route_layer(limits.sign_in()),
+        ),
+        row(
+            g.clone(),
+            "/admin",
+            Staff(EVERY_STAFF_ROLE),
+            get(admin::home),
+        ),
+        row(
+            g.clone(),
+            "/admin/questions",
+            Staff(RECRUITING),
+            get(questions::list),
+        ),
+        row(
+            p.clone(),
+            "/admin/questions",
+            Staff(RECRUITING),
+            post(questions::create),
+        ),
+        row(
+            g.clone(),
+            "/admin/questions/new",
+            Staff(RECRUITING),
+            get(questions::new_form),
+        ),
+        row(
+            g.clone(),
+            "/admin/questions/{slug}",
+            Staff(RECRUITING),
+            get(questions::edit_form),
+        ),
+        row(
+            p.clone(),
+            "/admin/questions/{slug}",
+            Staff(RECRUITING),
+            post(questions::update),
+        ),
+        row(
+            g.clone(),
+            "/admin/quizzes",
+            Staff(RECRUITING),
+            get(quizzes::list),
+        ),
+        row(
+            p.clone(),
+            "/admin/quizzes",
+            Staff(RECRUITING),
+            post(quizzes::create),
+        ),
+        row(
+            g.clone(),
+            "/admin/quizzes/new",
+            Staff(RECRUITING),
+            get(quizzes::new_form),
+        ),
+        row(
+            g.clone(),
+            "/admin/quizzes/{slug}",
+            Staff(RECRUITING),
+            get(quizzes::edit_form),
+        ),
+        row(
+            p.clone(),
+            "/admin/quizzes/{slug}",
+            Staff(RECRUITING),
+            post(quizzes::update),
+        ),
+        row(
+            g.clone(),
+            "/admin/quizzes/{slug}/analysis",
+            Staff(RECRUITING),
+            get(quizzes::analysis_page),
+        ),
+        row(
+            g.clone(),
+            "/admin/quizzes/{slug}/analysis.json",
+            Staff(RECRUITING),
+            get(quizzes::analysis_session_json),
+        ),
+        row(
+            g.clone(),
+            "/admin/emails",
+            Staff(RECRUITING),
+            get(emails::list),
+        ),
+        row(
+            p.clone(),
+            "/admin/emails/{id}/retry",
+            Staff(RECRUITING),
+            post(emails::retry),
+        ),
+        // The API.
+        row(g.clone(), "/api/openapi.json", Public, get(api::openapi)),
+        row(
+            p.clone(),
+            "/api/v1/applications",
+            Key(EVERY_KEY_ROLE),
+            post(api::applications::create).route_layer(limits.api_signup()),
+        ),
+        row(
+            g.clone(),
+            "/api/v1/applications/{id}",
+            Key(RECRUITING_KEYS),
+            get(api::applications::get_one),
+        ),
+        row(
+            g.clone(),
+            "/api/v1/quizzes/{slug}/item-analysis",
+            Key(RECRUITING_KEYS),
+            get(api::quizzes::item_analysis),
+        ),
+        // Operators.
+        row(g.clone(), "/healthz", Public, get(|| async { "ok" })),
+        row(g.clone(), "/readyz", Public, get(ops::readyz)),
+        row(g, "/metrics", Metrics, get(ops::metrics_with_token)),
+    ]
+}
+
+/// The roles a staff page is open to, from the table (for the navigation).
+pub fn staff_roles(path: &str) -> &'static [Role] {
+    static ROLES: std::sync::LazyLock<Vec<(&'static str, &'static [Role])>> =
+        std::sync::LazyLock::new(|| {
+            let limits = RateLimits::new(
+                &super::limits::RateLimitSettings::default(),
+                &[],
+                std::sync::Arc::default(),
+            );
+            routes(&limits)
+                .into_iter()
+                .filter(|r| r.method == Method::GET)
+                .filter_map(|r| match r.access {
+                    Access::Staff(roles) => Some((r.path, roles)),
+                    _ => None,
+                })
+                .collect()
+        });
+    ROLES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map_or(&[], |(_, r)| r)
+}
+
+/// The router for every row, each behind the guard its access calls for. Staff routes also
+/// refuse cross-site form posts.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let mut r = Router::new();
+    for route in routes(&state.limits) {
+        let handler = match route.access {
+            Access::Public | Access::Link | Access::Metrics => route.handler,
+            Access::OwnAccount | Access::Staff(_) => route
+                .handler
+                .route_layer(axum::middleware::from_fn_with_state(
+                    (state.clone(), route.access),
+                    staff_guard,
+                ))
+                .route_layer(axum::middleware::from_fn(admin::same_site_only)),
+            Access::Key(roles) => route
+                .handler
+                .route_layer(axum::middleware::from_fn_with_state(
+                    (state.clone(), roles),
+                    key_guard,
+                )),
+        };
+        let handler = if route.path.starts_with("/admin") && route.access == Access::Public {
+            handler.route_layer(axum::middleware::from_fn(admin::same_site_only))
+        } else {
+            handler
+        };
+        r = r.route(route.path, handler);
+    }
+    r
+}
+
+/// Signs the person in from their session and checks their role against the row. The staff
+/// member found goes to the handler in the request's extensions, so it is looked up once.
+async fn staff_guard(
+    State((s, access)): State<(AppState, Access)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let PasswordChange(staff, must_change) =
+        match PasswordChange::from_request_parts(&mut parts, &s).await {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+    match access {
+        Access::OwnAccount => {}
+        Access::Staff(_) if must_change => {
+            return Redirect::to("/admin/password").into_response();
+        }
+        Access::Staff(roles) if !roles.contains(&staff.role) => {
+            return staff.error(
+                StatusCode::FORBIDDEN,
+                "This page is for recruiters and admins. Your home page shows what you can use; ask an admin if you need more.",
+            );
+        }
+        _ => {}
+    }
+    parts.extensions.insert(PasswordChange(staff, must_change));
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// Checks the API key against the row's roles; the key goes on to the handler.
+async fn key_guard(
+    State((s, roles)): State<(AppState, &'static [KeyRole])>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let key = match ApiKey::from_request_parts(&mut parts, &s).await {
+        Ok(k) => k,
+        Err(e) => return e.into_response(),
+    };
+    if !roles.contains(&key.role) {
+        return AppError::Forbidden(
+            "This API key's role does not allow this call. Ask an admin for a key with the role it needs.",
+        )
+        .into_response();
+    }
+    parts.extensions.insert(key);
+    next.run(Request::from_parts(parts, body)).await
+}
