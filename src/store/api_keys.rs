@@ -58,3 +58,42 @@ pub async fn revoke(tx: &mut Tx, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
         on!(tx, c => sqlx::query(SQL).bind(id).bind(now).execute(&mut **c).await?.rows_affected());
     Ok(n == 1)
 }
+
+#[cfg(test)]
+mod tests {
+    /// Keys made before roles existed keep working as they did (admin); keys made after
+    /// default to the narrowest role. Runs the migration files themselves, one at a time.
+    #[tokio::test]
+    async fn existing_keys_become_admin_and_new_ones_default_to_intake() {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        for sql in [
+            include_str!("../../migrations/sqlite/0001_foundation.sql"),
+            include_str!("../../migrations/sqlite/0002_question_bank.sql"),
+            include_str!("../../migrations/sqlite/0003_quizzes.sql"),
+        ] {
+            sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+        }
+        sqlx::query("INSERT INTO api_keys (id, name, key_hash, created_at) VALUES (x'01', 'old', 'h1', '2026-01-01T00:00:00Z')")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        sqlx::raw_sql(include_str!("../../migrations/sqlite/0004_access.sql"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO api_keys (id, name, key_hash, created_at) VALUES (x'02', 'new', 'h2', '2026-02-01T00:00:00Z')")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        let roles: Vec<(String, String)> =
+            sqlx::query_as("SELECT name, role FROM api_keys ORDER BY name")
+                .fetch_all(&mut c)
+                .await
+                .unwrap();
+        assert_eq!(
+            roles,
+            [("new".into(), "intake".into()), ("old".into(), "admin".into())]
+        );
+    }
+}
