@@ -146,36 +146,11 @@ impl Application {
             Duration::from_secs(self.state.settings.metrics_refresh_secs),
             stop_rx.clone(),
         ));
-        let limits = self.state.limits.clone();
-        let db = self.state.db.clone();
-        let dispatcher = self.dispatcher.clone();
-        let retention = self.state.settings.mail.file_retention_days;
-        let mut limits_stop = stop_rx.clone();
-        let forget = tokio::spawn(async move {
-            // Once a minute: addresses whose allowance has come back are dropped, so the
-            // limiters stay small, and expired staff sessions are deleted.
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        limits.retain_recent();
-                        if let Err(e) = crate::store::sessions::delete_expired(&db, crate::domain::now()).await {
-                            tracing::warn!(error = %e, "deleting expired staff sessions failed");
-                        }
-                        match dispatcher.mailer().prune_files(retention).await {
-                            Ok(0) => {}
-                            Ok(n) => tracing::info!(deleted = n, "old mail files deleted"),
-                            Err(e) => tracing::warn!(error = %e, "deleting old mail files failed"),
-                        }
-                    }
-                    changed = limits_stop.changed() => {
-                        if changed.is_err() || *limits_stop.borrow() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
+        let housekeeping = tokio::spawn(housekeeping(
+            self.state.clone(),
+            self.dispatcher.clone(),
+            stop_rx.clone(),
+        ));
         let app = web::router(self.state.clone()).merge(extra);
         let limits = web::serve::Limits {
             header_read_timeout: Duration::from_secs(self.state.settings.header_read_timeout_secs),
@@ -209,7 +184,7 @@ impl Application {
             let _ = tokio::time::timeout(Duration::from_secs(5), m).await;
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), gauges).await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), forget).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), housekeeping).await;
         for j in jobs {
             let _ = tokio::time::timeout(Duration::from_secs(30), j).await;
         }
@@ -218,6 +193,39 @@ impl Application {
         }
         self.state.db.close().await;
         Ok(())
+    }
+}
+
+/// Once a minute until `stop`: forgets addresses whose rate-limit allowance has come back (so
+/// the limiters stay small), deletes expired staff sessions, and deletes mail files older than
+/// `mail.file_retention_days`. Every instance runs it; each step is idempotent.
+async fn housekeeping(
+    state: AppState,
+    dispatcher: Arc<Dispatcher>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                state.limits.retain_recent();
+                let now = crate::domain::now();
+                if let Err(e) = crate::store::sessions::delete_expired(&state.db, now).await {
+                    tracing::warn!(error = %e, "deleting expired staff sessions failed");
+                }
+                let days = state.settings.mail.file_retention_days;
+                match dispatcher.mailer().prune_files(days).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "old mail files deleted"),
+                    Err(e) => tracing::warn!(error = %e, "deleting old mail files failed"),
+                }
+            }
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    return;
+                }
+            }
+        }
     }
 }
 

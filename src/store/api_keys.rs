@@ -66,7 +66,9 @@ mod tests {
     #[tokio::test]
     async fn existing_keys_become_admin_and_new_ones_default_to_intake() {
         use sqlx::Connection;
-        let mut c = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        let mut c = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
         for sql in [
             include_str!("../../migrations/sqlite/0001_foundation.sql"),
             include_str!("../../migrations/sqlite/0002_question_bank.sql"),
@@ -93,7 +95,10 @@ mod tests {
                 .unwrap();
         assert_eq!(
             roles,
-            [("new".into(), "intake".into()), ("old".into(), "admin".into())]
+            [
+                ("new".into(), "intake".into()),
+                ("old".into(), "admin".into())
+            ]
         );
     }
 }

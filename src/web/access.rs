@@ -333,10 +333,7 @@ async fn staff_guard(
             return Redirect::to("/admin/password").into_response();
         }
         Access::Staff(roles) if !roles.contains(&staff.role) => {
-            return staff.error(
-                StatusCode::FORBIDDEN,
-                "This page is for recruiters and admins. Your home page shows what you can use; ask an admin if you need more.",
-            );
+            return staff.error(StatusCode::FORBIDDEN, admin::NOT_FOR_YOUR_ROLE);
         }
         _ => {}
     }

@@ -1,7 +1,6 @@
 //! What applicants hit when something is slightly off: a mistyped address, a lost or used link,
 //! a quiz left open, rules and times they need to read right.
 
-use onramp::on_writer;
 use onramp::store::attempts;
 use uuid::Uuid;
 
@@ -404,10 +403,8 @@ async fn dead_ends_offer_a_new_link_to_the_address_on_file() {
     let quiz = app.invited(email).await;
     let sent = app.received().len();
     // The quiz link expires.
-    on_writer!(&app.db, p => sqlx::query(
-        "UPDATE access_tokens SET expires_at = $1 WHERE purpose = 'quiz'")
-        .bind(onramp::domain::now() - chrono::Duration::minutes(1)).execute(p).await.map(|_| ()))
-    .unwrap();
+    app.set_to_a_minute_ago("UPDATE access_tokens SET expires_at = $1 WHERE purpose = 'quiz'")
+        .await;
     let page = app.get(&quiz).await;
     assert_eq!(page.status(), 410);
     let html = page.text().await.unwrap();

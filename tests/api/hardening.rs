@@ -297,10 +297,8 @@ async fn failed_sign_ins_lock_the_account_and_a_lock_looks_like_a_wrong_password
     assert_eq!(locked.status(), 422);
     assert_eq!(locked.text().await.unwrap(), wrong_page);
     // When the lock has passed, the right password works and the count starts again.
-    onramp::on_writer!(&app.db, p => sqlx::query(
-        "UPDATE users SET locked_until = $1")
-        .bind(onramp::domain::now() - chrono::Duration::minutes(1)).execute(p).await.map(|_| ()))
-    .unwrap();
+    app.set_to_a_minute_ago("UPDATE users SET locked_until = $1")
+        .await;
     assert_eq!(
         sign_in_with(&app, "rec@onramp.test", PASSWORD)
             .await
@@ -432,9 +430,8 @@ async fn expired_staff_sessions_are_deleted() {
     let app = spawn_app().await;
     app.staff_user("rec@onramp.test", "recruiter").await;
     let old = app.sign_in("rec@onramp.test").await;
-    onramp::on_writer!(&app.db, p => sqlx::query("UPDATE staff_sessions SET expires_at = $1")
-        .bind(onramp::domain::now() - chrono::Duration::minutes(1)).execute(p).await.map(|_| ()))
-    .unwrap();
+    app.set_to_a_minute_ago("UPDATE staff_sessions SET expires_at = $1")
+        .await;
     assert_eq!(app.get_as(&old, "/admin").await.status(), 303);
     // The next sign-in (and a timer, once a minute) clears them out.
     app.sign_in("rec@onramp.test").await;

@@ -417,6 +417,13 @@ impl TestApp {
         rows
     }
 
+    /// Runs `sql` with `$1` bound to a minute ago: a link, lock or session that has run out.
+    pub async fn set_to_a_minute_ago(&self, sql: &str) {
+        let past = onramp::domain::now() - chrono::Duration::minutes(1);
+        onramp::on_writer!(&self.db, p => sqlx::query(sql).bind(past).execute(p).await.map(|_| ()))
+            .unwrap();
+    }
+
     pub async fn status_of(&self, email: &str) -> Option<String> {
         on_db!(&self.db, p => sqlx::query_scalar("SELECT status FROM applications WHERE email = $1")
             .bind(email).fetch_optional(p).await)

@@ -211,6 +211,9 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
+/// The answer to a staff member whose role may not open a page.
+pub const NOT_FOR_YOUR_ROLE: &str = "This page is for recruiters and admins. Your home page shows what you can use; ask an admin if you need more.";
+
 /// A signed-in staff member who may work with applicants and quizzes (recruiter or admin).
 pub struct Recruiter(pub Staff);
 
@@ -227,10 +230,7 @@ impl FromRequestParts<AppState> for Recruiter {
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
         let staff = Staff::from_request_parts(parts, s).await?;
         if !staff.may_recruit() {
-            return Err(staff.error(
-                StatusCode::FORBIDDEN,
-                "This page is for recruiters and admins. Your home page shows what you can use; ask an admin if you need more.",
-            ));
+            return Err(staff.error(StatusCode::FORBIDDEN, NOT_FOR_YOUR_ROLE));
         }
         Ok(Recruiter(staff))
     }
@@ -299,12 +299,7 @@ pub async fn login(
         .unwrap_or("/admin")
         .to_string();
     // Passwords are taken as typed: spaces at either end are part of them.
-    let password = pairs
-        .iter()
-        .find(|(n, _)| n == "password")
-        .and_then(|(_, v)| v.as_deref().ok())
-        .unwrap_or("")
-        .to_string();
+    let password = untrimmed(&pairs, "password");
     let mut errors = FieldErrors::new();
     let email = EmailAddress::parse(&email_raw);
     if email.is_err() {
@@ -434,15 +429,7 @@ pub async fn change_password(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
-    let raw = |name: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| v.as_deref().ok())
-            .unwrap_or("")
-            .to_string()
-    };
-    let (current, new, confirm) = (raw("current"), raw("new"), raw("confirm"));
+    let [current, new, confirm] = ["current", "new", "confirm"].map(|f| untrimmed(&pairs, f));
     let mut errors = FieldErrors::new();
     let min = crate::domain::staff::MIN_PASSWORD_LEN;
     if current.is_empty() {
@@ -494,6 +481,17 @@ pub fn failure_delay(n: i64) -> std::time::Duration {
     }
     let ms = 250u64 << (n - 3).min(4);
     std::time::Duration::from_millis(ms)
+}
+
+/// One field of a form exactly as typed, for passwords (spaces at either end are part of them);
+/// "" when absent or not UTF-8.
+fn untrimmed(pairs: &form::Pairs, name: &str) -> String {
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .and_then(|(_, v)| v.as_deref().ok())
+        .unwrap_or("")
+        .to_string()
 }
 
 /// One field of a URL-encoded form, trimmed; "" when absent or not UTF-8.
