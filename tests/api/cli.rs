@@ -21,13 +21,19 @@ const BIN: &str = env!("CARGO_BIN_EXE_onramp");
 struct Cli {
     dir: tempfile::TempDir,
     url: String,
+    /// More environment for every command.
+    env: Vec<(String, String)>,
 }
 
 impl Cli {
     async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = fresh_database_url(dir.path()).await;
-        Self { dir, url }
+        Self {
+            dir,
+            url,
+            env: Vec::new(),
+        }
     }
 
     fn command(&self, args: &[&str]) -> tokio::process::Command {
@@ -41,6 +47,7 @@ impl Cli {
             .env("RUST_LOG", "error")
             .env_remove("SMTP_URL")
             .env_remove("ONRAMP_CONFIG")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .kill_on_drop(true);
         c
     }
@@ -763,4 +770,64 @@ async fn logs_hold_no_names_addresses_or_tokens() {
             assert!(!l.contains(secret), "{secret:?} in the log: {l}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bootstrap_password_can_come_from_a_file_and_is_never_printed() {
+    let mut cli = Cli::new().await;
+    // Too short: the start is refused, naming the setting, and no account is made.
+    let file = cli.dir.path().join("admin-password");
+    std::fs::write(&file, "short\n").unwrap();
+    let path = file.to_str().unwrap().to_string();
+    cli.env
+        .push(("ONRAMP_BOOTSTRAP_PASSWORD_FILE".into(), path));
+    let err = cli.fails(&["serve"], "").await;
+    assert!(err.contains("bootstrap_password_file"), "{err}");
+    assert_eq!(count(&cli.db().await, "users").await, 0);
+
+    let password = "a mounted secret of some length";
+    std::fs::write(&file, format!("{password}\n")).unwrap();
+    let (mut server, out) = cli.serve().await;
+    let out = out.join("\n");
+    assert!(
+        out.contains("bootstrap admin: admin@onramp.localhost (password from ONRAMP_BOOTSTRAP_PASSWORD_FILE)"),
+        "{out}"
+    );
+    assert!(
+        !out.contains(password) && !out.contains("shown once"),
+        "{out}"
+    );
+    // It signs in straight to the staff home: nobody else has seen it, so no forced change.
+    let base = line_after(&out, "onramp is serving on ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client
+        .post(format!("{base}/admin/login"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("email", "admin@onramp.localhost"), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let home = client
+        .get(format!("{base}/admin"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), 200);
+    server.kill().await.unwrap();
 }
