@@ -12,8 +12,8 @@ use onramp::app::Application;
 use onramp::config::Settings;
 use onramp::domain::application::RawApplication;
 use onramp::email::Mailer;
-use onramp::intake::Channel;
 use onramp::store::{applications, outbox};
+use onramp::usecases::intake::Channel;
 
 const TOKEN: &str = "bench-metrics-token-0123456789";
 
@@ -93,7 +93,10 @@ async fn run() {
                     "adult": true, "equipment": true, "consent": true
                 });
                 let (raw, _) = RawApplication::from_json(&raw);
-                intake.submit(raw.parse().unwrap(), Channel::Api).await.unwrap();
+                intake
+                    .submit(raw.parse().unwrap(), Channel::Api)
+                    .await
+                    .unwrap();
             }
         })
         .buffer_unordered(64)
@@ -173,5 +176,9 @@ async fn run() {
         "/healthz during {signin_clients} clients of failed sign-ins:   p50 {f50:.2} ms, p99 {f99:.2} ms ({:.0} sign-ins/s)",
         signins / (secs + 0.5)
     );
-    println!("ratio busy/alone: p50 {:.2}, p99 {:.2}", f50 / q50, f99 / q99);
+    println!(
+        "ratio busy/alone: p50 {:.2}, p99 {:.2}",
+        f50 / q50,
+        f99 / q99
+    );
 }

@@ -19,8 +19,8 @@ use onramp::domain::quiz::{
 use onramp::domain::token::SecretToken;
 use onramp::domain::{application::RawApplication, now, staff};
 use onramp::email::Mailer;
-use onramp::intake::Channel;
 use onramp::store::{applications, attempts, quizzes, tokens, users, Db};
+use onramp::usecases::intake::Channel;
 use rand::Rng;
 use uuid::Uuid;
 
@@ -235,16 +235,16 @@ async fn run() {
         .await
         .unwrap();
         tx.commit().await.unwrap();
-        let started = onramp::assessment::start(&db, &state_settings, done.id)
+        let started = onramp::usecases::assessment::start(&db, &state_settings, done.id)
             .await
             .unwrap();
-        let onramp::assessment::Started::Running(attempt_id) = started else {
+        let onramp::usecases::assessment::Started::Running(attempt_id) = started else {
             panic!("could not start: {started:?}");
         };
         let attempt = attempts::latest(&db, done.id).await.unwrap().unwrap();
         for item in attempts::items(&db, attempt_id).await.unwrap() {
             let a = answer(&item.question, rng.gen_bool(0.75));
-            onramp::assessment::save_answer(&db, &attempt, item.position, &a)
+            onramp::usecases::assessment::save_answer(&db, &attempt, item.position, &a)
                 .await
                 .unwrap();
         }

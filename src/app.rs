@@ -94,7 +94,7 @@ impl Application {
             metrics.clone(),
         ));
         let state = AppState {
-            intake: crate::intake::Intake::start(db.clone(), settings.clone()),
+            intake: crate::usecases::intake::Intake::start(db.clone(), settings.clone()),
             db,
             settings,
             metrics,

@@ -14,8 +14,8 @@ use crate::domain::quiz;
 use crate::domain::staff::{self, KeyRole, Role};
 use crate::domain::token::SecretToken;
 use crate::email::{dispatcher, Mailer};
-use crate::intake::Intake;
 use crate::store::{api_keys, outbox, quizzes, Db};
+use crate::usecases::intake::Intake;
 
 #[derive(Parser)]
 #[command(
@@ -193,7 +193,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     let email =
                         EmailAddress::parse(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
                     let (password, generated) = new_password(password_stdin)?;
-                    crate::staff::create(&db, &email, role, &password, generated).await?;
+                    crate::usecases::staff::create(&db, &email, role, &password, generated).await?;
                     println!("created {} {}", role.as_str(), email);
                     if generated {
                         println!(
@@ -209,7 +209,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                         EmailAddress::parse(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
                     let (password, generated) = new_password(password_stdin)?;
                     let ended =
-                        crate::staff::set_password(&db, &email, &password, generated).await?;
+                        crate::usecases::staff::set_password(&db, &email, &password, generated)
+                            .await?;
                     println!("new password set for {email}; {ended} session(s) signed out");
                     if generated {
                         println!(
@@ -220,7 +221,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 UserCommand::Disable { email } => {
                     let email =
                         EmailAddress::parse(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
-                    let ended = crate::staff::disable(&db, &email).await?;
+                    let ended = crate::usecases::staff::disable(&db, &email).await?;
                     println!("disabled {email}; {ended} session(s) signed out");
                 }
             }

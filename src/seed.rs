@@ -11,8 +11,8 @@ use crate::domain::application::RawApplication;
 use crate::domain::email::EmailAddress;
 use crate::domain::staff::{self, Role};
 use crate::domain::{now, quiz};
-use crate::intake::{Channel, Intake};
 use crate::store::{applications, quizzes, users, Db};
+use crate::usecases::intake::{Channel, Intake};
 
 #[derive(Deserialize)]
 struct ApplicantsFile {
@@ -128,14 +128,14 @@ async fn seed_empty_tables(
                     format!("bootstrap_password_file: reading {}", path.display())
                 })?;
                 let password = text.trim_end_matches(['\r', '\n']);
-                crate::staff::create(db, &email, Role::Admin, password, false)
+                crate::usecases::staff::create(db, &email, Role::Admin, password, false)
                     .await
                     .map_err(|e| anyhow::anyhow!("bootstrap_password_file: {e}"))?;
                 out.admin = Some((email, None));
             }
             None => {
                 let password = staff::generate_password();
-                crate::staff::create(db, &email, Role::Admin, &password, true).await?;
+                crate::usecases::staff::create(db, &email, Role::Admin, &password, true).await?;
                 out.admin = Some((email, Some(password)));
             }
         }

@@ -36,7 +36,9 @@ impl Job {
 
     pub async fn run(self, db: &Db, settings: &Settings) -> anyhow::Result<usize> {
         match self {
-            Job::CloseQuizAttempts => Ok(crate::assessment::close_expired(db, settings).await?),
+            Job::CloseQuizAttempts => {
+                Ok(crate::usecases::assessment::close_expired(db, settings).await?)
+            }
         }
     }
 }

@@ -33,7 +33,7 @@ use crate::store::Db;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
-    pub intake: crate::intake::Intake,
+    pub intake: crate::usecases::intake::Intake,
     pub settings: Arc<Settings>,
     pub metrics: Arc<metrics::Metrics>,
     pub limits: Arc<limits::RateLimits>,

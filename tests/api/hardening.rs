@@ -329,7 +329,12 @@ async fn a_disabled_account_is_signed_out_at_once_and_cannot_sign_in() {
     let cookie = app.sign_in("rec@onramp.test").await;
     assert_eq!(app.get_as(&cookie, "/admin").await.status(), 200);
     let email = onramp::domain::email::EmailAddress::parse("rec@onramp.test").unwrap();
-    assert_eq!(onramp::staff::disable(&app.db, &email).await.unwrap(), 1);
+    assert_eq!(
+        onramp::usecases::staff::disable(&app.db, &email)
+            .await
+            .unwrap(),
+        1
+    );
     let r = app.get_as(&cookie, "/admin").await;
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/admin/login");

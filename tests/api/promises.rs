@@ -178,7 +178,7 @@ async fn each_link_lives_as_long_as_configured() {
         let expected = match purpose.as_str() {
             "verify_email" => Span::hours(5),
             "status" | "quiz" => Span::days(9),
-            "signup_receipt" => Span::minutes(onramp::intake::RECEIPT_TTL_MINUTES),
+            "signup_receipt" => Span::minutes(onramp::usecases::intake::RECEIPT_TTL_MINUTES),
             other => panic!("unexpected purpose {other}"),
         };
         assert_eq!(*expires - *created, expected, "{purpose}");

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Duration as Span;
-use onramp::assessment;
 use onramp::domain::now;
 use onramp::email::Mailer;
 use onramp::jobs;
 use onramp::store::{attempts, outbox, Db, StoreError};
+use onramp::usecases::assessment;
 use onramp::{on_db, on_writer};
 use uuid::Uuid;
 
@@ -394,7 +394,10 @@ async fn shutdown_finishes_what_is_in_flight_and_hands_back_the_rest() {
         );
         app.state
             .intake
-            .submit(raw.parse().unwrap(), onramp::intake::Channel::Form)
+            .submit(
+                raw.parse().unwrap(),
+                onramp::usecases::intake::Channel::Form,
+            )
             .await
             .unwrap();
     }

@@ -317,7 +317,8 @@ pub async fn login(
     // answers exactly as a wrong password does: the answer tells an attacker nothing.
     let open = user.as_ref().filter(|u| !u.shut(at));
     let ok = errors.is_empty()
-        && crate::staff::check_password(password, open.map(|u| u.password_hash.clone())).await
+        && crate::usecases::staff::check_password(password, open.map(|u| u.password_hash.clone()))
+            .await
         && open.is_some();
     let Some(user) = user.clone().filter(|_| ok) else {
         if errors.is_empty() {
@@ -455,7 +456,7 @@ pub async fn change_password(
         let hash = users::credentials(&s.db, &staff.email)
             .await?
             .map(|c| c.password_hash);
-        if !crate::staff::check_password(current, hash).await {
+        if !crate::usecases::staff::check_password(current, hash).await {
             crate::domain::add_error(&mut errors, "current", "That is not your current password.");
         }
     }
@@ -468,7 +469,7 @@ pub async fn change_password(
             &errors,
         ));
     }
-    crate::staff::change_own_password(&s.db, staff.id, &staff.session, &new).await?;
+    crate::usecases::staff::change_own_password(&s.db, staff.id, &staff.session, &new).await?;
     tracing::info!(user_id = %staff.id, "staff password changed");
     Ok(Redirect::to("/admin/password?done=1").into_response())
 }

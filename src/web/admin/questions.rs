@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
 use super::{field, Recruiter, Staff};
-use crate::assessment::category_label;
 use crate::domain::quiz::{normalize_text, Choice, Kind, Question};
 use crate::domain::{add_error, now, FieldErrors};
 use crate::store::quizzes;
+use crate::usecases::assessment::category_label;
 use crate::web::pages::errors_context;
 use crate::web::{form, pages, AppState, PageError};
 

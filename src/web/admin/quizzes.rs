@@ -11,10 +11,10 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::{field, Recruiter, Staff};
-use crate::assessment::category_label;
 use crate::domain::quiz::{Kind, QuizDef};
 use crate::domain::{add_error, now, FieldErrors};
 use crate::store::{quizzes, Db};
+use crate::usecases::assessment::category_label;
 use crate::web::pages::errors_context;
 use crate::web::{form, pages, AppError, AppState, PageError};
 

@@ -17,8 +17,8 @@ use uuid::Uuid;
 use super::ApiKey;
 use crate::domain::application::{RawApplication, Status};
 use crate::domain::staff::KeyRole;
-use crate::intake::Channel;
 use crate::store::applications;
+use crate::usecases::intake::Channel;
 use crate::web::form;
 use crate::web::{AppError, AppState};
 

@@ -13,7 +13,7 @@ use crate::domain::application::{
 use crate::domain::email::EmailAddress;
 use crate::domain::token::{hash_token, SecretToken};
 use crate::domain::{iso, FieldErrors};
-use crate::intake::Channel;
+use crate::usecases::intake::Channel;
 use crate::web::form;
 use crate::web::{pages, AppState, PageError};
 
@@ -127,7 +127,7 @@ fn to_thanks(s: &AppState, receipt: &SecretToken, email: &EmailAddress) -> Respo
     let mut r = Redirect::to("/apply/thanks").into_response();
     let cookie = format!(
         "{RECEIPT_COOKIE}={value}; Path=/apply; HttpOnly; SameSite=Strict; Max-Age={}{}",
-        crate::intake::RECEIPT_TTL_MINUTES * 60,
+        crate::usecases::intake::RECEIPT_TTL_MINUTES * 60,
         if s.settings.base_url().starts_with("https://") {
             "; Secure"
         } else {
@@ -198,7 +198,7 @@ pub async fn fix(
         }
     };
     let token = held.as_ref().map(|(t, _)| hash_token(t));
-    crate::intake::correct_email(&s.db, &s.settings, token.as_deref(), &email).await?;
+    crate::usecases::intake::correct_email(&s.db, &s.settings, token.as_deref(), &email).await?;
     // Keep the same receipt: it still names the application, now at the new address.
     let receipt = held
         .map(|(t, _)| SecretToken::from_presented(t))

@@ -14,12 +14,12 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::link_invalid;
-use crate::assessment::{self, category_label, percent, Gate, Overview, Saved, Started};
 use crate::domain::add_error;
 use crate::domain::quiz::{Answer, Kind, QuizDef};
 use crate::domain::{time, FieldErrors};
 use crate::store::applications;
 use crate::store::attempts::{self, AttemptRow, Item};
+use crate::usecases::assessment::{self, category_label, percent, Gate, Overview, Saved, Started};
 use crate::web::form::{self, Pairs};
 use crate::web::{pages, AppError, AppState, PageError};
 use chrono_tz::Tz;

@@ -8,11 +8,11 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::link_invalid;
-use crate::assessment::{self, Gate};
 use crate::domain::application::Status;
 use crate::domain::time;
-use crate::intake;
 use crate::store::{applications, attempts};
+use crate::usecases::assessment::{self, Gate};
+use crate::usecases::intake;
 use crate::web::{pages, AppState, PageError};
 
 const EXPIRED: &str = "This status link has expired or is not valid.";

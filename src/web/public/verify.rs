@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::{link_invalid, link_used};
 use crate::domain::email::EmailAddress;
-use crate::intake::{self, Verified};
+use crate::usecases::intake::{self, Verified};
 use crate::web::form;
 use crate::web::{pages, AppState, PageError};
 

@@ -530,8 +530,8 @@ pub async fn verify_email(db: &Db, presented: &str) -> Result<Verified, StoreErr
         .await?;
         // A verified applicant with a quiz to take gets the invitation, which carries the
         // status link too; everyone else gets the plain confirmation.
-        let invited =
-            status == Status::Verified && crate::assessment::invite(db, &mut tx, &app, now).await?;
+        let invited = status == Status::Verified
+            && crate::usecases::assessment::invite(db, &mut tx, &app, now).await?;
         if !invited {
             outbox::enqueue(
                 &mut tx,

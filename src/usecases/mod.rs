@@ -1,0 +1,7 @@
+//! Use cases: each runs one thing a person or a job does, in one transaction, through `store`,
+//! with the rules from `domain`. The web, the CLI and the jobs call these; none of them talks to
+//! the database for a change of their own.
+
+pub mod assessment;
+pub mod intake;
+pub mod staff;
