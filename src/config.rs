@@ -74,6 +74,8 @@ pub struct Settings {
     pub min_age: u32,
     /// Knockout rules, checked in order at signup.
     pub screening_rules: Vec<Rule>,
+    /// The stages after the quiz: admin-defined review stages and the reasons a rejection gives.
+    pub pipeline: crate::domain::pipeline::PipelineSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -160,6 +162,7 @@ impl Default for Settings {
             markets: default_markets(),
             min_age: 18,
             screening_rules: default_rules(),
+            pipeline: Default::default(),
         }
     }
 }
@@ -408,6 +411,7 @@ impl Settings {
         r.api_signup.check("api_signup")?;
         r.links.check("links")?;
         r.sign_in.check("sign_in")?;
+        crate::domain::pipeline::Pipeline::new(&self.pipeline).map_err(anyhow::Error::msg)?;
         if self.sign_in_lock_after < 1 || self.sign_in_lock_minutes < 1 {
             bail!("sign_in_lock_after and sign_in_lock_minutes: use at least 1");
         }
@@ -572,6 +576,23 @@ mod tests {
         let err = s.check().unwrap_err().to_string();
         assert!(err.contains("used twice"), "{err}");
         Settings::default().check().unwrap();
+    }
+
+    #[test]
+    fn a_bad_pipeline_is_refused_at_start_naming_the_setting() {
+        let mut s = Settings::default();
+        s.check().unwrap();
+        s.pipeline.review_stages[0].id = "Phone Screen".into();
+        let err = s.check().unwrap_err().to_string();
+        assert!(err.contains("pipeline.review_stages"), "{err}");
+        // The file form the README shows.
+        let s: Settings = toml::from_str(
+            "[pipeline]\nreject_reasons = [\"Other\"]\n\n[[pipeline.review_stages]]\nid = \"work_sample\"\nlabel = \"Work sample\"\n",
+        )
+        .unwrap();
+        s.check().unwrap();
+        let p = crate::domain::pipeline::Pipeline::new(&s.pipeline).unwrap();
+        assert!(p.stage("work_sample").is_some() && p.stage("phone_screen").is_none());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod application;
 pub mod email;
 pub mod iso;
+pub mod pipeline;
 pub mod quiz;
 pub mod screening;
 pub mod staff;
