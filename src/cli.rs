@@ -14,7 +14,7 @@ use crate::domain::quiz;
 use crate::domain::staff::{self, KeyRole, Role};
 use crate::domain::token::SecretToken;
 use crate::email::{dispatcher, Mailer};
-use crate::store::{api_keys, outbox, quizzes, Db};
+use crate::store::{api_keys, audit, outbox, quizzes, Db};
 use crate::usecases::intake::Intake;
 
 #[derive(Parser)]
@@ -193,7 +193,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     let email =
                         EmailAddress::parse(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
                     let (password, generated) = new_password(password_stdin)?;
-                    crate::usecases::staff::create(&db, &email, role, &password, generated).await?;
+                    crate::usecases::staff::create(&db, "cli", &email, role, &password, generated)
+                        .await?;
                     println!("created {} {}", role.as_str(), email);
                     if generated {
                         println!(
@@ -208,9 +209,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     let email =
                         EmailAddress::parse(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
                     let (password, generated) = new_password(password_stdin)?;
-                    let ended =
-                        crate::usecases::staff::set_password(&db, &email, &password, generated)
-                            .await?;
+                    let ended = crate::usecases::staff::set_password(
+                        &db, "cli", &email, &password, generated,
+                    )
+                    .await?;
                     println!("new password set for {email}; {ended} session(s) signed out");
                     if generated {
                         println!(
@@ -221,7 +223,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 UserCommand::Disable { email } => {
                     let email =
                         EmailAddress::parse(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
-                    let ended = crate::usecases::staff::disable(&db, &email).await?;
+                    let ended = crate::usecases::staff::disable(&db, "cli", &email).await?;
                     println!("disabled {email}; {ended} session(s) signed out");
                 }
             }
@@ -239,6 +241,20 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     let mut tx = db.begin().await?;
                     let id =
                         api_keys::create(&mut tx, name, role.as_str(), &key.hash(), now()).await?;
+                    let subject = format!("api_key:{id}");
+                    let after = serde_json::json!({ "name": name, "role": role.as_str() });
+                    audit::record(
+                        &mut tx,
+                        audit::Entry {
+                            actor: "cli",
+                            action: "api_key.create",
+                            subject: &subject,
+                            before: None,
+                            after: Some(after),
+                        },
+                        now(),
+                    )
+                    .await?;
                     tx.commit().await?;
                     println!("api key {id} ({name}, role {})", role.as_str());
                     println!("key (shown once): {}", key.as_str());
@@ -262,6 +278,17 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 ApikeyCommand::Revoke { id } => {
                     let mut tx = db.begin().await?;
                     let done = api_keys::revoke(&mut tx, id, now()).await?;
+                    if done {
+                        let subject = format!("api_key:{id}");
+                        let entry = audit::Entry {
+                            actor: "cli",
+                            action: "api_key.revoke",
+                            subject: &subject,
+                            before: Some(serde_json::json!({ "revoked": false })),
+                            after: Some(serde_json::json!({ "revoked": true })),
+                        };
+                        audit::record(&mut tx, entry, now()).await?;
+                    }
                     tx.commit().await?;
                     if !done {
                         bail!("no live API key has id {id}");

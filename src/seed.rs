@@ -128,14 +128,29 @@ async fn seed_empty_tables(
                     format!("bootstrap_password_file: reading {}", path.display())
                 })?;
                 let password = text.trim_end_matches(['\r', '\n']);
-                crate::usecases::staff::create(db, &email, Role::Admin, password, false)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("bootstrap_password_file: {e}"))?;
+                crate::usecases::staff::create(
+                    db,
+                    "first-start",
+                    &email,
+                    Role::Admin,
+                    password,
+                    false,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("bootstrap_password_file: {e}"))?;
                 out.admin = Some((email, None));
             }
             None => {
                 let password = staff::generate_password();
-                crate::usecases::staff::create(db, &email, Role::Admin, &password, true).await?;
+                crate::usecases::staff::create(
+                    db,
+                    "first-start",
+                    &email,
+                    Role::Admin,
+                    &password,
+                    true,
+                )
+                .await?;
                 out.admin = Some((email, Some(password)));
             }
         }

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod applications;
 pub mod attempts;
+pub mod audit;
 pub mod jobs;
 pub mod outbox;
 pub mod quizzes;

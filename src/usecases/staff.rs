@@ -1,5 +1,7 @@
-//! Staff accounts: creating one, and setting a new password (which signs the person out
-//! everywhere). The CLI and first start call these.
+//! Staff accounts: creating one, setting a new password (which signs the person out
+//! everywhere), disabling one, and checking passwords. The CLI, first start and the staff pages
+//! call these; each change writes its audit row in its own transaction. `actor` is who acts:
+//! `cli`, `first-start` or `staff:<user id>`.
 
 use std::sync::LazyLock;
 
@@ -9,6 +11,7 @@ use tokio::sync::Semaphore;
 use crate::domain::email::EmailAddress;
 use crate::domain::now;
 use crate::domain::staff::{self, Role};
+use crate::store::audit::{self, Entry};
 use crate::store::{sessions, users, Db, StoreError};
 
 /// Creates an account. Fails, naming the field, when the email is taken or the password short.
@@ -16,6 +19,7 @@ use crate::store::{sessions, users, Db, StoreError};
 /// the first sign-in.
 pub async fn create(
     db: &Db,
+    actor: &str,
     email: &EmailAddress,
     role: Role,
     password: &str,
@@ -31,14 +35,37 @@ pub async fn create(
     if must_change {
         users::require_password_change(&mut tx, id).await?;
     }
+    let after = serde_json::json!({ "role": role.as_str(), "must_change_password": must_change });
+    audit_user(&mut tx, actor, "staff.create", id, None, Some(after)).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The audit row for a change to staff account `id`.
+async fn audit_user(
+    tx: &mut crate::store::Tx,
+    actor: &str,
+    action: &str,
+    id: uuid::Uuid,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<(), StoreError> {
+    let subject = format!("user:{id}");
+    let entry = Entry {
+        actor,
+        action,
+        subject: &subject,
+        before,
+        after,
+    };
+    audit::record(tx, entry, now()).await
 }
 
 /// Sets a new password and ends every session of that user, in one transaction. Returns how
 /// many sessions ended. `must_change` as for `create`.
 pub async fn set_password(
     db: &Db,
+    actor: &str,
     email: &EmailAddress,
     password: &str,
     must_change: bool,
@@ -52,6 +79,8 @@ pub async fn set_password(
         users::require_password_change(&mut tx, id).await?;
     }
     let ended = sessions::end_all(&mut tx, id).await?;
+    let after = serde_json::json!({ "must_change_password": must_change, "sessions_ended": ended });
+    audit_user(&mut tx, actor, "staff.set_password", id, None, Some(after)).await?;
     tx.commit().await?;
     Ok(ended)
 }
@@ -68,18 +97,31 @@ pub async fn change_own_password(
     let hash = tokio::task::spawn_blocking(move || staff::hash_password(&password)).await??;
     let mut tx = db.begin().await?;
     users::set_password_hash_by_id(&mut tx, user_id, &hash).await?;
-    sessions::end_others(&mut tx, user_id, keep_session).await?;
+    let ended = sessions::end_others(&mut tx, user_id, keep_session).await?;
+    let actor = format!("staff:{user_id}");
+    let after = serde_json::json!({ "other_sessions_ended": ended });
+    audit_user(
+        &mut tx,
+        &actor,
+        "staff.change_own_password",
+        user_id,
+        None,
+        Some(after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Disables an account and ends its sessions at once, in one transaction; how many ended.
-pub async fn disable(db: &Db, email: &EmailAddress) -> anyhow::Result<u64> {
+pub async fn disable(db: &Db, actor: &str, email: &EmailAddress) -> anyhow::Result<u64> {
     let mut tx = db.begin().await?;
     let Some(id) = users::disable(&mut tx, email.as_str(), now()).await? else {
         bail!("--email: no staff account has this email");
     };
     let ended = sessions::end_all(&mut tx, id).await?;
+    let after = serde_json::json!({ "disabled": true, "sessions_ended": ended });
+    audit_user(&mut tx, actor, "staff.disable", id, None, Some(after)).await?;
     tx.commit().await?;
     Ok(ended)
 }

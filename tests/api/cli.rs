@@ -428,6 +428,15 @@ async fn api_keys_quiz_bank_and_outbox_from_the_command_line() {
         .await
         .contains("--name"));
     assert!(cli.ok(&["apikey", "revoke", &id]).await.contains("revoked"));
+    // Both left an audit row, naming what changed and never the key.
+    let trail = onramp::store::audit::for_subject(&db, &format!("api_key:{id}"), 10)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = trail.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["api_key.revoke", "api_key.create"]);
+    assert!(trail
+        .iter()
+        .all(|r| r.actor == "cli" && !format!("{:?}", r.after).contains(&key)));
     assert!(api_keys::find_active(&db, &hash_token(&key))
         .await
         .unwrap()

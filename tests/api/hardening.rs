@@ -330,7 +330,7 @@ async fn a_disabled_account_is_signed_out_at_once_and_cannot_sign_in() {
     assert_eq!(app.get_as(&cookie, "/admin").await.status(), 200);
     let email = onramp::domain::email::EmailAddress::parse("rec@onramp.test").unwrap();
     assert_eq!(
-        onramp::usecases::staff::disable(&app.db, &email)
+        onramp::usecases::staff::disable(&app.db, "cli", &email)
             .await
             .unwrap(),
         1
@@ -979,4 +979,60 @@ async fn every_route_answers_each_caller_as_the_access_table_says() {
             }
         }
     }
+}
+
+// The audit log.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_account_changes_leave_an_audit_row_that_cannot_be_changed() {
+    use onramp::store::audit;
+    let app = spawn_app().await;
+    app.staff_user("rec@onramp.test", "recruiter").await;
+    let here = app.sign_in("rec@onramp.test").await;
+    let new = "a brand new long passphrase";
+    let fields = [
+        ("current", PASSWORD.to_string()),
+        ("new", new.to_string()),
+        ("confirm", new.to_string()),
+    ];
+    assert_eq!(
+        app.post_as(&here, "/admin/password", &fields)
+            .await
+            .status(),
+        303
+    );
+    let email = onramp::domain::email::EmailAddress::parse("rec@onramp.test").unwrap();
+    onramp::usecases::staff::disable(&app.db, "cli", &email)
+        .await
+        .unwrap();
+    let id: uuid::Uuid = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT id FROM users").fetch_one(p).await)
+    .unwrap();
+    let rows = audit::for_subject(&app.db, &format!("user:{id}"), 10)
+        .await
+        .unwrap();
+    let seen: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.action.as_str(), r.actor.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("staff.disable", "cli"),
+            ("staff.change_own_password", format!("staff:{id}").as_str()),
+        ]
+    );
+    // No secret in it.
+    for r in &rows {
+        let text = format!("{:?}{:?}", r.before, r.after);
+        assert!(!text.contains(new) && !text.contains("argon2"), "{text}");
+    }
+    // The database itself refuses to change or remove a row.
+    let update = onramp::on_writer!(&app.db, p => sqlx::query("UPDATE audit_log SET actor = 'someone else'")
+        .execute(p).await.map(|_| ()));
+    assert!(update.is_err(), "an audit row was changed");
+    let delete = onramp::on_writer!(&app.db, p => sqlx::query("DELETE FROM audit_log")
+        .execute(p).await.map(|_| ()));
+    assert!(delete.is_err(), "an audit row was deleted");
+    assert_eq!(app.count("audit_log").await, 2);
 }
