@@ -18,7 +18,9 @@ pub const MAX_LANGUAGES: usize = 10;
 /// Tracking fields are free text from third-party links; keep them short.
 pub const TRACKING_MAX: usize = 100;
 
-/// Where an application stands in the pipeline.
+/// Where an application stands: the stages the system moves (signup, screening, quiz) and the
+/// built-in stages staff move it through after the quiz (see `domain::pipeline`). Review stages
+/// that admins define are stored by their own id and read as `InReview`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -28,22 +30,41 @@ pub enum Status {
     Verified,
     /// A knockout rule put the applicant on the waitlist.
     Waitlisted,
-    /// A knockout rule ruled the application out.
+    /// A knockout rule, or a recruiter, ruled the application out.
     Rejected,
     /// Passed the skills quiz; next, recruiters shortlist.
     QuizPassed,
     /// The last quiz attempt did not pass; another may be allowed after a cooldown.
     QuizFailed,
+    Shortlisted,
+    /// One of the review stages admins define (phone screen, references, ...).
+    InReview,
+    Offered,
+    Onboarding,
+    Live,
+    Paused,
+    OnHold,
+    Withdrawn,
+    Offboarded,
 }
 
 impl Status {
-    pub const ALL: [Status; 6] = [
+    /// Every status with a fixed id (`InReview` stands for the configured review stages).
+    pub const ALL: [Status; 14] = [
         Status::Applied,
         Status::Verified,
         Status::Waitlisted,
         Status::Rejected,
         Status::QuizPassed,
         Status::QuizFailed,
+        Status::Shortlisted,
+        Status::Offered,
+        Status::Onboarding,
+        Status::Live,
+        Status::Paused,
+        Status::OnHold,
+        Status::Withdrawn,
+        Status::Offboarded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,23 +75,27 @@ impl Status {
             Status::Rejected => "rejected",
             Status::QuizPassed => "quiz_passed",
             Status::QuizFailed => "quiz_failed",
+            Status::Shortlisted => "shortlisted",
+            Status::InReview => "in_review",
+            Status::Offered => "offered",
+            Status::Onboarding => "onboarding",
+            Status::Live => "live",
+            Status::Paused => "paused",
+            Status::OnHold => "on_hold",
+            Status::Withdrawn => "withdrawn",
+            Status::Offboarded => "offboarded",
         }
     }
 
+    /// A status with a fixed id.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
-    /// How staff see it, in lists and counts.
-    pub fn staff_label(self) -> &'static str {
-        match self {
-            Status::Applied => "Applied, email not confirmed",
-            Status::Verified => "Email confirmed",
-            Status::Waitlisted => "Waitlisted",
-            Status::Rejected => "Rejected at screening",
-            Status::QuizPassed => "Quiz passed",
-            Status::QuizFailed => "Quiz not passed",
-        }
+    /// The status of a stored stage id: a fixed one, or else one of the configured review
+    /// stages.
+    pub fn of_stage(stage: &str) -> Self {
+        Self::parse(stage).unwrap_or(Status::InReview)
     }
 
     /// How the applicant sees it.
@@ -82,6 +107,15 @@ impl Status {
             Status::Rejected => "Not taken forward",
             Status::QuizPassed => "Skills quiz passed",
             Status::QuizFailed => "Skills quiz not passed",
+            Status::Shortlisted => "Shortlisted",
+            Status::InReview => "In review with a recruiter",
+            Status::Offered => "Offered a place in a pilot group",
+            Status::Onboarding => "Onboarding",
+            Status::Live => "Live support agent",
+            Status::Paused => "Paused",
+            Status::OnHold => "On hold",
+            Status::Withdrawn => "Withdrawn",
+            Status::Offboarded => "No longer active",
         }
     }
 }

@@ -401,8 +401,7 @@ impl Dispatcher {
             };
             let status = contacts
                 .get(&app_id)
-                .and_then(|(s, _)| Status::parse(s))
-                .unwrap_or(Status::Applied);
+                .map_or(Status::Applied, |(s, _)| Status::of_stage(s));
             data[kind.field()] = json!(format!(
                 "{}/{}/{}",
                 self.settings.base_url(),

@@ -20,7 +20,9 @@ use crate::store::{applications, tokens, Db, StoreError, Tx};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submitted {
     pub id: Uuid,
-    pub status: Status,
+    /// The stage id: for a new application its screening outcome, for a repeat wherever the
+    /// existing one stands.
+    pub status: String,
     /// False when the email already had an application; nothing new was stored.
     pub created: bool,
 }
@@ -261,7 +263,7 @@ async fn write_batch(
         if is_new(s) {
             out.push(Submitted {
                 id: s.id,
-                status: s.status,
+                status: s.status.as_str().to_string(),
                 created: true,
             });
             continue;
@@ -273,7 +275,7 @@ async fn write_batch(
         send_new_link(&mut tx, settings, &existing, "duplicate_signup").await?;
         out.push(Submitted {
             id: existing.id,
-            status: Status::parse(&existing.status).unwrap_or(Status::Applied),
+            status: existing.status.clone(),
             created: false,
         });
     }
@@ -486,7 +488,7 @@ pub async fn check_verify_link(db: &Db, presented: &str) -> Result<Verified, Sto
             let app = applications::get(db, t.application_id).await?;
             Ok(Verified::Done {
                 id: t.application_id,
-                status: Status::parse(&app.status).unwrap_or(Status::Applied),
+                status: Status::of_stage(&app.status),
             })
         }
         _ => Ok(Verified::Invalid),
@@ -515,7 +517,7 @@ pub async fn verify_email(db: &Db, presented: &str) -> Result<Verified, StoreErr
     };
     let first = applications::mark_email_verified(&mut tx, id, now).await?;
     let app = applications::get_tx(&mut tx, id).await?;
-    let status = Status::parse(&app.status).unwrap_or(Status::Verified);
+    let status = Status::of_stage(&app.status);
     // Confirmed through another link meanwhile: this live link still shows the status, but the
     // confirmation email went out the first time.
     if first {

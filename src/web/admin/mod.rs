@@ -21,7 +21,6 @@ pub use quizzes::analysis_json;
 
 use super::pages::errors_context;
 use super::{form, pages, AppError, AppState, PageError};
-use crate::domain::application::Status;
 use crate::domain::email::EmailAddress;
 use crate::domain::staff::Role;
 use crate::domain::token::{hash_token, SecretToken};
@@ -238,14 +237,17 @@ impl FromRequestParts<AppState> for Recruiter {
 
 pub async fn home(staff: Staff, State(s): State<AppState>) -> Result<Response, PageError> {
     let by_status = applications::count_by_status(&s.db).await?;
-    let pipeline: Vec<Value> = Status::ALL
+    let stages = crate::domain::pipeline::Pipeline::new(&s.settings.pipeline)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let pipeline: Vec<Value> = stages
+        .stages()
         .iter()
         .map(|st| {
             let n = by_status
                 .iter()
-                .find(|(k, _)| k == st.as_str())
+                .find(|(k, _)| *k == st.id)
                 .map_or(0, |(_, n)| *n);
-            json!({ "label": st.staff_label(), "count": n })
+            json!({ "label": st.label, "count": n })
         })
         .collect();
     let total: i64 = by_status.iter().map(|(_, n)| n).sum();

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::ApiKey;
-use crate::domain::application::{RawApplication, Status};
+use crate::domain::application::RawApplication;
 use crate::domain::staff::KeyRole;
 use crate::store::applications;
 use crate::usecases::intake::Channel;
@@ -187,7 +187,10 @@ fn application_in_schema() -> Object {
 #[derive(Serialize, ToSchema)]
 pub struct Created {
     pub id: Uuid,
-    pub status: Status,
+    /// The stage: a screening outcome for a new application; for a repeat, wherever the
+    /// existing one stands (a pipeline stage id, configured review stages included).
+    #[schema(example = "applied")]
+    pub status: String,
 }
 
 /// `{"errors": {"field": ["message", …]}}`
@@ -207,7 +210,10 @@ pub struct ScreeningOut {
 #[derive(Serialize, ToSchema)]
 pub struct ApplicationOut {
     pub id: Uuid,
-    pub status: Status,
+    /// The stage id: `applied`, `verified`, `waitlisted`, `rejected`, `quiz_passed`,
+    /// `quiz_failed`, `shortlisted`, a configured review stage, `offered`, `onboarding`, `live`,
+    /// `paused`, `on_hold`, `withdrawn` or `offboarded`.
+    pub status: String,
     pub full_name: String,
     pub email: String,
     pub phone: Option<String>,
@@ -321,7 +327,7 @@ pub async fn get_one(
         .collect();
     Ok(Json(ApplicationOut {
         id: a.id,
-        status: Status::parse(&a.status).unwrap_or(Status::Applied),
+        status: a.status.clone(),
         full_name: a.full_name,
         email: a.email,
         phone: a.phone,

@@ -28,7 +28,6 @@ use crate::store::api_keys;
         applications::ApplicationOut,
         applications::ScreeningOut,
         applications::ErrorsOut,
-        crate::domain::application::Status
     )),
     modifiers(&BearerAuth),
     security(("api_key" = []))

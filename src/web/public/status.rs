@@ -53,6 +53,14 @@ fn next_step(status: Status) -> &'static str {
         Status::Rejected => "We can't take this application forward. If your situation changes, or you think we got something wrong, reply to any email from us and a person will look at it.",
         Status::QuizPassed => "A recruiter will read your application within a few working days and email you about a place in an upcoming pilot group.",
         Status::QuizFailed => "If you have attempts left, you can take the quiz again once the waiting time has passed.",
+        Status::Shortlisted | Status::InReview => "A recruiter is looking at your application and will email you about the next step.",
+        Status::OnHold => "Your application is paused for now. We'll email you when we can take it further.",
+        Status::Offered => "Look in your email for the offer of a place in a pilot group, and answer it there.",
+        Status::Onboarding => "Work through the onboarding steps we emailed you; we'll tell you when you can go live.",
+        Status::Live => "You are a live support agent. Thank you for being part of the team.",
+        Status::Paused => "Your shifts are paused. Reply to any email from us when you are ready to come back.",
+        Status::Withdrawn => "You withdrew this application. To apply again, reply to any email from us.",
+        Status::Offboarded => "You are no longer working with us. Thank you for the work you did.",
     }
 }
 
@@ -65,7 +73,6 @@ async fn render_status(
 ) -> Result<Response, PageError> {
     let app = applications::get(&s.db, id).await?;
     let tz = s.settings.time_zone(&app.country);
-    let status = Status::parse(&app.status).unwrap_or(Status::Applied);
     let reasons: Vec<String> = applications::screening(&s.db, id)
         .await?
         .into_iter()
@@ -79,7 +86,7 @@ async fn render_status(
         .as_ref()
         .filter(|a| a.status == attempts::SCORED)
         .map(|a| super::quiz::result_context(a, tz));
-    let status = Status::parse(&ov.app.status).unwrap_or(status);
+    let status = Status::of_stage(&ov.app.status);
     let quiz: Value = match (&ov.gate, &ov.latest) {
         (Gate::InProgress, Some(a)) => {
             let items = attempts::items(&s.db, a.id).await?;
