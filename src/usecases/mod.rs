@@ -4,4 +4,5 @@
 
 pub mod assessment;
 pub mod intake;
+pub mod pipeline;
 pub mod staff;

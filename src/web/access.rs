@@ -247,6 +247,12 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             get(api::applications::get_one),
         ),
         row(
+            p.clone(),
+            "/api/v1/applications/{id}/moves",
+            Key(RECRUITING_KEYS),
+            post(api::applications::create_move),
+        ),
+        row(
             g.clone(),
             "/api/v1/quizzes/{slug}/item-analysis",
             Key(RECRUITING_KEYS),

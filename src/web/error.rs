@@ -14,6 +14,9 @@ use crate::store::StoreError;
 pub enum AppError {
     #[error("validation failed")]
     Validation(FieldErrors),
+    /// Well-formed, but not allowed in the current state (409), naming the field.
+    #[error("refused")]
+    Refused(FieldErrors),
     #[error("{0}")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -41,6 +44,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Refused(_) => StatusCode::CONFLICT,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -54,6 +58,12 @@ impl AppError {
     pub fn public_message(&self) -> String {
         match self {
             AppError::Validation(_) => "Some fields need attention.".into(),
+            AppError::Refused(errors) => errors
+                .values()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" "),
             AppError::Internal(e) => {
                 tracing::error!(error = ?e, "request failed");
                 "Something went wrong on our side. Please try again in a minute.".into()
@@ -73,7 +83,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let body = match self {
-            AppError::Validation(errors) => json!({ "errors": errors }),
+            AppError::Validation(errors) | AppError::Refused(errors) => json!({ "errors": errors }),
             AppError::Unauthorized(m) => {
                 let mut r =
                     (status, Json(json!({ "errors": { "authorization": [m] } }))).into_response();

@@ -445,16 +445,6 @@ async fn expired_staff_sessions_are_deleted() {
 
 // API key roles.
 
-async fn key_with_role(app: &TestApp, role: &str) -> String {
-    let key = onramp::domain::token::SecretToken::with_prefix("onr_");
-    let mut tx = app.db.begin().await.unwrap();
-    onramp::store::api_keys::create(&mut tx, role, role, &key.hash(), onramp::domain::now())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    key.as_str().to_string()
-}
-
 async fn call(
     app: &TestApp,
     key: &str,

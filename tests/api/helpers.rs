@@ -827,3 +827,14 @@ pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
     }
     out
 }
+
+/// A new API key with `role` (named after it); the key to send.
+pub async fn key_with_role(app: &TestApp, role: &str) -> String {
+    let key = onramp::domain::token::SecretToken::with_prefix("onr_");
+    let mut tx = app.db.begin().await.unwrap();
+    onramp::store::api_keys::create(&mut tx, role, role, &key.hash(), onramp::domain::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    key.as_str().to_string()
+}

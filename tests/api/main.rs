@@ -9,6 +9,7 @@ mod journey;
 mod ops;
 mod outbox;
 mod pages;
+mod pipeline;
 mod promises;
 mod quiz;
 mod quiz_bank;

@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::openapi::schema::{
     ArrayBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
@@ -16,9 +16,11 @@ use uuid::Uuid;
 
 use super::ApiKey;
 use crate::domain::application::RawApplication;
+use crate::domain::pipeline::{MoveError, Pipeline};
 use crate::domain::staff::KeyRole;
 use crate::store::applications;
 use crate::usecases::intake::Channel;
+use crate::usecases::pipeline::{self, MoveFailure};
 use crate::web::form;
 use crate::web::{AppError, AppState};
 
@@ -380,5 +382,90 @@ mod tests {
             let refused_by_pattern = !pattern.is_match(name).unwrap();
             assert_eq!(refused_by_pattern, looks_like_a_link(name), "{name}");
         }
+    }
+}
+
+/// A move to another stage.
+#[derive(Deserialize, ToSchema)]
+pub struct MoveIn {
+    /// The stage to move to: `shortlisted`, a configured review stage, `offered`,
+    /// `onboarding`, `live`, `paused`, `on_hold`, `rejected`, `withdrawn` or `offboarded`.
+    #[schema(example = "shortlisted")]
+    pub to: String,
+    /// Required for `rejected`: one of the configured reasons.
+    pub reason: Option<String>,
+}
+
+/// The move made.
+#[derive(Serialize, ToSchema)]
+pub struct MoveOut {
+    pub id: Uuid,
+    /// The stage it came from.
+    pub from: String,
+    /// The stage it is in now.
+    pub stage: String,
+}
+
+/// Move an application to another stage. Recruiter and admin keys.
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/moves",
+    params(("id" = Uuid, Path, description = "Application id")),
+    request_body = MoveIn,
+    responses(
+        (status = 200, description = "Moved", body = MoveOut),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "The key's role may not move applicants (recruiter or admin only)", body = ErrorsOut),
+        (status = 404, description = "No such application"),
+        (status = 409, description = "The pipeline has no such move from the current stage; `errors.to` says why", body = ErrorsOut),
+        (status = 422, description = "No such stage (`to`), or a rejection without a listed reason (`reason`)", body = ErrorsOut),
+    )
+)]
+pub async fn create_move(
+    key: ApiKey,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<MoveOut>, AppError> {
+    let value = form::json(&headers, body, s.settings.max_body_bytes)?;
+    let to = match value.get("to") {
+        Some(serde_json::Value::String(t)) if !t.trim().is_empty() => t.trim().to_string(),
+        _ => {
+            return Err(AppError::field(
+                "to",
+                "Name the stage to move to, like \"shortlisted\".",
+            ))
+        }
+    };
+    let reason = match value.get("reason") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(r)) => Some(r.clone()),
+        Some(_) => return Err(AppError::field("reason", "Give the reason as text.")),
+    };
+    let not_found = || AppError::NotFound("No application has this id.");
+    let id: Uuid = id.parse().map_err(|_| not_found())?;
+    let pipeline =
+        Pipeline::new(&s.settings.pipeline).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let done =
+        pipeline::move_application(&s.db, &pipeline, &key.actor(), id, &to, reason.as_deref())
+            .await;
+    match done {
+        Ok(m) => Ok(Json(MoveOut {
+            id,
+            from: m.from,
+            stage: m.to,
+        })),
+        Err(MoveFailure::NotFound) => Err(not_found()),
+        Err(MoveFailure::Refused(e)) => {
+            let (field, message) = e.field_and_message(pipeline.reject_reasons());
+            let mut errors = crate::domain::FieldErrors::new();
+            crate::domain::add_error(&mut errors, field, message);
+            Err(match e {
+                MoveError::NotAllowed(_) => AppError::Refused(errors),
+                _ => AppError::Validation(errors),
+            })
+        }
+        Err(MoveFailure::Store(e)) => Err(e.into()),
     }
 }

@@ -21,13 +21,20 @@ use crate::store::api_keys;
         title = "onramp API",
         description = "Submit and look up applications for remote customer support roles."
     ),
-    paths(applications::create, applications::get_one, quizzes::item_analysis),
+    paths(
+        applications::create,
+        applications::get_one,
+        applications::create_move,
+        quizzes::item_analysis
+    ),
     components(schemas(
         applications::ApplicationIn,
         applications::Created,
         applications::ApplicationOut,
         applications::ScreeningOut,
         applications::ErrorsOut,
+        applications::MoveIn,
+        applications::MoveOut,
     )),
     modifiers(&BearerAuth),
     security(("api_key" = []))
@@ -53,7 +60,15 @@ pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 /// A caller that presented a live API key, and what the key may do.
 #[derive(Clone)]
 pub struct ApiKey {
+    pub id: uuid::Uuid,
     pub role: KeyRole,
+}
+
+impl ApiKey {
+    /// Who acts, for timelines and the audit log.
+    pub fn actor(&self) -> String {
+        format!("api_key:{}", self.id)
+    }
 }
 
 impl FromRequestParts<AppState> for ApiKey {
@@ -82,6 +97,7 @@ impl FromRequestParts<AppState> for ApiKey {
         api_keys::touch(&s.db, id, crate::domain::now()).await?;
         // A role this build does not know (written by a newer one) gets the narrowest.
         Ok(ApiKey {
+            id,
             role: KeyRole::parse(&role).unwrap_or(KeyRole::Intake),
         })
     }

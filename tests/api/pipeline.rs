@@ -1,0 +1,182 @@
+//! Moving applicants through the stages after the quiz, by API: the moves the pipeline has,
+//! the ones it refuses (and why), rejection reasons, and the trail each move leaves.
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+impl TestApp {
+    /// An applicant who passed the skills quiz; their application id.
+    async fn passed(&self, email: &str) -> String {
+        let (quiz, attempt) = self.start_quiz(email).await;
+        self.answer_all(&quiz, email, true).await;
+        assert_eq!(self.submit(&quiz, attempt.id).await.status(), 303);
+        assert_eq!(self.status_of(email).await.as_deref(), Some("quiz_passed"));
+        onramp::on_db!(&self.db, p => sqlx::query_scalar::<_, uuid::Uuid>(
+            "SELECT id FROM applications WHERE email = $1").bind(email).fetch_one(p).await)
+        .unwrap()
+        .to_string()
+    }
+
+    async fn move_to(&self, id: &str, body: Value) -> reqwest::Response {
+        self.post_json(&format!("/api/v1/applications/{id}/moves"), &body)
+            .await
+    }
+}
+
+/// The field and first message of a `{"errors": {...}}` answer.
+async fn error_of(r: reqwest::Response) -> (String, String) {
+    let body: Value = r.json().await.unwrap();
+    let (field, msgs) = body["errors"].as_object().unwrap().iter().next().unwrap();
+    (field.clone(), msgs[0].as_str().unwrap().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applicants_move_through_the_pipeline_and_refusals_say_why() {
+    let app = spawn_app().await;
+    app.load_quizzes().await;
+    let email = "ana@example.com";
+    let id = app.passed(email).await;
+
+    let r = app.move_to(&id, json!({ "to": "shortlisted" })).await;
+    assert_eq!(r.status(), 200);
+    let moved: Value = r.json().await.unwrap();
+    assert_eq!(
+        moved,
+        json!({ "id": id, "from": "quiz_passed", "stage": "shortlisted" })
+    );
+    let r = app.move_to(&id, json!({ "to": "phone_screen" })).await;
+    assert_eq!(r.status(), 200);
+
+    // Refusals change nothing, and name the field.
+    let before = app.snapshot().await;
+    for (body, code, field, says) in [
+        (json!({ "to": "hired" }), 422, "to", "no stage"),
+        (json!({}), 422, "to", "Name the stage"),
+        (
+            json!({ "to": "live" }),
+            409,
+            "to",
+            "From there an applicant can go to",
+        ),
+        (json!({ "to": "phone_screen" }), 409, "to", "already"),
+        (
+            json!({ "to": "rejected" }),
+            422,
+            "reason",
+            "Choose the reason",
+        ),
+        (
+            json!({ "to": "rejected", "reason": "Too tall" }),
+            422,
+            "reason",
+            "listed reasons",
+        ),
+        (
+            json!({ "to": "rejected", "reason": 7 }),
+            422,
+            "reason",
+            "text",
+        ),
+    ] {
+        let r = app.move_to(&id, body.clone()).await;
+        assert_eq!(r.status().as_u16(), code, "{body}");
+        let (f, message) = error_of(r).await;
+        assert_eq!(f, field, "{body}");
+        assert!(message.contains(says), "{body}: {message}");
+    }
+    assert_eq!(app.snapshot().await, before);
+    assert_eq!(app.status_of(email).await.as_deref(), Some("phone_screen"));
+
+    let r = app
+        .move_to(&id, json!({ "to": "rejected", "reason": "Role filled" }))
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = app.move_to(&id, json!({ "to": "shortlisted" })).await;
+    assert_eq!(r.status(), 409);
+    assert!(error_of(r).await.1.contains("final"));
+    // The API reads back the stage; an unknown application is a 404.
+    let one: Value = app
+        .client
+        .get(format!("{}/api/v1/applications/{id}", app.base))
+        .bearer_auth(&app.api_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["status"], "rejected");
+    let r = app
+        .move_to(
+            "0191f7d2-7b8e-7c3a-9d1e-2f4a5b6c7d8e",
+            json!({ "to": "shortlisted" }),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_move_leaves_its_event_and_audit_row_and_only_recruiting_keys_move() {
+    let app = spawn_app().await;
+    app.load_quizzes().await;
+    let id = app.passed("bo@example.com").await;
+    assert_eq!(
+        app.move_to(&id, json!({ "to": "shortlisted" }))
+            .await
+            .status(),
+        200
+    );
+    let r = app
+        .move_to(
+            &id,
+            json!({ "to": "rejected", "reason": "Did not respond" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let events: Vec<(String, String)> = onramp::on_db!(&app.db, p => sqlx::query_as(
+        "SELECT detail, actor FROM application_events WHERE kind = 'moved' ORDER BY created_at, id")
+        .fetch_all(p).await)
+    .unwrap();
+    assert_eq!(events.len(), 2);
+    let last: Value = serde_json::from_str(&events[1].0).unwrap();
+    assert_eq!(
+        last,
+        json!({ "from": "shortlisted", "to": "rejected", "reason": "Did not respond" })
+    );
+    assert!(events
+        .iter()
+        .all(|(_, actor)| actor.starts_with("api_key:")));
+    let trail = onramp::store::audit::for_subject(&app.db, &format!("application:{id}"), 10)
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 2);
+    assert_eq!(trail[0].action, "application.move");
+    assert!(trail[0].before.as_deref().unwrap().contains("shortlisted"));
+    assert!(trail[0]
+        .after
+        .as_deref()
+        .unwrap()
+        .contains("Did not respond"));
+
+    // An intake key and a manager key may not move anyone, and nothing changes.
+    let other = app.passed("cy@example.com").await;
+    for role in ["intake", "manager"] {
+        let key = key_with_role(&app, role).await;
+        let r = app
+            .client
+            .post(format!("{}/api/v1/applications/{other}/moves", app.base))
+            .bearer_auth(&key)
+            .json(&json!({ "to": "shortlisted" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{role}");
+    }
+    assert_eq!(
+        app.status_of("cy@example.com").await.as_deref(),
+        Some("quiz_passed")
+    );
+    let doc: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    assert!(doc["paths"]["/api/v1/applications/{id}/moves"]["post"].is_object());
+}
