@@ -152,17 +152,35 @@ impl Db {
                 .foreign_keys(true)
                 .pragma("temp_store", "memory")
                 .pragma("cache_size", "-16000");
-            let writer = SqlitePoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_with(opts.clone())
-                .await?;
-            let reader = SqlitePoolOptions::new()
-                .max_connections(max_connections.min(4))
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(opts.read_only(true))
-                .await?;
-            Ok(Db::Sqlite { writer, reader })
+            // Instances started together on a new file race to switch it to WAL; the loser
+            // gets SQLITE_BUSY straight away (the busy timeout does not cover a journal-mode
+            // change), so connecting is retried for a while.
+            let mut tries = 0;
+            loop {
+                let pools = async {
+                    let writer = SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .acquire_timeout(Duration::from_secs(30))
+                        .connect_with(opts.clone())
+                        .await?;
+                    let reader = SqlitePoolOptions::new()
+                        .max_connections(max_connections.min(4))
+                        .acquire_timeout(Duration::from_secs(10))
+                        .connect_with(opts.clone().read_only(true))
+                        .await?;
+                    Ok::<_, sqlx::Error>(Db::Sqlite { writer, reader })
+                };
+                match pools.await {
+                    Ok(db) => return Ok(db),
+                    Err(sqlx::Error::Database(e))
+                        if e.code().as_deref() == Some("5") && tries < 100 =>
+                    {
+                        tries += 1;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
         }
     }
 
