@@ -583,7 +583,7 @@ fn clean(s: &str) -> String {
 }
 
 /// Multi-line text: trimmed, newlines kept, other control characters dropped.
-fn clean_multiline(s: &str) -> String {
+pub fn clean_multiline(s: &str) -> String {
     s.replace("\r\n", "\n")
         .chars()
         .filter(|c| *c == '\n' || !c.is_control())

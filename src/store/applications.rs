@@ -310,3 +310,19 @@ pub async fn set_email(tx: &mut Tx, id: Uuid, email: &str) -> Result<()> {
     on!(tx, c => sqlx::query(SQL).bind(id).bind(email).execute(&mut **c).await.map(|_| ()))?;
     Ok(())
 }
+
+/// One event on an application's timeline.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub kind: String,
+    pub detail: String,
+    pub actor: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Every event of an application, oldest first.
+pub async fn events(db: &Db, id: Uuid) -> Result<Vec<EventRow>> {
+    const SQL: &str = "SELECT kind, detail, actor, created_at FROM application_events \
+        WHERE application_id = $1 ORDER BY created_at, id";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_all(p).await?))
+}

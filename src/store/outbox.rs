@@ -36,6 +36,14 @@ pub fn domain_of(address: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// The application an email is about, from its payload.
+fn application_of(payload: &serde_json::Value) -> Option<Uuid> {
+    payload
+        .get("application_id")
+        .and_then(|v| v.as_str())
+        .and_then(|v| Uuid::parse_str(v).ok())
+}
+
 pub struct NewEmail<'a> {
     /// Unique per intended email: enqueueing the same key twice sends once.
     pub idempotency_key: String,
@@ -52,7 +60,8 @@ pub async fn enqueue_many(tx: &mut Tx, emails: &[NewEmail<'_>], now: DateTime<Ut
     on!(tx, c => {
         let mut qb = sqlx::QueryBuilder::new(
             "INSERT INTO outbox (id, idempotency_key, template, recipient, lane, \
-             recipient_domain, payload, status, attempts, next_attempt_at, created_at) ",
+             recipient_domain, application_id, payload, status, attempts, next_attempt_at, \
+             created_at) ",
         );
         qb.push_values(emails, |mut row, e| {
             row.push_bind(Uuid::now_v7())
@@ -61,6 +70,7 @@ pub async fn enqueue_many(tx: &mut Tx, emails: &[NewEmail<'_>], now: DateTime<Ut
                 .push_bind(e.recipient)
                 .push_bind(lane(e.template))
                 .push_bind(domain_of(e.recipient))
+                .push_bind(application_of(&e.payload))
                 .push_bind(e.payload.to_string())
                 .push_bind(PENDING)
                 .push_bind(0i64)
@@ -281,4 +291,22 @@ pub async fn list(db: &Db, status: Option<&str>, limit: i64) -> Result<Vec<Outbo
 pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>> {
     const SQL: &str = "SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status";
     Ok(on_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await?))
+}
+
+/// An email on an applicant's timeline.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TimelineEmail {
+    pub template: String,
+    pub recipient: String,
+    pub status: String,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// The emails about one application, oldest first.
+pub async fn for_application(db: &Db, application_id: Uuid) -> Result<Vec<TimelineEmail>> {
+    const SQL: &str = "SELECT template, recipient, status, last_error, created_at, sent_at \
+        FROM outbox WHERE application_id = $1 ORDER BY created_at, id";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(application_id).fetch_all(p).await?))
 }

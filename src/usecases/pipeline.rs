@@ -1,5 +1,5 @@
-//! Moving an application through the stages after the quiz: the rules are
-//! `domain::pipeline`'s; here the move is made in one transaction with its event on the
+//! Moving an application through the stages after the quiz, and notes on it: the rules are
+//! `domain::pipeline`'s; here each change is made in one transaction with its event on the
 //! applicant's timeline and its audit row.
 
 use serde_json::json;
@@ -71,4 +71,24 @@ pub async fn move_application(
         from: app.status,
         to: to.to_string(),
     })
+}
+
+/// Adds a note to an application's timeline; the audit row records that a note was added
+/// (and its length), not what it says.
+pub async fn add_note(db: &Db, actor: &str, id: Uuid, body: &str) -> Result<(), MoveFailure> {
+    let at = now();
+    let mut tx = db.begin().await?;
+    applications::get_for_update(&mut tx, id).await?;
+    applications::record_event(&mut tx, id, "note", json!({ "body": body }), actor, at).await?;
+    let subject = format!("application:{id}");
+    let entry = Entry {
+        actor,
+        action: "application.note",
+        subject: &subject,
+        before: None,
+        after: Some(json!({ "note_chars": body.chars().count() })),
+    };
+    audit::record(&mut tx, entry, at).await?;
+    tx.commit().await?;
+    Ok(())
 }

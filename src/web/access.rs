@@ -38,6 +38,8 @@ pub const EVERY_STAFF_ROLE: &[Role] = &[Role::Admin, Role::Recruiter, Role::Mana
 pub const RECRUITING: &[Role] = &[Role::Admin, Role::Recruiter];
 pub const EVERY_KEY_ROLE: &[KeyRole] = &KeyRole::ALL;
 pub const RECRUITING_KEYS: &[KeyRole] = &[KeyRole::Recruiter, KeyRole::Admin];
+/// Keys that may read applicants: managers read, they do not act.
+pub const READING_KEYS: &[KeyRole] = &[KeyRole::Recruiter, KeyRole::Manager, KeyRole::Admin];
 
 /// One row of the table: a method and path, who may call it, and its handler.
 pub struct Route {
@@ -243,8 +245,20 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
         row(
             g.clone(),
             "/api/v1/applications/{id}",
-            Key(RECRUITING_KEYS),
+            Key(READING_KEYS),
             get(api::applications::get_one),
+        ),
+        row(
+            g.clone(),
+            "/api/v1/applications/{id}/timeline",
+            Key(READING_KEYS),
+            get(api::applications::timeline),
+        ),
+        row(
+            p.clone(),
+            "/api/v1/applications/{id}/notes",
+            Key(RECRUITING_KEYS),
+            post(api::applications::create_note),
         ),
         row(
             p.clone(),

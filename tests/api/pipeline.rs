@@ -180,3 +180,81 @@ async fn each_move_leaves_its_event_and_audit_row_and_only_recruiting_keys_move(
     let doc: Value = app.get("/api/openapi.json").await.json().await.unwrap();
     assert!(doc["paths"]["/api/v1/applications/{id}/moves"]["post"].is_object());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_and_the_timeline_tell_the_whole_story() {
+    let app = spawn_app().await;
+    app.load_quizzes().await;
+    let id = app.passed("dee@example.com").await;
+    assert_eq!(
+        app.move_to(&id, json!({ "to": "shortlisted" }))
+            .await
+            .status(),
+        200
+    );
+    let note = "<script>alert(1)</script> Called her: available evenings";
+    let notes = format!("/api/v1/applications/{id}/notes");
+    let r = app.post_json(&notes, &json!({ "body": note })).await;
+    assert_eq!(r.status(), 201);
+    // Refused notes name the field and store nothing.
+    let before = app.snapshot().await;
+    for bad in [
+        json!({}),
+        json!({ "body": "   " }),
+        json!({ "body": 5 }),
+        json!({ "body": "x".repeat(5001) }),
+    ] {
+        let r = app.post_json(&notes, &bad).await;
+        assert_eq!(r.status(), 422, "{bad}");
+        assert_eq!(error_of(r).await.0, "body");
+    }
+    assert_eq!(app.snapshot().await, before);
+
+    // A manager reads the timeline (and may not write to it); an intake key reads nothing.
+    let manager = key_with_role(&app, "manager").await;
+    let intake = key_with_role(&app, "intake").await;
+    let timeline = format!("{}/api/v1/applications/{id}/timeline", app.base);
+    let get = |key: &str| {
+        app.client
+            .get(&timeline)
+            .bearer_auth(key.to_string())
+            .send()
+    };
+    assert_eq!(get(&intake).await.unwrap().status(), 403);
+    let r = app
+        .client
+        .post(format!("{}{notes}", app.base))
+        .bearer_auth(&manager)
+        .json(&json!({ "body": "hello" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = get(&manager).await.unwrap().json().await.unwrap();
+    let items = body["items"].as_array().unwrap();
+    let kinds: Vec<&str> = items.iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    // Signup, its email, verification, the quiz, the move and the note, in order.
+    assert_eq!(kinds.first(), Some(&"applied"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"email") && kinds.contains(&"email_verified"),
+        "{kinds:?}"
+    );
+    let moved = kinds.iter().position(|k| *k == "moved").unwrap();
+    let noted = kinds.iter().position(|k| *k == "note").unwrap();
+    assert!(moved < noted, "{kinds:?}");
+    assert_eq!(
+        items[noted]["detail"]["body"], note,
+        "stored as written (pages escape it)"
+    );
+    assert!(items[noted]["actor"]
+        .as_str()
+        .unwrap()
+        .starts_with("api_key:"));
+    let email = items.iter().find(|i| i["kind"] == "email").unwrap();
+    assert_eq!(email["detail"]["template"], "verify_email");
+    assert_eq!(email["detail"]["status"], "sent");
+    let times: Vec<&str> = items.iter().map(|i| i["at"].as_str().unwrap()).collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted, "oldest first");
+}

@@ -302,7 +302,7 @@ pub async fn create(
     responses(
         (status = 200, body = ApplicationOut),
         (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
-        (status = 403, description = "The key's role may not read applications (recruiter or admin only)", body = ErrorsOut),
+        (status = 403, description = "Intake keys may not read applicants", body = ErrorsOut),
         (status = 404, description = "No such application"),
     )
 )]
@@ -468,4 +468,118 @@ pub async fn create_move(
         }
         Err(MoveFailure::Store(e)) => Err(e.into()),
     }
+}
+
+/// The most a note may hold.
+pub const NOTE_MAX: usize = 5000;
+
+/// A note for the applicant's timeline.
+#[derive(Deserialize, ToSchema)]
+pub struct NoteIn {
+    /// 1 to 5,000 characters; shown escaped.
+    #[schema(min_length = 1, max_length = 5000)]
+    pub body: String,
+}
+
+/// Add a note to an application's timeline. Recruiter and admin keys.
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/notes",
+    params(("id" = Uuid, Path, description = "Application id")),
+    request_body = NoteIn,
+    responses(
+        (status = 201, description = "Added"),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "The key's role may not add notes (recruiter or admin only)", body = ErrorsOut),
+        (status = 404, description = "No such application"),
+        (status = 422, description = "`body` missing, empty or too long", body = ErrorsOut),
+    )
+)]
+pub async fn create_note(
+    key: ApiKey,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let value = form::json(&headers, body, s.settings.max_body_bytes)?;
+    let text = match value.get("body") {
+        Some(serde_json::Value::String(t)) => crate::domain::application::clean_multiline(t),
+        _ => String::new(),
+    };
+    if text.is_empty() || text.chars().count() > NOTE_MAX {
+        return Err(AppError::field(
+            "body",
+            format!("Write the note as text of 1 to {NOTE_MAX} characters."),
+        ));
+    }
+    let not_found = || AppError::NotFound("No application has this id.");
+    let id: Uuid = id.parse().map_err(|_| not_found())?;
+    match pipeline::add_note(&s.db, &key.actor(), id, &text).await {
+        Ok(()) => Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response()),
+        Err(MoveFailure::NotFound) => Err(not_found()),
+        Err(MoveFailure::Store(e)) => Err(e.into()),
+        Err(MoveFailure::Refused(_)) => unreachable!("notes are never refused by the pipeline"),
+    }
+}
+
+/// Everything that happened to an application, oldest first: signup, screening, emails with
+/// their state, quiz, moves with who made them and why, notes.
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications/{id}/timeline",
+    params(("id" = Uuid, Path, description = "Application id")),
+    responses(
+        (status = 200, description = "`{items: [{at, kind, actor, detail}]}`; emails have kind \
+            `email` and detail `{template, status, error, sent_at}`"),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Intake keys may not read applicants", body = ErrorsOut),
+        (status = 404, description = "No such application"),
+    )
+)]
+pub async fn timeline(
+    _key: ApiKey,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let not_found = || AppError::NotFound("No application has this id.");
+    let id: Uuid = id.parse().map_err(|_| not_found())?;
+    applications::get(&s.db, id).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => not_found(),
+        other => other.into(),
+    })?;
+    let mut items: Vec<(chrono::DateTime<Utc>, serde_json::Value)> = applications::events(
+        &s.db, id,
+    )
+    .await?
+    .into_iter()
+    .map(|e| {
+        let detail: serde_json::Value =
+            serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null);
+        (
+            e.created_at,
+            json!({ "at": e.created_at, "kind": e.kind, "actor": e.actor, "detail": detail }),
+        )
+    })
+    .collect();
+    for m in crate::store::outbox::for_application(&s.db, id).await? {
+        items.push((
+            m.created_at,
+            json!({
+                "at": m.created_at,
+                "kind": "email",
+                "actor": "system",
+                "detail": {
+                    "template": m.template,
+                    "status": m.status,
+                    "error": m.last_error,
+                    "sent_at": m.sent_at,
+                },
+            }),
+        ));
+    }
+    items.sort_by_key(|(at, _)| *at);
+    Ok(Json(
+        json!({ "items": items.into_iter().map(|(_, v)| v).collect::<Vec<_>>() }),
+    ))
 }

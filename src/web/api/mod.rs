@@ -25,6 +25,8 @@ use crate::store::api_keys;
         applications::create,
         applications::get_one,
         applications::create_move,
+        applications::create_note,
+        applications::timeline,
         quizzes::item_analysis
     ),
     components(schemas(
@@ -35,6 +37,7 @@ use crate::store::api_keys;
         applications::ErrorsOut,
         applications::MoveIn,
         applications::MoveOut,
+        applications::NoteIn,
     )),
     modifiers(&BearerAuth),
     security(("api_key" = []))
