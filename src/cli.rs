@@ -1,6 +1,7 @@
 //! Command line: `onramp [serve]`, `migrate`, `seed`, `user`, `apikey`, `outbox`.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -58,6 +59,25 @@ pub enum Command {
     Outbox {
         #[command(subcommand)]
         command: OutboxCommand,
+    },
+    /// Applicants in bulk.
+    Applicants {
+        #[command(subcommand)]
+        command: ApplicantsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ApplicantsCommand {
+    /// Import applicants from a CSV file whose header row has the signup form's field names
+    /// (booleans as true or false, languages separated by ; ). Each row is validated like the
+    /// form and written whole or not at all; refused rows are listed by line and field, and the
+    /// command then exits non-zero. Imported applicants get the usual verification email.
+    Import {
+        file: std::path::PathBuf,
+        /// Check every row and report, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -298,6 +318,69 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Applicants { command } => match command {
+            ApplicantsCommand::Import { file, dry_run } => {
+                let db = connect(&settings).await?;
+                let intake =
+                    crate::usecases::intake::Intake::start(db.clone(), Arc::new(settings.clone()));
+                let input = std::fs::File::open(&file)
+                    .with_context(|| format!("opening {}", file.display()))?;
+                let size = input.metadata().map(|m| m.len()).unwrap_or(0);
+                let bar = indicatif::ProgressBar::new(size);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {bytes}/{total_bytes} {per_sec} eta {eta}",
+                    )
+                    .expect("a valid template"),
+                );
+                let report = crate::usecases::import::import_csv(
+                    &intake,
+                    std::io::BufReader::new(input),
+                    dry_run,
+                    |read| bar.set_position(read),
+                )
+                .await?;
+                bar.finish_and_clear();
+                for r in &report.refused {
+                    eprintln!("line {}, {}: {}", r.line, r.field, r.message);
+                }
+                let lines: std::collections::BTreeSet<u64> =
+                    report.refused.iter().map(|r| r.line).collect();
+                let verb = if dry_run { "would import" } else { "imported" };
+                println!(
+                    "{verb} {}, already applied {}, refused {} (see above)",
+                    report.imported,
+                    report.already_applied,
+                    lines.len()
+                );
+                if !dry_run {
+                    let subject = format!("import:{}", file.display());
+                    let mut tx = db.begin().await?;
+                    let after = serde_json::json!({
+                        "imported": report.imported,
+                        "already_applied": report.already_applied,
+                        "refused_rows": lines.len(),
+                    });
+                    audit::record(
+                        &mut tx,
+                        audit::Entry {
+                            actor: "cli",
+                            action: "applicants.import",
+                            subject: &subject,
+                            before: None,
+                            after: Some(after),
+                        },
+                        now(),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                }
+                if !lines.is_empty() {
+                    bail!("{} row(s) refused", lines.len());
+                }
+                Ok(())
+            }
+        },
         Command::Quiz { command } => {
             let db = connect(&settings).await?;
             match command {

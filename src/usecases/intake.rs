@@ -33,6 +33,8 @@ pub enum Channel {
     Form,
     Api,
     Seed,
+    /// `onramp applicants import`: applicants from another ATS, who get the usual emails.
+    Import,
 }
 
 impl Channel {
@@ -41,6 +43,7 @@ impl Channel {
             Channel::Form => "form",
             Channel::Api => "api",
             Channel::Seed => "seed",
+            Channel::Import => "import",
         }
     }
 }

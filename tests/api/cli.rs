@@ -840,3 +840,70 @@ async fn the_bootstrap_password_can_come_from_a_file_and_is_never_printed() {
     assert_eq!(home.status(), 200);
     server.kill().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applicants_import_from_csv_by_row_naming_line_and_field() {
+    let cli = Cli::new().await;
+    let file = cli.dir.path().join("from-old-ats.csv");
+    std::fs::write(
+        &file,
+        "full_name,email,country,area,languages,weekly_hours,adult,equipment,consent,student\n\
+         Ana Lind,ana@example.com,SE,city,sv;en,20,true,true,true,false\n\
+         Bo Berg,not-an-address,SE,city,sv,20,true,true,true,false\n\
+         Cy Dahl,cy@example.com,SE,city,sv,20,true,true,true,yes\n\
+         \"Lind, Eva\",eva@example.com,SE,town,\"sv, en\",25,true,true,true,true\n\
+         Ana Again,ANA@example.com,SE,city,sv,20,true,true,true,false\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let db = cli.db().await;
+
+    // A dry run checks everything and writes nothing.
+    let out = cli
+        .run(&["applicants", "import", path, "--dry-run"], "")
+        .await;
+    assert!(!out.status.success());
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        stdout.contains("would import 3, already applied 0, refused 2"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("line 3, email:"), "{stderr}");
+    assert!(
+        stderr.contains("line 4, student: Write true or false."),
+        "{stderr}"
+    );
+    assert_eq!(count(&db, "applications").await, 0);
+
+    // The real run imports the good rows, each whole, and still says which were refused.
+    let out = cli.run(&["applicants", "import", path], "").await;
+    assert!(
+        !out.status.success(),
+        "exits non-zero when any row is refused"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("imported 2, already applied 1, refused 2"),
+        "{stdout}"
+    );
+    assert_eq!(count(&db, "applications").await, 2);
+    let name: String = on_db!(&db, p => sqlx::query_scalar(
+        "SELECT full_name FROM applications WHERE email = 'eva@example.com'").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(name, "Lind, Eva");
+    // Each imported applicant got their verification email queued, like any signup.
+    assert_eq!(count(&db, "outbox").await, 2);
+    let trail = onramp::store::audit::for_subject(&db, &format!("import:{path}"), 5)
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 1);
+
+    // A column the form does not have stops the import before any row, naming line 1.
+    std::fs::write(&file, "full_name,email,salary\nAna,ana2@example.com,100\n").unwrap();
+    let err = cli.fails(&["applicants", "import", path], "").await;
+    assert!(err.contains("line 1") && err.contains("salary"), "{err}");
+    assert_eq!(count(&db, "applications").await, 2);
+}

@@ -1,0 +1,126 @@
+//! Importing applicants from another ATS: a CSV file whose header row holds the signup form's
+//! field names. Each row goes through the same validation as the form and is written whole or
+//! not at all; the good rows are imported even when others are refused, and every refused row
+//! is reported by its line in the file (the header is line 1) and its field.
+
+use std::io::Read;
+
+use crate::domain::application::{RawApplication, FORM_FIELDS};
+use crate::domain::FieldErrors;
+use crate::usecases::intake::{Channel, Intake};
+
+/// A row that was not imported: its line in the file, the field, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub line: u64,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub imported: usize,
+    /// Rows whose address already had an application: nothing was changed.
+    pub already_applied: usize,
+    pub refused: Vec<Refusal>,
+}
+
+/// The booleans of the form, which the file writes as `true` or `false`.
+const BOOLEANS: &[&str] = &["student", "customer", "adult", "equipment", "consent"];
+
+/// Reads every row into a form, or the reasons it cannot be one.
+fn row_to_form(
+    header: &csv::StringRecord,
+    row: &csv::StringRecord,
+) -> Result<RawApplication, FieldErrors> {
+    let mut pairs: Vec<(String, Result<String, ()>)> = Vec::new();
+    let mut errors = FieldErrors::new();
+    for (name, value) in header.iter().zip(row.iter()) {
+        let name = name.trim();
+        if BOOLEANS.contains(&name) {
+            match value.trim().to_ascii_lowercase().as_str() {
+                "true" => pairs.push((name.into(), Ok("on".into()))),
+                "false" | "" => {}
+                _ => crate::domain::add_error(&mut errors, name, "Write true or false."),
+            }
+        } else if name == "languages" {
+            for l in value
+                .split([';', ','])
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+            {
+                pairs.push((name.into(), Ok(l.into())));
+            }
+        } else {
+            pairs.push((name.into(), Ok(value.into())));
+        }
+    }
+    let (raw, more) = RawApplication::from_pairs(pairs);
+    errors.extend(more);
+    if errors.is_empty() {
+        Ok(raw)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Imports (or with `dry_run`, only checks) every row of `input`. `progress` is called after
+/// each row with the number of bytes read so far.
+pub async fn import_csv(
+    intake: &Intake,
+    input: impl Read,
+    dry_run: bool,
+    mut progress: impl FnMut(u64),
+) -> anyhow::Result<Report> {
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+    let header = reader.headers()?.clone();
+    if let Some(unknown) = header.iter().find(|h| !FORM_FIELDS.contains(&h.trim())) {
+        anyhow::bail!(
+            "line 1: {unknown:?} is not a field of the signup form; use: {}",
+            FORM_FIELDS.join(", ")
+        );
+    }
+    let mut report = Report::default();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                report.refused.push(Refusal {
+                    line,
+                    field: "row".into(),
+                    message: format!("could not be read: {e}"),
+                });
+                continue;
+            }
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        let parsed = row_to_form(&header, &record).and_then(|raw| raw.parse());
+        match parsed {
+            Err(errors) => {
+                for (field, messages) in errors {
+                    for message in messages {
+                        report.refused.push(Refusal {
+                            line,
+                            field: field.clone(),
+                            message,
+                        });
+                    }
+                }
+            }
+            Ok(_) if dry_run => report.imported += 1,
+            Ok(app) => {
+                let done = intake.submit(app, Channel::Import).await?;
+                if done.created {
+                    report.imported += 1;
+                } else {
+                    report.already_applied += 1;
+                }
+            }
+        }
+        progress(reader.position().byte());
+    }
+    Ok(report)
+}
