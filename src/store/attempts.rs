@@ -273,3 +273,10 @@ pub async fn count_for_tx(tx: &mut Tx, application_id: Uuid) -> Result<i64> {
     const SQL: &str = "SELECT COUNT(*) FROM quiz_attempts WHERE application_id = $1";
     Ok(on!(tx, c => sqlx::query_scalar(SQL).bind(application_id).fetch_one(&mut **c).await?))
 }
+
+/// Every attempt of an application, oldest first.
+pub async fn all_for_application(db: &Db, application_id: Uuid) -> Result<Vec<AttemptRow>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM quiz_attempts WHERE application_id = $1 ORDER BY number");
+    Ok(on_db!(db, p => sqlx::query_as(&sql).bind(application_id).fetch_all(p).await?))
+}

@@ -310,3 +310,19 @@ pub async fn for_application(db: &Db, application_id: Uuid) -> Result<Vec<Timeli
         FROM outbox WHERE application_id = $1 ORDER BY created_at, id";
     Ok(on_db!(db, p => sqlx::query_as(SQL).bind(application_id).fetch_all(p).await?))
 }
+
+/// Forgets who an application's emails went to and what they said; any not sent yet are
+/// cancelled.
+pub async fn erase_for_application(
+    tx: &mut Tx,
+    application_id: Uuid,
+    placeholder: &str,
+) -> Result<()> {
+    const SQL: &str = "UPDATE outbox SET recipient = $2, recipient_domain = '', payload = '{}', \
+        smtp_response = NULL, last_error = NULL, \
+        status = CASE WHEN status IN ('pending', 'failed') THEN 'cancelled' ELSE status END \
+        WHERE application_id = $1";
+    on!(tx, c => sqlx::query(SQL).bind(application_id).bind(placeholder).execute(&mut **c).await
+        .map(|_| ())?);
+    Ok(())
+}

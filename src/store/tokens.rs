@@ -140,3 +140,10 @@ pub async fn expire_unused(
         .execute(&mut **c).await.map(|_| ()))?;
     Ok(())
 }
+
+/// Deletes every link of an application (its data is being erased).
+pub async fn delete_for_application(tx: &mut Tx, application_id: Uuid) -> Result<()> {
+    const SQL: &str = "DELETE FROM access_tokens WHERE application_id = $1";
+    on!(tx, c => sqlx::query(SQL).bind(application_id).execute(&mut **c).await.map(|_| ()))?;
+    Ok(())
+}

@@ -6,4 +6,5 @@ pub mod assessment;
 pub mod import;
 pub mod intake;
 pub mod pipeline;
+pub mod privacy;
 pub mod staff;

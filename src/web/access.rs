@@ -39,6 +39,7 @@ pub const RECRUITING: &[Role] = &[Role::Admin, Role::Recruiter];
 pub const EVERY_KEY_ROLE: &[KeyRole] = &KeyRole::ALL;
 pub const RECRUITING_KEYS: &[KeyRole] = &[KeyRole::Recruiter, KeyRole::Admin];
 /// Keys that may read applicants: managers read, they do not act.
+pub const ADMIN_KEYS: &[KeyRole] = &[KeyRole::Admin];
 pub const READING_KEYS: &[KeyRole] = &[KeyRole::Recruiter, KeyRole::Manager, KeyRole::Admin];
 
 /// One row of the table: a method and path, who may call it, and its handler.
@@ -116,6 +117,12 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             "/status/{token}/quiz",
             Link,
             post(status::open_quiz),
+        ),
+        row(
+            g.clone(),
+            "/status/{token}/export",
+            Link,
+            get(status::export),
         ),
         row(g.clone(), "/quiz/{token}", Link, get(quiz::show)),
         row(p.clone(), "/quiz/{token}/start", Link, post(quiz::start)),
@@ -253,6 +260,18 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             "/api/v1/applications/{id}/timeline",
             Key(READING_KEYS),
             get(api::applications::timeline),
+        ),
+        row(
+            g.clone(),
+            "/api/v1/applications/{id}/export",
+            Key(ADMIN_KEYS),
+            get(api::applications::export),
+        ),
+        row(
+            p.clone(),
+            "/api/v1/applications/{id}/erasure",
+            Key(ADMIN_KEYS),
+            post(api::applications::erase),
         ),
         row(
             p.clone(),

@@ -258,3 +258,109 @@ async fn notes_and_the_timeline_tell_the_whole_story() {
     sorted.sort();
     assert_eq!(times, sorted, "oldest first");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_applicant_takes_their_data_and_an_admin_erases_it() {
+    let app = spawn_app_with(|s| s.verify_resend_cooldown_secs = 0).await;
+    app.load_quizzes().await;
+    let id = app.passed("erin@example.com").await;
+    let notes = format!("/api/v1/applications/{id}/notes");
+    let r = app
+        .post_json(&notes, &json!({ "body": "Lives in Umeå, call after six" }))
+        .await;
+    assert_eq!(r.status(), 201);
+
+    // The applicant downloads everything we hold, from their status page.
+    let resend = encode(&[("email", "erin@example.com".to_string())]);
+    app.post_form("/verify/resend", resend).await;
+    app.drain().await;
+    let status = app
+        .received()
+        .iter()
+        .rev()
+        .find_map(|m| link(m, &app.base, "/status/"))
+        .unwrap()
+        .replace(&app.base, "");
+    let page = app.get(&status).await.text().await.unwrap();
+    assert!(
+        page.contains(&format!("href=\"{status}/export\"")),
+        "{page}"
+    );
+    let r = app.get(&format!("{status}/export")).await;
+    assert_eq!(r.status(), 200, "{status}");
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    let mine: Value = r.json().await.unwrap();
+    assert_eq!(mine["application"]["email"], "erin@example.com");
+    assert_eq!(mine["quiz_attempts"][0]["passed"], true);
+    assert!(mine["timeline"].to_string().contains("Umeå"));
+    assert!(mine["emails"].as_array().unwrap().len() >= 3);
+
+    // Only admin keys export or erase.
+    for (role, method, path) in [
+        (
+            "manager",
+            reqwest::Method::GET,
+            format!("/api/v1/applications/{id}/export"),
+        ),
+        (
+            "recruiter",
+            reqwest::Method::POST,
+            format!("/api/v1/applications/{id}/erasure"),
+        ),
+    ] {
+        let key = key_with_role(&app, role).await;
+        let r = app
+            .client
+            .request(method, format!("{}{path}", app.base))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{role} {path}");
+    }
+    let applications = app.count("applications").await;
+    let r = app
+        .post_json(&format!("/api/v1/applications/{id}/erasure"), &json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+
+    // Nothing personal is left anywhere; what reports count is.
+    for table in [
+        "applications",
+        "application_events",
+        "outbox",
+        "audit_log",
+        "access_tokens",
+    ] {
+        for row in app.table_rows(table).await {
+            for secret in ["erin", "Umeå", "Erin"] {
+                assert!(!row.contains(secret), "{table}: {row}");
+            }
+        }
+    }
+    assert_eq!(app.count("applications").await, applications);
+    assert_eq!(
+        app.count("quiz_attempts").await,
+        1,
+        "scores stay for the statistics"
+    );
+    let trail = onramp::store::audit::for_subject(&app.db, &format!("application:{id}"), 10)
+        .await
+        .unwrap();
+    assert_eq!(trail[0].action, "application.erase");
+    assert!(trail.iter().any(|r| r.action == "application.export"));
+    // Their links are gone, and the address may apply again as a new person.
+    assert_eq!(app.get(&status).await.status(), 410);
+    assert_eq!(
+        app.apply(&valid_form("erin@example.com")).await.status(),
+        303
+    );
+    assert_eq!(app.count("applications").await, applications + 1);
+    assert_eq!(
+        app.status_of("erin@example.com").await.as_deref(),
+        Some("applied")
+    );
+}

@@ -583,3 +583,67 @@ pub async fn timeline(
         json!({ "items": items.into_iter().map(|(_, v)| v).collect::<Vec<_>>() }),
     ))
 }
+
+/// Everything stored about one applicant, as JSON (GDPR access). Admin keys; the export is
+/// audited.
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications/{id}/export",
+    params(("id" = Uuid, Path, description = "Application id")),
+    responses(
+        (status = 200, description = "`{application, screening, timeline, emails, quiz_attempts}`"),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Admin keys only", body = ErrorsOut),
+        (status = 404, description = "No such application"),
+    )
+)]
+pub async fn export(
+    key: ApiKey,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let id = application_id(&id)?;
+    let data = crate::usecases::privacy::export(&s.db, id)
+        .await
+        .map_err(not_found_or)?;
+    crate::usecases::privacy::record_export(&s.db, &key.actor(), id).await?;
+    Ok(Json(data))
+}
+
+/// Erase an applicant's personal data (GDPR erasure). The counts reports need, the stage
+/// history and the audit trail stay; the address may apply again as a new person. Admin keys.
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/erasure",
+    params(("id" = Uuid, Path, description = "Application id")),
+    responses(
+        (status = 200, description = "`{id, erased: true}`"),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Admin keys only", body = ErrorsOut),
+        (status = 404, description = "No such application"),
+    )
+)]
+pub async fn erase(
+    key: ApiKey,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let id = application_id(&id)?;
+    crate::usecases::privacy::erase(&s.db, &key.actor(), id)
+        .await
+        .map_err(not_found_or)?;
+    Ok(Json(json!({ "id": id, "erased": true })))
+}
+
+/// An application id from the path; anything else is an application we do not have.
+fn application_id(raw: &str) -> Result<Uuid, AppError> {
+    raw.parse()
+        .map_err(|_| AppError::NotFound("No application has this id."))
+}
+
+fn not_found_or(e: crate::store::StoreError) -> AppError {
+    match e {
+        crate::store::StoreError::NotFound => AppError::NotFound("No application has this id."),
+        other => other.into(),
+    }
+}

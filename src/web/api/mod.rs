@@ -27,6 +27,8 @@ use crate::store::api_keys;
         applications::create_move,
         applications::create_note,
         applications::timeline,
+        applications::export,
+        applications::erase,
         quizzes::item_analysis
     ),
     components(schemas(

@@ -13,7 +13,7 @@ use crate::domain::time;
 use crate::store::{applications, attempts};
 use crate::usecases::assessment::{self, Gate};
 use crate::usecases::intake;
-use crate::web::{pages, AppState, PageError};
+use crate::web::{pages, AppError, AppState, PageError};
 
 const EXPIRED: &str = "This status link has expired or is not valid.";
 
@@ -28,6 +28,29 @@ pub async fn show(
         Some(id) => render_status(&s, id, &token, confirmed).await,
         None => Ok(link_invalid(EXPIRED, &token)),
     }
+}
+
+/// The applicant's own data, as a JSON download (GDPR access and portability).
+pub async fn export(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let Some(id) = intake::application_for_status_token(&s.db, &token).await? else {
+        return Ok(link_invalid(EXPIRED, &token));
+    };
+    let data = crate::usecases::privacy::export(&s.db, id).await?;
+    crate::usecases::privacy::record_export(&s.db, "applicant", id).await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"my-application.json\"",
+            ),
+            (axum::http::header::CONTENT_TYPE, "application/json"),
+        ],
+        serde_json::to_string_pretty(&data).map_err(|e| AppError::Internal(e.into()))?,
+    )
+        .into_response())
 }
 
 /// "Start the quiz" / "Continue your quiz": a fresh quiz link, straight into it.
@@ -120,6 +143,7 @@ async fn render_status(
             "name": app.full_name,
             "applied_on": time::date(app.created_at, tz),
             "status_label": status.label(),
+            "token": status_token,
             "next_step": next_step(status),
             "reasons": reasons,
             "result": result,
