@@ -322,6 +322,31 @@ fn validate_weekly_hours(hours: &str) -> Result<(), ValidationError> {
     }
 }
 
+/// The longest tag.
+pub const TAG_MAX: usize = 40;
+
+/// A tag as stored: trimmed, lower-case, 1 to 40 ASCII letters, digits, `-`, `_` or single
+/// spaces (so the API document's pattern means the same to every client); or what is wrong.
+pub fn parse_tag(raw: &str) -> Result<String, String> {
+    let tag = raw
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    let ok = !tag.is_empty()
+        && tag.chars().count() <= TAG_MAX
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ' '));
+    if ok {
+        Ok(tag)
+    } else {
+        Err(format!(
+            "Use 1 to {TAG_MAX} letters (a-z), digits, spaces, - or _ for a tag, like evening-shifts."
+        ))
+    }
+}
+
 /// Campaign and referral codes: short, and no spaces or control characters.
 pub fn is_valid_tracking(value: &str) -> bool {
     value.chars().count() <= TRACKING_MAX
@@ -633,6 +658,15 @@ pub(crate) mod tests {
         let mut r = raw();
         edit(&mut r);
         r.parse().unwrap_err()
+    }
+
+    #[test]
+    fn tags_are_tidied_and_odd_ones_refused() {
+        assert_eq!(parse_tag("  Evening   Shifts ").unwrap(), "evening shifts");
+        assert_eq!(parse_tag("bilingual_sv-en").unwrap(), "bilingual_sv-en");
+        for bad in ["", "   ", "<b>", "a,b", "Åre", &"x".repeat(41)] {
+            assert!(parse_tag(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod outbox;
 pub mod quizzes;
 pub mod sessions;
+pub mod tags;
 pub mod tokens;
 pub mod users;
 

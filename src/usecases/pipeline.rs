@@ -92,3 +92,41 @@ pub async fn add_note(db: &Db, actor: &str, id: Uuid, body: &str) -> Result<(), 
     tx.commit().await?;
     Ok(())
 }
+
+/// Adds (or with `on` false, removes) a tag, with its timeline event and audit row when it
+/// changes anything. Whether it did.
+pub async fn set_tag(
+    db: &Db,
+    actor: &str,
+    id: Uuid,
+    tag: &str,
+    on: bool,
+) -> Result<bool, MoveFailure> {
+    let at = now();
+    let mut tx = db.begin().await?;
+    applications::get_for_update(&mut tx, id).await?;
+    let changed = if on {
+        crate::store::tags::add(&mut tx, id, tag, at).await?
+    } else {
+        crate::store::tags::remove(&mut tx, id, tag).await?
+    };
+    if changed {
+        let (kind, action) = if on {
+            ("tagged", "application.tag")
+        } else {
+            ("untagged", "application.untag")
+        };
+        applications::record_event(&mut tx, id, kind, json!({ "tag": tag }), actor, at).await?;
+        let subject = format!("application:{id}");
+        let entry = Entry {
+            actor,
+            action,
+            subject: &subject,
+            before: Some(json!({ "tag": tag, "present": !on })),
+            after: Some(json!({ "tag": tag, "present": on })),
+        };
+        audit::record(&mut tx, entry, at).await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
+}

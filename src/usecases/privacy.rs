@@ -58,6 +58,7 @@ pub async fn export(db: &Db, id: Uuid) -> Result<Value, StoreError> {
             "stage": a.status, "email_verified_at": a.email_verified_at,
             "applied_at": a.created_at, "updated_at": a.updated_at,
         },
+        "tags": crate::store::tags::of(db, id).await?,
         "screening": screening,
         "timeline": events,
         "emails": emails,

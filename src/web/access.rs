@@ -275,6 +275,18 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
         ),
         row(
             p.clone(),
+            "/api/v1/applications/{id}/tags",
+            Key(RECRUITING_KEYS),
+            post(api::applications::add_tag),
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/applications/{id}/tags/{tag}",
+            Key(RECRUITING_KEYS),
+            axum::routing::delete(api::applications::remove_tag),
+        ),
+        row(
+            p.clone(),
             "/api/v1/applications/{id}/notes",
             Key(RECRUITING_KEYS),
             post(api::applications::create_note),

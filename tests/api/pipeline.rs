@@ -364,3 +364,69 @@ async fn an_applicant_takes_their_data_and_an_admin_erases_it() {
         Some("applied")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_go_on_and_come_off_and_bad_ones_are_refused() {
+    let app = spawn_app().await;
+    let r = app
+        .post_json("/api/v1/applications", &valid_json("fay@example.com"))
+        .await;
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tags = format!("/api/v1/applications/{id}/tags");
+    let r = app
+        .post_json(&tags, &json!({ "tag": "  Evening   Shifts " }))
+        .await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["tags"],
+        json!(["evening shifts"])
+    );
+    let r = app
+        .post_json(&tags, &json!({ "tag": "evening shifts" }))
+        .await;
+    assert_eq!(r.status(), 200, "already there: nothing changes");
+    let before = app.snapshot().await;
+    for bad in [
+        json!({}),
+        json!({ "tag": "<script>" }),
+        json!({ "tag": "x".repeat(41) }),
+    ] {
+        let r = app.post_json(&tags, &bad).await;
+        assert_eq!(r.status(), 422, "{bad}");
+        assert_eq!(error_of(r).await.0, "tag");
+    }
+    assert_eq!(app.snapshot().await, before);
+    let delete = |tag: &str| {
+        app.client
+            .delete(format!("{}{tags}/{tag}", app.base))
+            .bearer_auth(&app.api_key)
+            .send()
+    };
+    assert_eq!(delete("evening%20shifts").await.unwrap().status(), 200);
+    assert_eq!(delete("evening%20shifts").await.unwrap().status(), 404);
+    let timeline: Value = app
+        .client
+        .get(format!("{}/api/v1/applications/{id}/timeline", app.base))
+        .bearer_auth(&app.api_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .filter(|k| k.ends_with("tagged"))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["tagged", "untagged"],
+        "each change once, on the timeline"
+    );
+}

@@ -647,3 +647,97 @@ fn not_found_or(e: crate::store::StoreError) -> AppError {
         other => other.into(),
     }
 }
+
+/// A tag to put on an applicant.
+#[derive(Deserialize, ToSchema)]
+pub struct TagIn {
+    /// 1 to 40 letters (a-z), digits, spaces, `-` or `_`, with at least one that is not a
+    /// space; stored trimmed and lower-case.
+    #[schema(
+        min_length = 1,
+        max_length = 40,
+        pattern = r"^[A-Za-z0-9 _-]*[A-Za-z0-9_-][A-Za-z0-9 _-]*$"
+    )]
+    pub tag: String,
+}
+
+/// Tag an applicant. Recruiter and admin keys. 201 when added, 200 when it was already there.
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/tags",
+    params(("id" = Uuid, Path, description = "Application id")),
+    request_body = TagIn,
+    responses(
+        (status = 201, description = "Added: `{id, tags}`"),
+        (status = 200, description = "Already there: `{id, tags}`"),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Recruiter and admin keys only", body = ErrorsOut),
+        (status = 404, description = "No such application"),
+        (status = 422, description = "`tag` missing or not a valid tag", body = ErrorsOut),
+    )
+)]
+pub async fn add_tag(
+    key: ApiKey,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let value = form::json(&headers, body, s.settings.max_body_bytes)?;
+    let raw = value.get("tag").and_then(|t| t.as_str()).unwrap_or("");
+    let tag = crate::domain::application::parse_tag(raw).map_err(|m| AppError::field("tag", m))?;
+    let id = application_id(&id)?;
+    let added = tagged(&s, &key, id, &tag, true).await?;
+    let code = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let tags = crate::store::tags::of(&s.db, id).await?;
+    Ok((code, Json(json!({ "id": id, "tags": tags }))).into_response())
+}
+
+/// Take a tag off an applicant. Recruiter and admin keys. 404 when it was not there.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/applications/{id}/tags/{tag}",
+    params(
+        ("id" = Uuid, Path, description = "Application id"),
+        ("tag" = String, Path, description = "The tag"),
+    ),
+    responses(
+        (status = 200, description = "Removed: `{id, tags}`"),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Recruiter and admin keys only", body = ErrorsOut),
+        (status = 404, description = "No such application, or it does not have this tag"),
+    )
+)]
+pub async fn remove_tag(
+    key: ApiKey,
+    State(s): State<AppState>,
+    Path((id, tag)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let id = application_id(&id)?;
+    let tag = crate::domain::application::parse_tag(&tag)
+        .map_err(|_| AppError::NotFound("The applicant does not have this tag."))?;
+    if !tagged(&s, &key, id, &tag, false).await? {
+        return Err(AppError::NotFound("The applicant does not have this tag."));
+    }
+    let tags = crate::store::tags::of(&s.db, id).await?;
+    Ok(Json(json!({ "id": id, "tags": tags })))
+}
+
+async fn tagged(
+    s: &AppState,
+    key: &ApiKey,
+    id: Uuid,
+    tag: &str,
+    on: bool,
+) -> Result<bool, AppError> {
+    match pipeline::set_tag(&s.db, &key.actor(), id, tag, on).await {
+        Ok(changed) => Ok(changed),
+        Err(MoveFailure::NotFound) => Err(AppError::NotFound("No application has this id.")),
+        Err(MoveFailure::Store(e)) => Err(e.into()),
+        Err(MoveFailure::Refused(_)) => unreachable!("tags are never refused by the pipeline"),
+    }
+}

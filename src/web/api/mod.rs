@@ -29,6 +29,8 @@ use crate::store::api_keys;
         applications::timeline,
         applications::export,
         applications::erase,
+        applications::add_tag,
+        applications::remove_tag,
         quizzes::item_analysis
     ),
     components(schemas(
@@ -40,6 +42,7 @@ use crate::store::api_keys;
         applications::MoveIn,
         applications::MoveOut,
         applications::NoteIn,
+        applications::TagIn,
     )),
     modifiers(&BearerAuth),
     security(("api_key" = []))
