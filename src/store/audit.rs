@@ -32,6 +32,7 @@ pub async fn record(tx: &mut Tx, e: Entry<'_>, at: DateTime<Utc>) -> Result<()> 
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Row {
+    pub id: Uuid,
     pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
@@ -42,7 +43,34 @@ pub struct Row {
 
 /// The newest `limit` rows about `subject`.
 pub async fn for_subject(db: &Db, subject: &str, limit: i64) -> Result<Vec<Row>> {
-    const SQL: &str = "SELECT at, actor, action, subject, before, after FROM audit_log \
+    const SQL: &str = "SELECT id, at, actor, action, subject, before, after FROM audit_log \
         WHERE subject = $1 ORDER BY at DESC, id DESC LIMIT $2";
     Ok(on_db!(db, p => sqlx::query_as(SQL).bind(subject).bind(limit).fetch_all(p).await?))
+}
+
+/// What to list: each filter optional; `after` is the last row of the previous page.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub subject: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+/// Rows matching `f`, newest first, one page (keyset: never an OFFSET).
+pub async fn list(db: &Db, f: &Filter) -> Result<Vec<Row>> {
+    let (after_at, after_id) = f.after.unzip();
+    const SQL: &str = "SELECT id, at, actor, action, subject, before, after FROM audit_log \
+        WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR action = $2) \
+        AND ($3 IS NULL OR subject = $3) AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR at < $5) \
+        AND ($6 IS NULL OR at < $6 OR (at = $6 AND id < $7)) \
+        ORDER BY at DESC, id DESC LIMIT $8";
+    Ok(
+        on_db!(db, p => sqlx::query_as(SQL).bind(&f.actor).bind(&f.action).bind(&f.subject)
+        .bind(f.from).bind(f.to).bind(after_at).bind(after_id).bind(f.limit)
+        .fetch_all(p).await?),
+    )
 }

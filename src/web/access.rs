@@ -299,6 +299,12 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
         ),
         row(
             g.clone(),
+            "/api/v1/audit",
+            Key(ADMIN_KEYS),
+            get(api::applications::audit_log),
+        ),
+        row(
+            g.clone(),
             "/api/v1/quizzes/{slug}/item-analysis",
             Key(RECRUITING_KEYS),
             get(api::quizzes::item_analysis),

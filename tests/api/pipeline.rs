@@ -430,3 +430,70 @@ async fn tags_go_on_and_come_off_and_bad_ones_are_refused() {
         "each change once, on the timeline"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_reads_back_with_filters_and_pages() {
+    let app = spawn_app().await;
+    let r = app
+        .post_json("/api/v1/applications", &valid_json("gus@example.com"))
+        .await;
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tags = format!("/api/v1/applications/{id}/tags");
+    for t in ["a", "b", "c"] {
+        assert_eq!(
+            app.post_json(&tags, &json!({ "tag": t })).await.status(),
+            201
+        );
+    }
+    let read = |query: String| {
+        let key = app.api_key.clone();
+        let url = format!("{}/api/v1/audit?{query}", app.base);
+        let client = app.client.clone();
+        async move { client.get(url).bearer_auth(key).send().await.unwrap() }
+    };
+    let page: Value = read(format!("subject=application:{id}&limit=2"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let first: Vec<&Value> = page["items"].as_array().unwrap().iter().collect();
+    assert_eq!(first.len(), 2);
+    assert_eq!(first[0]["after"]["tag"], "c", "newest first");
+    let next = page["next"].as_str().unwrap();
+    let page: Value = read(format!("subject=application:{id}&limit=2&after={next}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["items"][0]["after"]["tag"], "a");
+    assert!(page["next"].is_null());
+    let only: Value = read("action=application.untag".into())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(only["items"].as_array().unwrap().is_empty());
+    // Unreadable filters are named; other roles may not read the log.
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("from=yesterday", "from"),
+        ("after=zzz", "after"),
+    ] {
+        let r = read(query.into()).await;
+        assert_eq!(r.status(), 422, "{query}");
+        assert_eq!(error_of(r).await.0, field);
+    }
+    let recruiter = key_with_role(&app, "recruiter").await;
+    let r = app
+        .client
+        .get(format!("{}/api/v1/audit", app.base))
+        .bearer_auth(&recruiter)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}

@@ -741,3 +741,97 @@ async fn tagged(
         Err(MoveFailure::Refused(_)) => unreachable!("tags are never refused by the pipeline"),
     }
 }
+
+/// The audit log, newest first, with filters. Admin keys.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    params(
+        ("actor" = Option<String>, Query, description = "`cli`, `first-start`, `staff:<id>`, `api_key:<id>`, `applicant`"),
+        ("action" = Option<String>, Query, description = "e.g. `application.move`, `staff.disable`, `api_key.create`"),
+        ("subject" = Option<String>, Query, description = "e.g. `application:<id>`, `user:<id>`"),
+        ("from" = Option<String>, Query, description = "RFC 3339 time, inclusive"),
+        ("to" = Option<String>, Query, description = "RFC 3339 time, exclusive"),
+        ("limit" = Option<i64>, Query, description = "1 to 500, default 100", minimum = 1, maximum = 500),
+        ("after" = Option<String>, Query, description = "The `next` cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "`{items: [{at, actor, action, subject, before, after}], next: cursor|null}`"),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Admin keys only", body = ErrorsOut),
+        (status = 422, description = "A filter that cannot be read, named", body = ErrorsOut),
+    )
+)]
+pub async fn audit_log(
+    _key: ApiKey,
+    State(s): State<AppState>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Json<serde_json::Value>, AppError> {
+    use base64::Engine;
+    let pairs = form::query(query);
+    let text = |name: &str| {
+        form::first(&pairs, name)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let time = |name: &str| -> Result<Option<DateTime<Utc>>, AppError> {
+        text(name)
+            .map(|v| {
+                DateTime::parse_from_rfc3339(&v)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| AppError::field(name, "Give a time like 2026-11-01T00:00:00Z."))
+            })
+            .transpose()
+    };
+    let limit = match text("limit") {
+        None => 100,
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| AppError::field("limit", "Give a whole number from 1 to 500."))?,
+    };
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let after = match text("after") {
+        None => None,
+        Some(c) => {
+            let bad = || AppError::field("after", "Use the next cursor of the previous page.");
+            let raw = engine.decode(c).map_err(|_| bad())?;
+            let raw = String::from_utf8(raw).map_err(|_| bad())?;
+            let (at, id) = raw.split_once('|').ok_or_else(bad)?;
+            let at = DateTime::parse_from_rfc3339(at)
+                .map_err(|_| bad())?
+                .with_timezone(&Utc);
+            Some((at, Uuid::parse_str(id).map_err(|_| bad())?))
+        }
+    };
+    let filter = crate::store::audit::Filter {
+        actor: text("actor"),
+        action: text("action"),
+        subject: text("subject"),
+        from: time("from")?,
+        to: time("to")?,
+        after,
+        limit,
+    };
+    let rows = crate::store::audit::list(&s.db, &filter).await?;
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last())
+        .flatten()
+        .map(|r| engine.encode(format!("{}|{}", r.at.to_rfc3339(), r.id)));
+    let parse = |v: &Option<String>| -> serde_json::Value {
+        v.as_deref()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let items: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "at": r.at, "actor": r.actor, "action": r.action, "subject": r.subject,
+                "before": parse(&r.before), "after": parse(&r.after),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items, "next": next })))
+}

@@ -31,6 +31,7 @@ use crate::store::api_keys;
         applications::erase,
         applications::add_tag,
         applications::remove_tag,
+        applications::audit_log,
         quizzes::item_analysis
     ),
     components(schemas(
