@@ -443,8 +443,7 @@ pub async fn create_move(
         Some(serde_json::Value::String(r)) => Some(r.clone()),
         Some(_) => return Err(AppError::field("reason", "Give the reason as text.")),
     };
-    let not_found = || AppError::NotFound("No application has this id.");
-    let id: Uuid = id.parse().map_err(|_| not_found())?;
+    let id = application_id(&id)?;
     let pipeline =
         Pipeline::new(&s.settings.pipeline).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     let done =
@@ -456,7 +455,6 @@ pub async fn create_move(
             from: m.from,
             stage: m.to,
         })),
-        Err(MoveFailure::NotFound) => Err(not_found()),
         Err(MoveFailure::Refused(e)) => {
             let (field, message) = e.field_and_message(pipeline.reject_reasons());
             let mut errors = crate::domain::FieldErrors::new();
@@ -466,7 +464,20 @@ pub async fn create_move(
                 _ => AppError::Validation(errors),
             })
         }
-        Err(MoveFailure::Store(e)) => Err(e.into()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+impl From<MoveFailure> for AppError {
+    fn from(e: MoveFailure) -> Self {
+        match e {
+            MoveFailure::NotFound => AppError::NotFound("No application has this id."),
+            MoveFailure::Store(e) => e.into(),
+            MoveFailure::Refused(e) => {
+                let (field, message) = e.field_and_message(&[]);
+                AppError::field(field, message)
+            }
+        }
     }
 }
 
@@ -513,14 +524,9 @@ pub async fn create_note(
             format!("Write the note as text of 1 to {NOTE_MAX} characters."),
         ));
     }
-    let not_found = || AppError::NotFound("No application has this id.");
-    let id: Uuid = id.parse().map_err(|_| not_found())?;
-    match pipeline::add_note(&s.db, &key.actor(), id, &text).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response()),
-        Err(MoveFailure::NotFound) => Err(not_found()),
-        Err(MoveFailure::Store(e)) => Err(e.into()),
-        Err(MoveFailure::Refused(_)) => unreachable!("notes are never refused by the pipeline"),
-    }
+    let id = application_id(&id)?;
+    pipeline::add_note(&s.db, &key.actor(), id, &text).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
 }
 
 /// Everything that happened to an application, oldest first: signup, screening, emails with
@@ -542,12 +548,8 @@ pub async fn timeline(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    let not_found = || AppError::NotFound("No application has this id.");
-    let id: Uuid = id.parse().map_err(|_| not_found())?;
-    applications::get(&s.db, id).await.map_err(|e| match e {
-        crate::store::StoreError::NotFound => not_found(),
-        other => other.into(),
-    })?;
+    let id = application_id(&id)?;
+    applications::get(&s.db, id).await.map_err(not_found_or)?;
     let mut items: Vec<(chrono::DateTime<Utc>, serde_json::Value)> = applications::events(
         &s.db, id,
     )
@@ -687,7 +689,7 @@ pub async fn add_tag(
     let raw = value.get("tag").and_then(|t| t.as_str()).unwrap_or("");
     let tag = crate::domain::application::parse_tag(raw).map_err(|m| AppError::field("tag", m))?;
     let id = application_id(&id)?;
-    let added = tagged(&s, &key, id, &tag, true).await?;
+    let added = pipeline::set_tag(&s.db, &key.actor(), id, &tag, true).await?;
     let code = if added {
         StatusCode::CREATED
     } else {
@@ -720,26 +722,11 @@ pub async fn remove_tag(
     let id = application_id(&id)?;
     let tag = crate::domain::application::parse_tag(&tag)
         .map_err(|_| AppError::NotFound("The applicant does not have this tag."))?;
-    if !tagged(&s, &key, id, &tag, false).await? {
+    if !pipeline::set_tag(&s.db, &key.actor(), id, &tag, false).await? {
         return Err(AppError::NotFound("The applicant does not have this tag."));
     }
     let tags = crate::store::tags::of(&s.db, id).await?;
     Ok(Json(json!({ "id": id, "tags": tags })))
-}
-
-async fn tagged(
-    s: &AppState,
-    key: &ApiKey,
-    id: Uuid,
-    tag: &str,
-    on: bool,
-) -> Result<bool, AppError> {
-    match pipeline::set_tag(&s.db, &key.actor(), id, tag, on).await {
-        Ok(changed) => Ok(changed),
-        Err(MoveFailure::NotFound) => Err(AppError::NotFound("No application has this id.")),
-        Err(MoveFailure::Store(e)) => Err(e.into()),
-        Err(MoveFailure::Refused(_)) => unreachable!("tags are never refused by the pipeline"),
-    }
 }
 
 /// The audit log, newest first, with filters. Admin keys.
