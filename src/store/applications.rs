@@ -328,19 +328,19 @@ pub async fn events(db: &Db, id: Uuid) -> Result<Vec<EventRow>> {
 }
 
 /// Anonymises an application's personal fields in place: what reports count (country, area,
-/// languages, hours, stage, dates, source) stays; the address becomes `placeholder`, which
+/// languages, hours, stage, dates, source) stays; the address becomes `erased_address` (unique per application), which
 /// frees the real one to apply again. Notes lose their text.
 pub async fn erase_personal(
     tx: &mut Tx,
     id: Uuid,
-    placeholder: &str,
+    erased_address: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
     const APP: &str = "UPDATE applications SET email = $2, full_name = 'Erased', phone = NULL, \
         motivation = NULL, ref_code = NULL, updated_at = $3 WHERE id = $1";
     const NOTES: &str = "UPDATE application_events SET detail = '{\"erased\":true}' \
         WHERE application_id = $1 AND kind = 'note'";
-    on!(tx, c => sqlx::query(APP).bind(id).bind(placeholder).bind(now).execute(&mut **c).await
+    on!(tx, c => sqlx::query(APP).bind(id).bind(erased_address).bind(now).execute(&mut **c).await
         .map(|_| ())?);
     on!(tx, c => sqlx::query(NOTES).bind(id).execute(&mut **c).await.map(|_| ())?);
     Ok(())

@@ -316,13 +316,13 @@ pub async fn for_application(db: &Db, application_id: Uuid) -> Result<Vec<Timeli
 pub async fn erase_for_application(
     tx: &mut Tx,
     application_id: Uuid,
-    placeholder: &str,
+    erased_address: &str,
 ) -> Result<()> {
     const SQL: &str = "UPDATE outbox SET recipient = $2, recipient_domain = '', payload = '{}', \
         smtp_response = NULL, last_error = NULL, \
         status = CASE WHEN status IN ('pending', 'failed') THEN 'cancelled' ELSE status END \
         WHERE application_id = $1";
-    on!(tx, c => sqlx::query(SQL).bind(application_id).bind(placeholder).execute(&mut **c).await
+    on!(tx, c => sqlx::query(SQL).bind(application_id).bind(erased_address).execute(&mut **c).await
         .map(|_| ())?);
     Ok(())
 }

@@ -84,11 +84,11 @@ pub async fn record_export(db: &Db, actor: &str, id: Uuid) -> Result<(), StoreEr
 /// Erases an applicant's personal data, in one transaction with its audit row.
 pub async fn erase(db: &Db, actor: &str, id: Uuid) -> Result<(), StoreError> {
     let at = now();
-    let placeholder = format!("erased-{}@erased.invalid", id.simple());
+    let erased_address = format!("erased-{}@erased.invalid", id.simple());
     let mut tx = db.begin().await?;
     applications::get_for_update(&mut tx, id).await?;
-    applications::erase_personal(&mut tx, id, &placeholder, at).await?;
-    outbox::erase_for_application(&mut tx, id, &placeholder).await?;
+    applications::erase_personal(&mut tx, id, &erased_address, at).await?;
+    outbox::erase_for_application(&mut tx, id, &erased_address).await?;
     tokens::delete_for_application(&mut tx, id).await?;
     applications::record_event(&mut tx, id, "erased", json!({}), actor, at).await?;
     let subject = format!("application:{id}");

@@ -143,6 +143,22 @@ async fn count(db: &Db, table: &str) -> i64 {
     on_db!(db, p => sqlx::query_scalar(&sql).fetch_one(p).await).unwrap()
 }
 
+/// `GET /admin` with the session cookie a sign-in answer `signed_in` set.
+async fn staff_home(
+    client: &reqwest::Client,
+    base: &str,
+    signed_in: &reqwest::Response,
+) -> reqwest::Response {
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap();
+    client
+        .get(format!("{base}/admin"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn line_after<'a>(out: &'a str, prefix: &str) -> &'a str {
     out.lines()
         .find_map(|l| l.strip_prefix(prefix))
@@ -555,19 +571,7 @@ async fn first_start_seeds_and_creates_the_admin_and_a_restart_changes_nothing()
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/admin");
     // It was printed, so it may sit in a log: every staff page leads to changing it first.
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let home = client
-        .get(format!("{base}/admin"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let home = staff_home(&client, &base, &r).await;
     assert_eq!(home.status(), 303);
     assert_eq!(home.headers()["location"], "/admin/password");
     first.kill().await.unwrap();
@@ -824,20 +828,7 @@ async fn the_bootstrap_password_can_come_from_a_file_and_is_never_printed() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let home = client
-        .get(format!("{base}/admin"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(home.status(), 200);
+    assert_eq!(staff_home(&client, &base, &r).await.status(), 200);
     server.kill().await.unwrap();
 }
 
