@@ -18,6 +18,16 @@ impl TestApp {
         .to_string()
     }
 
+    /// A new application by API; its id.
+    async fn created(&self, email: &str) -> String {
+        let r = self
+            .post_json("/api/v1/applications", &valid_json(email))
+            .await;
+        assert_eq!(r.status(), 201);
+        let body: Value = r.json().await.unwrap();
+        body["id"].as_str().unwrap().to_string()
+    }
+
     async fn move_to(&self, id: &str, body: Value) -> reqwest::Response {
         self.post_json(&format!("/api/v1/applications/{id}/moves"), &body)
             .await
@@ -368,13 +378,7 @@ async fn an_applicant_takes_their_data_and_an_admin_erases_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tags_go_on_and_come_off_and_bad_ones_are_refused() {
     let app = spawn_app().await;
-    let r = app
-        .post_json("/api/v1/applications", &valid_json("fay@example.com"))
-        .await;
-    let id = r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = app.created("fay@example.com").await;
     let tags = format!("/api/v1/applications/{id}/tags");
     let r = app
         .post_json(&tags, &json!({ "tag": "  Evening   Shifts " }))
@@ -434,13 +438,7 @@ async fn tags_go_on_and_come_off_and_bad_ones_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_log_reads_back_with_filters_and_pages() {
     let app = spawn_app().await;
-    let r = app
-        .post_json("/api/v1/applications", &valid_json("gus@example.com"))
-        .await;
-    let id = r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = app.created("gus@example.com").await;
     let tags = format!("/api/v1/applications/{id}/tags");
     for t in ["a", "b", "c"] {
         assert_eq!(
