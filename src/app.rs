@@ -80,7 +80,7 @@ impl Application {
         let dispatcher = Arc::new(Dispatcher::new(
             db.clone(),
             mailer,
-            renderer,
+            renderer.clone(),
             settings.clone(),
         )?);
         let metrics = Arc::new(web::metrics::Metrics::default());
@@ -99,6 +99,7 @@ impl Application {
             settings,
             metrics,
             limits,
+            renderer: renderer.clone(),
         };
         Ok(Self {
             listener,

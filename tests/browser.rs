@@ -573,9 +573,10 @@ async fn every_page_passes_axe_and_fits_a_phone_for_every_role() {
             .await
             .unwrap();
         wait_text(c, ".staff-nav", email).await;
+        let pages = app.staff_pages().await;
         for (vp, w, h) in VIEWPORTS {
             c.set_window_size(w, h).await.unwrap();
-            for page in STAFF_PAGES {
+            for (_, page) in &pages {
                 problems.extend(
                     audit(
                         c,

@@ -1,6 +1,7 @@
 //! Plain types and rules: no web framework, no SQL. Values here are parsed once at the edge, so the
 //! rest of the code cannot hold an invalid one.
 
+pub mod applicants;
 pub mod application;
 pub mod email;
 pub mod iso;

@@ -24,7 +24,9 @@ email_files!(
     "status_link",
     "quiz_invitation",
     "quiz_passed",
-    "quiz_failed"
+    "quiz_failed",
+    "stage_update",
+    "application_declined"
 );
 
 const BASE_TXT: &str = include_str!("../../email_templates/base.txt.hbs");
@@ -34,6 +36,8 @@ pub struct EmailContent {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The HTML part without the base layout (for previews inside a page).
+    pub html_body: String,
 }
 
 /// Two registries because the two outputs escape differently: HTML escapes, text does not (a
@@ -88,12 +92,14 @@ impl Renderer {
         ctx["subject"] = json!(subject);
         ctx["body"] = json!(self.text.render(&format!("{name}/body"), &ctx)?);
         let text = self.text.render("base", &ctx)?;
-        ctx["body"] = json!(self.html.render(&format!("{name}/body"), &ctx)?);
+        let html_body = self.html.render(&format!("{name}/body"), &ctx)?;
+        ctx["body"] = json!(html_body);
         let html = self.html.render("base", &ctx)?;
         Ok(EmailContent {
             subject,
             text,
             html,
+            html_body,
         })
     }
 }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{on, on_db, Db, Result, Tx};
+use crate::domain::applicants;
 use crate::domain::application::NewApplication;
 use crate::domain::screening::RuleResult;
 
@@ -29,11 +30,12 @@ pub struct ApplicationRow {
     pub email_verified_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub stage_since: Option<DateTime<Utc>>,
 }
 
 const COLUMNS: &str = "id, email, full_name, phone, country, area, languages, weekly_hours, \
      student, customer, adult, equipment, motivation, utm_source, utm_campaign, ref_code, status, \
-     email_verified_at, created_at, updated_at";
+     email_verified_at, created_at, updated_at, stage_since";
 
 /// Inserts each application unless one with its email exists (already stored, or earlier in the
 /// same list), in one statement. Returns the ids that were inserted: the check and the insert are
@@ -51,7 +53,7 @@ pub async fn insert_many_if_new(
             "INSERT INTO applications (id, email, full_name, phone, country, area, languages, \
              weekly_hours, student, customer, adult, equipment, motivation, utm_source, \
              utm_campaign, ref_code, status, consent_at, verify_requested_at, created_at, \
-             updated_at) ",
+             updated_at, stage_since, email_key, phone_key) ",
         );
         qb.push_values(apps, |mut row, (id, a, status)| {
             row.push_bind(*id)
@@ -74,12 +76,22 @@ pub async fn insert_many_if_new(
                 .push_bind(now)
                 .push_bind(now)
                 .push_bind(now)
-                .push_bind(now);
+                .push_bind(now)
+                .push_bind(now)
+                .push_bind(applicants::email_key(a.email.as_str()))
+                .push_bind(applicants::phone_key(a.phone.as_deref()));
         });
         qb.push(" ON CONFLICT (email) DO NOTHING RETURNING id");
         qb.build_query_scalar().fetch_all(&mut **c).await
     })?;
-    Ok(ids.into_iter().collect())
+    let ids: HashSet<Uuid> = ids.into_iter().collect();
+    let terms: Vec<(Uuid, &str, &str)> = apps
+        .iter()
+        .filter(|(id, _, _)| ids.contains(id))
+        .map(|(id, a, _)| (*id, a.full_name.as_str(), a.email.as_str()))
+        .collect();
+    super::applicants::index_terms(tx, &terms).await?;
+    Ok(ids)
 }
 
 pub async fn find_by_email_tx(tx: &mut Tx, email: &str) -> Result<Option<ApplicationRow>> {
@@ -101,6 +113,7 @@ pub async fn get_tx(tx: &mut Tx, id: Uuid) -> Result<ApplicationRow> {
 /// stays waitlisted. Returns false when the email was already verified.
 pub async fn mark_email_verified(tx: &mut Tx, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
     const SQL: &str = "UPDATE applications SET email_verified_at = $2, updated_at = $2, \
+        stage_since = CASE WHEN status = 'applied' THEN $2 ELSE stage_since END, \
         status = CASE WHEN status = 'applied' THEN 'verified' ELSE status END \
         WHERE id = $1 AND email_verified_at IS NULL";
     let n =
@@ -119,6 +132,7 @@ pub async fn move_status(
     let n = on!(tx, c => {
         let mut qb = sqlx::QueryBuilder::new("UPDATE applications SET status = ");
         qb.push_bind(to).push(", updated_at = ").push_bind(now);
+        qb.push(", stage_since = ").push_bind(now);
         qb.push(" WHERE id = ").push_bind(id).push(" AND status IN (");
         let mut list = qb.separated(", ");
         for f in from {
@@ -306,9 +320,11 @@ pub async fn get_for_update(tx: &mut Tx, id: Uuid) -> Result<ApplicationRow> {
 
 /// Changes the address of an application (the caller checked it is free).
 pub async fn set_email(tx: &mut Tx, id: Uuid, email: &str) -> Result<()> {
-    const SQL: &str = "UPDATE applications SET email = $2 WHERE id = $1";
-    on!(tx, c => sqlx::query(SQL).bind(id).bind(email).execute(&mut **c).await.map(|_| ()))?;
-    Ok(())
+    const SQL: &str = "UPDATE applications SET email = $2, email_key = $3 WHERE id = $1";
+    on!(tx, c => sqlx::query(SQL).bind(id).bind(email).bind(applicants::email_key(email))
+        .execute(&mut **c).await.map(|_| ()))?;
+    let app = get_tx(tx, id).await?;
+    super::applicants::index_terms(tx, &[(id, &app.full_name, email)]).await
 }
 
 /// One event on an application's timeline.
@@ -343,5 +359,57 @@ pub async fn erase_personal(
     on!(tx, c => sqlx::query(APP).bind(id).bind(erased_address).bind(now).execute(&mut **c).await
         .map(|_| ())?);
     on!(tx, c => sqlx::query(NOTES).bind(id).execute(&mut **c).await.map(|_| ())?);
+    super::applicants::unindex(tx, id, erased_address).await
+}
+
+/// Bind parameters per `IN (…)` list: well under SQLite's limit of 32,766.
+const IN_CHUNK: usize = 1000;
+
+/// Reads applications `ids` (those that exist) and, on PostgreSQL, locks their rows until the
+/// transaction ends, as `get_for_update` does for one.
+pub async fn get_many_for_update(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<ApplicationRow>> {
+    let lock = if matches!(tx, Tx::Postgres(_)) {
+        " ORDER BY id FOR UPDATE"
+    } else {
+        ""
+    };
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IN_CHUNK) {
+        let rows: Vec<ApplicationRow> = on!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(format!(
+                "SELECT {COLUMNS} FROM applications WHERE id IN ("
+            ));
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            list.push_unseparated(")");
+            qb.push(lock);
+            qb.build_query_as().fetch_all(&mut **c).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Puts applications `ids` in stage `to` (the caller checked each move).
+pub async fn set_stage_many(tx: &mut Tx, ids: &[Uuid], to: &str, now: DateTime<Utc>) -> Result<()> {
+    for chunk in ids.chunks(IN_CHUNK) {
+        on!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new("UPDATE applications SET status = ");
+            qb.push_bind(to)
+                .push(", updated_at = ")
+                .push_bind(now)
+                .push(", stage_since = ")
+                .push_bind(now)
+                .push(" WHERE id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            list.push_unseparated(")");
+            qb.build().execute(&mut **c).await.map(|_| ())
+        })?;
+    }
     Ok(())
 }

@@ -64,6 +64,24 @@ pub async fn latest_tx(tx: &mut Tx, application_id: Uuid) -> Result<Option<Attem
     Ok(on!(tx, c => sqlx::query_as(&sql).bind(application_id).fetch_optional(&mut **c).await?))
 }
 
+/// Attempts made under the person's other applications (the same address without dots or a
+/// `+tag`): quiz attempts count per person, so an alias gives no fresh ones.
+const BY_SAME_PERSON: &str = "SELECT COUNT(*) FROM quiz_attempts q \
+    JOIN applications o ON o.id = q.application_id \
+    JOIN applications a ON a.email_key = o.email_key AND a.id <> o.id \
+    WHERE a.id = $1";
+
+pub async fn used_by_same_person(db: &Db, application_id: Uuid) -> Result<i64> {
+    Ok(on_db!(db, p => sqlx::query_scalar(BY_SAME_PERSON).bind(application_id).fetch_one(p).await?))
+}
+
+pub async fn used_by_same_person_tx(tx: &mut Tx, application_id: Uuid) -> Result<i64> {
+    Ok(
+        on!(tx, c => sqlx::query_scalar(BY_SAME_PERSON).bind(application_id)
+        .fetch_one(&mut **c).await?),
+    )
+}
+
 pub async fn get(db: &Db, id: Uuid) -> Result<AttemptRow> {
     let sql = format!("SELECT {COLUMNS} FROM quiz_attempts WHERE id = $1");
     Ok(on_db!(db, p => sqlx::query_as(&sql).bind(id).fetch_one(p).await?))
@@ -259,6 +277,11 @@ pub async fn record_score(
     let categories = serde_json::to_string(&score.categories).expect("scores serialize");
     on!(tx, c => sqlx::query(SQL).bind(attempt_id).bind(score.total_bp).bind(score.passed)
         .bind(categories).execute(&mut **c).await.map(|_| ())?);
+    // The applicant list sorts and filters on the best score.
+    const BEST: &str = "UPDATE applications SET score_bp = $2 WHERE score_bp < $2 \
+        AND id = (SELECT application_id FROM quiz_attempts WHERE id = $1)";
+    on!(tx, c => sqlx::query(BEST).bind(attempt_id).bind(score.total_bp)
+        .execute(&mut **c).await.map(|_| ())?);
     Ok(())
 }
 

@@ -30,6 +30,28 @@ pub async fn record(tx: &mut Tx, e: Entry<'_>, at: DateTime<Utc>) -> Result<()> 
     Ok(())
 }
 
+/// Appends many rows (a bulk action's, one per applicant), a few hundred per statement.
+pub async fn record_many(tx: &mut Tx, entries: &[Entry<'_>], at: DateTime<Utc>) -> Result<()> {
+    for chunk in entries.chunks(500) {
+        on!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO audit_log (id, at, actor, action, subject, before, after) ",
+            );
+            qb.push_values(chunk, |mut row, e| {
+                row.push_bind(Uuid::now_v7())
+                    .push_bind(at)
+                    .push_bind(e.actor)
+                    .push_bind(e.action)
+                    .push_bind(e.subject)
+                    .push_bind(e.before.as_ref().map(|v| v.to_string()))
+                    .push_bind(e.after.as_ref().map(|v| v.to_string()));
+            });
+            qb.build().execute(&mut **c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Row {
     pub id: Uuid,

@@ -2,6 +2,7 @@
 //! query text against whichever is live, so each query is written once.
 
 pub mod api_keys;
+pub mod applicants;
 pub mod applications;
 pub mod attempts;
 pub mod audit;
@@ -197,6 +198,9 @@ impl Db {
             Db::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
+        // Rows stored before the applicant list existed get their search terms and person
+        // keys (a no-op once done).
+        applicants::backfill(self).await?;
         Ok(())
     }
 

@@ -104,3 +104,10 @@ pub async fn set_password_hash_by_id(tx: &mut Tx, id: Uuid, password_hash: &str)
     on!(tx, c => sqlx::query(SQL).bind(id).bind(password_hash).execute(&mut **c).await.map(|_| ())?);
     Ok(())
 }
+
+/// Every staff member's address by id (to name who did what on a timeline).
+pub async fn emails_by_id(db: &Db) -> Result<std::collections::HashMap<Uuid, String>> {
+    const SQL: &str = "SELECT id, email FROM users";
+    let rows: Vec<(Uuid, String)> = on_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await?);
+    Ok(rows.into_iter().collect())
+}

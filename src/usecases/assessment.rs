@@ -124,8 +124,15 @@ pub async fn overview(
         Some(a) => quizzes::quiz_by_id(db, a.quiz_id).await?,
         None => quiz_for_application(db, &app).await?,
     };
-    let attempts_used = latest.as_ref().map_or(0, |a| a.number);
-    let gate = gate(&app, quiz.as_ref().map(|q| &q.1), latest.as_ref(), now());
+    let elsewhere = attempts::used_by_same_person(db, application_id).await?;
+    let attempts_used = latest.as_ref().map_or(0, |a| a.number) + elsewhere;
+    let gate = gate(
+        &app,
+        quiz.as_ref().map(|q| &q.1),
+        latest.as_ref(),
+        elsewhere,
+        now(),
+    );
     Ok(Overview {
         app,
         quiz,
@@ -135,10 +142,13 @@ pub async fn overview(
     })
 }
 
+/// Where the applicant stands with the quiz. `elsewhere` is the attempts the same person made
+/// under another address.
 fn gate(
     app: &applications::ApplicationRow,
     def: Option<&QuizDef>,
     latest: Option<&AttemptRow>,
+    elsewhere: i64,
     now: DateTime<Utc>,
 ) -> Gate {
     if let Some(a) = latest {
@@ -155,7 +165,7 @@ fn gate(
     if !CAN_TAKE.contains(&app.status.as_str()) || app.email_verified_at.is_none() {
         return Gate::NotOpen;
     }
-    let used = latest.map_or(0, |a| a.number);
+    let used = latest.map_or(0, |a| a.number) + elsewhere;
     if used >= i64::from(def.max_attempts) {
         return Gate::Exhausted;
     }
@@ -165,7 +175,9 @@ fn gate(
             return Gate::CoolingDown(until);
         }
     }
-    Gate::Ready { next: used + 1 }
+    Gate::Ready {
+        next: latest.map_or(0, |a| a.number) + 1,
+    }
 }
 
 /// A fresh quiz link for an applicant with a quiz to start, a running attempt, or a retry to
@@ -235,7 +247,8 @@ pub async fn start(
     let mut tx = db.begin().await?;
     let latest = attempts::latest_tx(&mut tx, application_id).await?;
     let app = applications::get_tx(&mut tx, application_id).await?;
-    match gate(&app, Some(&def), latest.as_ref(), now) {
+    let elsewhere = attempts::used_by_same_person_tx(&mut tx, application_id).await?;
+    match gate(&app, Some(&def), latest.as_ref(), elsewhere, now) {
         Gate::Ready { next: n } if n == next => {}
         Gate::InProgress => return Ok(Started::Running(latest.expect("in progress").id)),
         other => return Ok(Started::Refused(other)),

@@ -3,6 +3,7 @@
 //! the database for a change of their own.
 
 pub mod assessment;
+pub mod bulk;
 pub mod import;
 pub mod intake;
 pub mod pipeline;

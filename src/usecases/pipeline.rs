@@ -2,13 +2,14 @@
 //! `domain::pipeline`'s; here each change is made in one transaction with its event on the
 //! applicant's timeline and its audit row.
 
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::domain::now;
 use crate::domain::pipeline::{MoveError, Pipeline};
 use crate::store::audit::{self, Entry};
-use crate::store::{applications, Db, StoreError};
+use crate::store::{applications, outbox, Db, StoreError, Tx};
 
 /// A move made: the stage it came from and the one it went to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,9 +37,134 @@ impl From<StoreError> for MoveFailure {
     }
 }
 
+/// The emails a move may send, with what they say.
+pub const MOVE_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "stage_update",
+        "Tell the applicant their new stage and what comes next",
+    ),
+    (
+        "application_declined",
+        "Decline politely (only with a move to rejected)",
+    ),
+];
+
+/// Checks a move's email template: one of `MOVE_TEMPLATES`, and the decline only when
+/// rejecting. The message names what to do.
+pub fn check_template(template: Option<&str>, to: &str) -> Result<(), String> {
+    let Some(t) = template else { return Ok(()) };
+    if !MOVE_TEMPLATES.iter().any(|(name, _)| *name == t) {
+        let names: Vec<&str> = MOVE_TEMPLATES.iter().map(|(n, _)| *n).collect();
+        return Err(format!("Choose one of the emails: {}.", names.join(", ")));
+    }
+    if t == "application_declined" && to != crate::domain::pipeline::REJECTED {
+        return Err("The decline email goes only with a move to rejected.".into());
+    }
+    Ok(())
+}
+
+/// What a move's email says about the new stage: the data the template renders with.
+pub fn move_email_payload(pipeline: &Pipeline, id: Uuid, name: &str, to: &str) -> Value {
+    use crate::domain::pipeline::Kind;
+    let stage = pipeline.stage(to);
+    let next_step = match stage.map(|s| s.kind) {
+        Some(Kind::Shortlisted) => Some("a recruiter will contact you about the next step."),
+        Some(Kind::Review(_)) => Some("a recruiter will get in touch to arrange this step."),
+        Some(Kind::OnHold) => Some("we will come back to you as soon as a place opens."),
+        Some(Kind::Offered) => {
+            Some("your offer arrives in a separate email, with a link to accept it.")
+        }
+        _ => None,
+    };
+    json!({
+        "application_id": id,
+        "name": name,
+        "stage_label": stage.map_or(to, |s| s.label.as_str()),
+        "next_step": next_step,
+    })
+}
+
+/// One applicant a move is asked for: found and checked, or why not.
+pub type MoveOutcome = Result<Moved, MoveError>;
+
+/// Moves the applicants read (under lock) in `apps` to `to`, those the pipeline allows, with
+/// one event, one audit row and (with `template`) one outbox email each, all in `tx`. The
+/// email's idempotency key is `email_key` and the applicant's id.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn move_in_tx(
+    tx: &mut Tx,
+    pipeline: &Pipeline,
+    actor: &str,
+    apps: &[applications::ApplicationRow],
+    to: &str,
+    reason: Option<&str>,
+    template: Option<&str>,
+    email_key: &str,
+    at: DateTime<Utc>,
+) -> Result<Vec<(Uuid, MoveOutcome)>, StoreError> {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    let outcomes: Vec<(Uuid, MoveOutcome)> = apps
+        .iter()
+        .map(|a| {
+            let checked = pipeline.check_move(&a.status, to, reason).map(|()| Moved {
+                from: a.status.clone(),
+                to: to.to_string(),
+            });
+            (a.id, checked)
+        })
+        .collect();
+    let moved: Vec<(&applications::ApplicationRow, &Moved)> = apps
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(a, (_, o))| o.as_ref().ok().map(|m| (a, m)))
+        .collect();
+    if moved.is_empty() {
+        return Ok(outcomes);
+    }
+    let ids: Vec<Uuid> = moved.iter().map(|(a, _)| a.id).collect();
+    applications::set_stage_many(tx, &ids, to, at).await?;
+    let events: Vec<applications::NewEvent> = moved
+        .iter()
+        .map(|(a, m)| applications::NewEvent {
+            application_id: a.id,
+            kind: "moved",
+            detail: json!({ "from": m.from, "to": to, "reason": reason, "email": template }),
+            actor,
+        })
+        .collect();
+    applications::record_events(tx, &events, at).await?;
+    let subjects: Vec<String> = ids.iter().map(|id| format!("application:{id}")).collect();
+    let entries: Vec<Entry> = moved
+        .iter()
+        .zip(&subjects)
+        .map(|((_, m), subject)| Entry {
+            actor,
+            action: "application.move",
+            subject,
+            before: Some(json!({ "stage": m.from })),
+            after: Some(json!({ "stage": to, "reason": reason, "email": template })),
+        })
+        .collect();
+    audit::record_many(tx, &entries, at).await?;
+    if let Some(t) = template {
+        let emails: Vec<outbox::NewEmail> = moved
+            .iter()
+            .map(|(a, _)| outbox::NewEmail {
+                idempotency_key: format!("{email_key}:{}", a.id),
+                template: t,
+                recipient: &a.email,
+                payload: move_email_payload(pipeline, a.id, &a.full_name, to),
+            })
+            .collect();
+        outbox::enqueue_many(tx, &emails, at).await?;
+    }
+    Ok(outcomes)
+}
+
 /// Moves application `id` to stage `to`, if the pipeline allows it from where it stands now
-/// (read under a row lock, so two moves at once are checked one after the other). `actor` is
-/// `staff:<id>` or `api_key:<id>`.
+/// (read under a row lock, so two moves at once are checked one after the other), and queues
+/// `template` to the applicant in the same transaction. `actor` is `staff:<id>` or
+/// `api_key:<id>`.
 pub async fn move_application(
     db: &Db,
     pipeline: &Pipeline,
@@ -46,31 +172,28 @@ pub async fn move_application(
     id: Uuid,
     to: &str,
     reason: Option<&str>,
+    template: Option<&str>,
 ) -> Result<Moved, MoveFailure> {
     let at = now();
     let mut tx = db.begin().await?;
     let app = applications::get_for_update(&mut tx, id).await?;
-    pipeline
-        .check_move(&app.status, to, reason)
-        .map_err(MoveFailure::Refused)?;
-    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    applications::move_status(&mut tx, id, &[&app.status], to, at).await?;
-    let detail = json!({ "from": app.status, "to": to, "reason": reason });
-    applications::record_event(&mut tx, id, "moved", detail.clone(), actor, at).await?;
-    let subject = format!("application:{id}");
-    let entry = Entry {
+    let key = format!("move:{}", Uuid::now_v7());
+    let mut outcomes = move_in_tx(
+        &mut tx,
+        pipeline,
         actor,
-        action: "application.move",
-        subject: &subject,
-        before: Some(json!({ "stage": app.status })),
-        after: Some(json!({ "stage": to, "reason": reason })),
-    };
-    audit::record(&mut tx, entry, at).await?;
+        std::slice::from_ref(&app),
+        to,
+        reason,
+        template,
+        &key,
+        at,
+    )
+    .await?;
+    let (_, outcome) = outcomes.pop().expect("one outcome per applicant");
+    let moved = outcome.map_err(MoveFailure::Refused)?;
     tx.commit().await?;
-    Ok(Moved {
-        from: app.status,
-        to: to.to_string(),
-    })
+    Ok(moved)
 }
 
 /// Adds a note to an application's timeline; the audit row records that a note was added
@@ -129,4 +252,43 @@ pub async fn set_tag(
     }
     tx.commit().await?;
     Ok(changed)
+}
+
+/// One thing that happened to an application.
+#[derive(Debug, Clone)]
+pub struct TimelineItem {
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub actor: String,
+    pub detail: Value,
+}
+
+/// Everything that happened to an application, oldest first: its events (signup, screening,
+/// quiz, moves with who and why, notes, tags) and every email with its outbox state.
+pub async fn timeline(db: &Db, id: Uuid) -> Result<Vec<TimelineItem>, StoreError> {
+    let mut items: Vec<TimelineItem> = applications::events(db, id)
+        .await?
+        .into_iter()
+        .map(|e| TimelineItem {
+            at: e.created_at,
+            detail: serde_json::from_str(&e.detail).unwrap_or(Value::Null),
+            kind: e.kind,
+            actor: e.actor,
+        })
+        .collect();
+    for m in outbox::for_application(db, id).await? {
+        items.push(TimelineItem {
+            at: m.created_at,
+            kind: "email".into(),
+            actor: "system".into(),
+            detail: json!({
+                "template": m.template,
+                "status": m.status,
+                "error": m.last_error,
+                "sent_at": m.sent_at,
+            }),
+        });
+    }
+    items.sort_by_key(|t| t.at);
+    Ok(items)
 }

@@ -66,7 +66,7 @@ fn row(
 
 /// Every route of the public port. Paths under `/admin` and `/api` are written in full.
 pub fn routes(limits: &RateLimits) -> Vec<Route> {
-    use admin::{emails, questions, quizzes};
+    use admin::{applicants, emails, questions, quizzes};
     use public::{apply, quiz, status, verify};
     use Access::*;
     let (g, p) = (Method::GET, Method::POST);
@@ -159,6 +159,54 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
         ),
         row(
             g.clone(),
+            "/admin/applicants",
+            Staff(EVERY_STAFF_ROLE),
+            get(applicants::list),
+        ),
+        row(
+            g.clone(),
+            "/admin/applicants.csv",
+            Staff(EVERY_STAFF_ROLE),
+            get(applicants::csv),
+        ),
+        row(
+            p.clone(),
+            "/admin/applicants/bulk",
+            Staff(RECRUITING),
+            post(applicants::bulk_confirm),
+        ),
+        row(
+            p.clone(),
+            "/admin/applicants/bulk/run",
+            Staff(RECRUITING),
+            post(applicants::bulk_run),
+        ),
+        row(
+            g.clone(),
+            "/admin/applicants/{id}",
+            Staff(EVERY_STAFF_ROLE),
+            get(applicants::detail),
+        ),
+        row(
+            p.clone(),
+            "/admin/applicants/{id}/move",
+            Staff(RECRUITING),
+            post(applicants::move_one),
+        ),
+        row(
+            p.clone(),
+            "/admin/applicants/{id}/notes",
+            Staff(RECRUITING),
+            post(applicants::add_note),
+        ),
+        row(
+            p.clone(),
+            "/admin/applicants/{id}/tags",
+            Staff(RECRUITING),
+            post(applicants::set_tag),
+        ),
+        row(
+            g.clone(),
             "/admin/questions",
             Staff(RECRUITING),
             get(questions::list),
@@ -248,6 +296,18 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             "/api/v1/applications",
             Key(EVERY_KEY_ROLE),
             post(api::applications::create).route_layer(limits.api_signup()),
+        ),
+        row(
+            g.clone(),
+            "/api/v1/applications",
+            Key(READING_KEYS),
+            get(api::applicants::list),
+        ),
+        row(
+            g.clone(),
+            "/api/v1/applications.csv",
+            Key(READING_KEYS),
+            get(api::applicants::csv),
         ),
         row(
             g.clone(),

@@ -7,6 +7,7 @@ pub mod error;
 pub mod form;
 pub mod headers;
 pub mod limits;
+pub mod listing;
 pub mod metrics;
 pub mod ops;
 pub mod pages;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Arc<metrics::Metrics>,
     pub limits: Arc<limits::RateLimits>,
+    /// The email templates, for previews.
+    pub renderer: Arc<crate::email::templates::Renderer>,
 }
 
 /// The value of cookie `name`, if the request carries it.

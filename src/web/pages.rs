@@ -43,6 +43,9 @@ page_files!(
     "admin_quiz_form",
     "admin_analysis",
     "admin_emails",
+    "admin_applicants",
+    "admin_applicant",
+    "admin_bulk",
     "manager_home",
 );
 

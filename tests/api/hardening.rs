@@ -952,8 +952,8 @@ async fn every_route_answers_each_caller_as_the_access_table_says() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     // And the table says what it must: an intake key only submits applications (item analysis,
-    // with its credits and ranks, is never open to it), and a manager's pages are their home
-    // and their own password.
+    // with its credits and ranks, is never open to it), and a manager's pages are their home,
+    // their own password, and reading applicants.
     for (method, path, access) in &table {
         if let Access::Key(roles) = access {
             if roles.contains(&KeyRole::Intake) {
@@ -963,9 +963,20 @@ async fn every_route_answers_each_caller_as_the_access_table_says() {
                 );
             }
         }
+        // Managers read applicants (the list, one applicant, the CSV); they change nothing.
         if let Access::Staff(roles) = access {
             if roles.contains(&Role::Manager) {
-                assert_eq!(path, "/admin", "{method} {path}");
+                assert_eq!(method, "GET", "{method} {path}");
+                assert!(
+                    [
+                        "/admin",
+                        "/admin/applicants",
+                        "/admin/applicants.csv",
+                        "/admin/applicants/{id}"
+                    ]
+                    .contains(&path.as_str()),
+                    "{method} {path}"
+                );
             }
         }
     }

@@ -729,10 +729,63 @@ pub const STAFF_PAGES: &[&str] = &[
     "/admin/emails?status=pending",
     "/admin/emails?status=sent",
     "/admin/password",
+    "/admin/applicants",
+    "/admin/applicants?stage=applied&sort=name_asc&country=SE&q=ana",
+    "/admin/applicants?score_min=101",
+    APPLICANT_PAGE,
 ];
 
+/// An applicant's page: `staff_pages` puts a real id in.
+pub const APPLICANT_PAGE: &str = "/admin/applicants/{applicant}";
+
 /// The staff pages a manager may open; the rest answer 403 inside the staff layout.
-pub const MANAGER_PAGES: &[&str] = &["/admin", "/admin/password"];
+pub const MANAGER_PAGES: &[&str] = &[
+    "/admin",
+    "/admin/password",
+    "/admin/applicants",
+    "/admin/applicants?stage=applied&sort=name_asc&country=SE&q=ana",
+    "/admin/applicants?score_min=101",
+    APPLICANT_PAGE,
+];
+
+impl TestApp {
+    /// `STAFF_PAGES` with an applicant's id in `APPLICANT_PAGE`: one with a note and a tag, so
+    /// the page shows them (made on the first call).
+    pub async fn staff_pages(&self) -> Vec<(&'static str, String)> {
+        let found: Option<Uuid> = onramp::on_db!(&self.db, p => sqlx::query_scalar(
+            "SELECT id FROM applications WHERE email = 'pages@example.com'").fetch_optional(p).await)
+        .unwrap();
+        let id = match found {
+            Some(id) => id.to_string(),
+            None => {
+                let r = self
+                    .post_json("/api/v1/applications", &valid_json("pages@example.com"))
+                    .await;
+                assert_eq!(r.status(), 201);
+                let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                let note =
+                    serde_json::json!({ "body": "<script>alert(1)</script> called, no answer" });
+                let r = self
+                    .post_json(&format!("/api/v1/applications/{id}/notes"), &note)
+                    .await;
+                assert_eq!(r.status(), 201);
+                let tag = serde_json::json!({ "tag": "evening shifts" });
+                let r = self
+                    .post_json(&format!("/api/v1/applications/{id}/tags"), &tag)
+                    .await;
+                assert_eq!(r.status(), 201);
+                id
+            }
+        };
+        STAFF_PAGES
+            .iter()
+            .map(|p| (*p, p.replace("{applicant}", &id)))
+            .collect()
+    }
+}
 
 /// The route patterns under `/admin` that answer GET, from the access table the router is built
 /// from, so a new page cannot be left out of `STAFF_PAGES`.

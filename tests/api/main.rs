@@ -14,3 +14,4 @@ mod promises;
 mod quiz;
 mod quiz_bank;
 mod reliability;
+mod workspace;

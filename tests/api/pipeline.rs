@@ -152,7 +152,7 @@ async fn each_move_leaves_its_event_and_audit_row_and_only_recruiting_keys_move(
     let last: Value = serde_json::from_str(&events[1].0).unwrap();
     assert_eq!(
         last,
-        json!({ "from": "shortlisted", "to": "rejected", "reason": "Did not respond" })
+        json!({ "from": "shortlisted", "to": "rejected", "reason": "Did not respond", "email": null })
     );
     assert!(events
         .iter()

@@ -3,6 +3,7 @@
 //! cookie holds only a random token (HttpOnly, SameSite=Strict). State-changing requests that a
 //! browser marks as cross-site are refused.
 
+pub mod applicants;
 pub mod emails;
 pub mod questions;
 pub mod quizzes;
@@ -82,6 +83,7 @@ pub struct PasswordChange(pub Staff, pub bool);
 /// the access table (`web::access`) says.
 const SECTIONS: &[(&str, &str, &str)] = &[
     ("home", "/admin", "Home"),
+    ("applicants", "/admin/applicants", "Applicants"),
     ("questions", "/admin/questions", "Question bank"),
     ("quizzes", "/admin/quizzes", "Quizzes"),
     ("emails", "/admin/emails", "Emails"),

@@ -394,6 +394,10 @@ pub struct MoveIn {
     pub to: String,
     /// Required for `rejected`: one of the configured reasons.
     pub reason: Option<String>,
+    /// An email to send the applicant with the move, through the outbox in the same
+    /// transaction: `stage_update`, or `application_declined` (only with `rejected`).
+    #[schema(pattern = "^(stage_update|application_declined)$")]
+    pub template: Option<String>,
 }
 
 /// The move made.
@@ -418,7 +422,7 @@ pub struct MoveOut {
         (status = 403, description = "The key's role may not move applicants (recruiter or admin only)", body = ErrorsOut),
         (status = 404, description = "No such application"),
         (status = 409, description = "The pipeline has no such move from the current stage; `errors.to` says why", body = ErrorsOut),
-        (status = 422, description = "No such stage (`to`), or a rejection without a listed reason (`reason`)", body = ErrorsOut),
+        (status = 422, description = "No such stage (`to`), a rejection without a listed reason (`reason`), or an email that is not one of the move emails (`template`)", body = ErrorsOut),
     )
 )]
 pub async fn create_move(
@@ -443,12 +447,31 @@ pub async fn create_move(
         Some(serde_json::Value::String(r)) => Some(r.clone()),
         Some(_) => return Err(AppError::field("reason", "Give the reason as text.")),
     };
+    let template = match value.get("template") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(t)) => Some(t.clone()),
+        Some(_) => {
+            return Err(AppError::field(
+                "template",
+                "Give the email's name as text.",
+            ))
+        }
+    };
+    pipeline::check_template(template.as_deref(), &to)
+        .map_err(|m| AppError::field("template", m))?;
     let id = application_id(&id)?;
     let pipeline =
         Pipeline::new(&s.settings.pipeline).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
-    let done =
-        pipeline::move_application(&s.db, &pipeline, &key.actor(), id, &to, reason.as_deref())
-            .await;
+    let done = pipeline::move_application(
+        &s.db,
+        &pipeline,
+        &key.actor(),
+        id,
+        &to,
+        reason.as_deref(),
+        template.as_deref(),
+    )
+    .await;
     match done {
         Ok(m) => Ok(Json(MoveOut {
             id,
@@ -550,40 +573,12 @@ pub async fn timeline(
 ) -> Result<Json<serde_json::Value>, AppError> {
     let id = application_id(&id)?;
     applications::get(&s.db, id).await.map_err(not_found_or)?;
-    let mut items: Vec<(chrono::DateTime<Utc>, serde_json::Value)> = applications::events(
-        &s.db, id,
-    )
-    .await?
-    .into_iter()
-    .map(|e| {
-        let detail: serde_json::Value =
-            serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null);
-        (
-            e.created_at,
-            json!({ "at": e.created_at, "kind": e.kind, "actor": e.actor, "detail": detail }),
-        )
-    })
-    .collect();
-    for m in crate::store::outbox::for_application(&s.db, id).await? {
-        items.push((
-            m.created_at,
-            json!({
-                "at": m.created_at,
-                "kind": "email",
-                "actor": "system",
-                "detail": {
-                    "template": m.template,
-                    "status": m.status,
-                    "error": m.last_error,
-                    "sent_at": m.sent_at,
-                },
-            }),
-        ));
-    }
-    items.sort_by_key(|(at, _)| *at);
-    Ok(Json(
-        json!({ "items": items.into_iter().map(|(_, v)| v).collect::<Vec<_>>() }),
-    ))
+    let items: Vec<serde_json::Value> = pipeline::timeline(&s.db, id)
+        .await?
+        .into_iter()
+        .map(|t| json!({ "at": t.at, "kind": t.kind, "actor": t.actor, "detail": t.detail }))
+        .collect();
+    Ok(Json(json!({ "items": items })))
 }
 
 /// Everything stored about one applicant, as JSON (GDPR access). Admin keys; the export is

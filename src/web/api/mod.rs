@@ -1,6 +1,7 @@
 //! JSON API for integrations, under `/api`. Every call needs an API key (`onramp apikey create`),
 //! sent as `Authorization: Bearer <key>`.
 
+pub mod applicants;
 pub mod applications;
 pub mod quizzes;
 
@@ -23,6 +24,8 @@ use crate::store::api_keys;
     ),
     paths(
         applications::create,
+        applicants::list,
+        applicants::csv,
         applications::get_one,
         applications::create_move,
         applications::create_note,
