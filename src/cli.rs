@@ -35,10 +35,13 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Load the question bank and quizzes from seed/; with --demo also the demo applicants.
+    /// Load the question bank and quizzes from seed/; with --demo also the demo applicants;
+    /// with --synthetic N also N generated applicants (for load tests; example.com addresses).
     Seed {
         #[arg(long)]
         demo: bool,
+        #[arg(long, value_name = "N")]
+        synthetic: Option<u64>,
     },
     /// Staff accounts.
     User {
@@ -179,7 +182,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             println!("migrations applied ({})", db.engine());
             Ok(())
         }
-        Command::Seed { demo } => {
+        Command::Seed { demo, synthetic } => {
             let db = connect(&settings).await?;
             let s = crate::seed::import_questions(&db, &settings.seed_dir.join("questions.toml"))
                 .await?;
@@ -198,6 +201,22 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 println!(
                     "demo applicants: {} loaded, {} already present",
                     n.applicants, n.skipped
+                );
+            }
+            if let Some(n) = synthetic {
+                let bar = indicatif::ProgressBar::new(n);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {pos}/{len} applicants {per_sec} eta {eta}",
+                    )
+                    .expect("a valid template"),
+                );
+                let started = std::time::Instant::now();
+                let done = crate::synthetic::generate(&db, n, |k| bar.set_position(k)).await?;
+                bar.finish_and_clear();
+                println!(
+                    "synthetic applicants: {done} added in {:.1} s",
+                    started.elapsed().as_secs_f64()
                 );
             }
             Ok(())

@@ -8,5 +8,6 @@ pub mod email;
 pub mod jobs;
 pub mod seed;
 pub mod store;
+pub mod synthetic;
 pub mod usecases;
 pub mod web;

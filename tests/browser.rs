@@ -552,27 +552,7 @@ async fn every_page_passes_axe_and_fits_a_phone_for_every_role() {
         ("max@onramp.test", "manager"),
     ] {
         app.staff_user(email, role).await;
-        c.delete_all_cookies().await.unwrap();
-        c.goto(&format!("{base}/admin/login")).await.unwrap();
-        c.find(Locator::Id("email"))
-            .await
-            .unwrap()
-            .send_keys(email)
-            .await
-            .unwrap();
-        c.find(Locator::Id("password"))
-            .await
-            .unwrap()
-            .send_keys(PASSWORD)
-            .await
-            .unwrap();
-        c.find(Locator::Css("form[action='/admin/login'] button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        wait_text(c, ".staff-nav", email).await;
+        sign_in(c, &base, email).await;
         let pages = app.staff_pages().await;
         for (vp, w, h) in VIEWPORTS {
             c.set_window_size(w, h).await.unwrap();
@@ -595,6 +575,193 @@ async fn every_page_passes_axe_and_fits_a_phone_for_every_role() {
         "{} problems:\n{}",
         problems.len(),
         problems.join("\n")
+    );
+    c.clone().close().await.unwrap();
+}
+
+/// Signs `email` in (with the test password) through the sign-in form.
+async fn sign_in(c: &fantoccini::Client, base: &str, email: &str) {
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&format!("{base}/admin/login")).await.unwrap();
+    c.find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys(email)
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/admin/login'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, ".staff-nav", email).await;
+}
+
+/// A new application by API, with `changes` over the valid one.
+async fn applied(app: &TestApp, email: &str, changes: serde_json::Value) {
+    let mut body = valid_json(email);
+    for (k, v) in changes.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    assert_eq!(
+        app.post_json("/api/v1/applications", &body).await.status(),
+        201
+    );
+}
+
+async fn choose(c: &fantoccini::Client, id: &str, value: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .select_by_value(value)
+        .await
+        .unwrap();
+}
+
+async fn click(c: &fantoccini::Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it"]
+async fn recruiter_filters_opens_rejects_with_a_reason_and_notes_in_a_browser() {
+    let app = spawn_app().await;
+    applied(
+        &app,
+        "anna@example.com",
+        serde_json::json!({ "full_name": "Anna Lindqvist" }),
+    )
+    .await;
+    applied(
+        &app,
+        "cara@example.com",
+        serde_json::json!({ "full_name": "Cara Lind", "country": "NO", "languages": ["no"] }),
+    )
+    .await;
+    applied(
+        &app,
+        "bo@example.com",
+        serde_json::json!({ "full_name": "Bo Berg" }),
+    )
+    .await;
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let b = browser().await;
+    let c = &b.client;
+    sign_in(c, &app.base, "rita@onramp.test").await;
+    c.goto(&format!("{}/admin/applicants", app.base))
+        .await
+        .unwrap();
+    wait_text(c, "#applicants-caption", "3 matching").await;
+    c.find(Locator::Id("q"))
+        .await
+        .unwrap()
+        .send_keys("lind")
+        .await
+        .unwrap();
+    c.find(Locator::Id("country"))
+        .await
+        .unwrap()
+        .send_keys("SE")
+        .await
+        .unwrap();
+    click(c, "form.applicant-filters button[type=submit]").await;
+    wait_text(c, "#applicants-caption", "1 matching").await;
+    let url = c.current_url().await.unwrap();
+    assert!(
+        url.as_str().contains("q=lind") && url.as_str().contains("country=SE"),
+        "{url}"
+    );
+    c.find(Locator::LinkText("Anna Lindqvist"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, "h1", "Anna Lindqvist").await;
+    // Rejecting needs a reason: without one the form says so and nothing moves.
+    choose(c, "to", "rejected").await;
+    click(c, "form[action$='/move'] button:not([name])").await;
+    wait_text(c, ".error-summary", "Choose the reason for rejecting").await;
+    choose(c, "to", "rejected").await;
+    choose(c, "reason", "Role filled").await;
+    click(c, "form[action$='/move'] button:not([name])").await;
+    wait_text(c, ".notice", "Moved").await;
+    wait_text(c, ".timeline", "Reason: Role filled").await;
+    c.find(Locator::Id("body"))
+        .await
+        .unwrap()
+        .send_keys("Called twice, <no> answer")
+        .await
+        .unwrap();
+    click(c, "form[action$='/notes'] button").await;
+    wait_text(c, ".notice", "Note added").await;
+    let timeline = wait_text(c, ".timeline", "Called twice, <no> answer").await;
+    assert!(timeline.contains("rita@onramp.test"), "{timeline}");
+    assert_eq!(
+        app.status_of("anna@example.com").await.as_deref(),
+        Some("rejected")
+    );
+    c.clone().close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it"]
+async fn recruiter_bulk_moves_a_filtered_set_in_a_browser() {
+    let app = spawn_app().await;
+    for i in 0..5 {
+        applied(
+            &app,
+            &format!("wave{i}@example.com"),
+            serde_json::json!({ "utm_source": "wave" }),
+        )
+        .await;
+    }
+    applied(
+        &app,
+        "other@example.com",
+        serde_json::json!({ "utm_source": "radio" }),
+    )
+    .await;
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let b = browser().await;
+    let c = &b.client;
+    sign_in(c, &app.base, "rita@onramp.test").await;
+    c.goto(&format!("{}/admin/applicants?source=wave", app.base))
+        .await
+        .unwrap();
+    wait_text(c, "#applicants-caption", "5 matching").await;
+    choose(c, "bulk-action", "move").await;
+    choose(c, "bulk-to", "withdrawn").await;
+    click(c, "#scope-all").await;
+    click(c, "form#bulk button[type=submit]").await;
+    let confirm = wait_text(c, "main", "Confirm bulk action").await;
+    assert!(confirm.contains("5 applicant(s)"), "{confirm}");
+    click(c, "form[action='/admin/applicants/bulk/run'] button").await;
+    let done = wait_text(c, "main", "Bulk action done").await;
+    assert!(done.contains("5 done"), "{done}");
+    for i in 0..5 {
+        assert_eq!(
+            app.status_of(&format!("wave{i}@example.com"))
+                .await
+                .as_deref(),
+            Some("withdrawn")
+        );
+    }
+    assert_eq!(
+        app.status_of("other@example.com").await.as_deref(),
+        Some("applied")
     );
     c.clone().close().await.unwrap();
 }

@@ -26,9 +26,13 @@ CREATE INDEX applications_keys_missing ON applications (id) WHERE email_key IS N
 
 -- One row per word of the name, the whole address and its local part, folded to lower case:
 -- a search word matches by prefix, with an index range scan.
+-- It carries the stage and country too (kept in step by every stage change), so a search
+-- with those filters is answered from this table's own b-tree before any applicant row is read.
 CREATE TABLE application_search (
     term            TEXT NOT NULL,
     application_id  BLOB NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
+    status          TEXT NOT NULL,
+    country         TEXT NOT NULL,
     PRIMARY KEY (term, application_id)
 ) WITHOUT ROWID;
 CREATE INDEX application_search_application ON application_search (application_id);

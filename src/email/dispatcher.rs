@@ -332,6 +332,7 @@ impl Dispatcher {
             })
             .collect();
         let now = now();
+        self.mint_staff_invites(rows, &mut out, now).await;
         let mut links = Vec::new();
         for (i, row) in rows.iter().enumerate() {
             let kinds = LinkKind::of(&row.template);
@@ -415,6 +416,55 @@ impl Dispatcher {
             data["quiz_stage"] = json!(matches!(status, Status::Verified | Status::QuizFailed));
         }
         out
+    }
+}
+
+/// How long a staff invitation link works.
+pub const STAFF_INVITE_HOURS: i64 = 72;
+
+impl Dispatcher {
+    /// Staff invitations carry a single-use link to set a password, minted now (only its hash
+    /// is stored), for an account that is still waiting for its password.
+    async fn mint_staff_invites(
+        &self,
+        rows: &[outbox::Claimed],
+        out: &mut [Prepared],
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        for (i, row) in rows.iter().enumerate() {
+            if row.template != "staff_invite" {
+                continue;
+            }
+            let Prepared::Ready(data) = &mut out[i] else {
+                continue;
+            };
+            let Some(user) = data["user_id"]
+                .as_str()
+                .and_then(|s| s.parse::<Uuid>().ok())
+            else {
+                out[i] = Prepared::Fail("the payload has no user_id".into());
+                continue;
+            };
+            let token = SecretToken::generate();
+            let expires = now + chrono::Duration::hours(STAFF_INVITE_HOURS);
+            let stored = async {
+                let mut tx = self.db.begin().await?;
+                store::users::insert_invite(&mut tx, &token.hash(), user, expires, now).await?;
+                tx.commit().await
+            }
+            .await;
+            match stored {
+                Ok(()) => {
+                    data["invite_url"] = json!(format!(
+                        "{}/admin/invite/{}",
+                        self.settings.base_url(),
+                        token.as_str()
+                    ));
+                    data["expires_hours"] = json!(STAFF_INVITE_HOURS);
+                }
+                Err(e) => out[i] = Prepared::Retry(format!("could not prepare the link: {e}")),
+            }
+        }
     }
 }
 

@@ -26,7 +26,8 @@ email_files!(
     "quiz_passed",
     "quiz_failed",
     "stage_update",
-    "application_declined"
+    "application_declined",
+    "staff_invite"
 );
 
 const BASE_TXT: &str = include_str!("../../email_templates/base.txt.hbs");

@@ -55,20 +55,37 @@ const LIST_COLUMNS: &str = "a.id, a.full_name, a.email, a.phone, a.country, a.ar
     a.languages, a.weekly_hours, a.student, a.customer, a.utm_source, a.utm_campaign, a.status, \
     a.score_bp, a.created_at, a.stage_since";
 
+/// How the list query reads `applications a`'s indexed columns: on SQLite, when a search word
+/// is long enough to be selective, as `+a.column`, which keeps the planner from walking an
+/// index of the applications (all of a country, say, in date order) and probing the search
+/// for each row; the search's own index then drives, and the few rows it finds are sorted.
+/// (SQLite plans before it sees the bound values; PostgreSQL's planner weighs them, and has
+/// no unary plus for text.)
+fn column_prefix(db: &Db, f: &Filter) -> &'static str {
+    let selective = f.q.iter().any(|w| w.chars().count() >= 3);
+    if selective && matches!(db, Db::Sqlite { .. }) {
+        "+"
+    } else {
+        ""
+    }
+}
+
 /// Adds the filter's conditions (each starting with ` AND`) to a query over `applications a`.
-/// `with_stage` false leaves the stage out (for the counts per stage). A macro, because the
-/// builder is typed per engine.
+/// `with_stage` false leaves the stage out (for the counts per stage); `$p` is
+/// `column_prefix`. A macro, because the builder is typed per engine.
 macro_rules! push_conditions {
-    ($qb:expr, $f:expr, $now:expr, $with_stage:expr) => {{
+    ($qb:expr, $f:expr, $now:expr, $with_stage:expr, $p:expr) => {{
         let f: &Filter = $f;
         let qb = $qb;
+        let p: &str = $p;
         if $with_stage {
             if let Some(s) = &f.stage {
-                qb.push(" AND a.status = ").push_bind(s.clone());
+                qb.push(format!(" AND {p}a.status = ")).push_bind(s.clone());
             }
         }
         if let Some(v) = &f.country {
-            qb.push(" AND a.country = ").push_bind(v.clone());
+            qb.push(format!(" AND {p}a.country = "))
+                .push_bind(v.clone());
         }
         if let Some(v) = &f.language {
             // Two lower-case letters (checked), so no LIKE wildcard can get in.
@@ -85,7 +102,8 @@ macro_rules! push_conditions {
             qb.push(" AND a.customer = ").push_bind(v);
         }
         if let Some(v) = &f.source {
-            qb.push(" AND a.utm_source = ").push_bind(v.clone());
+            qb.push(format!(" AND {p}a.utm_source = "))
+                .push_bind(v.clone());
         }
         if let Some(v) = &f.campaign {
             qb.push(" AND a.utm_campaign = ").push_bind(v.clone());
@@ -96,21 +114,23 @@ macro_rules! push_conditions {
                 .push(")");
         }
         if let Some(v) = f.score_min {
-            qb.push(" AND a.score_bp >= ").push_bind(v);
+            qb.push(format!(" AND {p}a.score_bp >= ")).push_bind(v);
         }
         if let Some(v) = f.score_max {
-            qb.push(" AND a.score_bp BETWEEN 0 AND ").push_bind(v);
+            qb.push(format!(" AND {p}a.score_bp BETWEEN 0 AND "))
+                .push_bind(v);
         }
         let (from, to) = f.applied_range();
         if let Some(v) = from {
-            qb.push(" AND a.created_at >= ").push_bind(v);
+            qb.push(format!(" AND {p}a.created_at >= ")).push_bind(v);
         }
         if let Some(v) = to {
-            qb.push(" AND a.created_at < ").push_bind(v);
+            qb.push(format!(" AND {p}a.created_at < ")).push_bind(v);
         }
         if let Some(days) = f.stuck_days {
             let cutoff: DateTime<Utc> = $now - Duration::days(days);
-            qb.push(" AND a.stage_since < ").push_bind(cutoff);
+            qb.push(format!(" AND {p}a.stage_since < "))
+                .push_bind(cutoff);
         }
         for w in &f.q {
             qb.push(
@@ -118,17 +138,27 @@ macro_rules! push_conditions {
             )
             .push_bind(w.clone())
             .push(" AND s.term < ")
-            .push_bind(applicants::prefix_end(w))
-            .push(")");
+            .push_bind(applicants::prefix_end(w));
+            // The stage and country are in the search index too: filter there, before any
+            // applicant row is read.
+            if let (true, Some(st)) = ($with_stage, &f.stage) {
+                qb.push(" AND s.status = ").push_bind(st.clone());
+            }
+            if let Some(c) = &f.country {
+                qb.push(" AND s.country = ").push_bind(c.clone());
+            }
+            qb.push(")");
         }
     }};
 }
 
-/// Adds the keyset condition and the order for `f.sort`, and the limit.
+/// Adds the keyset condition and the order for `f.sort`, and the limit (`$p` as for
+/// `push_conditions`).
 macro_rules! push_page {
-    ($qb:expr, $f:expr, $limit:expr) => {{
+    ($qb:expr, $f:expr, $limit:expr, $p:expr) => {{
         let f: &Filter = $f;
         let qb = $qb;
+        let p: &str = $p;
         let (column, dir, cmp) = match f.sort {
             Sort::AppliedDesc => ("a.created_at", "DESC", "<"),
             Sort::AppliedAsc => ("a.created_at", "ASC", ">"),
@@ -138,7 +168,7 @@ macro_rules! push_page {
             Sort::NameDesc => ("a.full_name", "DESC", "<"),
         };
         if let Some(c) = &f.after {
-            qb.push(format!(" AND ({column}, a.id) {cmp} ("));
+            qb.push(format!(" AND ({p}{column}, a.id) {cmp} ("));
             match c.sort {
                 Sort::AppliedAsc | Sort::AppliedDesc => {
                     let t: DateTime<Utc> = DateTime::parse_from_rfc3339(&c.value)
@@ -155,19 +185,20 @@ macro_rules! push_page {
             }
             qb.push(", ").push_bind(c.id).push(")");
         }
-        qb.push(format!(" ORDER BY {column} {dir}, a.id {dir} LIMIT "))
+        qb.push(format!(" ORDER BY {p}{column} {dir}, a.id {dir} LIMIT "))
             .push_bind($limit);
     }};
 }
 
 /// A page of the list: at most `f.limit` rows after `f.after`, and whether more follow.
 pub async fn page(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<(Vec<ListRow>, bool)> {
+    let plus = column_prefix(db, f);
     let mut rows: Vec<ListRow> = on_db!(db, p => {
         let mut qb = sqlx::QueryBuilder::new(format!(
             "SELECT {LIST_COLUMNS} FROM applications a WHERE 1 = 1"
         ));
-        push_conditions!(&mut qb, f, now, true);
-        push_page!(&mut qb, f, f.limit + 1);
+        push_conditions!(&mut qb, f, now, true, plus);
+        push_page!(&mut qb, f, f.limit + 1, plus);
         qb.build_query_as().fetch_all(p).await?
     });
     let more = rows.len() as i64 > f.limit;
@@ -181,10 +212,11 @@ pub async fn counts_by_stage(
     f: &Filter,
     now: DateTime<Utc>,
 ) -> Result<HashMap<String, i64>> {
+    let plus = column_prefix(db, f);
     let rows: Vec<(String, i64)> = on_db!(db, p => {
         let mut qb =
             sqlx::QueryBuilder::new("SELECT a.status, COUNT(*) FROM applications a WHERE 1 = 1");
-        push_conditions!(&mut qb, f, now, false);
+        push_conditions!(&mut qb, f, now, false, plus);
         qb.push(" GROUP BY a.status");
         qb.build_query_as().fetch_all(p).await?
     });
@@ -194,11 +226,12 @@ pub async fn counts_by_stage(
 /// The ids of every applicant the filter matches, in list order (for a bulk action on "all
 /// matching"), at most `cap`.
 pub async fn matching_ids(db: &Db, f: &Filter, now: DateTime<Utc>, cap: i64) -> Result<Vec<Uuid>> {
+    let plus = column_prefix(db, f);
     Ok(on_db!(db, p => {
         let mut qb = sqlx::QueryBuilder::new("SELECT a.id FROM applications a WHERE 1 = 1");
-        push_conditions!(&mut qb, f, now, true);
+        push_conditions!(&mut qb, f, now, true, plus);
         let f = Filter { after: None, ..f.clone() };
-        push_page!(&mut qb, &f, cap);
+        push_page!(&mut qb, &f, cap, plus);
         qb.build_query_scalar().fetch_all(p).await?
     }))
 }
@@ -206,13 +239,14 @@ pub async fn matching_ids(db: &Db, f: &Filter, now: DateTime<Utc>, cap: i64) -> 
 /// The query plan of the list query for `f` (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN
 /// ANALYZE` on PostgreSQL), one line per step, for the benchmark's report.
 pub async fn explain(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<Vec<String>> {
+    let plus = column_prefix(db, f);
     Ok(match db {
         Db::Sqlite { reader, .. } => {
             let mut qb = sqlx::QueryBuilder::new(format!(
                 "EXPLAIN QUERY PLAN SELECT {LIST_COLUMNS} FROM applications a WHERE 1 = 1"
             ));
-            push_conditions!(&mut qb, f, now, true);
-            push_page!(&mut qb, f, f.limit + 1);
+            push_conditions!(&mut qb, f, now, true, plus);
+            push_page!(&mut qb, f, f.limit + 1, plus);
             let rows: Vec<(i64, i64, i64, String)> = qb.build_query_as().fetch_all(reader).await?;
             rows.into_iter().map(|r| r.3).collect()
         }
@@ -220,8 +254,8 @@ pub async fn explain(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<Vec<Stri
             let mut qb = sqlx::QueryBuilder::new(format!(
                 "EXPLAIN ANALYZE SELECT {LIST_COLUMNS} FROM applications a WHERE 1 = 1"
             ));
-            push_conditions!(&mut qb, f, now, true);
-            push_page!(&mut qb, f, f.limit + 1);
+            push_conditions!(&mut qb, f, now, true, plus);
+            push_page!(&mut qb, f, f.limit + 1, plus);
             qb.build_query_scalar().fetch_all(pool).await?
         }
     })
@@ -297,37 +331,48 @@ pub async fn duplicates_of(db: &Db, id: Uuid) -> Result<Vec<Duplicate>> {
     Ok(on_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_all(p).await?))
 }
 
+/// An application as the search index needs it: id, name, address, stage, country.
+pub type Indexed<'a> = (Uuid, &'a str, &'a str, &'a str, &'a str);
+
 /// Writes the search terms of applications just inserted (their person keys went in with the
 /// row), replacing any they had.
-pub async fn index_terms(tx: &mut Tx, rows: &[(Uuid, &str, &str)]) -> Result<()> {
+pub async fn index_terms(tx: &mut Tx, rows: &[Indexed<'_>]) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
     on!(tx, c => {
         let mut qb = sqlx::QueryBuilder::new("DELETE FROM application_search WHERE application_id IN (");
         let mut list = qb.separated(", ");
-        for (id, _, _) in rows {
+        for (id, ..) in rows {
             list.push_bind(*id);
         }
         list.push_unseparated(")");
         qb.build().execute(&mut **c).await.map(|_| ())
     })?;
-    let terms: Vec<(String, Uuid)> = rows
+    index_new_terms(tx, rows).await
+}
+
+/// Writes the search terms of applications that have none yet.
+async fn index_new_terms(tx: &mut Tx, rows: &[Indexed<'_>]) -> Result<()> {
+    let terms: Vec<(String, Indexed)> = rows
         .iter()
-        .flat_map(|(id, name, email)| {
-            applicants::search_terms(name, email)
+        .flat_map(|row| {
+            applicants::search_terms(row.1, row.2)
                 .into_iter()
-                .map(move |t| (t, *id))
+                .map(move |t| (t, *row))
         })
         .collect();
-    // Two binds per row: stay well under SQLite's 32,766 bind limit.
+    // Four binds per row: stay well under SQLite's 32,766 bind limit.
     for chunk in terms.chunks(5000) {
         on!(tx, c => {
             let mut qb = sqlx::QueryBuilder::new(
-                "INSERT INTO application_search (term, application_id) ",
+                "INSERT INTO application_search (term, application_id, status, country) ",
             );
-            qb.push_values(chunk, |mut row, (t, id)| {
-                row.push_bind(t.as_str()).push_bind(*id);
+            qb.push_values(chunk, |mut row, (t, (id, _, _, status, country))| {
+                row.push_bind(t.as_str())
+                    .push_bind(*id)
+                    .push_bind(*status)
+                    .push_bind(*country);
             });
             qb.push(" ON CONFLICT DO NOTHING");
             qb.build().execute(&mut **c).await.map(|_| ())
@@ -336,15 +381,16 @@ pub async fn index_terms(tx: &mut Tx, rows: &[(Uuid, &str, &str)]) -> Result<()>
     Ok(())
 }
 
-/// Writes the person keys and search terms of an application whose address or name changed.
-pub async fn reindex(tx: &mut Tx, rows: &[(Uuid, &str, &str, Option<&str>)]) -> Result<()> {
-    for (id, _, email, phone) in rows {
+/// Writes the person keys and search terms of applications whose address or name changed:
+/// (application, phone).
+pub async fn reindex(tx: &mut Tx, rows: &[(Indexed<'_>, Option<&str>)]) -> Result<()> {
+    for ((id, _, email, ..), phone) in rows {
         const KEYS: &str = "UPDATE applications SET email_key = $2, phone_key = $3 WHERE id = $1";
         let (ek, pk) = (applicants::email_key(email), applicants::phone_key(*phone));
         on!(tx, c => sqlx::query(KEYS).bind(*id).bind(ek).bind(pk).execute(&mut **c).await
             .map(|_| ())?);
     }
-    let terms: Vec<(Uuid, &str, &str)> = rows.iter().map(|(id, n, e, _)| (*id, *n, *e)).collect();
+    let terms: Vec<Indexed> = rows.iter().map(|(r, _)| *r).collect();
     index_terms(tx, &terms).await
 }
 
@@ -353,17 +399,23 @@ pub async fn reindex(tx: &mut Tx, rows: &[(Uuid, &str, &str, Option<&str>)]) -> 
 pub async fn backfill(db: &Db) -> Result<usize> {
     let mut done = 0;
     loop {
-        const SQL: &str = "SELECT id, full_name, email, phone FROM applications \
+        const SQL: &str = "SELECT id, full_name, email, status, country, phone FROM applications \
             WHERE email_key IS NULL LIMIT 1000";
-        let rows: Vec<(Uuid, String, String, Option<String>)> =
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(Uuid, String, String, String, String, Option<String>)> =
             on_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await?);
         if rows.is_empty() {
             return Ok(done);
         }
         let mut tx = db.begin().await?;
-        let refs: Vec<(Uuid, &str, &str, Option<&str>)> = rows
+        let refs: Vec<(Indexed, Option<&str>)> = rows
             .iter()
-            .map(|(id, n, e, p)| (*id, n.as_str(), e.as_str(), p.as_deref()))
+            .map(|(id, n, e, st, c, p)| {
+                (
+                    (*id, n.as_str(), e.as_str(), st.as_str(), c.as_str()),
+                    p.as_deref(),
+                )
+            })
             .collect();
         reindex(&mut tx, &refs).await?;
         tx.commit().await?;
@@ -379,5 +431,140 @@ pub async fn unindex(tx: &mut Tx, id: Uuid, erased_address: &str) -> Result<()> 
     on!(tx, c => sqlx::query(TERMS).bind(id).execute(&mut **c).await.map(|_| ())?);
     on!(tx, c => sqlx::query(KEYS).bind(id).bind(erased_address).execute(&mut **c).await
         .map(|_| ())?);
+    Ok(())
+}
+
+/// A generated applicant (`onramp seed --synthetic`), written as is.
+#[derive(Debug, Clone)]
+pub struct Synthetic {
+    pub id: Uuid,
+    pub email: String,
+    pub full_name: String,
+    pub phone: Option<String>,
+    pub country: String,
+    pub area: String,
+    pub languages: String,
+    pub weekly_hours: i64,
+    pub student: bool,
+    pub customer: bool,
+    pub utm_source: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub status: String,
+    pub score_bp: i64,
+    pub created_at: DateTime<Utc>,
+    pub stage_since: DateTime<Utc>,
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+/// Writes generated applicants with their search terms, a few hundred rows per statement.
+pub async fn insert_synthetic(tx: &mut Tx, rows: &[Synthetic]) -> Result<()> {
+    // 24 binds a row: 1,000 rows stay under SQLite's 32,766.
+    for chunk in rows.chunks(1000) {
+        on!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO applications (id, email, full_name, phone, country, area, languages, \
+                 weekly_hours, student, customer, adult, equipment, utm_source, utm_campaign, \
+                 status, consent_at, email_verified_at, verify_requested_at, created_at, \
+                 updated_at, stage_since, score_bp, email_key, phone_key) ",
+            );
+            qb.push_values(chunk, |mut row, a| {
+                row.push_bind(a.id)
+                    .push_bind(&a.email)
+                    .push_bind(&a.full_name)
+                    .push_bind(&a.phone)
+                    .push_bind(&a.country)
+                    .push_bind(&a.area)
+                    .push_bind(&a.languages)
+                    .push_bind(a.weekly_hours)
+                    .push_bind(a.student)
+                    .push_bind(a.customer)
+                    .push_bind(true)
+                    .push_bind(true)
+                    .push_bind(&a.utm_source)
+                    .push_bind(&a.utm_campaign)
+                    .push_bind(&a.status)
+                    .push_bind(a.created_at)
+                    .push_bind(a.verified_at)
+                    .push_bind(a.created_at)
+                    .push_bind(a.created_at)
+                    .push_bind(a.stage_since)
+                    .push_bind(a.stage_since)
+                    .push_bind(a.score_bp)
+                    .push_bind(applicants::email_key(&a.email))
+                    .push_bind(applicants::phone_key(a.phone.as_deref()));
+            });
+            qb.push(" ON CONFLICT (email) DO NOTHING");
+            qb.build().execute(&mut **c).await.map(|_| ())
+        })?;
+    }
+    let terms: Vec<Indexed> = rows
+        .iter()
+        .map(|a| {
+            (
+                a.id,
+                a.full_name.as_str(),
+                a.email.as_str(),
+                a.status.as_str(),
+                a.country.as_str(),
+            )
+        })
+        .collect();
+    index_new_terms(tx, &terms).await
+}
+
+/// Drops the secondary indexes of the applicant tables (not the primary and unique keys) and
+/// returns the statements that make them again: a bulk load then builds each index once, by
+/// sorting, instead of updating it row by row. Call `create_indexes` in the same transaction.
+pub async fn drop_secondary_indexes(tx: &mut Tx) -> Result<Vec<String>> {
+    let found: Vec<(String, String)> = match tx {
+        Tx::Sqlite(c) => {
+            sqlx::query_as(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' \
+                 AND tbl_name IN ('applications', 'application_search') AND sql IS NOT NULL",
+            )
+            .fetch_all(&mut **c)
+            .await?
+        }
+        Tx::Postgres(c) => {
+            sqlx::query_as(
+                "SELECT indexname::text, indexdef FROM pg_indexes \
+                 WHERE tablename IN ('applications', 'application_search') \
+                 AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+            )
+            .fetch_all(&mut **c)
+            .await?
+        }
+    };
+    for (name, _) in &found {
+        let sql = format!("DROP INDEX \"{}\"", name.replace('"', ""));
+        on!(tx, c => sqlx::query(&sql).execute(&mut **c).await.map(|_| ())?);
+    }
+    Ok(found.into_iter().map(|(_, sql)| sql).collect())
+}
+
+/// Makes indexes again from the statements `drop_secondary_indexes` returned.
+pub async fn create_indexes(tx: &mut Tx, statements: &[String]) -> Result<()> {
+    for sql in statements {
+        on!(tx, c => sqlx::query(sql).execute(&mut **c).await.map(|_| ())?);
+    }
+    Ok(())
+}
+
+/// Brings the stage in the search index in step with the applications' (after a stage change).
+pub async fn sync_status(tx: &mut Tx, ids: &[Uuid]) -> Result<()> {
+    for chunk in ids.chunks(1000) {
+        on!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "UPDATE application_search SET status = (SELECT a.status FROM applications a \
+                 WHERE a.id = application_search.application_id) WHERE application_id IN (",
+            );
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            list.push_unseparated(")");
+            qb.build().execute(&mut **c).await.map(|_| ())
+        })?;
+    }
     Ok(())
 }

@@ -85,10 +85,18 @@ pub async fn insert_many_if_new(
         qb.build_query_scalar().fetch_all(&mut **c).await
     })?;
     let ids: HashSet<Uuid> = ids.into_iter().collect();
-    let terms: Vec<(Uuid, &str, &str)> = apps
+    let terms: Vec<super::applicants::Indexed> = apps
         .iter()
         .filter(|(id, _, _)| ids.contains(id))
-        .map(|(id, a, _)| (*id, a.full_name.as_str(), a.email.as_str()))
+        .map(|(id, a, status)| {
+            (
+                *id,
+                a.full_name.as_str(),
+                a.email.as_str(),
+                *status,
+                a.country.as_str(),
+            )
+        })
         .collect();
     super::applicants::index_terms(tx, &terms).await?;
     Ok(ids)
@@ -118,6 +126,9 @@ pub async fn mark_email_verified(tx: &mut Tx, id: Uuid, now: DateTime<Utc>) -> R
         WHERE id = $1 AND email_verified_at IS NULL";
     let n =
         on!(tx, c => sqlx::query(SQL).bind(id).bind(now).execute(&mut **c).await?.rows_affected());
+    if n == 1 {
+        super::applicants::sync_status(tx, &[id]).await?;
+    }
     Ok(n == 1)
 }
 
@@ -141,6 +152,9 @@ pub async fn move_status(
         list.push_unseparated(")");
         qb.build().execute(&mut **c).await?.rows_affected()
     });
+    if n == 1 {
+        super::applicants::sync_status(tx, &[id]).await?;
+    }
     Ok(n == 1)
 }
 
@@ -222,6 +236,18 @@ pub async fn record_events(tx: &mut Tx, events: &[NewEvent<'_>], now: DateTime<U
     if events.is_empty() {
         return Ok(());
     }
+    // Six binds a row: 1,000 rows a statement stay under SQLite's limit of 32,766.
+    for chunk in events.chunks(1000) {
+        record_events_chunk(tx, chunk, now).await?;
+    }
+    Ok(())
+}
+
+async fn record_events_chunk(
+    tx: &mut Tx,
+    events: &[NewEvent<'_>],
+    now: DateTime<Utc>,
+) -> Result<()> {
     on!(tx, c => {
         let mut qb = sqlx::QueryBuilder::new(
             "INSERT INTO application_events (id, application_id, kind, detail, actor, created_at) ",
@@ -324,7 +350,14 @@ pub async fn set_email(tx: &mut Tx, id: Uuid, email: &str) -> Result<()> {
     on!(tx, c => sqlx::query(SQL).bind(id).bind(email).bind(applicants::email_key(email))
         .execute(&mut **c).await.map(|_| ()))?;
     let app = get_tx(tx, id).await?;
-    super::applicants::index_terms(tx, &[(id, &app.full_name, email)]).await
+    let row = (
+        id,
+        app.full_name.as_str(),
+        email,
+        app.status.as_str(),
+        app.country.as_str(),
+    );
+    super::applicants::index_terms(tx, &[row]).await
 }
 
 /// One event on an application's timeline.
@@ -411,5 +444,5 @@ pub async fn set_stage_many(tx: &mut Tx, ids: &[Uuid], to: &str, now: DateTime<U
             qb.build().execute(&mut **c).await.map(|_| ())
         })?;
     }
-    Ok(())
+    super::applicants::sync_status(tx, ids).await
 }

@@ -186,6 +186,40 @@ impl Db {
         }
     }
 
+    /// For a long bulk load by this process (`seed --synthetic`), on SQLite: a page cache large
+    /// enough to hold the indexes the load updates (256 MB), and no checkpoint after each
+    /// commit (pages the next batch changes again would be copied over and over); `bulk_load_done`
+    /// checkpoints once. PostgreSQL's cache and checkpoints are the server's.
+    pub async fn prepare_bulk_load(&self) -> Result<(), StoreError> {
+        if let Db::Sqlite { writer, .. } = self {
+            sqlx::query("PRAGMA cache_size = -262144")
+                .execute(writer)
+                .await?;
+            sqlx::query("PRAGMA wal_autocheckpoint = 0")
+                .execute(writer)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Ends a bulk load: the write-ahead log goes into the database file, and the writer's
+    /// settings return to normal.
+    pub async fn bulk_load_done(&self) -> Result<(), StoreError> {
+        if let Db::Sqlite { writer, .. } = self {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(writer)
+                .await?;
+            sqlx::query("PRAGMA wal_autocheckpoint = 1000")
+                .execute(writer)
+                .await?;
+            sqlx::query("PRAGMA cache_size = -16000")
+                .execute(writer)
+                .await?;
+            sqlx::query("PRAGMA optimize").execute(writer).await?;
+        }
+        Ok(())
+    }
+
     pub fn engine(&self) -> &'static str {
         match self {
             Db::Sqlite { .. } => "sqlite",

@@ -54,9 +54,14 @@ pub struct NewEmail<'a> {
 
 /// Queues emails in one statement; one whose idempotency key is already queued is skipped.
 pub async fn enqueue_many(tx: &mut Tx, emails: &[NewEmail<'_>], now: DateTime<Utc>) -> Result<()> {
-    if emails.is_empty() {
-        return Ok(());
+    // Twelve binds a row: 1,000 rows a statement stay under SQLite's limit of 32,766.
+    for chunk in emails.chunks(1000) {
+        enqueue_chunk(tx, chunk, now).await?;
     }
+    Ok(())
+}
+
+async fn enqueue_chunk(tx: &mut Tx, emails: &[NewEmail<'_>], now: DateTime<Utc>) -> Result<()> {
     on!(tx, c => {
         let mut qb = sqlx::QueryBuilder::new(
             "INSERT INTO outbox (id, idempotency_key, template, recipient, lane, \

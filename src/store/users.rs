@@ -111,3 +111,107 @@ pub async fn emails_by_id(db: &Db) -> Result<std::collections::HashMap<Uuid, Str
     let rows: Vec<(Uuid, String)> = on_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await?);
     Ok(rows.into_iter().collect())
 }
+
+/// A staff account as the admins' page lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// Invited, and no password set yet.
+    pub invited_at: Option<DateTime<Utc>>,
+}
+
+/// Every staff account, by email.
+pub async fn list(db: &Db) -> Result<Vec<UserRow>> {
+    const SQL: &str =
+        "SELECT id, email, role, created_at, disabled_at, invited_at FROM users ORDER BY email";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await?))
+}
+
+/// The role of user `id`, or None when there is no such user.
+pub async fn role_of(tx: &mut Tx, id: Uuid) -> Result<Option<String>> {
+    const SQL: &str = "SELECT role FROM users WHERE id = $1";
+    Ok(on!(tx, c => sqlx::query_scalar(SQL).bind(id).fetch_optional(&mut **c).await?))
+}
+
+/// Changes the role of user `id`.
+pub async fn set_role(tx: &mut Tx, id: Uuid, role: &str) -> Result<()> {
+    const SQL: &str = "UPDATE users SET role = $2 WHERE id = $1";
+    on!(tx, c => sqlx::query(SQL).bind(id).bind(role).execute(&mut **c).await.map(|_| ())?);
+    Ok(())
+}
+
+/// Disables user `id`; false when there is no such user.
+pub async fn disable_by_id(tx: &mut Tx, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+    const SQL: &str = "UPDATE users SET disabled_at = COALESCE(disabled_at, $2) WHERE id = $1";
+    let n = on!(tx, c => sqlx::query(SQL).bind(id).bind(now).execute(&mut **c).await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
+/// How many active admins there are besides `id` (the last admin cannot be demoted or disabled).
+pub async fn other_active_admins(tx: &mut Tx, id: Uuid) -> Result<i64> {
+    const SQL: &str = "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL \
+        AND id <> $1";
+    Ok(on!(tx, c => sqlx::query_scalar(SQL).bind(id).fetch_one(&mut **c).await?))
+}
+
+/// Marks user `id` as invited (no password of their own yet).
+pub async fn mark_invited(tx: &mut Tx, id: Uuid, now: DateTime<Utc>) -> Result<()> {
+    const SQL: &str = "UPDATE users SET invited_at = $2 WHERE id = $1";
+    on!(tx, c => sqlx::query(SQL).bind(id).bind(now).execute(&mut **c).await.map(|_| ())?);
+    Ok(())
+}
+
+/// Stores an invitation link (its hash), minted as its email goes out.
+pub async fn insert_invite(
+    tx: &mut Tx,
+    token_hash: &str,
+    user_id: Uuid,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    const SQL: &str = "INSERT INTO staff_invites (token_hash, user_id, expires_at, created_at) \
+        VALUES ($1, $2, $3, $4)";
+    on!(tx, c => sqlx::query(SQL).bind(token_hash).bind(user_id).bind(expires_at).bind(now)
+        .execute(&mut **c).await.map(|_| ())?);
+    Ok(())
+}
+
+/// The account a live (unused, unexpired) invitation is for, and its address.
+pub async fn invite_user(
+    db: &Db,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(Uuid, String)>> {
+    const SQL: &str = "SELECT u.id, u.email FROM staff_invites i JOIN users u ON u.id = i.user_id \
+        WHERE i.token_hash = $1 AND i.used_at IS NULL AND i.expires_at > $2 \
+        AND u.disabled_at IS NULL";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(token_hash).bind(now).fetch_optional(p).await?))
+}
+
+/// Uses an invitation: true once, for a live one; the account's other invitations end too.
+pub async fn use_invite(
+    tx: &mut Tx,
+    token_hash: &str,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    const SQL: &str =
+        "UPDATE staff_invites SET used_at = $3 WHERE token_hash = $1 AND user_id = $2 \
+        AND used_at IS NULL AND expires_at > $3";
+    let n = on!(tx, c => sqlx::query(SQL).bind(token_hash).bind(user_id).bind(now)
+        .execute(&mut **c).await?.rows_affected());
+    if n == 1 {
+        const OTHERS: &str =
+            "UPDATE staff_invites SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL";
+        on!(tx, c => sqlx::query(OTHERS).bind(user_id).bind(now).execute(&mut **c).await
+            .map(|_| ())?);
+        const USER: &str = "UPDATE users SET invited_at = NULL WHERE id = $1";
+        on!(tx, c => sqlx::query(USER).bind(user_id).execute(&mut **c).await.map(|_| ())?);
+    }
+    Ok(n == 1)
+}

@@ -185,3 +185,156 @@ mod tests {
         assert!(during > 10, "other tasks ran {during} times while hashing");
     }
 }
+
+/// Why a change to an account was refused, with the field it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountRefusal {
+    #[error("{1}")]
+    Field(&'static str, String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Invites a new staff member: an account with no usable password, and an invitation email
+/// (through the outbox, in the same transaction) whose link, minted as it goes out, lets them
+/// set their own. Returns the new account's id.
+pub async fn invite(
+    db: &Db,
+    actor: &str,
+    email: &EmailAddress,
+    role: Role,
+) -> Result<uuid::Uuid, AccountRefusal> {
+    // Nobody knows this password: the account is usable only through the invitation.
+    let unknowable = crate::domain::token::SecretToken::generate();
+    let secret = unknowable.as_str().to_string();
+    let hash = tokio::task::spawn_blocking(move || staff::hash_password(&secret))
+        .await
+        .map_err(|e| StoreError::Batch(e.to_string()))?
+        .map_err(|e| StoreError::Batch(e.to_string()))?;
+    let at = now();
+    let mut tx = db.begin().await?;
+    let id = match users::create(&mut tx, email.as_str(), role.as_str(), &hash, at).await {
+        Ok(id) => id,
+        Err(StoreError::Conflict(_)) => {
+            return Err(AccountRefusal::Field(
+                "email",
+                "A staff account with this email already exists.".into(),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    users::mark_invited(&mut tx, id, at).await?;
+    crate::store::outbox::enqueue(
+        &mut tx,
+        crate::store::outbox::NewEmail {
+            idempotency_key: format!("staff_invite:{id}"),
+            template: "staff_invite",
+            recipient: email.as_str(),
+            payload: serde_json::json!({ "user_id": id, "role": role.as_str() }),
+        },
+        at,
+    )
+    .await?;
+    let after = serde_json::json!({ "role": role.as_str(), "invited": true });
+    audit_user(&mut tx, actor, "staff.invite", id, None, Some(after)).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Changes a staff member's role. The last active admin keeps theirs.
+pub async fn set_role(
+    db: &Db,
+    actor: &str,
+    id: uuid::Uuid,
+    role: Role,
+) -> Result<(), AccountRefusal> {
+    let mut tx = db.begin().await?;
+    let Some(before) = users::role_of(&mut tx, id).await? else {
+        return Err(StoreError::NotFound.into());
+    };
+    if before == "admin"
+        && role != Role::Admin
+        && users::other_active_admins(&mut tx, id).await? == 0
+    {
+        return Err(AccountRefusal::Field(
+            "role",
+            "This is the only active admin: make someone else admin first.".into(),
+        ));
+    }
+    users::set_role(&mut tx, id, role.as_str()).await?;
+    if before != role.as_str() {
+        audit_user(
+            &mut tx,
+            actor,
+            "staff.set_role",
+            id,
+            Some(serde_json::json!({ "role": before })),
+            Some(serde_json::json!({ "role": role.as_str() })),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deactivates a staff member and ends their sessions at once. Nobody deactivates the last
+/// active admin, nor themselves.
+pub async fn deactivate(
+    db: &Db,
+    actor_id: uuid::Uuid,
+    id: uuid::Uuid,
+) -> Result<u64, AccountRefusal> {
+    if actor_id == id {
+        return Err(AccountRefusal::Field(
+            "account",
+            "You cannot deactivate your own account; ask another admin.".into(),
+        ));
+    }
+    let mut tx = db.begin().await?;
+    if users::other_active_admins(&mut tx, id).await? == 0 {
+        return Err(AccountRefusal::Field(
+            "account",
+            "This is the only active admin: make someone else admin first.".into(),
+        ));
+    }
+    if !users::disable_by_id(&mut tx, id, now()).await? {
+        return Err(StoreError::NotFound.into());
+    }
+    let ended = sessions::end_all(&mut tx, id).await?;
+    let after = serde_json::json!({ "disabled": true, "sessions_ended": ended });
+    let actor = format!("staff:{actor_id}");
+    audit_user(&mut tx, &actor, "staff.disable", id, None, Some(after)).await?;
+    tx.commit().await?;
+    Ok(ended)
+}
+
+/// Sets the password of an invited account with its invitation link (once).
+pub async fn accept_invite(
+    db: &Db,
+    token_hash: &str,
+    user_id: uuid::Uuid,
+    password: &str,
+) -> Result<bool, AccountRefusal> {
+    let password = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || staff::hash_password(&password))
+        .await
+        .map_err(|e| StoreError::Batch(e.to_string()))?
+        .map_err(|e| StoreError::Batch(e.to_string()))?;
+    let at = now();
+    let mut tx = db.begin().await?;
+    if !users::use_invite(&mut tx, token_hash, user_id, at).await? {
+        return Ok(false);
+    }
+    users::set_password_hash_by_id(&mut tx, user_id, &hash).await?;
+    audit_user(
+        &mut tx,
+        &format!("staff:{user_id}"),
+        "staff.accept_invite",
+        user_id,
+        None,
+        Some(serde_json::json!({ "password_set": true })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}

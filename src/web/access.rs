@@ -36,6 +36,7 @@ pub enum Access {
 
 pub const EVERY_STAFF_ROLE: &[Role] = &[Role::Admin, Role::Recruiter, Role::Manager];
 pub const RECRUITING: &[Role] = &[Role::Admin, Role::Recruiter];
+pub const ADMINS: &[Role] = &[Role::Admin];
 pub const EVERY_KEY_ROLE: &[KeyRole] = &KeyRole::ALL;
 pub const RECRUITING_KEYS: &[KeyRole] = &[KeyRole::Recruiter, KeyRole::Admin];
 /// Keys that may read applicants: managers read, they do not act.
@@ -66,7 +67,7 @@ fn row(
 
 /// Every route of the public port. Paths under `/admin` and `/api` are written in full.
 pub fn routes(limits: &RateLimits) -> Vec<Route> {
-    use admin::{applicants, emails, questions, quizzes};
+    use admin::{applicants, emails, questions, quizzes, team};
     use public::{apply, quiz, status, verify};
     use Access::*;
     let (g, p) = (Method::GET, Method::POST);
@@ -288,6 +289,44 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             "/admin/emails/{id}/retry",
             Staff(RECRUITING),
             post(emails::retry),
+        ),
+        row(
+            g.clone(),
+            "/admin/users",
+            Staff(ADMINS),
+            get(team::users_page),
+        ),
+        row(p.clone(), "/admin/users", Staff(ADMINS), post(team::invite)),
+        row(
+            p.clone(),
+            "/admin/users/{id}/role",
+            Staff(ADMINS),
+            post(team::set_role),
+        ),
+        row(
+            p.clone(),
+            "/admin/users/{id}/disable",
+            Staff(ADMINS),
+            post(team::deactivate),
+        ),
+        row(
+            g.clone(),
+            "/admin/audit",
+            Staff(ADMINS),
+            get(team::audit_page),
+        ),
+        // A staff invitation: the handler checks the single-use link in the path.
+        row(
+            g.clone(),
+            "/admin/invite/{token}",
+            Public,
+            get(team::invite_form),
+        ),
+        row(
+            p.clone(),
+            "/admin/invite/{token}",
+            Public,
+            post(team::accept_invite).route_layer(limits.links()),
         ),
         // The API.
         row(g.clone(), "/api/openapi.json", Public, get(api::openapi)),

@@ -223,6 +223,86 @@ async fn next_batch(
     Ok((csv_rows(&rows, &tags), more))
 }
 
+/// The audit log's filters from query parameters (the API's and the admin page's):
+/// `actor`, `action`, `subject`, `from`, `to` (RFC 3339), `limit` (1 to 500, default 100) and the
+/// `after` cursor. Unreadable ones are named.
+pub fn audit_filter(pairs: &Pairs) -> Result<audit::Filter, FieldErrors> {
+    use base64::Engine;
+    let mut errors = FieldErrors::new();
+    let text = |name: &str| {
+        super::form::first(pairs, name)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let mut time = |name: &str| match text(name) {
+        None => None,
+        Some(v) => match DateTime::parse_from_rfc3339(&v) {
+            Ok(t) => Some(t.with_timezone(&Utc)),
+            Err(_) => {
+                add_error(&mut errors, name, "Give a time like 2026-11-01T00:00:00Z.");
+                None
+            }
+        },
+    };
+    let (from, to) = (time("from"), time("to"));
+    let limit = match text("limit") {
+        None => 100,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if (1..=500).contains(&n) => n,
+            _ => {
+                add_error(&mut errors, "limit", "Give a whole number from 1 to 500.");
+                100
+            }
+        },
+    };
+    let after = text("after").and_then(|c| {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(c)
+            .ok()
+            .and_then(|r| String::from_utf8(r).ok());
+        let parsed = raw.as_deref().and_then(|r| {
+            let (at, id) = r.split_once('|')?;
+            let at = DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc);
+            Some((at, uuid::Uuid::parse_str(id).ok()?))
+        });
+        if parsed.is_none() {
+            add_error(
+                &mut errors,
+                "after",
+                "Use the next cursor of the previous page.",
+            );
+        }
+        parsed
+    });
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(audit::Filter {
+        actor: text("actor"),
+        action: text("action"),
+        subject: text("subject"),
+        from,
+        to,
+        after,
+        limit,
+    })
+}
+
+/// The cursor after a full page of audit rows; None on the last page.
+pub fn audit_next(rows: &[audit::Row], limit: i64) -> Option<String> {
+    use base64::Engine;
+    (rows.len() as i64 == limit)
+        .then(|| rows.last())
+        .flatten()
+        .map(|r| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+                "{}|{}",
+                r.at.to_rfc3339(),
+                r.id
+            ))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::inert;

@@ -46,6 +46,9 @@ page_files!(
     "admin_applicants",
     "admin_applicant",
     "admin_bulk",
+    "admin_users",
+    "admin_audit",
+    "admin_invite",
     "manager_home",
 );
 

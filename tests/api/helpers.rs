@@ -733,6 +733,16 @@ pub const STAFF_PAGES: &[&str] = &[
     "/admin/applicants?stage=applied&sort=name_asc&country=SE&q=ana",
     "/admin/applicants?score_min=101",
     APPLICANT_PAGE,
+    "/admin/users",
+    "/admin/audit",
+    "/admin/audit?action=staff.create",
+];
+
+/// The staff pages only admins may open.
+pub const ADMIN_PAGES: &[&str] = &[
+    "/admin/users",
+    "/admin/audit",
+    "/admin/audit?action=staff.create",
 ];
 
 /// An applicant's page: `staff_pages` puts a real id in.

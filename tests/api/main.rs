@@ -14,4 +14,5 @@ mod promises;
 mod quiz;
 mod quiz_bank;
 mod reliability;
+mod team;
 mod workspace;

@@ -7,6 +7,7 @@ pub mod applicants;
 pub mod emails;
 pub mod questions;
 pub mod quizzes;
+pub mod team;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -87,6 +88,8 @@ const SECTIONS: &[(&str, &str, &str)] = &[
     ("questions", "/admin/questions", "Question bank"),
     ("quizzes", "/admin/quizzes", "Quizzes"),
     ("emails", "/admin/emails", "Emails"),
+    ("users", "/admin/users", "Staff"),
+    ("audit", "/admin/audit", "Audit log"),
 ];
 
 impl Staff {
@@ -490,7 +493,7 @@ pub fn failure_delay(n: i64) -> std::time::Duration {
 
 /// One field of a form exactly as typed, for passwords (spaces at either end are part of them);
 /// "" when absent or not UTF-8.
-fn untrimmed(pairs: &form::Pairs, name: &str) -> String {
+pub(crate) fn untrimmed(pairs: &form::Pairs, name: &str) -> String {
     pairs
         .iter()
         .find(|(n, _)| n == name)

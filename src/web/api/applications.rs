@@ -749,58 +749,10 @@ pub async fn audit_log(
     State(s): State<AppState>,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    use base64::Engine;
     let pairs = form::query(query);
-    let text = |name: &str| {
-        form::first(&pairs, name)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let time = |name: &str| -> Result<Option<DateTime<Utc>>, AppError> {
-        text(name)
-            .map(|v| {
-                DateTime::parse_from_rfc3339(&v)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|_| AppError::field(name, "Give a time like 2026-11-01T00:00:00Z."))
-            })
-            .transpose()
-    };
-    let limit = match text("limit") {
-        None => 100,
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| AppError::field("limit", "Give a whole number from 1 to 500."))?,
-    };
-    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let after = match text("after") {
-        None => None,
-        Some(c) => {
-            let bad = || AppError::field("after", "Use the next cursor of the previous page.");
-            let raw = engine.decode(c).map_err(|_| bad())?;
-            let raw = String::from_utf8(raw).map_err(|_| bad())?;
-            let (at, id) = raw.split_once('|').ok_or_else(bad)?;
-            let at = DateTime::parse_from_rfc3339(at)
-                .map_err(|_| bad())?
-                .with_timezone(&Utc);
-            Some((at, Uuid::parse_str(id).map_err(|_| bad())?))
-        }
-    };
-    let filter = crate::store::audit::Filter {
-        actor: text("actor"),
-        action: text("action"),
-        subject: text("subject"),
-        from: time("from")?,
-        to: time("to")?,
-        after,
-        limit,
-    };
+    let filter = crate::web::listing::audit_filter(&pairs).map_err(AppError::Validation)?;
     let rows = crate::store::audit::list(&s.db, &filter).await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| rows.last())
-        .flatten()
-        .map(|r| engine.encode(format!("{}|{}", r.at.to_rfc3339(), r.id)));
+    let next = crate::web::listing::audit_next(&rows, filter.limit);
     let parse = |v: &Option<String>| -> serde_json::Value {
         v.as_deref()
             .and_then(|t| serde_json::from_str(t).ok())

@@ -1,0 +1,181 @@
+//! Admins manage staff accounts (invitations by email with a single-use link, roles,
+//! deactivation) and read the audit log; nobody else may.
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invited_recruiter_sets_a_password_once_and_signs_in() {
+    let app = spawn_app().await;
+    app.staff_user("ada@onramp.test", "admin").await;
+    let ada = app.sign_in("ada@onramp.test").await;
+    // Bad input is named, and stores nothing.
+    for (fields, problem) in [
+        (
+            vec![
+                ("email", "not-an-address".to_string()),
+                ("role", "recruiter".to_string()),
+            ],
+            "email",
+        ),
+        (
+            vec![
+                ("email", "new@onramp.test".to_string()),
+                ("role", "boss".to_string()),
+            ],
+            "Choose recruiter, manager or admin",
+        ),
+        (
+            vec![
+                ("email", "ada@onramp.test".to_string()),
+                ("role", "recruiter".to_string()),
+            ],
+            "already exists",
+        ),
+    ] {
+        let r = app.post_as(&ada, "/admin/users", &fields).await;
+        assert_eq!(r.status(), 422);
+        let html = r.text().await.unwrap();
+        assert!(html.contains(problem), "{problem}: {html}");
+    }
+    assert_eq!(app.count("users").await, 1);
+
+    let fields = [
+        ("email", "new@onramp.test".to_string()),
+        ("role", "recruiter".to_string()),
+    ];
+    let r = app.post_as(&ada, "/admin/users", &fields).await;
+    assert_eq!(r.status(), 303);
+    let page = app
+        .get_as(&ada, "/admin/users?done=invited")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("new@onramp.test") && page.contains("Invited"),
+        "{page}"
+    );
+    // The invited account cannot sign in with anything before the link is used.
+    assert_eq!(
+        app.login("new@onramp.test", PASSWORD, None).await.status(),
+        422
+    );
+    app.drain().await;
+    let received = app.received();
+    let mail = mail_to(&received, "new@onramp.test");
+    assert_eq!(mail.len(), 1);
+    let url = link(mail[0], &app.base, "/admin/invite/").expect("invitation link");
+    let path = &url[app.base.len()..];
+    let r = app.get(path).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Choose your password"));
+    let short = [
+        ("new", "short".to_string()),
+        ("confirm", "short".to_string()),
+    ];
+    let r = app.post_form(path, encode(&short)).await;
+    assert_eq!(r.status(), 422);
+    let good = [
+        ("new", "a long enough new password".to_string()),
+        ("confirm", "a long enough new password".to_string()),
+    ];
+    let r = app.post_form(path, encode(&good)).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/admin/login?invited=1");
+    // Once only.
+    assert_eq!(app.post_form(path, encode(&good)).await.status(), 404);
+    assert_eq!(app.get(path).await.status(), 404);
+    let r = app
+        .login("new@onramp.test", "a long enough new password", None)
+        .await;
+    assert_eq!(r.status(), 303);
+    let actions: Vec<String> = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE action LIKE 'staff.%' ORDER BY at, id").fetch_all(p).await)
+    .unwrap();
+    assert!(actions.contains(&"staff.invite".to_string()), "{actions:?}");
+    assert!(
+        actions.contains(&"staff.accept_invite".to_string()),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_change_and_deactivation_ends_sessions_but_the_last_admin_stays() {
+    let app = spawn_app().await;
+    app.staff_user("ada@onramp.test", "admin").await;
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let ada = app.sign_in("ada@onramp.test").await;
+    let rita = app.sign_in("rita@onramp.test").await;
+    let ids: Vec<(String, uuid::Uuid)> = onramp::on_db!(&app.db, p => sqlx::query_as(
+        "SELECT email, id FROM users").fetch_all(p).await)
+    .unwrap();
+    let id_of = |email: &str| ids.iter().find(|(e, _)| e == email).unwrap().1;
+    let (ada_id, rita_id) = (id_of("ada@onramp.test"), id_of("rita@onramp.test"));
+    assert_eq!(app.get_as(&rita, "/admin/questions").await.status(), 200);
+    // A recruiter may not manage staff or read the audit log.
+    assert_eq!(app.get_as(&rita, "/admin/users").await.status(), 403);
+    assert_eq!(app.get_as(&rita, "/admin/audit").await.status(), 403);
+    let r = app
+        .post_as(
+            &rita,
+            &format!("/admin/users/{rita_id}/role"),
+            &[("role", "admin".to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+
+    let r = app
+        .post_as(
+            &ada,
+            &format!("/admin/users/{rita_id}/role"),
+            &[("role", "manager".to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.get_as(&rita, "/admin/questions").await.status(), 403);
+    let r = app
+        .post_as(
+            &ada,
+            &format!("/admin/users/{rita_id}/role"),
+            &[("role", "king".to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    // The only admin cannot demote or deactivate themselves out of the system.
+    let r = app
+        .post_as(
+            &ada,
+            &format!("/admin/users/{ada_id}/role"),
+            &[("role", "recruiter".to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("only active admin"));
+    let r = app
+        .post_as(&ada, &format!("/admin/users/{ada_id}/disable"), &[])
+        .await;
+    assert_eq!(r.status(), 409);
+    // Deactivating ends the person's sessions at once.
+    let r = app
+        .post_as(&ada, &format!("/admin/users/{rita_id}/disable"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app.get_as(&rita, "/admin").await;
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/admin/login"));
+    // The audit page shows it, filtered, and names a filter it cannot read.
+    let html = app
+        .get_as(&ada, "/admin/audit?action=staff.disable")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!("user:{rita_id}")), "{html}");
+    assert!(!html.contains("staff.set_role</td>"), "filtered: {html}");
+    let r = app.get_as(&ada, "/admin/audit?from=yesterday").await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Give a time like"));
+}
