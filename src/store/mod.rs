@@ -217,6 +217,13 @@ impl Db {
                 .await?;
             sqlx::query("PRAGMA optimize").execute(writer).await?;
         }
+        if let Db::Postgres(pool) = self {
+            // Index-only scans need the visibility map that VACUUM writes (autovacuum would,
+            // later); ANALYZE gives the planner the new row counts.
+            sqlx::query("VACUUM (ANALYZE) applications, application_search")
+                .execute(pool)
+                .await?;
+        }
         Ok(())
     }
 

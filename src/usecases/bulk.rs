@@ -63,7 +63,7 @@ impl Action {
         }
     }
 
-    fn name(&self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Action::Move { .. } => "move",
             Action::AddTag { .. } => "add_tag",
@@ -246,9 +246,6 @@ pub async fn run(
     )
     .await?;
     tx.commit().await?;
-    metrics::counter!("onramp_bulk_actions_total", "action" => action.name()).increment(1);
-    metrics::counter!("onramp_bulk_rows_total", "action" => action.name())
-        .increment(report.done as u64);
     Ok(report)
 }
 

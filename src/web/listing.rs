@@ -145,6 +145,7 @@ fn csv_rows(rows: &[ListRow], tags: &std::collections::HashMap<uuid::Uuid, Vec<S
 /// many rows match). The export is audited first, with the filter that chose the rows.
 pub async fn csv_export(
     db: &Db,
+    metrics: &super::metrics::Metrics,
     actor: &str,
     filter: Filter,
 ) -> Result<Response, crate::store::StoreError> {
@@ -164,7 +165,7 @@ pub async fn csv_export(
     )
     .await?;
     tx.commit().await?;
-    metrics::counter!("onramp_exports_total", "format" => "csv").increment(1);
+    metrics.exported("csv");
     let header = {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(CSV_HEADER).expect("writing to memory");
@@ -216,7 +217,7 @@ async fn next_batch(
     f: &mut Filter,
     at: DateTime<Utc>,
 ) -> Result<(Bytes, bool), crate::store::StoreError> {
-    let (rows, more) = applicants::page(db, f, at).await?;
+    let (rows, more) = applicants::batch(db, f, at).await?;
     let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
     let tags = applicants::tags_of(db, &ids).await?;
     f.after = rows.last().map(|r| r.cursor(f.sort));

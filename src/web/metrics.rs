@@ -51,6 +51,22 @@ impl Default for Metrics {
                 "onramp_refused_total",
                 "Requests refused before any work: rate limits, bot traps, locked sign-ins."
             );
+            metrics::describe_counter!(
+                "onramp_moves_total",
+                "Applicants moved between stages, by the stage they went to."
+            );
+            metrics::describe_counter!(
+                "onramp_bulk_actions_total",
+                "Bulk actions carried out (not repeats of one), by action."
+            );
+            metrics::describe_counter!(
+                "onramp_bulk_rows_total",
+                "Applicants a bulk action changed, by action."
+            );
+            metrics::describe_counter!(
+                "onramp_exports_total",
+                "Applicant data exports, by format (csv, json)."
+            );
         });
         m
     }
@@ -70,6 +86,25 @@ impl Metrics {
             histogram!("onramp_http_request_duration_seconds", "method" => method, "route" => route)
                 .record(elapsed.as_secs_f64());
         });
+    }
+
+    /// Applicants moved to stage `to` (a stage id the pipeline checked).
+    pub fn moved(&self, to: &str, n: usize) {
+        let to = to.to_string();
+        self.record(|| counter!("onramp_moves_total", "to" => to).increment(n as u64));
+    }
+
+    /// A bulk action carried out, and how many applicants it changed.
+    pub fn bulk(&self, action: &'static str, rows: usize) {
+        self.record(|| {
+            counter!("onramp_bulk_actions_total", "action" => action).increment(1);
+            counter!("onramp_bulk_rows_total", "action" => action).increment(rows as u64);
+        });
+    }
+
+    /// An export of applicant data.
+    pub fn exported(&self, format: &'static str) {
+        self.record(|| counter!("onramp_exports_total", "format" => format).increment(1));
     }
 
     /// A request turned away before any work, by `why` (a fixed word, never client data).

@@ -683,3 +683,56 @@ async fn quiz_attempts_count_per_person_not_per_address() {
     let (_, other) = app.start_quiz("someone.else@gmail.com").await;
     assert_eq!(other.number, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moves_bulk_actions_and_exports_are_counted_in_the_metrics() {
+    let app =
+        spawn_app_with(|s| s.metrics_token = Some("workspace-metrics-token-0123456789".into()))
+            .await;
+    let a = app.applicant("a@example.com", json!({})).await;
+    let b = app.applicant("b@example.com", json!({})).await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/applications/{a}/moves"),
+            &json!({ "to": "withdrawn" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let rita = app.sign_in("rita@onramp.test").await;
+    let fields = [
+        ("action", "add_tag".to_string()),
+        ("tag", "pilot".to_string()),
+        ("id", b.clone()),
+        ("key", uuid::Uuid::new_v4().to_string()),
+    ];
+    for _ in 0..2 {
+        // The second is a repeat of the same confirmation: not counted again.
+        let r = app
+            .post_as(&rita, "/admin/applicants/bulk/run", &fields)
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    assert_eq!(
+        app.get_key(&app.api_key, "/api/v1/applications.csv")
+            .await
+            .status(),
+        200
+    );
+    let r = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth("workspace-metrics-token-0123456789")
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    for line in [
+        "onramp_moves_total{to=\"withdrawn\"} 1",
+        "onramp_bulk_actions_total{action=\"add_tag\"} 1",
+        "onramp_bulk_rows_total{action=\"add_tag\"} 1",
+        "onramp_exports_total{format=\"csv\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+}

@@ -225,7 +225,7 @@ pub async fn csv(
         Ok(f) => f,
         Err(e) => return Err(PageError(AppError::Validation(e))),
     };
-    Ok(listing::csv_export(&s.db, &format!("staff:{}", staff.id), f).await?)
+    Ok(listing::csv_export(&s.db, &s.metrics, &format!("staff:{}", staff.id), f).await?)
 }
 
 fn parse_id(id: &str) -> Option<Uuid> {
@@ -536,7 +536,7 @@ pub async fn move_one(
                 .await;
         match done {
             Ok(_) => {
-                metrics::counter!("onramp_moves_total", "to" => to.clone()).increment(1);
+                s.metrics.moved(&to, 1);
                 return Ok(back_to(id, "moved"));
             }
             Err(MoveFailure::NotFound) => return Ok(staff.not_found(NO_SUCH)),
@@ -869,6 +869,12 @@ pub async fn bulk_run(
         &req.action,
     )
     .await?;
+    if !report.repeated {
+        s.metrics.bulk(req.action.name(), report.done);
+        if let Action::Move { to, .. } = &req.action {
+            s.metrics.moved(to, report.done);
+        }
+    }
     let failed: Vec<Value> = report
         .failed
         .iter()

@@ -92,5 +92,5 @@ pub async fn csv(
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     let f = filter(&s, query)?;
-    Ok(listing::csv_export(&s.db, &key.actor(), f).await?)
+    Ok(listing::csv_export(&s.db, &s.metrics, &key.actor(), f).await?)
 }

@@ -473,11 +473,14 @@ pub async fn create_move(
     )
     .await;
     match done {
-        Ok(m) => Ok(Json(MoveOut {
-            id,
-            from: m.from,
-            stage: m.to,
-        })),
+        Ok(m) => {
+            s.metrics.moved(&m.to, 1);
+            Ok(Json(MoveOut {
+                id,
+                from: m.from,
+                stage: m.to,
+            }))
+        }
         Err(MoveFailure::Refused(e)) => {
             let (field, message) = e.field_and_message(pipeline.reject_reasons());
             let mut errors = crate::domain::FieldErrors::new();
@@ -604,6 +607,7 @@ pub async fn export(
         .await
         .map_err(not_found_or)?;
     crate::usecases::privacy::record_export(&s.db, &key.actor(), id).await?;
+    s.metrics.exported("json");
     Ok(Json(data))
 }
 

@@ -40,6 +40,7 @@ pub async fn export(
     };
     let data = crate::usecases::privacy::export(&s.db, id).await?;
     crate::usecases::privacy::record_export(&s.db, "applicant", id).await?;
+    s.metrics.exported("json");
     Ok((
         [
             (
