@@ -801,20 +801,23 @@ pub async fn bulk_confirm(
                 "errors": [],
             }),
         )),
-        Err(errors) => {
-            let (summary, _) = errors_context(&errors);
-            Ok(staff.page(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "admin_bulk",
-                "Error: Bulk action",
-                "applicants",
-                json!({
-                    "confirm": false, "count": 0, "all": false, "what": "", "fields": [],
-                    "key": "", "back": back, "report": null, "errors": summary,
-                }),
-            ))
-        }
+        Err(errors) => Ok(bulk_refused(&staff, &back, &errors)),
     }
+}
+
+/// A bulk request that cannot be carried out, with what is wrong, and the way back.
+fn bulk_refused(staff: &Staff, back: &str, errors: &FieldErrors) -> Response {
+    let (summary, _) = errors_context(errors);
+    staff.page(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "admin_bulk",
+        "Error: Bulk action",
+        "applicants",
+        json!({
+            "confirm": false, "count": 0, "all": false, "what": "", "fields": [],
+            "key": "", "back": back, "report": null, "errors": summary,
+        }),
+    )
 }
 
 /// `POST /admin/applicants/bulk/run`: does it, once per confirmation (`key`), and reports.
@@ -848,17 +851,7 @@ pub async fn bulk_run(
         }
     };
     let (Some(req), true) = (req, errors.is_empty()) else {
-        let (summary, _) = errors_context(&errors);
-        return Ok(staff.page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "admin_bulk",
-            "Error: Bulk action",
-            "applicants",
-            json!({
-                "confirm": false, "count": 0, "all": false, "what": "", "fields": [],
-                "key": "", "back": back, "report": null, "errors": summary,
-            }),
-        ));
+        return Ok(bulk_refused(&staff, &back, &errors));
     };
     let report = bulk::run(
         &s.db,
