@@ -655,3 +655,37 @@ pub async fn sync_status(tx: &mut Tx, ids: &[Uuid]) -> Result<()> {
     }
     Ok(())
 }
+
+/// Whether two applications share a person key.
+pub async fn same_person(tx: &mut Tx, a: Uuid, b: Uuid) -> Result<bool> {
+    const SQL: &str = "SELECT COUNT(*) FROM applications x JOIN applications y \
+        ON x.email_key = y.email_key OR (x.phone_key IS NOT NULL AND x.phone_key = y.phone_key) \
+        WHERE x.id = $1 AND y.id = $2";
+    let n: i64 = on!(tx, c => sqlx::query_scalar(SQL).bind(a).bind(b).fetch_one(&mut **c).await?);
+    Ok(n > 0)
+}
+
+/// Moves what happened to application `from` onto `to` (events, tags, quiz attempts numbered
+/// after `to`'s own, emails) and deletes `from` with what is left of it (its screening, links,
+/// search terms).
+pub async fn move_history(tx: &mut Tx, from: Uuid, to: Uuid) -> Result<()> {
+    const STEPS: &[&str] = &[
+        "UPDATE application_events SET application_id = $2 WHERE application_id = $1",
+        "INSERT INTO application_tags (application_id, tag, created_at) \
+         SELECT $2, tag, created_at FROM application_tags WHERE application_id = $1 \
+         ON CONFLICT (application_id, tag) DO NOTHING",
+        "UPDATE quiz_attempts SET number = number + \
+         (SELECT COALESCE(MAX(number), 0) FROM quiz_attempts WHERE application_id = $2) + 1000 \
+         WHERE application_id = $1",
+        "UPDATE quiz_attempts SET application_id = $2, number = number - 1000 \
+         WHERE application_id = $1",
+        "UPDATE outbox SET application_id = $2 WHERE application_id = $1",
+        "UPDATE applications SET score_bp = (SELECT MAX(score_bp) FROM applications \
+         WHERE id IN ($1, $2)) WHERE id = $2",
+        "DELETE FROM applications WHERE id = $1",
+    ];
+    for sql in STEPS {
+        on!(tx, c => sqlx::query(sql).bind(from).bind(to).execute(&mut **c).await.map(|_| ())?);
+    }
+    Ok(())
+}

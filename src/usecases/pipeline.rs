@@ -292,3 +292,53 @@ pub async fn timeline(db: &Db, id: Uuid) -> Result<Vec<TimelineItem>, StoreError
     items.sort_by_key(|t| t.at);
     Ok(items)
 }
+
+/// Why a merge was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeFailure {
+    #[error("no such application")]
+    NotFound,
+    #[error("{0}")]
+    Refused(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Merges two applications of one person (same address without dots or `+tag`, or same phone):
+/// the older one stays, the newer one's timeline, notes, tags, quiz attempts and emails move to
+/// it, a `merged` event and an audit row record it, and the newer record is deleted. One
+/// transaction. Returns the id that stays.
+pub async fn merge(db: &Db, actor: &str, a: Uuid, b: Uuid) -> Result<Uuid, MergeFailure> {
+    if a == b {
+        return Err(MergeFailure::Refused(
+            "An applicant cannot be merged with themselves.",
+        ));
+    }
+    let at = now();
+    let mut tx = db.begin().await?;
+    let mut apps = applications::get_many_for_update(&mut tx, &[a, b]).await?;
+    if apps.len() != 2 {
+        return Err(MergeFailure::NotFound);
+    }
+    apps.sort_by_key(|x| (x.created_at, x.id));
+    let (keep, gone) = (&apps[0], &apps[1]);
+    if !crate::store::applicants::same_person(&mut tx, keep.id, gone.id).await? {
+        return Err(MergeFailure::Refused(
+            "These applicants share neither an address (dots and +tag aside) nor a phone number.",
+        ));
+    }
+    crate::store::applicants::move_history(&mut tx, gone.id, keep.id).await?;
+    let detail = json!({ "merged": gone.id, "merged_stage": gone.status });
+    applications::record_event(&mut tx, keep.id, "merged", detail, actor, at).await?;
+    let subject = format!("application:{}", keep.id);
+    let entry = Entry {
+        actor,
+        action: "application.merge",
+        subject: &subject,
+        before: Some(json!({ "kept": keep.id, "merged": gone.id, "merged_stage": gone.status })),
+        after: Some(json!({ "kept": keep.id })),
+    };
+    audit::record(&mut tx, entry, at).await?;
+    tx.commit().await?;
+    Ok(keep.id)
+}

@@ -207,6 +207,12 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             post(applicants::set_tag),
         ),
         row(
+            p.clone(),
+            "/admin/applicants/{id}/merge",
+            Staff(RECRUITING),
+            post(applicants::merge),
+        ),
+        row(
             g.clone(),
             "/admin/questions",
             Staff(RECRUITING),

@@ -736,3 +736,83 @@ async fn moves_bulk_actions_and_exports_are_counted_in_the_metrics() {
         assert!(text.contains(line), "{line} missing from:\n{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_keeps_the_older_record_with_both_histories() {
+    let app = spawn_app().await;
+    let older = app
+        .applicant("ana.lind@gmail.com", json!({ "phone": "+46705550101" }))
+        .await;
+    let newer = app
+        .applicant("analind+2@gmail.com", json!({ "phone": "+46705550102" }))
+        .await;
+    let stranger = app
+        .applicant("someone@example.com", json!({ "phone": "+46705550103" }))
+        .await;
+    let note = json!({ "body": "Asked about evening shifts" });
+    let r = app
+        .post_json(&format!("/api/v1/applications/{newer}/notes"), &note)
+        .await;
+    assert_eq!(r.status(), 201);
+    let tag = json!({ "tag": "evenings" });
+    let r = app
+        .post_json(&format!("/api/v1/applications/{newer}/tags"), &tag)
+        .await;
+    assert_eq!(r.status(), 201);
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let rita = app.sign_in("rita@onramp.test").await;
+    // Not the same person: refused, nothing changes.
+    let r = app
+        .post_as(
+            &rita,
+            &format!("/admin/applicants/{older}/merge"),
+            &[("other", stranger.clone())],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("share neither an address"));
+    // Asked from the newer record: the older one still stays.
+    let r = app
+        .post_as(
+            &rita,
+            &format!("/admin/applicants/{newer}/merge"),
+            &[("other", older.clone())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        format!("/admin/applicants/{older}?done=merged").as_str()
+    );
+    assert_eq!(
+        app.get_as(&rita, &format!("/admin/applicants/{newer}"))
+            .await
+            .status(),
+        404
+    );
+    let html = app
+        .get_as(&rita, &format!("/admin/applicants/{older}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Asked about evening shifts"), "{html}");
+    assert!(html.contains("Tagged evenings"));
+    assert!(html.contains("<span class=\"tag\">evenings</span>"));
+    assert!(html.contains("merged"), "the merge is on the timeline");
+    let audited: i64 = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'application.merge'").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(audited, 1);
+    // Managers may not merge.
+    app.staff_user("max@onramp.test", "manager").await;
+    let max = app.sign_in("max@onramp.test").await;
+    let r = app
+        .post_as(
+            &max,
+            &format!("/admin/applicants/{older}/merge"),
+            &[("other", stranger)],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+}

@@ -259,6 +259,7 @@ pub async fn detail(
         "moved" => Some("Moved. The timeline below shows it."),
         "note" => Some("Note added."),
         "tag" => Some("Tags updated."),
+        "merged" => Some("Merged: this record now holds the other one's history."),
         _ => None,
     };
     let extra = Extra {
@@ -621,6 +622,38 @@ pub async fn set_tag(
         Ok(_) => Ok(back_to(id, "tag")),
         Err(MoveFailure::NotFound) => Ok(staff.not_found(NO_SUCH)),
         Err(e) => Err(AppError::from(e).into()),
+    }
+}
+
+/// `POST /admin/applicants/{id}/merge` with `other`: merges the two records of one person into
+/// the older one.
+pub async fn merge(
+    staff: Recruiter,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let Some(id) = parse_id(&id) else {
+        return Ok(staff.not_found(NO_SUCH));
+    };
+    let pairs = read_form(&s, &headers, body).await?;
+    let Some(other) = parse_id(field(&pairs, "other")) else {
+        return Ok(staff.not_found(NO_SUCH));
+    };
+    match moves::merge(&s.db, &actor(&staff), id, other).await {
+        Ok(kept) => Ok(back_to(kept, "merged")),
+        Err(moves::MergeFailure::NotFound) => Ok(staff.not_found(NO_SUCH)),
+        Err(moves::MergeFailure::Refused(m)) => {
+            let mut errors = FieldErrors::new();
+            add_error(&mut errors, "other", m);
+            let extra = Extra {
+                errors,
+                ..Extra::default()
+            };
+            applicant_page(&staff, &s, id, extra, StatusCode::CONFLICT).await
+        }
+        Err(moves::MergeFailure::Store(e)) => Err(e.into()),
     }
 }
 
