@@ -303,3 +303,19 @@ pub async fn all_for_application(db: &Db, application_id: Uuid) -> Result<Vec<At
         format!("SELECT {COLUMNS} FROM quiz_attempts WHERE application_id = $1 ORDER BY number");
     Ok(on_db!(db, p => sqlx::query_as(&sql).bind(application_id).fetch_all(p).await?))
 }
+
+/// How many of `ids` have a quiz attempt running.
+pub async fn open_among(tx: &mut Tx, ids: &[Uuid]) -> Result<i64> {
+    let n: i64 = on!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT COUNT(*) FROM quiz_attempts WHERE status = 'open' AND application_id IN (",
+        );
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        list.push_unseparated(")");
+        qb.build_query_scalar().fetch_one(&mut **c).await?
+    });
+    Ok(n)
+}

@@ -327,6 +327,12 @@ pub async fn merge(db: &Db, actor: &str, a: Uuid, b: Uuid) -> Result<Uuid, Merge
             "These applicants share neither an address (dots and +tag aside) nor a phone number.",
         ));
     }
+    let open = crate::store::attempts::open_among(&mut tx, &[keep.id, gone.id]).await?;
+    if open > 1 {
+        return Err(MergeFailure::Refused(
+            "Both records have a quiz attempt running: merge them once one has finished.",
+        ));
+    }
     crate::store::applicants::move_history(&mut tx, gone.id, keep.id).await?;
     let detail = json!({ "merged": gone.id, "merged_stage": gone.status });
     applications::record_event(&mut tx, keep.id, "merged", detail, actor, at).await?;
