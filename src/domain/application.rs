@@ -322,6 +322,22 @@ fn validate_weekly_hours(hours: &str) -> Result<(), ValidationError> {
     }
 }
 
+/// The longest note.
+pub const NOTE_MAX: usize = 5000;
+
+/// A note as stored: control characters other than line breaks dropped, trimmed, 1 to
+/// `NOTE_MAX` characters; or what is wrong.
+pub fn parse_note(raw: &str) -> Result<String, String> {
+    let text = clean_multiline(raw);
+    if text.is_empty() || text.chars().count() > NOTE_MAX {
+        Err(format!(
+            "Write the note as text of 1 to {NOTE_MAX} characters."
+        ))
+    } else {
+        Ok(text)
+    }
+}
+
 /// The longest tag.
 pub const TAG_MAX: usize = 40;
 

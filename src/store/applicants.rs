@@ -440,7 +440,7 @@ pub async fn index_terms(tx: &mut Tx, rows: &[Indexed<'_>]) -> Result<()> {
 }
 
 /// Writes the search terms of applications that have none yet.
-async fn index_new_terms(tx: &mut Tx, rows: &[Indexed<'_>]) -> Result<()> {
+pub(crate) async fn index_new_terms(tx: &mut Tx, rows: &[Indexed<'_>]) -> Result<()> {
     let terms: Vec<(String, Indexed)> = rows
         .iter()
         .flat_map(|row| {

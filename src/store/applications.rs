@@ -98,7 +98,7 @@ pub async fn insert_many_if_new(
             )
         })
         .collect();
-    super::applicants::index_terms(tx, &terms).await?;
+    super::applicants::index_new_terms(tx, &terms).await?;
     Ok(ids)
 }
 

@@ -467,6 +467,25 @@ async fn read_form(
     Ok(form::urlencoded(headers, body, s.settings.max_body_bytes)?)
 }
 
+/// The applicant's page again, with a form's refused `field` and the values sent (`kept`).
+async fn refused(
+    staff: &Staff,
+    s: &AppState,
+    id: Uuid,
+    field: &str,
+    message: impl Into<String>,
+    kept: Value,
+) -> Result<Response, PageError> {
+    let mut errors = FieldErrors::new();
+    add_error(&mut errors, field, message);
+    let extra = Extra {
+        errors,
+        form: kept,
+        ..Extra::default()
+    };
+    applicant_page(staff, s, id, extra, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
 fn actor(staff: &Staff) -> String {
     format!("staff:{}", staff.id)
 }
@@ -569,23 +588,12 @@ pub async fn add_note(
         return Ok(staff.not_found(NO_SUCH));
     };
     let pairs = read_form(&s, &headers, body).await?;
-    let text = field(&pairs, "body");
-    let max = crate::web::api::applications::NOTE_MAX;
-    if text.is_empty() || text.chars().count() > max {
-        let mut errors = FieldErrors::new();
-        add_error(
-            &mut errors,
-            "body",
-            format!("Write the note: 1 to {max} characters."),
-        );
-        let extra = Extra {
-            errors,
-            form: json!({ "body": text }),
-            ..Extra::default()
-        };
-        return applicant_page(&staff, &s, id, extra, StatusCode::UNPROCESSABLE_ENTITY).await;
-    }
-    match moves::add_note(&s.db, &actor(&staff), id, text).await {
+    let raw = super::untrimmed(&pairs, "body");
+    let text = match crate::domain::application::parse_note(&raw) {
+        Ok(t) => t,
+        Err(m) => return refused(&staff, &s, id, "body", m, json!({ "body": raw })).await,
+    };
+    match moves::add_note(&s.db, &actor(&staff), id, &text).await {
         Ok(()) => Ok(back_to(id, "note")),
         Err(MoveFailure::NotFound) => Ok(staff.not_found(NO_SUCH)),
         Err(e) => Err(AppError::from(e).into()),
@@ -607,14 +615,8 @@ pub async fn set_tag(
     let tag = match crate::domain::application::parse_tag(field(&pairs, "tag")) {
         Ok(t) => t,
         Err(m) => {
-            let mut errors = FieldErrors::new();
-            add_error(&mut errors, "tag", m);
-            let extra = Extra {
-                errors,
-                form: json!({ "tag": field(&pairs, "tag") }),
-                ..Extra::default()
-            };
-            return applicant_page(&staff, &s, id, extra, StatusCode::UNPROCESSABLE_ENTITY).await;
+            let kept = json!({ "tag": field(&pairs, "tag") });
+            return refused(&staff, &s, id, "tag", m, kept).await;
         }
     };
     let on = field(&pairs, "remove") != "1";
@@ -645,13 +647,8 @@ pub async fn merge(
         Ok(kept) => Ok(back_to(kept, "merged")),
         Err(moves::MergeFailure::NotFound) => Ok(staff.not_found(NO_SUCH)),
         Err(moves::MergeFailure::Refused(m)) => {
-            let mut errors = FieldErrors::new();
-            add_error(&mut errors, "other", m);
-            let extra = Extra {
-                errors,
-                ..Extra::default()
-            };
-            applicant_page(&staff, &s, id, extra, StatusCode::CONFLICT).await
+            let page = refused(&staff, &s, id, "other", m.to_string(), json!({})).await?;
+            Ok((StatusCode::CONFLICT, page).into_response())
         }
         Err(moves::MergeFailure::Store(e)) => Err(e.into()),
     }

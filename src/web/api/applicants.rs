@@ -33,7 +33,7 @@ fn filter(
         ("customer" = Option<bool>, Query, description = "`true` or `false`"),
         ("source" = Option<String>, Query, description = "`utm_source` exactly", max_length = 100),
         ("campaign" = Option<String>, Query, description = "`utm_campaign` exactly", max_length = 100),
-        ("tag" = Option<String>, Query, description = "A tag the applicant has", max_length = 40, pattern = "^[A-Za-z0-9 _-]+$"),
+        ("tag" = Option<String>, Query, description = "A tag the applicant has (matched lower-case)", max_length = 40, pattern = r"^[A-Za-z0-9 _-]*[A-Za-z0-9_-][A-Za-z0-9 _-]*$"),
         ("score_min" = Option<i64>, Query, description = "Lowest best quiz score, percent", minimum = 0, maximum = 100),
         ("score_max" = Option<i64>, Query, description = "Highest best quiz score, percent (not below score_min)", minimum = 0, maximum = 100),
         ("applied_from" = Option<chrono::NaiveDate>, Query, description = "First day applied, YYYY-MM-DD (UTC)"),

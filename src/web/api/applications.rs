@@ -507,9 +507,6 @@ impl From<MoveFailure> for AppError {
     }
 }
 
-/// The most a note may hold.
-pub const NOTE_MAX: usize = 5000;
-
 /// A note for the applicant's timeline.
 #[derive(Deserialize, ToSchema)]
 pub struct NoteIn {
@@ -540,16 +537,9 @@ pub async fn create_note(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
     let value = form::json(&headers, body, s.settings.max_body_bytes)?;
-    let text = match value.get("body") {
-        Some(serde_json::Value::String(t)) => crate::domain::application::clean_multiline(t),
-        _ => String::new(),
-    };
-    if text.is_empty() || text.chars().count() > NOTE_MAX {
-        return Err(AppError::field(
-            "body",
-            format!("Write the note as text of 1 to {NOTE_MAX} characters."),
-        ));
-    }
+    let raw = value.get("body").and_then(|t| t.as_str()).unwrap_or("");
+    let text =
+        crate::domain::application::parse_note(raw).map_err(|m| AppError::field("body", m))?;
     let id = application_id(&id)?;
     pipeline::add_note(&s.db, &key.actor(), id, &text).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
