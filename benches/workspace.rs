@@ -263,6 +263,23 @@ async fn run() {
         p50 / b50,
         p99 / b99
     );
+    // The landing page: no filter, a million rows to count per stage.
+    let mut landing = Vec::new();
+    for _ in 0..repeats.min(10) {
+        landing.push(
+            timed(
+                &client,
+                &format!("{base}/admin/applicants"),
+                ("cookie", &cookie),
+            )
+            .await,
+        );
+    }
+    let (l50, l99) = summary(landing);
+    println!(
+        "GET /admin/applicants (no filter): p50 {l50:.2} ms, p99 {l99:.2} ms; ratio p50 {:.1}",
+        l50 / b50
+    );
     for q in QUERIES {
         let pairs = onramp::web::form::query(Some(q.to_string()));
         let f = onramp::web::listing::filter(&pairs, &pipeline).unwrap();

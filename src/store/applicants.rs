@@ -55,120 +55,97 @@ const LIST_COLUMNS: &str = "a.id, a.full_name, a.email, a.phone, a.country, a.ar
     a.languages, a.weekly_hours, a.student, a.customer, a.utm_source, a.utm_campaign, a.status, \
     a.score_bp, a.created_at, a.stage_since";
 
-/// How the list query reads `applications a`'s indexed columns: on SQLite, when a search word
-/// is long enough to be selective, as `+a.column`, which keeps the planner from walking an
-/// index of the applications (all of a country, say, in date order) and probing the search
-/// for each row; the search's own index then drives, and the few rows it finds are sorted.
-/// (SQLite plans before it sees the bound values; PostgreSQL's planner weighs them, and has
-/// no unary plus for text.)
-fn column_prefix(db: &Db, f: &Filter) -> &'static str {
-    let selective = f.q.iter().any(|w| w.chars().count() >= 3);
-    if selective && matches!(db, Db::Sqlite { .. }) {
-        "+"
-    } else {
-        ""
+/// How a sort orders the list: its column (under the same name in `applications` and in
+/// `application_search`), direction, and the keyset comparison that continues after a row.
+fn order(sort: Sort) -> (&'static str, &'static str, &'static str) {
+    match sort {
+        Sort::AppliedDesc => ("created_at", "DESC", "<"),
+        Sort::AppliedAsc => ("created_at", "ASC", ">"),
+        Sort::ScoreDesc => ("score_bp", "DESC", "<"),
+        Sort::ScoreAsc => ("score_bp", "ASC", ">"),
+        Sort::NameAsc => ("full_name", "ASC", ">"),
+        Sort::NameDesc => ("full_name", "DESC", "<"),
     }
 }
 
-/// Adds the filter's conditions (each starting with ` AND`) to a query over `applications a`.
-/// `with_stage` false leaves the stage out (for the counts per stage); `$p` is
-/// `column_prefix`. A macro, because the builder is typed per engine.
+/// Adds the filter's conditions but the search words (each starting with ` AND`) on table `$t`:
+/// `a` (`applications`, id column `id`) or `s` (`application_search`, which carries the
+/// same columns under the same names, id column `application_id`). `with_stage` false leaves
+/// the stage out (for the counts per stage). A macro, because the builder is typed per engine.
 macro_rules! push_conditions {
-    ($qb:expr, $f:expr, $now:expr, $with_stage:expr, $p:expr) => {{
+    ($qb:expr, $f:expr, $now:expr, $with_stage:expr, $t:expr, $id:expr) => {{
         let f: &Filter = $f;
         let qb = $qb;
-        let p: &str = $p;
+        let (t, id): (&str, &str) = ($t, $id);
         if $with_stage {
             if let Some(s) = &f.stage {
-                qb.push(format!(" AND {p}a.status = ")).push_bind(s.clone());
+                qb.push(format!(" AND {t}.status = ")).push_bind(s.clone());
             }
         }
         if let Some(v) = &f.country {
-            qb.push(format!(" AND {p}a.country = "))
-                .push_bind(v.clone());
+            qb.push(format!(" AND {t}.country = ")).push_bind(v.clone());
         }
         if let Some(v) = &f.language {
             // Two lower-case letters (checked), so no LIKE wildcard can get in.
-            qb.push(" AND (',' || a.languages || ',') LIKE ")
+            qb.push(format!(" AND (',' || {t}.languages || ',') LIKE "))
                 .push_bind(format!("%,{v},%"));
         }
         if let Some(v) = &f.area {
-            qb.push(" AND a.area = ").push_bind(v.clone());
+            qb.push(format!(" AND {t}.area = ")).push_bind(v.clone());
         }
         if let Some(v) = f.student {
-            qb.push(" AND a.student = ").push_bind(v);
+            qb.push(format!(" AND {t}.student = ")).push_bind(v);
         }
         if let Some(v) = f.customer {
-            qb.push(" AND a.customer = ").push_bind(v);
+            qb.push(format!(" AND {t}.customer = ")).push_bind(v);
         }
         if let Some(v) = &f.source {
-            qb.push(format!(" AND {p}a.utm_source = "))
+            qb.push(format!(" AND {t}.utm_source = "))
                 .push_bind(v.clone());
         }
         if let Some(v) = &f.campaign {
-            qb.push(" AND a.utm_campaign = ").push_bind(v.clone());
+            qb.push(format!(" AND {t}.utm_campaign = "))
+                .push_bind(v.clone());
         }
         if let Some(v) = &f.tag {
-            qb.push(" AND a.id IN (SELECT t.application_id FROM application_tags t WHERE t.tag = ")
-                .push_bind(v.clone())
-                .push(")");
+            qb.push(format!(
+                " AND {id} IN (SELECT g.application_id FROM application_tags g WHERE g.tag = "
+            ))
+            .push_bind(v.clone())
+            .push(")");
         }
         if let Some(v) = f.score_min {
-            qb.push(format!(" AND {p}a.score_bp >= ")).push_bind(v);
+            qb.push(format!(" AND {t}.score_bp >= ")).push_bind(v);
         }
         if let Some(v) = f.score_max {
-            qb.push(format!(" AND {p}a.score_bp BETWEEN 0 AND "))
+            qb.push(format!(" AND {t}.score_bp BETWEEN 0 AND "))
                 .push_bind(v);
         }
         let (from, to) = f.applied_range();
         if let Some(v) = from {
-            qb.push(format!(" AND {p}a.created_at >= ")).push_bind(v);
+            qb.push(format!(" AND {t}.created_at >= ")).push_bind(v);
         }
         if let Some(v) = to {
-            qb.push(format!(" AND {p}a.created_at < ")).push_bind(v);
+            qb.push(format!(" AND {t}.created_at < ")).push_bind(v);
         }
         if let Some(days) = f.stuck_days {
             let cutoff: DateTime<Utc> = $now - Duration::days(days);
-            qb.push(format!(" AND {p}a.stage_since < "))
+            qb.push(format!(" AND {t}.stage_since < "))
                 .push_bind(cutoff);
-        }
-        for w in &f.q {
-            qb.push(
-                " AND a.id IN (SELECT s.application_id FROM application_search s WHERE s.term >= ",
-            )
-            .push_bind(w.clone())
-            .push(" AND s.term < ")
-            .push_bind(applicants::prefix_end(w));
-            // The stage and country are in the search index too: filter there, before any
-            // applicant row is read.
-            if let (true, Some(st)) = ($with_stage, &f.stage) {
-                qb.push(" AND s.status = ").push_bind(st.clone());
-            }
-            if let Some(c) = &f.country {
-                qb.push(" AND s.country = ").push_bind(c.clone());
-            }
-            qb.push(")");
         }
     }};
 }
 
-/// Adds the keyset condition and the order for `f.sort`, and the limit (`$p` as for
-/// `push_conditions`).
+/// Adds the keyset condition after `f.after`, the order for `f.sort` and the limit, on table
+/// `$t` with id column `$id` (as for `push_conditions`).
 macro_rules! push_page {
-    ($qb:expr, $f:expr, $limit:expr, $p:expr) => {{
+    ($qb:expr, $f:expr, $limit:expr, $t:expr, $id:expr) => {{
         let f: &Filter = $f;
         let qb = $qb;
-        let p: &str = $p;
-        let (column, dir, cmp) = match f.sort {
-            Sort::AppliedDesc => ("a.created_at", "DESC", "<"),
-            Sort::AppliedAsc => ("a.created_at", "ASC", ">"),
-            Sort::ScoreDesc => ("a.score_bp", "DESC", "<"),
-            Sort::ScoreAsc => ("a.score_bp", "ASC", ">"),
-            Sort::NameAsc => ("a.full_name", "ASC", ">"),
-            Sort::NameDesc => ("a.full_name", "DESC", "<"),
-        };
+        let (t, id): (&str, &str) = ($t, $id);
+        let (column, dir, cmp) = order(f.sort);
         if let Some(c) = &f.after {
-            qb.push(format!(" AND ({p}{column}, a.id) {cmp} ("));
+            qb.push(format!(" AND ({t}.{column}, {id}) {cmp} ("));
             match c.sort {
                 Sort::AppliedAsc | Sort::AppliedDesc => {
                     let t: DateTime<Utc> = DateTime::parse_from_rfc3339(&c.value)
@@ -185,20 +162,72 @@ macro_rules! push_page {
             }
             qb.push(", ").push_bind(c.id).push(")");
         }
-        qb.push(format!(" ORDER BY {p}{column} {dir}, a.id {dir} LIMIT "))
+        qb.push(format!(" ORDER BY {t}.{column} {dir}, {id} {dir} LIMIT "))
             .push_bind($limit);
+    }};
+}
+
+/// Adds `FROM application_search s WHERE` the search words of `f` (at least one): the longest
+/// word, as the likeliest to be selective, is a range of the index, which drives; every other
+/// word must match a term of the same applicant. Then the rest of the filter, on the columns
+/// the index carries: no applicant row is read for one the list will not show.
+macro_rules! push_search {
+    ($qb:expr, $f:expr, $now:expr, $with_stage:expr) => {{
+        let f: &Filter = $f;
+        let qb = $qb;
+        let mut words: Vec<&String> = f.q.iter().collect();
+        words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+        let (first, rest) = words.split_first().expect("a search has a word");
+        qb.push(" FROM application_search s WHERE s.term >= ")
+            .push_bind((*first).clone())
+            .push(" AND s.term < ")
+            .push_bind(applicants::prefix_end(first));
+        for w in rest {
+            qb.push(
+                " AND s.application_id IN (SELECT w.application_id FROM application_search w \
+                 WHERE w.term >= ",
+            )
+            .push_bind((*w).clone())
+            .push(" AND w.term < ")
+            .push_bind(applicants::prefix_end(w))
+            .push(")");
+        }
+        push_conditions!(&mut *qb, f, $now, $with_stage, "s", "s.application_id");
+    }};
+}
+
+/// The list query for `f`: `SELECT $select` (columns of `applications a`) of at most `$limit`
+/// rows after `f.after`, in list order. Without search words it reads `applications` through
+/// the index that suits the filter; with them, the search index picks the page's ids first.
+macro_rules! push_list {
+    ($qb:expr, $f:expr, $now:expr, $limit:expr, $select:expr) => {{
+        let f: &Filter = $f;
+        let qb = $qb;
+        let select: &str = $select;
+        if f.q.is_empty() {
+            qb.push(format!(" SELECT {select} FROM applications a WHERE 1 = 1"));
+            push_conditions!(&mut *qb, f, $now, true, "a", "a.id");
+            push_page!(&mut *qb, f, $limit, "a", "a.id");
+        } else {
+            let (column, dir, _) = order(f.sort);
+            qb.push(format!(
+                " SELECT {select} FROM applications a JOIN (SELECT DISTINCT s.application_id, \
+                 s.{column}"
+            ));
+            push_search!(&mut *qb, f, $now, true);
+            push_page!(&mut *qb, f, $limit, "s", "s.application_id");
+            qb.push(format!(
+                ") m ON a.id = m.application_id ORDER BY a.{column} {dir}, a.id {dir}"
+            ));
+        }
     }};
 }
 
 /// A page of the list: at most `f.limit` rows after `f.after`, and whether more follow.
 pub async fn page(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<(Vec<ListRow>, bool)> {
-    let plus = column_prefix(db, f);
     let mut rows: Vec<ListRow> = on_db!(db, p => {
-        let mut qb = sqlx::QueryBuilder::new(format!(
-            "SELECT {LIST_COLUMNS} FROM applications a WHERE 1 = 1"
-        ));
-        push_conditions!(&mut qb, f, now, true, plus);
-        push_page!(&mut qb, f, f.limit + 1, plus);
+        let mut qb = sqlx::QueryBuilder::new("");
+        push_list!(&mut qb, f, now, f.limit + 1, LIST_COLUMNS);
         qb.build_query_as().fetch_all(p).await?
     });
     let more = rows.len() as i64 > f.limit;
@@ -214,14 +243,12 @@ pub async fn batch(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<(Vec<ListR
     let Db::Sqlite { reader, .. } = db else {
         return page(db, f, now).await;
     };
-    let plus = column_prefix(db, f);
     let mut qb = sqlx::QueryBuilder::new(
         "SELECT json_group_array(json_array(hex(id), full_name, email, phone, country, area, \
          languages, weekly_hours, student, customer, utm_source, utm_campaign, status, score_bp, \
-         created_at, stage_since)) FROM (SELECT a.* FROM applications a WHERE 1 = 1",
+         created_at, stage_since)) FROM (",
     );
-    push_conditions!(&mut qb, f, now, true, plus);
-    push_page!(&mut qb, f, f.limit + 1, plus);
+    push_list!(&mut qb, f, now, f.limit + 1, "a.*");
     qb.push(")");
     let json: String = qb.build_query_scalar().fetch_one(reader).await?;
     type Raw = (
@@ -299,12 +326,18 @@ pub async fn counts_by_stage(
     f: &Filter,
     now: DateTime<Utc>,
 ) -> Result<HashMap<String, i64>> {
-    let plus = column_prefix(db, f);
     let rows: Vec<(String, i64)> = on_db!(db, p => {
-        let mut qb =
-            sqlx::QueryBuilder::new("SELECT a.status, COUNT(*) FROM applications a WHERE 1 = 1");
-        push_conditions!(&mut qb, f, now, false, plus);
-        qb.push(" GROUP BY a.status");
+        let mut qb = sqlx::QueryBuilder::new("");
+        if f.q.is_empty() {
+            qb.push("SELECT a.status, COUNT(*) FROM applications a WHERE 1 = 1");
+            push_conditions!(&mut qb, f, now, false, "a", "a.id");
+            qb.push(" GROUP BY a.status");
+        } else {
+            // An applicant matches once however many of their terms do.
+            qb.push("SELECT m.status, COUNT(*) FROM (SELECT DISTINCT s.application_id, s.status");
+            push_search!(&mut qb, f, now, false);
+            qb.push(") m GROUP BY m.status");
+        }
         qb.build_query_as().fetch_all(p).await?
     });
     Ok(rows.into_iter().collect())
@@ -313,12 +346,13 @@ pub async fn counts_by_stage(
 /// The ids of every applicant the filter matches, in list order (for a bulk action on "all
 /// matching"), at most `cap`.
 pub async fn matching_ids(db: &Db, f: &Filter, now: DateTime<Utc>, cap: i64) -> Result<Vec<Uuid>> {
-    let plus = column_prefix(db, f);
+    let f = Filter {
+        after: None,
+        ..f.clone()
+    };
     Ok(on_db!(db, p => {
-        let mut qb = sqlx::QueryBuilder::new("SELECT a.id FROM applications a WHERE 1 = 1");
-        push_conditions!(&mut qb, f, now, true, plus);
-        let f = Filter { after: None, ..f.clone() };
-        push_page!(&mut qb, &f, cap, plus);
+        let mut qb = sqlx::QueryBuilder::new("");
+        push_list!(&mut qb, &f, now, cap, "a.id");
         qb.build_query_scalar().fetch_all(p).await?
     }))
 }
@@ -326,23 +360,16 @@ pub async fn matching_ids(db: &Db, f: &Filter, now: DateTime<Utc>, cap: i64) -> 
 /// The query plan of the list query for `f` (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN
 /// ANALYZE` on PostgreSQL), one line per step, for the benchmark's report.
 pub async fn explain(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<Vec<String>> {
-    let plus = column_prefix(db, f);
     Ok(match db {
         Db::Sqlite { reader, .. } => {
-            let mut qb = sqlx::QueryBuilder::new(format!(
-                "EXPLAIN QUERY PLAN SELECT {LIST_COLUMNS} FROM applications a WHERE 1 = 1"
-            ));
-            push_conditions!(&mut qb, f, now, true, plus);
-            push_page!(&mut qb, f, f.limit + 1, plus);
+            let mut qb = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN");
+            push_list!(&mut qb, f, now, f.limit + 1, LIST_COLUMNS);
             let rows: Vec<(i64, i64, i64, String)> = qb.build_query_as().fetch_all(reader).await?;
             rows.into_iter().map(|r| r.3).collect()
         }
         Db::Postgres(pool) => {
-            let mut qb = sqlx::QueryBuilder::new(format!(
-                "EXPLAIN ANALYZE SELECT {LIST_COLUMNS} FROM applications a WHERE 1 = 1"
-            ));
-            push_conditions!(&mut qb, f, now, true, plus);
-            push_page!(&mut qb, f, f.limit + 1, plus);
+            let mut qb = sqlx::QueryBuilder::new("EXPLAIN ANALYZE");
+            push_list!(&mut qb, f, now, f.limit + 1, LIST_COLUMNS);
             qb.build_query_scalar().fetch_all(pool).await?
         }
     })
@@ -369,6 +396,16 @@ pub async fn tags_of(db: &Db, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<String>>
         out.entry(id).or_default().push(tag);
     }
     Ok(out)
+}
+
+/// The tags of each of `ids`, and which of them may be duplicates (`with_duplicates`): what a
+/// page of the list shows beside its rows, read side by side on two connections.
+pub async fn tags_and_duplicates(
+    db: &Db,
+    ids: &[Uuid],
+) -> Result<(HashMap<Uuid, Vec<String>>, HashSet<Uuid>)> {
+    let (tags, dups) = tokio::join!(tags_of(db, ids), with_duplicates(db, ids));
+    Ok((tags?, dups?))
 }
 
 /// Which of `ids` share a person key (the address without dots or `+tag`, or the phone
@@ -418,8 +455,8 @@ pub async fn duplicates_of(db: &Db, id: Uuid) -> Result<Vec<Duplicate>> {
     Ok(on_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_all(p).await?))
 }
 
-/// An application as the search index needs it: id, name, address, stage, country.
-pub type Indexed<'a> = (Uuid, &'a str, &'a str, &'a str, &'a str);
+/// An application as the search index needs it: id, name, address.
+pub type Indexed<'a> = (Uuid, &'a str, &'a str);
 
 /// Writes the search terms of applications just inserted (their person keys went in with the
 /// row), replacing any they had.
@@ -439,29 +476,34 @@ pub async fn index_terms(tx: &mut Tx, rows: &[Indexed<'_>]) -> Result<()> {
     index_new_terms(tx, rows).await
 }
 
-/// Writes the search terms of applications that have none yet.
+/// Writes the search terms of applications that have none yet, each with the columns the
+/// list filters and sorts on, copied from the stored application (a trigger keeps them in
+/// step after that).
 pub(crate) async fn index_new_terms(tx: &mut Tx, rows: &[Indexed<'_>]) -> Result<()> {
-    let terms: Vec<(String, Indexed)> = rows
+    let terms: Vec<(String, Uuid)> = rows
         .iter()
-        .flat_map(|row| {
-            applicants::search_terms(row.1, row.2)
+        .flat_map(|(id, name, email)| {
+            applicants::search_terms(name, email)
                 .into_iter()
-                .map(move |t| (t, *row))
+                .map(move |t| (t, *id))
         })
         .collect();
-    // Four binds per row: stay well under SQLite's 32,766 bind limit.
-    for chunk in terms.chunks(5000) {
+    // Two binds per term: stay well under SQLite's 32,766 bind limit.
+    for chunk in terms.chunks(10_000) {
         on!(tx, c => {
             let mut qb = sqlx::QueryBuilder::new(
-                "INSERT INTO application_search (term, application_id, status, country) ",
+                "INSERT INTO application_search (term, application_id, status, country, \
+                 languages, area, student, customer, utm_source, utm_campaign, score_bp, \
+                 created_at, stage_since, full_name) \
+                 SELECT v.column1, a.id, a.status, a.country, a.languages, a.area, a.student, \
+                 a.customer, a.utm_source, a.utm_campaign, a.score_bp, a.created_at, \
+                 a.stage_since, a.full_name FROM (",
             );
-            qb.push_values(chunk, |mut row, (t, (id, _, _, status, country))| {
-                row.push_bind(t.as_str())
-                    .push_bind(*id)
-                    .push_bind(*status)
-                    .push_bind(*country);
+            qb.push_values(chunk, |mut row, (t, id)| {
+                row.push_bind(t.as_str()).push_bind(*id);
             });
-            qb.push(" ON CONFLICT DO NOTHING");
+            // `WHERE` keeps SQLite from reading `ON CONFLICT` as a join constraint.
+            qb.push(") v JOIN applications a ON a.id = v.column2 WHERE 1 = 1 ON CONFLICT DO NOTHING");
             qb.build().execute(&mut **c).await.map(|_| ())
         })?;
     }
@@ -486,10 +528,9 @@ pub async fn reindex(tx: &mut Tx, rows: &[(Indexed<'_>, Option<&str>)]) -> Resul
 pub async fn backfill(db: &Db) -> Result<usize> {
     let mut done = 0;
     loop {
-        const SQL: &str = "SELECT id, full_name, email, status, country, phone FROM applications \
+        const SQL: &str = "SELECT id, full_name, email, phone FROM applications \
             WHERE email_key IS NULL LIMIT 1000";
-        #[allow(clippy::type_complexity)]
-        let rows: Vec<(Uuid, String, String, String, String, Option<String>)> =
+        let rows: Vec<(Uuid, String, String, Option<String>)> =
             on_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await?);
         if rows.is_empty() {
             return Ok(done);
@@ -497,12 +538,7 @@ pub async fn backfill(db: &Db) -> Result<usize> {
         let mut tx = db.begin().await?;
         let refs: Vec<(Indexed, Option<&str>)> = rows
             .iter()
-            .map(|(id, n, e, st, c, p)| {
-                (
-                    (*id, n.as_str(), e.as_str(), st.as_str(), c.as_str()),
-                    p.as_deref(),
-                )
-            })
+            .map(|(id, n, e, p)| ((*id, n.as_str(), e.as_str()), p.as_deref()))
             .collect();
         reindex(&mut tx, &refs).await?;
         tx.commit().await?;
@@ -586,15 +622,7 @@ pub async fn insert_synthetic(tx: &mut Tx, rows: &[Synthetic]) -> Result<()> {
     }
     let terms: Vec<Indexed> = rows
         .iter()
-        .map(|a| {
-            (
-                a.id,
-                a.full_name.as_str(),
-                a.email.as_str(),
-                a.status.as_str(),
-                a.country.as_str(),
-            )
-        })
+        .map(|a| (a.id, a.full_name.as_str(), a.email.as_str()))
         .collect();
     index_new_terms(tx, &terms).await
 }
@@ -633,25 +661,6 @@ pub async fn drop_secondary_indexes(tx: &mut Tx) -> Result<Vec<String>> {
 pub async fn create_indexes(tx: &mut Tx, statements: &[String]) -> Result<()> {
     for sql in statements {
         on!(tx, c => sqlx::query(sql).execute(&mut **c).await.map(|_| ())?);
-    }
-    Ok(())
-}
-
-/// Brings the stage in the search index in step with the applications' (after a stage change).
-pub async fn sync_status(tx: &mut Tx, ids: &[Uuid]) -> Result<()> {
-    for chunk in ids.chunks(1000) {
-        on!(tx, c => {
-            let mut qb = sqlx::QueryBuilder::new(
-                "UPDATE application_search SET status = (SELECT a.status FROM applications a \
-                 WHERE a.id = application_search.application_id) WHERE application_id IN (",
-            );
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            list.push_unseparated(")");
-            qb.build().execute(&mut **c).await.map(|_| ())
-        })?;
     }
     Ok(())
 }

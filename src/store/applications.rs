@@ -88,15 +88,7 @@ pub async fn insert_many_if_new(
     let terms: Vec<super::applicants::Indexed> = apps
         .iter()
         .filter(|(id, _, _)| ids.contains(id))
-        .map(|(id, a, status)| {
-            (
-                *id,
-                a.full_name.as_str(),
-                a.email.as_str(),
-                *status,
-                a.country.as_str(),
-            )
-        })
+        .map(|(id, a, _)| (*id, a.full_name.as_str(), a.email.as_str()))
         .collect();
     super::applicants::index_new_terms(tx, &terms).await?;
     Ok(ids)
@@ -126,9 +118,6 @@ pub async fn mark_email_verified(tx: &mut Tx, id: Uuid, now: DateTime<Utc>) -> R
         WHERE id = $1 AND email_verified_at IS NULL";
     let n =
         on!(tx, c => sqlx::query(SQL).bind(id).bind(now).execute(&mut **c).await?.rows_affected());
-    if n == 1 {
-        super::applicants::sync_status(tx, &[id]).await?;
-    }
     Ok(n == 1)
 }
 
@@ -152,9 +141,6 @@ pub async fn move_status(
         list.push_unseparated(")");
         qb.build().execute(&mut **c).await?.rows_affected()
     });
-    if n == 1 {
-        super::applicants::sync_status(tx, &[id]).await?;
-    }
     Ok(n == 1)
 }
 
@@ -350,14 +336,7 @@ pub async fn set_email(tx: &mut Tx, id: Uuid, email: &str) -> Result<()> {
     on!(tx, c => sqlx::query(SQL).bind(id).bind(email).bind(applicants::email_key(email))
         .execute(&mut **c).await.map(|_| ()))?;
     let app = get_tx(tx, id).await?;
-    let row = (
-        id,
-        app.full_name.as_str(),
-        email,
-        app.status.as_str(),
-        app.country.as_str(),
-    );
-    super::applicants::index_terms(tx, &[row]).await
+    super::applicants::index_terms(tx, &[(id, app.full_name.as_str(), email)]).await
 }
 
 /// One event on an application's timeline.
@@ -444,5 +423,5 @@ pub async fn set_stage_many(tx: &mut Tx, ids: &[Uuid], to: &str, now: DateTime<U
             qb.build().execute(&mut **c).await.map(|_| ())
         })?;
     }
-    super::applicants::sync_status(tx, ids).await
+    Ok(())
 }

@@ -47,9 +47,29 @@ async fn applicants_move_through_the_pipeline_and_refusals_say_why() {
     app.load_quizzes().await;
     let email = "ana@example.com";
     let id = app.passed(email).await;
+    // The score reaches the search index's copy with the attempt: a search finds the
+    // applicant by it.
+    let listed = |query: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .client
+                .get(format!("{}/api/v1/applications?{query}", app.base))
+                .bearer_auth(&app.api_key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{query}");
+            let body: Value = r.json().await.unwrap();
+            body["items"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(listed("q=ana&score_min=100&stage=quiz_passed").await, 1);
+    assert_eq!(listed("q=ana&score_max=99").await, 0);
 
     let r = app.move_to(&id, json!({ "to": "shortlisted" })).await;
     assert_eq!(r.status(), 200);
+    assert_eq!(listed("q=lind&stage=shortlisted&sort=score_desc").await, 1);
     let moved: Value = r.json().await.unwrap();
     assert_eq!(
         moved,

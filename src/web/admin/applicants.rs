@@ -66,11 +66,15 @@ pub async fn list(
         ),
     };
     let at = now();
-    let (rows, more) = applicants::page(&s.db, &filter, at).await?;
-    let counts = applicants::counts_by_stage(&s.db, &filter, at).await?;
+    // The page and the counts are independent reads: run them side by side, each on a
+    // connection of its own.
+    let (page, counts) = tokio::join!(
+        applicants::page(&s.db, &filter, at),
+        applicants::counts_by_stage(&s.db, &filter, at)
+    );
+    let ((rows, more), counts) = (page?, counts?);
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let tags = applicants::tags_of(&s.db, &ids).await?;
-    let dups = applicants::with_duplicates(&s.db, &ids).await?;
+    let (tags, dups) = applicants::tags_and_duplicates(&s.db, &ids).await?;
     let labels: HashMap<&str, &str> = pipeline
         .stages()
         .iter()

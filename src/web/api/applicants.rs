@@ -58,8 +58,7 @@ pub async fn list(
     let f = filter(&s, query)?;
     let (rows, more) = applicants::page(&s.db, &f, now()).await?;
     let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
-    let tags = applicants::tags_of(&s.db, &ids).await?;
-    let dups = applicants::with_duplicates(&s.db, &ids).await?;
+    let (tags, dups) = applicants::tags_and_duplicates(&s.db, &ids).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
