@@ -846,3 +846,34 @@ async fn a_merge_keeps_the_older_record_with_both_histories() {
         .await;
     assert_eq!(r.status(), 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_waits_while_both_records_have_a_quiz_attempt_running() {
+    let app = spawn_app().await;
+    app.load_quizzes().await;
+    // Two attempts per person, and both records start one before either finishes.
+    let (_, first) = app.start_quiz("ana.lind@gmail.com").await;
+    let (_, second) = app.start_quiz("analind+2@gmail.com").await;
+    assert_ne!(first.application_id, second.application_id);
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let rita = app.sign_in("rita@onramp.test").await;
+    let before = app.snapshot().await;
+    let r = app
+        .post_as(
+            &rita,
+            &format!("/admin/applicants/{}/merge", first.application_id),
+            &[("other", second.application_id.to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("Both records have a quiz attempt running"),
+        "{html}"
+    );
+    assert_eq!(
+        app.snapshot().await,
+        before,
+        "a refused merge changes nothing"
+    );
+}

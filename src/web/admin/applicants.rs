@@ -66,13 +66,7 @@ pub async fn list(
         ),
     };
     let at = now();
-    // The page and the counts are independent reads: run them side by side, each on a
-    // connection of its own.
-    let (page, counts) = tokio::join!(
-        applicants::page(&s.db, &filter, at),
-        applicants::counts_by_stage(&s.db, &filter, at)
-    );
-    let ((rows, more), counts) = (page?, counts?);
+    let ((rows, more), counts) = applicants::page_and_counts(&s.db, &filter, at).await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let (tags, dups) = applicants::tags_and_duplicates(&s.db, &ids).await?;
     let labels: HashMap<&str, &str> = pipeline
