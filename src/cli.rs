@@ -190,6 +190,11 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 "questions: {} new, {} new versions, {} unchanged",
                 s.created, s.new_versions, s.unchanged
             );
+            let checklist_file = settings.seed_dir.join("checklist.toml");
+            if checklist_file.exists() {
+                let n = crate::seed::import_checklist(&db, &checklist_file).await?;
+                println!("onboarding checklist: {n} items");
+            }
             let quizzes_file = settings.seed_dir.join("quizzes.toml");
             if quizzes_file.exists() {
                 let n = crate::seed::import_quizzes(&db, &quizzes_file).await?;
@@ -486,6 +491,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     if let Some(n) = seeded.quizzes {
         println!("loaded {n} quiz definitions");
+    }
+    if let Some(n) = seeded.checklist {
+        println!("loaded the onboarding checklist: {n} items");
     }
     match &seeded.admin {
         Some((email, Some(password))) => {

@@ -73,6 +73,8 @@ pub struct FirstStart {
     pub applicants: Option<usize>,
     pub questions: Option<usize>,
     pub quizzes: Option<usize>,
+    /// Items of the default onboarding checklist.
+    pub checklist: Option<usize>,
     /// The bootstrap admin's email, when this start created it, and its password when it was
     /// generated (to be shown once and changed at the first sign-in); None when it came from
     /// `bootstrap_password_file`.
@@ -96,6 +98,24 @@ pub async fn first_start(
     done
 }
 
+/// Loads the default onboarding checklist template (`seed/checklist.toml`), replacing the one
+/// stored; cohorts made before keep their own copy. Returns the number of items.
+pub async fn import_checklist(db: &Db, path: &Path) -> anyhow::Result<usize> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let items = crate::domain::cohorts::parse_template(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut tx = db.begin().await?;
+    crate::store::cohorts::replace_template(
+        &mut tx,
+        crate::domain::cohorts::DEFAULT_TEMPLATE,
+        &items,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(items.len())
+}
+
 async fn seed_empty_tables(
     db: &Db,
     intake: &Intake,
@@ -109,6 +129,12 @@ async fn seed_empty_tables(
         } else {
             tracing::warn!(dir = %dir.display(), "no demo data found; starting empty");
         }
+    }
+    let template = crate::domain::cohorts::DEFAULT_TEMPLATE;
+    if crate::store::cohorts::template_size(db, template).await? == 0
+        && dir.join("checklist.toml").exists()
+    {
+        out.checklist = Some(import_checklist(db, &dir.join("checklist.toml")).await?);
     }
     if quizzes::count(db).await? == 0 && dir.join("questions.toml").exists() {
         out.questions = Some(

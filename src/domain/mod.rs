@@ -3,6 +3,7 @@
 
 pub mod applicants;
 pub mod application;
+pub mod cohorts;
 pub mod email;
 pub mod iso;
 pub mod pipeline;

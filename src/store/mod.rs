@@ -6,6 +6,7 @@ pub mod applicants;
 pub mod applications;
 pub mod attempts;
 pub mod audit;
+pub mod cohorts;
 pub mod jobs;
 pub mod outbox;
 pub mod quizzes;

@@ -4,6 +4,7 @@
 
 pub mod assessment;
 pub mod bulk;
+pub mod cohorts;
 pub mod import;
 pub mod intake;
 pub mod pipeline;

@@ -409,6 +409,18 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             get(api::applications::audit_log),
         ),
         row(
+            p.clone(),
+            "/api/v1/cohorts",
+            Key(RECRUITING_KEYS),
+            post(api::cohorts::create),
+        ),
+        row(
+            g.clone(),
+            "/api/v1/cohorts/{id}",
+            Key(READING_KEYS),
+            get(api::cohorts::get_one),
+        ),
+        row(
             g.clone(),
             "/api/v1/quizzes/{slug}/item-analysis",
             Key(RECRUITING_KEYS),

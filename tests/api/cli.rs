@@ -226,6 +226,13 @@ async fn migrate_and_seed_are_idempotent_on_the_engine_asked_for() {
     assert_eq!(before, after);
     // Demo applicants get no email.
     assert_eq!(count(&db, "outbox").await, 0);
+    // The onboarding checklist template is loaded with demo data and without, replaced (not
+    // added to) each time.
+    assert!(first.contains("onboarding checklist: 7 items"), "{first}");
+    let plain = cli.ok(&["seed"]).await;
+    assert!(plain.contains("onboarding checklist: 7 items"), "{plain}");
+    assert!(!plain.contains("demo applicants"), "{plain}");
+    assert_eq!(count(&db, "checklist_template_items").await, 7);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -37,21 +37,21 @@ impl utoipa::PartialSchema for ApplicationIn {
 impl ToSchema for ApplicationIn {}
 
 /// No control characters (they are dropped, and a name of only those would be empty).
-const NO_CONTROL: &str = r"[^\u0000-\u001f\u007f-\u009f]";
+pub(super) const NO_CONTROL: &str = r"[^\u0000-\u001f\u007f-\u009f]";
 /// What `domain::application::looks_like_a_link` refuses, as lookaheads.
 const NAME_NOT_LINK: &str = r"(?!.*[@/\\])(?!.*\.[A-Za-z]{2})";
 /// Neither control characters nor white space.
-const VISIBLE: &str = r"[^\s\u0000-\u001f\u007f-\u009f]";
+pub(super) const VISIBLE: &str = r"[^\s\u0000-\u001f\u007f-\u009f]";
 
 /// `+`, a country code and number: 8 to 15 digits, the first not 0, with spaces, dots, dashes or
 /// brackets between them if you like.
 pub const PHONE_PATTERN: &str = r"^(\+[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*)?$";
 
-fn string() -> ObjectBuilder {
+pub(super) fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
 }
 
-fn nullable(t: Type) -> SchemaType {
+pub(super) fn nullable(t: Type) -> SchemaType {
     SchemaType::from_iter([t, Type::Null])
 }
 

@@ -3,6 +3,7 @@
 
 pub mod applicants;
 pub mod applications;
+pub mod cohorts;
 pub mod quizzes;
 
 use axum::extract::FromRequestParts;
@@ -35,6 +36,8 @@ use crate::store::api_keys;
         applications::add_tag,
         applications::remove_tag,
         applications::audit_log,
+        cohorts::create,
+        cohorts::get_one,
         quizzes::item_analysis
     ),
     components(schemas(
@@ -47,6 +50,7 @@ use crate::store::api_keys;
         applications::MoveOut,
         applications::NoteIn,
         applications::TagIn,
+        cohorts::CohortIn,
     )),
     modifiers(&BearerAuth),
     security(("api_key" = []))
