@@ -52,6 +52,8 @@ pub struct Settings {
     pub verify_token_ttl_hours: i64,
     /// How long an applicant's status and quiz links stay valid.
     pub status_token_ttl_days: i64,
+    /// How long a cohort offer (and its accept and decline links) stays open: `72h`, `3d`.
+    pub offer_ttl: crate::domain::time::Span,
     /// Shortest gap between two verification emails to one applicant.
     pub verify_resend_cooldown_secs: i64,
     /// Answers saved this long after a quiz's deadline still count (slow networks, a late click).
@@ -150,6 +152,7 @@ impl Default for Settings {
             rate_limits: Default::default(),
             verify_token_ttl_hours: 7 * 24,
             status_token_ttl_days: 30,
+            offer_ttl: crate::domain::time::Span::hours(72),
             verify_resend_cooldown_secs: 600,
             quiz_grace_secs: 30,
             staff_session_hours: 12,
@@ -250,6 +253,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("ONRAMP_RATE_SIGN_IN_BURST", "rate_limits.sign_in.burst"),
     ("ONRAMP_VERIFY_TOKEN_TTL_HOURS", "verify_token_ttl_hours"),
     ("ONRAMP_STATUS_TOKEN_TTL_DAYS", "status_token_ttl_days"),
+    ("ONRAMP_OFFER_TTL", "offer_ttl"),
     (
         "ONRAMP_VERIFY_RESEND_COOLDOWN_SECS",
         "verify_resend_cooldown_secs",
@@ -368,6 +372,7 @@ impl Settings {
         set!("ONRAMP_RATE_SIGN_IN_BURST", r.sign_in.burst);
         set!("ONRAMP_VERIFY_TOKEN_TTL_HOURS", self.verify_token_ttl_hours);
         set!("ONRAMP_STATUS_TOKEN_TTL_DAYS", self.status_token_ttl_days);
+        set!("ONRAMP_OFFER_TTL", self.offer_ttl);
         set!(
             "ONRAMP_VERIFY_RESEND_COOLDOWN_SECS",
             self.verify_resend_cooldown_secs

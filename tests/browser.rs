@@ -469,8 +469,26 @@ async fn every_page_passes_axe_and_fits_a_phone_for_every_role() {
             .status(),
         303
     );
+    // A cohort offer, open and accepted.
+    app.load_checklist().await;
+    let cohort = app.made_cohort(&cohort_request("Walk cohort")).await;
+    let olga = app.shortlisted("olga@example.com").await;
+    let pia = app.shortlisted("pia@example.com").await;
+    app.offer(&cohort, &[&olga, &pia]).await;
+    let open_offer = app.offer_link("olga@example.com").await;
+    let taken_offer = app.offer_link("pia@example.com").await;
+    assert_eq!(
+        app.post_form(&taken_offer, "choice=accept").await.status(),
+        303
+    );
     let pages: Vec<(String, String)> = vec![
         ("home".into(), "/".into()),
+        ("cohort offer".into(), format!("{open_offer}?choice=accept")),
+        (
+            "cohort offer, declining".into(),
+            format!("{open_offer}?choice=decline"),
+        ),
+        ("offer accepted".into(), taken_offer.clone()),
         ("signup form".into(), "/apply?utm_source=walk".into()),
         ("privacy".into(), "/privacy".into()),
         ("new link form".into(), "/verify/resend".into()),

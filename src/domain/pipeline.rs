@@ -4,7 +4,8 @@
 //!
 //! `quiz_passed` → `shortlisted` → review stages (any, in order, each optional) → `offered` →
 //! `onboarding` → `live` ⇄ `paused` → `offboarded`; from any open stage also `rejected` (with a
-//! listed reason), `withdrawn` and, while recruiting, `on_hold`.
+//! listed reason), `withdrawn` and, while recruiting, `on_hold`. A declined or expired cohort
+//! offer returns an applicant from `offered` to `shortlisted`.
 
 use serde::Deserialize;
 
@@ -210,6 +211,8 @@ impl Pipeline {
             (Review(a), Review(b)) => a != b,
             (Shortlisted | Review(_) | OnHold, Offered) => true,
             (Offered, Onboarding) => true,
+            // A declined or expired offer returns the applicant to the shortlist.
+            (Offered, Shortlisted) => true,
             (Onboarding | Paused, Live) => true,
             (Live, Paused) => true,
             _ => false,

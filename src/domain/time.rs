@@ -30,6 +30,11 @@ pub fn date(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%-d %B %Y").to_string()
 }
 
+/// A calendar day, "1 March 2027".
+pub fn date_of(d: chrono::NaiveDate) -> String {
+    d.format("%-d %B %Y").to_string()
+}
+
 /// "28 November 2026 at 14:05 (Stockholm time, CET)"
 pub fn date_time(t: DateTime<Utc>, tz: Tz) -> String {
     format!(
@@ -70,5 +75,97 @@ mod tests {
             date_time(winter, chrono_tz::UTC),
             "28 November 2026 at 09:45 (UTC)"
         );
+    }
+}
+
+/// A length of time written the way settings write it: a whole number and a unit, `30s`, `15m`,
+/// `72h`, `7d` or `2w` (the unit is required, so `72` is not read as hours or seconds by guess).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Span(chrono::Duration);
+
+impl Span {
+    pub fn hours(h: i64) -> Self {
+        Self(chrono::Duration::hours(h))
+    }
+
+    pub fn duration(self) -> chrono::Duration {
+        self.0
+    }
+}
+
+impl std::str::FromStr for Span {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let bad = || {
+            format!("{s:?} is not a length of time: write a number and a unit, such as 30s, 15m, 72h, 7d or 2w")
+        };
+        let unit_at = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let (n, unit) = s.split_at(unit_at);
+        let n: i64 = n.parse().map_err(|_| bad())?;
+        let d = match unit {
+            "s" => chrono::Duration::try_seconds(n),
+            "m" => chrono::Duration::try_minutes(n),
+            "h" => chrono::Duration::try_hours(n),
+            "d" => chrono::Duration::try_days(n),
+            "w" => chrono::Duration::try_weeks(n),
+            _ => None,
+        }
+        .filter(|d| *d > chrono::Duration::zero() && *d <= chrono::Duration::days(3650))
+        .ok_or_else(bad)?;
+        Ok(Self(d))
+    }
+}
+
+impl TryFrom<String> for Span {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<Span> for String {
+    fn from(s: Span) -> String {
+        s.to_string()
+    }
+}
+
+impl std::fmt::Display for Span {
+    /// The largest unit that writes it whole.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.0.num_seconds();
+        for (unit, size) in [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60)] {
+            if secs % size == 0 {
+                return write!(f, "{}{unit}", secs / size);
+            }
+        }
+        write!(f, "{secs}s")
+    }
+}
+
+#[cfg(test)]
+mod span_tests {
+    use super::Span;
+
+    #[test]
+    fn spans_read_and_write_with_their_unit() {
+        for (text, secs, shown) in [
+            ("30s", 30, "30s"),
+            ("15m", 900, "15m"),
+            ("72h", 259_200, "3d"),
+            ("7d", 604_800, "1w"),
+            (" 2w ", 1_209_600, "2w"),
+        ] {
+            let s: Span = text.parse().unwrap();
+            assert_eq!(s.duration().num_seconds(), secs, "{text}");
+            assert_eq!(s.to_string(), shown);
+            assert_eq!(shown.parse::<Span>().unwrap(), s);
+        }
+        for bad in ["72", "h", "-1h", "0h", "1.5h", "3 days", "1y", "99999w", ""] {
+            assert!(bad.parse::<Span>().is_err(), "{bad}");
+        }
     }
 }

@@ -492,6 +492,8 @@ enum LinkKind {
     Verify,
     Status,
     Quiz,
+    /// A cohort offer's page, where the applicant accepts or declines.
+    Offer,
 }
 
 impl LinkKind {
@@ -505,6 +507,7 @@ impl LinkKind {
             "status_link" | "quiz_invitation" | "quiz_failed" => {
                 &[LinkKind::Quiz, LinkKind::Status]
             }
+            "cohort_offer" => &[LinkKind::Offer, LinkKind::Status],
             _ => &[],
         }
     }
@@ -514,6 +517,7 @@ impl LinkKind {
             LinkKind::Verify => tokens::VERIFY_EMAIL,
             LinkKind::Status => tokens::STATUS,
             LinkKind::Quiz => tokens::QUIZ,
+            LinkKind::Offer => tokens::OFFER,
         }
     }
 
@@ -521,6 +525,7 @@ impl LinkKind {
         match self {
             LinkKind::Verify => chrono::Duration::hours(s.verify_token_ttl_hours),
             LinkKind::Status | LinkKind::Quiz => chrono::Duration::days(s.status_token_ttl_days),
+            LinkKind::Offer => s.offer_ttl.duration(),
         }
     }
 
@@ -530,6 +535,7 @@ impl LinkKind {
             LinkKind::Verify => "verify_url",
             LinkKind::Status => "status_url",
             LinkKind::Quiz => "quiz_url",
+            LinkKind::Offer => "offer_url",
         }
     }
 
@@ -538,6 +544,7 @@ impl LinkKind {
             LinkKind::Verify => "verify",
             LinkKind::Status => "status",
             LinkKind::Quiz => "quiz",
+            LinkKind::Offer => "offer",
         }
     }
 }

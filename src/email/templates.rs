@@ -27,7 +27,8 @@ email_files!(
     "quiz_failed",
     "stage_update",
     "application_declined",
-    "staff_invite"
+    "staff_invite",
+    "cohort_offer"
 );
 
 const BASE_TXT: &str = include_str!("../../email_templates/base.txt.hbs");

@@ -99,10 +99,13 @@ pub async fn insert(
 }
 
 pub async fn get(db: &Db, id: Uuid) -> Result<Option<CohortRow>> {
-    let sql = format!(
+    Ok(on_db!(db, p => sqlx::query_as(&by_id()).bind(id).fetch_optional(p).await?))
+}
+
+fn by_id() -> String {
+    format!(
         "SELECT {COLUMNS} FROM cohorts c LEFT JOIN users u ON u.id = c.owner_id WHERE c.id = $1"
-    );
-    Ok(on_db!(db, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await?))
+    )
 }
 
 /// A cohort's checklist, in order.
@@ -110,4 +113,138 @@ pub async fn checklist(db: &Db, id: Uuid) -> Result<Vec<ItemRow>> {
     const SQL: &str = "SELECT key, label, required, ticked_by, records, position \
         FROM cohort_checklist_items WHERE cohort_id = $1 ORDER BY position, key";
     Ok(on_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_all(p).await?))
+}
+
+/// An offer of a seat in a cohort.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OfferRow {
+    pub id: Uuid,
+    pub cohort_id: Uuid,
+    pub application_id: Uuid,
+    pub status: String,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+const OFFER_COLUMNS: &str =
+    "id, cohort_id, application_id, status, expires_at, created_at, decided_at";
+
+/// Offer states that are still open (one per applicant at a time).
+pub const OPEN: &[&str] = &["pending", "waitlisted"];
+
+/// The open (pending, waitlisted) and accepted offers of `ids`: (application, offer status).
+pub async fn offers_among(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(on!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT application_id, status FROM offers WHERE status IN \
+             ('pending', 'waitlisted', 'accepted') AND application_id IN (",
+        );
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        list.push_unseparated(")");
+        qb.build_query_as().fetch_all(&mut **c).await?
+    }))
+}
+
+/// Stores pending offers of cohort `cohort_id`: (offer id, application id).
+pub async fn insert_offers(
+    tx: &mut Tx,
+    cohort_id: Uuid,
+    offers: &[(Uuid, Uuid)],
+    expires_at: DateTime<Utc>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for chunk in offers.chunks(1000) {
+        on!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO offers (id, cohort_id, application_id, status, expires_at, \
+                 created_by, created_at) ",
+            );
+            qb.push_values(chunk, |mut row, (id, app)| {
+                row.push_bind(*id)
+                    .push_bind(cohort_id)
+                    .push_bind(*app)
+                    .push_bind("pending")
+                    .push_bind(expires_at)
+                    .push_bind(actor)
+                    .push_bind(now);
+            });
+            qb.build().execute(&mut **c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// The applicant's most recent offer, open or not.
+pub async fn latest_offer(tx: &mut Tx, application_id: Uuid) -> Result<Option<OfferRow>> {
+    let sql = format!(
+        "SELECT {OFFER_COLUMNS} FROM offers WHERE application_id = $1 \
+         ORDER BY created_at DESC, id DESC LIMIT 1"
+    );
+    Ok(on!(tx, c => sqlx::query_as(&sql).bind(application_id).fetch_optional(&mut **c).await?))
+}
+
+/// Moves an offer from one of `from` to `to`; false when it was not in one of them (another
+/// answer came first).
+pub async fn decide_offer(
+    tx: &mut Tx,
+    id: Uuid,
+    from: &[&str],
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let n = on!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new("UPDATE offers SET status = ");
+        qb.push_bind(to).push(", decided_at = ").push_bind(now);
+        qb.push(" WHERE id = ").push_bind(id).push(" AND status IN (");
+        let mut list = qb.separated(", ");
+        for f in from {
+            list.push_bind(*f);
+        }
+        list.push_unseparated(")");
+        qb.build().execute(&mut **c).await?.rows_affected()
+    });
+    Ok(n == 1)
+}
+
+/// Takes one seat of a cohort that has one free and is not closed; false when it is full.
+/// One conditional statement: two accepts of the last seat, on any instance and either
+/// engine, cannot both succeed (and the table's CHECK refuses more seats than capacity).
+pub async fn take_seat(tx: &mut Tx, cohort_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+    const SQL: &str = "UPDATE cohorts SET seats_taken = seats_taken + 1, updated_at = $2 \
+        WHERE id = $1 AND seats_taken < capacity AND (marked IS NULL OR marked <> 'closed')";
+    let n = on!(tx, c => sqlx::query(SQL).bind(cohort_id).bind(now).execute(&mut **c).await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
+pub async fn get_tx(tx: &mut Tx, id: Uuid) -> Result<Option<CohortRow>> {
+    Ok(on!(tx, c => sqlx::query_as(&by_id()).bind(id).fetch_optional(&mut **c).await?))
+}
+
+/// Everyone offered a seat in a cohort, with their offer's state, in offer order.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MemberRow {
+    pub application_id: Uuid,
+    pub full_name: String,
+    pub email: String,
+    pub stage: String,
+    pub offer_status: String,
+    pub expires_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+pub async fn members(db: &Db, cohort_id: Uuid) -> Result<Vec<MemberRow>> {
+    const SQL: &str = "SELECT a.id AS application_id, a.full_name, a.email, a.status AS stage, \
+        o.status AS offer_status, o.expires_at, o.decided_at \
+        FROM offers o JOIN applications a ON a.id = o.application_id \
+        WHERE o.cohort_id = $1 ORDER BY o.created_at, o.id";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(cohort_id).fetch_all(p).await?))
 }

@@ -10,6 +10,8 @@ pub const VERIFY_EMAIL: &str = "verify_email";
 pub const STATUS: &str = "status";
 /// Opens the applicant's skills quiz; reusable until it expires.
 pub const QUIZ: &str = "quiz";
+/// Opens the applicant's cohort offer (accept or decline); reusable until it expires.
+pub const OFFER: &str = "offer";
 /// Kept by the browser that signed up (a cookie), so it can correct a mistyped address.
 pub const SIGNUP_RECEIPT: &str = "signup_receipt";
 

@@ -1,15 +1,20 @@
 //! Pilot cohorts: making one (with its checklist copied from the template and an audit row, in
-//! one transaction) and reading one with its checklist.
+//! one transaction), reading one, offering its seats, and the applicants' answers.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::config::Settings;
 use crate::domain::cohorts::{NewCohort, DEFAULT_TEMPLATE};
-use crate::domain::{add_error, FieldErrors};
+use crate::domain::pipeline::Pipeline;
+use crate::domain::{add_error, iso, time, FieldErrors};
 use crate::store::audit::{self, Entry};
 use crate::store::cohorts::{self, CohortRow, ItemRow};
-use crate::store::{Db, StoreError};
+use crate::store::{applications, outbox, Db, StoreError};
+use crate::usecases::pipeline;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateFailure {
@@ -85,10 +90,274 @@ pub async fn create(
         .ok_or_else(|| StoreError::NotFound.into())
 }
 
-/// A cohort and its checklist; None when there is no such cohort.
-pub async fn read(db: &Db, id: Uuid) -> Result<Option<(CohortRow, Vec<ItemRow>)>, StoreError> {
+/// A cohort, its checklist, and everyone offered a seat; None when there is no such cohort.
+#[allow(clippy::type_complexity)]
+pub async fn read(
+    db: &Db,
+    id: Uuid,
+) -> Result<Option<(CohortRow, Vec<ItemRow>, Vec<cohorts::MemberRow>)>, StoreError> {
     let Some(cohort) = cohorts::get(db, id).await? else {
         return Ok(None);
     };
-    Ok(Some((cohort, cohorts::checklist(db, id).await?)))
+    let checklist = cohorts::checklist(db, id).await?;
+    Ok(Some((cohort, checklist, cohorts::members(db, id).await?)))
+}
+
+/// What happened to one applicant of an offer request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OfferOutcome {
+    Offered { offer_id: Uuid },
+    Refused(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OfferFailure {
+    #[error("no such cohort")]
+    NoCohort,
+    /// The cohort takes no offers (closed).
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Offers seats of cohort `cohort_id` to applicants `ids` (each once, in the order given): each
+/// one on the shortlist or in a review stage, with no open offer and no seat, moves to
+/// `offered` and gets the offer email (accept and decline links, and the status link), with a
+/// timeline event and audit rows, all in one transaction. The others are reported with why.
+pub async fn offer(
+    db: &Db,
+    settings: &Settings,
+    pipeline: &Pipeline,
+    actor: &str,
+    cohort_id: Uuid,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, OfferOutcome)>, OfferFailure> {
+    let mut tx = db.begin().await?;
+    let cohort = cohorts::get_tx(&mut tx, cohort_id)
+        .await?
+        .ok_or(OfferFailure::NoCohort)?;
+    if cohort.marked.as_deref() == Some("closed") {
+        return Err(OfferFailure::Refused(
+            "This cohort is closed: it takes no more offers.".into(),
+        ));
+    }
+    let mut wanted: Vec<Uuid> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !wanted.contains(id) {
+            wanted.push(*id);
+        }
+    }
+    let apps = applications::get_many_for_update(&mut tx, &wanted).await?;
+    let held: HashMap<Uuid, String> = cohorts::offers_among(&mut tx, &wanted)
+        .await?
+        .into_iter()
+        .collect();
+    let mut outcomes: HashMap<Uuid, OfferOutcome> = HashMap::new();
+    let mut candidates = Vec::new();
+    for id in &wanted {
+        let refused = |m: &str| OfferOutcome::Refused(m.to_string());
+        match (
+            apps.iter().find(|a| a.id == *id),
+            held.get(id).map(String::as_str),
+        ) {
+            (None, _) => {
+                outcomes.insert(*id, refused("No application has this id."));
+            }
+            (Some(_), Some("accepted")) => {
+                outcomes.insert(
+                    *id,
+                    refused("The applicant already has a seat in a cohort."),
+                );
+            }
+            (Some(_), Some(_)) => {
+                outcomes.insert(*id, refused("The applicant already has an open offer."));
+            }
+            (Some(a), None) => candidates.push(a.clone()),
+        }
+    }
+    let key = format!("offer:{}", Uuid::now_v7());
+    let moved = pipeline::move_in_tx(
+        &mut tx,
+        pipeline,
+        actor,
+        &candidates,
+        OFFERED,
+        None,
+        None,
+        &key,
+        now,
+    )
+    .await?;
+    let expires_at = now + settings.offer_ttl.duration();
+    let mut offers = Vec::new();
+    let mut emails = Vec::new();
+    let mut events = Vec::new();
+    let tz = settings.time_zone(&cohort.market);
+    for (id, result) in moved {
+        match result {
+            Ok(_) => {
+                let offer_id = Uuid::now_v7();
+                offers.push((offer_id, id));
+                outcomes.insert(id, OfferOutcome::Offered { offer_id });
+                let app = candidates.iter().find(|a| a.id == id).expect("a candidate");
+                emails.push((offer_id, app));
+                events.push(applications::NewEvent {
+                    application_id: id,
+                    kind: "offer",
+                    detail: json!({ "cohort": cohort.name, "cohort_id": cohort.id,
+                                    "expires_at": expires_at }),
+                    actor,
+                });
+            }
+            Err(e) => {
+                let (_, why) = e.field_and_message(pipeline.reject_reasons());
+                outcomes.insert(id, OfferOutcome::Refused(format!("Not offered: {why}")));
+            }
+        }
+    }
+    cohorts::insert_offers(&mut tx, cohort.id, &offers, expires_at, actor, now).await?;
+    applications::record_events(&mut tx, &events, now).await?;
+    let queued: Vec<outbox::NewEmail> = emails
+        .iter()
+        .map(|(offer_id, app)| outbox::NewEmail {
+            idempotency_key: format!("offer:{offer_id}"),
+            template: OFFER_TEMPLATE,
+            recipient: &app.email,
+            payload: json!({
+                "application_id": app.id,
+                "name": app.full_name,
+                "cohort": cohort.name,
+                "market": iso::country_name(&cohort.market).unwrap_or(&cohort.market),
+                "language": iso::language_name(&cohort.language).unwrap_or(&cohort.language),
+                "start_date": time::date_of(cohort.start_date),
+                "expires": time::date_time(expires_at, tz),
+            }),
+        })
+        .collect();
+    outbox::enqueue_many(&mut tx, &queued, now).await?;
+    tx.commit().await?;
+    Ok(wanted
+        .into_iter()
+        .map(|id| {
+            let o = outcomes.remove(&id).expect("an outcome per applicant");
+            (id, o)
+        })
+        .collect())
+}
+
+pub const OFFER_TEMPLATE: &str = "cohort_offer";
+const OFFERED: &str = "offered";
+
+/// An applicant's answer to their offer, and what came of it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// A seat is theirs; they are onboarding.
+    Accepted,
+    /// The cohort was full and has a waitlist: they are on it.
+    Waitlisted,
+    /// The cohort was full: nothing changed.
+    Full,
+    Declined,
+    /// The offer ran out before the answer.
+    Expired,
+    /// There is no open offer to answer (already answered, or none).
+    NothingOpen,
+}
+
+/// Answers applicant `application_id`'s open offer. Accepting takes a seat if one is free and
+/// moves them to `onboarding`; a full cohort puts them on its waitlist when it has one and
+/// otherwise refuses. Declining, or answering after the offer expired, returns them to the
+/// shortlist. Each outcome in one transaction, with a timeline event and an audit row.
+pub async fn answer(
+    db: &Db,
+    pipeline: &Pipeline,
+    application_id: Uuid,
+    accept: bool,
+    now: DateTime<Utc>,
+) -> Result<Answer, StoreError> {
+    const ACTOR: &str = "applicant";
+    let mut tx = db.begin().await?;
+    let app = applications::get_for_update(&mut tx, application_id).await?;
+    let Some(offer) = cohorts::latest_offer(&mut tx, application_id).await? else {
+        return Ok(Answer::NothingOpen);
+    };
+    if !cohorts::OPEN.contains(&offer.status.as_str()) {
+        return Ok(Answer::NothingOpen);
+    }
+    let (outcome, offer_to, stage_to) = if offer.expires_at <= now {
+        (Answer::Expired, "expired", Some("shortlisted"))
+    } else if !accept {
+        (Answer::Declined, "declined", Some("shortlisted"))
+    } else if cohorts::take_seat(&mut tx, offer.cohort_id, now).await? {
+        (Answer::Accepted, "accepted", Some("onboarding"))
+    } else {
+        let cohort = cohorts::get_tx(&mut tx, offer.cohort_id).await?;
+        if !cohort.is_some_and(|c| c.waitlist) {
+            return Ok(Answer::Full);
+        }
+        if offer.status == "waitlisted" {
+            return Ok(Answer::Waitlisted);
+        }
+        (Answer::Waitlisted, "waitlisted", None)
+    };
+    if !cohorts::decide_offer(&mut tx, offer.id, cohorts::OPEN, offer_to, now).await? {
+        return Ok(Answer::NothingOpen);
+    }
+    if let Some(to) = stage_to {
+        let key = format!("answer:{}", offer.id);
+        pipeline::move_in_tx(
+            &mut tx,
+            pipeline,
+            ACTOR,
+            std::slice::from_ref(&app),
+            to,
+            None,
+            None,
+            &key,
+            now,
+        )
+        .await?;
+    }
+    let detail = json!({ "offer": offer.id, "cohort_id": offer.cohort_id, "answer": offer_to });
+    applications::record_events(
+        &mut tx,
+        &[applications::NewEvent {
+            application_id,
+            kind: "offer_answer",
+            detail: detail.clone(),
+            actor: ACTOR,
+        }],
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        Entry {
+            actor: ACTOR,
+            action: "offer.answer",
+            subject: &format!("application:{application_id}"),
+            before: Some(json!({ "offer": offer.status })),
+            after: Some(detail),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// The applicant's latest offer with its cohort, for their offer page.
+pub async fn offer_of(
+    db: &Db,
+    application_id: Uuid,
+) -> Result<Option<(cohorts::OfferRow, CohortRow)>, StoreError> {
+    let mut tx = db.begin().await?;
+    let Some(offer) = cohorts::latest_offer(&mut tx, application_id).await? else {
+        return Ok(None);
+    };
+    let cohort = cohorts::get_tx(&mut tx, offer.cohort_id).await?;
+    tx.commit().await?;
+    Ok(cohort.map(|c| (offer, c)))
 }

@@ -68,7 +68,7 @@ fn row(
 /// Every route of the public port. Paths under `/admin` and `/api` are written in full.
 pub fn routes(limits: &RateLimits) -> Vec<Route> {
     use admin::{applicants, emails, questions, quizzes, team};
-    use public::{apply, quiz, status, verify};
+    use public::{apply, offer, quiz, status, verify};
     use Access::*;
     let (g, p) = (Method::GET, Method::POST);
     vec![
@@ -113,6 +113,8 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
         row(g.clone(), "/verify/{token}", Link, get(verify::show)),
         row(p.clone(), "/verify/{token}", Link, post(verify::confirm)),
         row(g.clone(), "/status/{token}", Link, get(status::show)),
+        row(g.clone(), "/offer/{token}", Link, get(offer::show)),
+        row(p.clone(), "/offer/{token}", Link, post(offer::answer)),
         row(
             p.clone(),
             "/status/{token}/quiz",
@@ -419,6 +421,12 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             "/api/v1/cohorts/{id}",
             Key(READING_KEYS),
             get(api::cohorts::get_one),
+        ),
+        row(
+            p.clone(),
+            "/api/v1/cohorts/{id}/offers",
+            Key(RECRUITING_KEYS),
+            post(api::cohorts::create_offers),
         ),
         row(
             g.clone(),

@@ -42,6 +42,15 @@ pub struct AppState {
     pub renderer: Arc<crate::email::templates::Renderer>,
 }
 
+impl AppState {
+    /// The stages and moves from the settings (checked at start, so this only fails if the
+    /// settings changed under a running process).
+    pub fn pipeline(&self) -> Result<crate::domain::pipeline::Pipeline, AppError> {
+        crate::domain::pipeline::Pipeline::new(&self.settings.pipeline)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
+    }
+}
+
 /// The value of cookie `name`, if the request carries it.
 pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     headers

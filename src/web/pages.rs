@@ -29,6 +29,7 @@ page_files!(
     "renew_sent",
     "verify_confirm",
     "link_used",
+    "offer",
     "privacy",
     "error",
     "quiz",

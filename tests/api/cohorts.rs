@@ -6,13 +6,6 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 impl TestApp {
-    async fn load_checklist(&self) {
-        let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed");
-        onramp::seed::import_checklist(&self.db, &seed.join("checklist.toml"))
-            .await
-            .unwrap();
-    }
-
     async fn send_key(
         &self,
         method: reqwest::Method,
@@ -31,18 +24,13 @@ impl TestApp {
     }
 }
 
-fn cohort(name: &str) -> Value {
-    json!({ "name": name, "market": "SE", "language": "sv",
-            "start_date": "2027-03-01", "capacity": 12 })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recruiter_key_makes_a_cohort_with_the_template_checklist() {
     let app = spawn_app().await;
     app.load_checklist().await;
     app.staff_user("rita@onramp.test", "recruiter").await;
     let recruiter = key_with_role(&app, "recruiter").await;
-    let mut body = cohort("Stockholm March");
+    let mut body = cohort_request("Stockholm March");
     body["owner_email"] = json!("Rita@onramp.test");
     body["waitlist"] = json!(true);
     let r = app
@@ -101,7 +89,7 @@ async fn a_recruiter_key_makes_a_cohort_with_the_template_checklist() {
     assert_eq!(read["checklist"], made["checklist"]);
 
     // Without an owner address, a key's cohort has no owner; a past start date is onboarding.
-    let mut body = cohort("Oslo January");
+    let mut body = cohort_request("Oslo January");
     body["start_date"] = json!("2026-01-05");
     let r = app
         .send_key(
@@ -138,7 +126,7 @@ async fn a_recruiter_key_makes_a_cohort_with_the_template_checklist() {
             reqwest::Method::POST,
             &recruiter,
             "/api/v1/cohorts",
-            Some(&cohort("Later")),
+            Some(&cohort_request("Later")),
         )
         .await;
     let later: Value = r.json().await.unwrap();
@@ -161,7 +149,7 @@ async fn a_wrong_cohort_is_refused_naming_the_field_and_nothing_is_stored() {
             reqwest::Method::POST,
             &recruiter,
             "/api/v1/cohorts",
-            Some(&cohort("Taken")),
+            Some(&cohort_request("Taken")),
         )
         .await;
     assert_eq!(r.status(), 201);
@@ -183,7 +171,7 @@ async fn a_wrong_cohort_is_refused_naming_the_field_and_nothing_is_stored() {
         ("owner_email", json!("not an address")),
         ("waitlist", json!("yes")),
     ] {
-        let mut body = cohort("Fresh");
+        let mut body = cohort_request("Fresh");
         body[field] = value.clone();
         let r = app
             .send_key(
@@ -211,16 +199,18 @@ async fn a_wrong_cohort_is_refused_naming_the_field_and_nothing_is_stored() {
             reqwest::Method::POST,
             &manager,
             "/api/v1/cohorts",
-            Some(&cohort("Managed")),
+            Some(&cohort_request("Managed")),
         )
         .await;
     assert_eq!(r.status(), 403);
-    let r = app.post_json("/api/v1/cohorts", &cohort("Admin's")).await;
+    let r = app
+        .post_json("/api/v1/cohorts", &cohort_request("Admin's"))
+        .await;
     assert_eq!(r.status(), 201, "an admin key may");
     let r = app
         .client
         .post(format!("{}/api/v1/cohorts", app.base))
-        .json(&cohort("Anonymous"))
+        .json(&cohort_request("Anonymous"))
         .send()
         .await
         .unwrap();
@@ -310,9 +300,287 @@ async fn the_cohort_schema_states_the_rules() {
         ("capacity", json!(CAPACITY_MAX + 1)),
         ("capacity", json!(CAPACITY_MIN - 1)),
     ] {
-        let mut body = cohort("Past the limit");
+        let mut body = cohort_request("Past the limit");
         body[field] = value;
         let r = app.post_json("/api/v1/cohorts", &body).await;
         assert_eq!(r.status(), 422, "{field}");
     }
+}
+
+fn choice(c: &str) -> String {
+    format!("choice={c}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offers_are_reported_per_applicant_and_answered_through_the_email_link() {
+    let app = spawn_app().await;
+    app.load_checklist().await;
+    let cohort = app.made_cohort(&cohort_request("Malmö May")).await;
+    let ana = app.shortlisted("ana@example.com").await;
+    let bo = app.shortlisted("bo@example.com").await;
+    let r = app
+        .post_json("/api/v1/applications", &valid_json("new@example.com"))
+        .await;
+    let fresh: Value = r.json().await.unwrap();
+    let fresh = fresh["id"].as_str().unwrap().to_string();
+    let missing = "01890000-0000-7000-8000-000000000000".to_string();
+
+    let report = app
+        .offer(&cohort, &[&ana, &bo, &fresh, &missing, &ana])
+        .await;
+    assert_eq!(report["offered"], 2);
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4, "each applicant once, in the order asked");
+    assert_eq!(results[0]["application_id"], ana.as_str());
+    assert_eq!(results[0]["offered"], true);
+    assert_eq!(results[1]["offered"], true);
+    assert_eq!(results[2]["offered"], false);
+    assert!(
+        results[2]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Not offered"),
+        "{report}"
+    );
+    assert_eq!(results[3]["reason"], "No application has this id.");
+    assert_eq!(app.stage(&ana).await, "offered");
+    assert_eq!(app.stage(&fresh).await, "applied");
+    // Asked again: an open offer is not doubled.
+    let again = app.offer(&cohort, &[&ana]).await;
+    assert_eq!(again["offered"], 0);
+    assert_eq!(
+        again["results"][0]["reason"],
+        "The applicant already has an open offer."
+    );
+
+    // Opening the link changes nothing; the accept button answers.
+    let page = app.offer_link("ana@example.com").await;
+    let r = app.get(&format!("{page}?choice=accept")).await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Malmö May"), "{html}");
+    assert!(html.contains("Accept the seat"));
+    assert_eq!(app.stage(&ana).await, "offered");
+    assert_eq!(app.seats_taken(&cohort).await, 0);
+    // An answer that is neither is refused; nothing changes.
+    let r = app.post_form(&page, "choice=maybe").await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Choose to accept or decline"));
+    assert_eq!(app.stage(&ana).await, "offered");
+    let r = app.post_form(&page, choice("accept")).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.stage(&ana).await, "onboarding");
+    assert_eq!(app.seats_taken(&cohort).await, 1);
+    let html = app.get(&page).await.text().await.unwrap();
+    assert!(html.contains("Your seat is confirmed"), "{html}");
+    // A second answer changes nothing.
+    let r = app.post_form(&page, choice("decline")).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.stage(&ana).await, "onboarding");
+
+    // Declining returns the applicant to the shortlist and takes no seat.
+    let page = app.offer_link("bo@example.com").await;
+    let html = app
+        .get(&format!("{page}?choice=decline"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Do you want to decline this seat?"), "{html}");
+    let r = app.post_form(&page, choice("decline")).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.stage(&bo).await, "shortlisted");
+    assert_eq!(app.seats_taken(&cohort).await, 1);
+    let html = app.get(&page).await.text().await.unwrap();
+    assert!(html.contains("You declined this offer"), "{html}");
+
+    // The cohort lists who was offered a seat and how each answered.
+    let read: Value = app
+        .send_key(
+            reqwest::Method::GET,
+            &app.api_key,
+            &format!("/api/v1/cohorts/{cohort}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let members: Vec<(&str, &str)> = read["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["email"].as_str().unwrap(), m["offer"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        members,
+        [
+            ("ana@example.com", "accepted"),
+            ("bo@example.com", "declined")
+        ]
+    );
+    assert_eq!(read["seats_free"], 11);
+    let timeline: Value = app
+        .send_key(
+            reqwest::Method::GET,
+            &app.api_key,
+            &format!("/api/v1/applications/{ana}/timeline"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"offer") && kinds.contains(&"offer_answer"),
+        "{kinds:?}"
+    );
+
+    // Bad requests name the field; a closed or unknown cohort is refused as a whole.
+    for body in [
+        json!({}),
+        json!({ "application_ids": [] }),
+        json!({ "application_ids": ["nope"] }),
+        json!({ "application_ids": "x" }),
+    ] {
+        let r = app
+            .post_json(&format!("/api/v1/cohorts/{cohort}/offers"), &body)
+            .await;
+        assert_eq!(r.status(), 422, "{body}");
+        let e: Value = r.json().await.unwrap();
+        assert!(e["errors"]["application_ids"].is_array(), "{e}");
+    }
+    let r = app
+        .post_json(
+            &format!("/api/v1/cohorts/{missing}/offers"),
+            &json!({ "application_ids": [bo] }),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let manager = key_with_role(&app, "manager").await;
+    let r = app
+        .send_key(
+            reqwest::Method::POST,
+            &manager,
+            &format!("/api/v1/cohorts/{cohort}/offers"),
+            Some(&json!({ "application_ids": [bo] })),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_accepts_of_the_last_seat_on_two_instances_take_one_seat() {
+    let app = spawn_app().await;
+    app.load_checklist().await;
+    let mut body = cohort_request("Last seat");
+    body["capacity"] = json!(1);
+    let cohort = app.made_cohort(&body).await;
+    let ana = app.shortlisted("ana@example.com").await;
+    let bo = app.shortlisted("bo@example.com").await;
+    app.offer(&cohort, &[&ana, &bo]).await;
+    let ana_page = app.offer_link("ana@example.com").await;
+    let bo_page = app.offer_link("bo@example.com").await;
+
+    // A second instance on the same database answers one of them.
+    let dir = tempfile::tempdir().unwrap();
+    let (port, _smtp) = start_smtp();
+    let settings = test_settings(&app.database_url, dir.path(), port);
+    let mailer = onramp::email::Mailer::from_settings(&settings).unwrap();
+    let other = onramp::app::Application::build(settings, mailer)
+        .await
+        .unwrap();
+    let other_base = format!("http://{}", other.addr);
+    tokio::spawn(other.run(std::future::pending(), false));
+    let answer = |base: String, page: String| {
+        let client = app.client.clone();
+        async move {
+            client
+                .post(format!("{base}{page}"))
+                .header("sec-fetch-site", "same-origin")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("choice=accept")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let (a, b) = tokio::join!(
+        answer(app.base.clone(), ana_page),
+        answer(other_base, bo_page)
+    );
+    let mut codes = [a.status().as_u16(), b.status().as_u16()];
+    codes.sort();
+    assert_eq!(codes, [303, 409], "one seat, one refusal");
+    let refused = if a.status() == 409 { a } else { b };
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("this cohort is full"));
+    assert_eq!(app.seats_taken(&cohort).await, 1);
+    let mut stages = [app.stage(&ana).await, app.stage(&bo).await];
+    stages.sort();
+    assert_eq!(stages, ["offered", "onboarding"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_cohort_with_a_waitlist_waitlists_and_an_expired_offer_returns_to_the_shortlist() {
+    let app = spawn_app().await;
+    app.load_checklist().await;
+    let mut body = cohort_request("Waitlisted");
+    body["capacity"] = json!(1);
+    body["waitlist"] = json!(true);
+    let cohort = app.made_cohort(&body).await;
+    let ana = app.shortlisted("ana@example.com").await;
+    let bo = app.shortlisted("bo@example.com").await;
+    let cy = app.shortlisted("cy@example.com").await;
+    app.offer(&cohort, &[&ana, &bo, &cy]).await;
+    let ana_page = app.offer_link("ana@example.com").await;
+    let bo_page = app.offer_link("bo@example.com").await;
+    let cy_page = app.offer_link("cy@example.com").await;
+    assert_eq!(
+        app.post_form(&ana_page, choice("accept")).await.status(),
+        303
+    );
+    assert_eq!(
+        app.post_form(&bo_page, choice("accept")).await.status(),
+        303
+    );
+    assert_eq!(app.stage(&bo).await, "offered");
+    let html = app.get(&bo_page).await.text().await.unwrap();
+    assert!(html.contains("You are on the waitlist"), "{html}");
+    assert_eq!(app.seats_taken(&cohort).await, 1);
+
+    // Cy's offer runs out before the answer: the answer finds it expired.
+    let id: uuid::Uuid = cy.parse().unwrap();
+    let mut tx = app.db.begin().await.unwrap();
+    onramp::on!(&mut tx, c => sqlx::query(
+        "UPDATE offers SET expires_at = $2 WHERE application_id = $1")
+        .bind(id).bind(onramp::domain::now() - chrono::Duration::minutes(1))
+        .execute(&mut **c).await.map(|_| ()))
+    .unwrap();
+    tx.commit().await.unwrap();
+    let html = app.get(&cy_page).await.text().await.unwrap();
+    assert!(html.contains("This offer has expired"), "{html}");
+    assert!(!html.contains("Accept the seat"));
+    assert_eq!(
+        app.post_form(&cy_page, choice("accept")).await.status(),
+        303
+    );
+    assert_eq!(app.stage(&cy).await, "shortlisted");
+    assert_eq!(app.seats_taken(&cohort).await, 1);
+    // Offered again, the applicant gets a new offer.
+    let again = app.offer(&cohort, &[&cy]).await;
+    assert_eq!(again["offered"], 1);
 }

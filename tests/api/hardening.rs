@@ -814,6 +814,13 @@ async fn every_route_answers_each_caller_as_the_access_table_says() {
     .unwrap()
     .to_string();
 
+    app.load_checklist().await;
+    let cohort = app.made_cohort(&cohort_request("Access table")).await;
+    let olga = app.shortlisted("olga@example.com").await;
+    app.offer(&cohort, &[&olga]).await;
+    let offer_link = app.offer_link("olga@example.com").await;
+    let offer_token = offer_link.trim_start_matches("/offer/").to_string();
+
     let mut sessions = std::collections::HashMap::new();
     let mut keys = std::collections::HashMap::new();
     for (who, role) in [
@@ -867,6 +874,7 @@ async fn every_route_answers_each_caller_as_the_access_table_says() {
                 (Caller::ApplicantLink, Some("quiz")) => quiz_token.as_deref().unwrap(),
                 (Caller::ApplicantLink, Some("status")) => status_token.as_str(),
                 (Caller::ApplicantLink, Some("verify")) => verify_token.as_str(),
+                (Caller::ApplicantLink, Some("offer")) => offer_token.as_str(),
                 _ => "not-a-real-link-0000000000000000000000000",
             };
             let slug = if pattern.contains("questions") {

@@ -901,3 +901,93 @@ pub async fn key_with_role(app: &TestApp, role: &str) -> String {
     tx.commit().await.unwrap();
     key.as_str().to_string()
 }
+
+// Cohort helpers, shared by the API and browser tests.
+
+/// A valid cohort request; tests change one thing at a time.
+pub fn cohort_request(name: &str) -> serde_json::Value {
+    serde_json::json!({ "name": name, "market": "SE", "language": "sv",
+                        "start_date": "2027-03-01", "capacity": 12 })
+}
+
+impl TestApp {
+    /// The default onboarding checklist, as `onramp seed` loads it.
+    pub async fn load_checklist(&self) {
+        let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed");
+        onramp::seed::import_checklist(&self.db, &seed.join("checklist.toml"))
+            .await
+            .unwrap();
+    }
+
+    /// An applicant on the shortlist; their id.
+    pub async fn shortlisted(&self, email: &str) -> String {
+        let r = self
+            .post_json("/api/v1/applications", &valid_json(email))
+            .await;
+        assert_eq!(r.status(), 201);
+        let body: serde_json::Value = r.json().await.unwrap();
+        let id: uuid::Uuid = body["id"].as_str().unwrap().parse().unwrap();
+        let mut tx = self.db.begin().await.unwrap();
+        onramp::on!(&mut tx, c => sqlx::query(
+            "UPDATE applications SET status = 'shortlisted' WHERE id = $1")
+            .bind(id).execute(&mut **c).await.map(|_| ()))
+        .unwrap();
+        tx.commit().await.unwrap();
+        id.to_string()
+    }
+
+    pub async fn made_cohort(&self, body: &serde_json::Value) -> String {
+        let r = self.post_json("/api/v1/cohorts", body).await;
+        assert_eq!(r.status(), 201);
+        let made: serde_json::Value = r.json().await.unwrap();
+        made["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn offer(&self, cohort: &str, ids: &[&String]) -> serde_json::Value {
+        let r = self
+            .post_json(
+                &format!("/api/v1/cohorts/{cohort}/offers"),
+                &serde_json::json!({ "application_ids": ids }),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
+    /// The offer page path from the newest offer email to `email`, without its `?choice=`.
+    pub async fn offer_link(&self, email: &str) -> String {
+        self.drain().await;
+        let received = self.received();
+        let mail = mail_to(&received, email)
+            .into_iter()
+            .rev()
+            .find(|m| header(m, "Subject").is_some_and(|s| s.contains("pilot")))
+            .expect("an offer email")
+            .clone();
+        let url = link(&mail, &self.base, "/offer/").expect("an offer link");
+        assert!(url.ends_with("?choice=accept"), "{url}");
+        let decoded = decode_qp(&mail);
+        assert!(decoded.contains("?choice=decline"), "{decoded}");
+        assert!(
+            link(&mail, &self.base, "/status/").is_some(),
+            "the status link"
+        );
+        url[self.base.len()..]
+            .trim_end_matches("?choice=accept")
+            .to_string()
+    }
+
+    pub async fn stage(&self, id: &str) -> String {
+        let id: uuid::Uuid = id.parse().unwrap();
+        onramp::on_db!(&self.db, p => sqlx::query_scalar(
+            "SELECT status FROM applications WHERE id = $1").bind(id).fetch_one(p).await)
+        .unwrap()
+    }
+
+    pub async fn seats_taken(&self, cohort: &str) -> i64 {
+        let id: uuid::Uuid = cohort.parse().unwrap();
+        onramp::on_db!(&self.db, p => sqlx::query_scalar(
+            "SELECT seats_taken FROM cohorts WHERE id = $1").bind(id).fetch_one(p).await)
+        .unwrap()
+    }
+}

@@ -23,10 +23,6 @@ use crate::usecases::pipeline::{self as moves, MoveFailure, MOVE_TEMPLATES};
 use crate::web::pages::errors_context;
 use crate::web::{form, listing, AppError, AppState, PageError};
 
-fn pipeline(s: &AppState) -> Result<Pipeline, AppError> {
-    Pipeline::new(&s.settings.pipeline).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))
-}
-
 const DATE: &str = "%Y-%m-%d";
 const TIME: &str = "%Y-%m-%d %H:%M UTC";
 
@@ -52,7 +48,7 @@ pub async fn list(
     State(s): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let pipeline = pipeline(&s)?;
+    let pipeline = s.pipeline()?;
     let pairs = form::query(query);
     let raw = |k: &str| field(&pairs, k).to_string();
     let (filter, errors) = match listing::filter(&pairs, &pipeline) {
@@ -218,7 +214,7 @@ pub async fn csv(
     State(s): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let pipeline = pipeline(&s)?;
+    let pipeline = s.pipeline()?;
     let f = match listing::filter(&form::query(query), &pipeline) {
         Ok(f) => f,
         Err(e) => return Err(PageError(AppError::Validation(e))),
@@ -279,7 +275,7 @@ async fn applicant_page(
         Err(crate::store::StoreError::NotFound) => return Ok(staff.not_found(NO_SUCH)),
         Err(e) => return Err(e.into()),
     };
-    let pipeline = pipeline(s)?;
+    let pipeline = s.pipeline()?;
     let label = |id: &str| {
         pipeline
             .stage(id)
@@ -516,7 +512,7 @@ pub async fn move_one(
     if let Err(m) = moves::check_template(template, &to) {
         add_error(&mut errors, "template", m);
     }
-    let pipeline = pipeline(&s)?;
+    let pipeline = s.pipeline()?;
     if errors.is_empty() && field(&pairs, "preview") == "1" {
         let preview = match template {
             Some(t) => {
@@ -798,7 +794,7 @@ pub async fn bulk_confirm(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let pairs = read_form(&s, &headers, body).await?;
-    let pipeline = pipeline(&s)?;
+    let pipeline = s.pipeline()?;
     let back = href(
         "/admin/applicants",
         &form::query(Some(field(&pairs, "filter").to_string()))
@@ -856,7 +852,7 @@ pub async fn bulk_run(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let pairs = read_form(&s, &headers, body).await?;
-    let pipeline = pipeline(&s)?;
+    let pipeline = s.pipeline()?;
     let key = field(&pairs, "key").to_string();
     let back = format!("/admin/applicants?{}", field(&pairs, "filter"));
     let mut errors = match key.parse::<Uuid>() {

@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 
 use super::ApiKey;
 use crate::domain::now;
-use crate::domain::pipeline::Pipeline;
 use crate::store::applicants;
 use crate::web::{form, listing, AppError, AppState};
 
@@ -16,8 +15,7 @@ fn filter(
     s: &AppState,
     query: Option<String>,
 ) -> Result<crate::domain::applicants::Filter, AppError> {
-    let pipeline = Pipeline::new(&s.settings.pipeline).map_err(|e| anyhow::anyhow!(e))?;
-    listing::filter(&form::query(query), &pipeline).map_err(AppError::Validation)
+    listing::filter(&form::query(query), &s.pipeline()?).map_err(AppError::Validation)
 }
 
 #[utoipa::path(

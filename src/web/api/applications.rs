@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::ApiKey;
 use crate::domain::application::RawApplication;
-use crate::domain::pipeline::{MoveError, Pipeline};
+use crate::domain::pipeline::MoveError;
 use crate::domain::staff::KeyRole;
 use crate::store::applications;
 use crate::usecases::intake::Channel;
@@ -460,8 +460,7 @@ pub async fn create_move(
     pipeline::check_template(template.as_deref(), &to)
         .map_err(|m| AppError::field("template", m))?;
     let id = application_id(&id)?;
-    let pipeline =
-        Pipeline::new(&s.settings.pipeline).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let pipeline = s.pipeline()?;
     let done = pipeline::move_application(
         &s.db,
         &pipeline,

@@ -38,6 +38,7 @@ use crate::store::api_keys;
         applications::audit_log,
         cohorts::create,
         cohorts::get_one,
+        cohorts::create_offers,
         quizzes::item_analysis
     ),
     components(schemas(
@@ -51,6 +52,7 @@ use crate::store::api_keys;
         applications::NoteIn,
         applications::TagIn,
         cohorts::CohortIn,
+        cohorts::OffersIn,
     )),
     modifiers(&BearerAuth),
     security(("api_key" = []))

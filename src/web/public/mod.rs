@@ -3,6 +3,7 @@
 //! here, each with the one action that gets the person going again.
 
 pub mod apply;
+pub mod offer;
 pub mod quiz;
 pub mod status;
 pub mod verify;
