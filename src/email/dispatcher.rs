@@ -501,9 +501,11 @@ impl LinkKind {
     fn of(template: &str) -> &'static [Self] {
         match template {
             "verify_email" => &[LinkKind::Verify],
-            "email_verified" | "quiz_passed" | "stage_update" | "application_declined" => {
-                &[LinkKind::Status]
-            }
+            "email_verified"
+            | "quiz_passed"
+            | "stage_update"
+            | "application_declined"
+            | "agent_activated" => &[LinkKind::Status],
             "status_link" | "quiz_invitation" | "quiz_failed" => {
                 &[LinkKind::Quiz, LinkKind::Status]
             }

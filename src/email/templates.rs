@@ -28,7 +28,9 @@ email_files!(
     "stage_update",
     "application_declined",
     "staff_invite",
-    "cohort_offer"
+    "cohort_offer",
+    "agent_activated",
+    "agent_offboarded"
 );
 
 const BASE_TXT: &str = include_str!("../../email_templates/base.txt.hbs");

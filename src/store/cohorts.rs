@@ -239,12 +239,106 @@ pub struct MemberRow {
     pub offer_status: String,
     pub expires_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
+    pub went_live_at: Option<DateTime<Utc>>,
 }
 
 pub async fn members(db: &Db, cohort_id: Uuid) -> Result<Vec<MemberRow>> {
     const SQL: &str = "SELECT a.id AS application_id, a.full_name, a.email, a.status AS stage, \
-        o.status AS offer_status, o.expires_at, o.decided_at \
+        o.status AS offer_status, o.expires_at, o.decided_at, a.went_live_at \
         FROM offers o JOIN applications a ON a.id = o.application_id \
         WHERE o.cohort_id = $1 ORDER BY o.created_at, o.id";
     Ok(on_db!(db, p => sqlx::query_as(SQL).bind(cohort_id).fetch_all(p).await?))
+}
+
+/// A checklist item a member has done.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TickRow {
+    pub application_id: Uuid,
+    pub item_key: String,
+    pub value: Option<f64>,
+    pub done_by: String,
+    pub done_at: DateTime<Utc>,
+}
+
+/// The cohort whose seat the applicant holds (their accepted offer), if any.
+pub async fn seat_of(tx: &mut Tx, application_id: Uuid) -> Result<Option<CohortRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM offers o JOIN cohorts c ON c.id = o.cohort_id \
+         LEFT JOIN users u ON u.id = c.owner_id \
+         WHERE o.application_id = $1 AND o.status = 'accepted' \
+         ORDER BY o.decided_at DESC LIMIT 1"
+    );
+    Ok(on!(tx, c => sqlx::query_as(&sql).bind(application_id).fetch_optional(&mut **c).await?))
+}
+
+/// One item of a cohort's checklist.
+pub async fn item(tx: &mut Tx, cohort_id: Uuid, key: &str) -> Result<Option<ItemRow>> {
+    const SQL: &str = "SELECT key, label, required, ticked_by, records, position \
+        FROM cohort_checklist_items WHERE cohort_id = $1 AND key = $2";
+    Ok(on!(tx, c => sqlx::query_as(SQL).bind(cohort_id).bind(key).fetch_optional(&mut **c).await?))
+}
+
+/// Marks an item done for a member (again: the figure and who ticked it are replaced).
+pub async fn tick(
+    tx: &mut Tx,
+    application_id: Uuid,
+    cohort_id: Uuid,
+    key: &str,
+    value: Option<f64>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    const SQL: &str = "INSERT INTO checklist_ticks (application_id, cohort_id, item_key, value, \
+        done_by, done_at) VALUES ($1, $2, $3, $4, $5, $6) \
+        ON CONFLICT (application_id, item_key) DO UPDATE SET value = excluded.value, \
+        done_by = excluded.done_by, done_at = excluded.done_at";
+    on!(tx, c => sqlx::query(SQL).bind(application_id).bind(cohort_id).bind(key).bind(value)
+        .bind(actor).bind(now).execute(&mut **c).await.map(|_| ())?);
+    Ok(())
+}
+
+/// Marks an item not done; false when it was not done.
+pub async fn untick(tx: &mut Tx, application_id: Uuid, key: &str) -> Result<bool> {
+    const SQL: &str = "DELETE FROM checklist_ticks WHERE application_id = $1 AND item_key = $2";
+    let n = on!(tx, c => sqlx::query(SQL).bind(application_id).bind(key).execute(&mut **c).await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
+/// The items a member has done.
+pub async fn ticks_of(tx: &mut Tx, application_id: Uuid) -> Result<Vec<TickRow>> {
+    const SQL: &str = "SELECT application_id, item_key, value, done_by, done_at \
+        FROM checklist_ticks WHERE application_id = $1";
+    Ok(on!(tx, c => sqlx::query_as(SQL).bind(application_id).fetch_all(&mut **c).await?))
+}
+
+/// Every tick of a cohort's members.
+pub async fn ticks_of_cohort(db: &Db, cohort_id: Uuid) -> Result<Vec<TickRow>> {
+    const SQL: &str = "SELECT application_id, item_key, value, done_by, done_at \
+        FROM checklist_ticks WHERE cohort_id = $1";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(cohort_id).fetch_all(p).await?))
+}
+
+/// The labels of the required items a member has not done, in checklist order.
+pub async fn required_not_done(
+    tx: &mut Tx,
+    application_id: Uuid,
+    cohort_id: Uuid,
+) -> Result<Vec<String>> {
+    const SQL: &str = "SELECT i.label FROM cohort_checklist_items i WHERE i.cohort_id = $1 \
+        AND i.required AND NOT EXISTS (SELECT 1 FROM checklist_ticks t \
+        WHERE t.application_id = $2 AND t.item_key = i.key) ORDER BY i.position, i.key";
+    Ok(
+        on!(tx, c => sqlx::query_scalar(SQL).bind(cohort_id).bind(application_id)
+        .fetch_all(&mut **c).await?),
+    )
+}
+
+/// Records when an agent went live (the first time; a resume after a pause keeps it).
+pub async fn set_went_live(tx: &mut Tx, application_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+    const SQL: &str = "UPDATE applications SET went_live_at = $2 WHERE id = $1 \
+        AND went_live_at IS NULL";
+    on!(tx, c => sqlx::query(SQL).bind(application_id).bind(now).execute(&mut **c).await
+        .map(|_| ())?);
+    Ok(())
 }

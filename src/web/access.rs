@@ -429,6 +429,36 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             post(api::cohorts::create_offers),
         ),
         row(
+            p.clone(),
+            "/api/v1/applications/{id}/checklist/{item}",
+            Key(RECRUITING_KEYS),
+            post(api::cohorts::tick),
+        ),
+        row(
+            p.clone(),
+            "/api/v1/applications/{id}/activate",
+            Key(RECRUITING_KEYS),
+            post(api::cohorts::activate),
+        ),
+        row(
+            p.clone(),
+            "/api/v1/applications/{id}/pause",
+            Key(RECRUITING_KEYS),
+            post(api::cohorts::pause),
+        ),
+        row(
+            p.clone(),
+            "/api/v1/applications/{id}/resume",
+            Key(RECRUITING_KEYS),
+            post(api::cohorts::resume),
+        ),
+        row(
+            p.clone(),
+            "/api/v1/applications/{id}/offboard",
+            Key(RECRUITING_KEYS),
+            post(api::cohorts::offboard),
+        ),
+        row(
             g.clone(),
             "/api/v1/quizzes/{slug}/item-analysis",
             Key(RECRUITING_KEYS),

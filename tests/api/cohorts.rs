@@ -584,3 +584,263 @@ async fn a_full_cohort_with_a_waitlist_waitlists_and_an_expired_offer_returns_to
     let again = app.offer(&cohort, &[&cy]).await;
     assert_eq!(again["offered"], 1);
 }
+
+impl TestApp {
+    /// An applicant with an accepted seat in `cohort`; their id.
+    async fn seated(&self, cohort: &str, email: &str) -> String {
+        let id = self.shortlisted(email).await;
+        self.offer(cohort, &[&id]).await;
+        let page = self.offer_link(email).await;
+        assert_eq!(self.post_form(&page, choice("accept")).await.status(), 303);
+        assert_eq!(self.stage(&id).await, "onboarding");
+        id
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_is_activated_once_the_checklist_is_done_and_paused_resumed_offboarded_with_reasons(
+) {
+    let app = spawn_app().await;
+    app.load_checklist().await;
+    let mut body = cohort_request("Started");
+    body["start_date"] = json!("2026-01-05");
+    let cohort = app.made_cohort(&body).await;
+    let ana = app.seated(&cohort, "ana@example.com").await;
+    let base = format!("/api/v1/applications/{ana}");
+    let post = |path: String, body: Value| {
+        let app = &app;
+        async move { app.post_json(&path, &body).await }
+    };
+
+    // Nothing done yet: activation says how much is missing, and changes nothing.
+    let before = app.snapshot().await;
+    let r = post(format!("{base}/activate"), json!({})).await;
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap();
+    let why = e["errors"]["checklist"][0].as_str().unwrap();
+    assert!(
+        why.starts_with("7 required checklist items are not done"),
+        "{why}"
+    );
+    assert_eq!(app.snapshot().await, before);
+
+    // Ticks, and the refusals of a tick, by field.
+    for (item, body, code, field) in [
+        (
+            "equipment_check",
+            json!({ "done": true }),
+            422,
+            Some("bandwidth_mbps"),
+        ),
+        (
+            "equipment_check",
+            json!({ "done": true, "bandwidth_mbps": 0 }),
+            422,
+            Some("bandwidth_mbps"),
+        ),
+        (
+            "equipment_check",
+            json!({ "done": true, "bandwidth_mbps": "fast" }),
+            422,
+            Some("bandwidth_mbps"),
+        ),
+        (
+            "contract_signed",
+            json!({ "done": "yes" }),
+            422,
+            Some("done"),
+        ),
+        ("contract_signed", json!({}), 422, Some("done")),
+        ("no_such_item", json!({ "done": true }), 404, None),
+    ] {
+        let r = post(format!("{base}/checklist/{item}"), body.clone()).await;
+        assert_eq!(r.status(), code, "{item} {body}");
+        if let Some(field) = field {
+            let e: Value = r.json().await.unwrap();
+            assert!(e["errors"][field].is_array(), "{item} {body}: {e}");
+        }
+    }
+    assert_eq!(app.snapshot().await, before, "refused ticks change nothing");
+    let r = post(
+        format!("{base}/checklist/equipment_check"),
+        json!({ "done": true, "bandwidth_mbps": 55.5 }),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let ticked: Value = r.json().await.unwrap();
+    let equipment = ticked["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == "equipment_check")
+        .unwrap()
+        .clone();
+    assert_eq!(equipment["done"], true);
+    assert_eq!(equipment["value"], 55.5);
+    for item in [
+        "contract_signed",
+        "identity_verified",
+        "training_1",
+        "training_2",
+        "training_3",
+        "shadow_shift",
+    ] {
+        let r = post(format!("{base}/checklist/{item}"), json!({ "done": true })).await;
+        assert_eq!(r.status(), 200, "{item}");
+    }
+    // Unticked again: one item missing, named.
+    let r = post(
+        format!("{base}/checklist/shadow_shift"),
+        json!({ "done": false }),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = post(format!("{base}/activate"), json!({})).await;
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(
+        e["errors"]["checklist"][0],
+        "1 required checklist item is not done: Shadow shift with a senior agent."
+    );
+    let r = post(
+        format!("{base}/checklist/shadow_shift"),
+        json!({ "done": true }),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+
+    // A manager key may not activate.
+    let manager = key_with_role(&app, "manager").await;
+    let r = app
+        .send_key(
+            reqwest::Method::POST,
+            &manager,
+            &format!("{base}/activate"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+
+    let r = post(format!("{base}/activate"), json!({})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["stage"], "live");
+    let r = post(format!("{base}/activate"), json!({})).await;
+    assert_eq!(r.status(), 409, "only once");
+    let read: Value = app
+        .send_key(
+            reqwest::Method::GET,
+            &manager,
+            &format!("/api/v1/cohorts/{cohort}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let member = &read["members"][0];
+    assert_eq!(member["stage"], "live");
+    assert!(member["went_live_at"].is_string(), "{member}");
+    assert!(member["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["done"] == true));
+
+    // Pause, resume and offboard each need a reason.
+    for step in ["pause", "resume", "offboard"] {
+        for body in [
+            json!({}),
+            json!({ "reason": "  " }),
+            json!({ "reason": "x".repeat(501) }),
+        ] {
+            let r = post(format!("{base}/{step}"), body).await;
+            assert_eq!(r.status(), 422, "{step}");
+            let e: Value = r.json().await.unwrap();
+            assert!(e["errors"]["reason"].is_array(), "{step}: {e}");
+        }
+    }
+    let r = post(format!("{base}/resume"), json!({ "reason": "Back" })).await;
+    assert_eq!(r.status(), 409, "not paused");
+    for (step, stage) in [
+        ("pause", "paused"),
+        ("resume", "live"),
+        ("offboard", "offboarded"),
+    ] {
+        let r = post(
+            format!("{base}/{step}"),
+            json!({ "reason": "Agreed with the agent" }),
+        )
+        .await;
+        assert_eq!(r.status(), 200, "{step}");
+        assert_eq!(app.stage(&ana).await, stage);
+    }
+    let r = post(format!("{base}/offboard"), json!({ "reason": "Again" })).await;
+    assert_eq!(r.status(), 409);
+    // The activation and offboarding emails went through the outbox.
+    app.drain().await;
+    let received = app.received();
+    let subjects: Vec<&str> = mail_to(&received, "ana@example.com")
+        .iter()
+        .filter_map(|m| header(m, "Subject"))
+        .collect();
+    assert!(
+        subjects.iter().any(|s| s.contains("You are live")),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects.iter().any(|s| s.contains("has ended")),
+        "{subjects:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activation_waits_for_the_start_date_and_needs_a_seat() {
+    let app = spawn_app().await;
+    app.load_checklist().await;
+    let cohort = app.made_cohort(&cohort_request("Not yet")).await;
+    let ana = app.seated(&cohort, "ana@example.com").await;
+    for item in [
+        "contract_signed",
+        "identity_verified",
+        "training_1",
+        "training_2",
+        "training_3",
+        "shadow_shift",
+    ] {
+        let r = app
+            .post_json(
+                &format!("/api/v1/applications/{ana}/checklist/{item}"),
+                &json!({ "done": true }),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    let r = app
+        .post_json(
+            &format!("/api/v1/applications/{ana}/checklist/equipment_check"),
+            &json!({ "done": true, "bandwidth_mbps": 100 }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = app
+        .post_json(&format!("/api/v1/applications/{ana}/activate"), &json!({}))
+        .await;
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap();
+    assert!(
+        e["errors"]["start_date"][0]
+            .as_str()
+            .unwrap()
+            .contains("activation is allowed from its start date"),
+        "{e}"
+    );
+    // Someone without a seat has no checklist and cannot be activated.
+    let bo = app.shortlisted("bo@example.com").await;
+    for path in [
+        format!("/api/v1/applications/{bo}/checklist/contract_signed"),
+        format!("/api/v1/applications/{bo}/activate"),
+    ] {
+        let r = app.post_json(&path, &json!({ "done": true })).await;
+        assert_eq!(r.status(), 404, "{path}");
+    }
+}

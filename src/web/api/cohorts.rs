@@ -17,8 +17,9 @@ use super::applications::{nullable, string, ErrorsOut, NO_CONTROL, VISIBLE};
 use super::ApiKey;
 use crate::domain::cohorts::{parse_cohort, CohortStatus};
 use crate::domain::now;
-use crate::store::cohorts::{CohortRow, ItemRow, MemberRow};
+use crate::store::cohorts::{CohortRow, ItemRow, MemberRow, TickRow};
 use crate::usecases::cohorts::{self, CreateFailure, OfferFailure, OfferOutcome};
+use crate::usecases::onboarding::{self, Step, StepFailure};
 use crate::web::form;
 use crate::web::{AppError, AppState};
 
@@ -115,16 +116,41 @@ fn item_json(i: &ItemRow) -> Value {
     })
 }
 
-fn member_json(m: &MemberRow) -> Value {
+/// A checklist with one member's ticks: each item, whether it is done, and its figure.
+fn checklist_json(items: &[ItemRow], ticks: &[&TickRow]) -> Vec<Value> {
+    items
+        .iter()
+        .map(|i| {
+            let t = ticks.iter().find(|t| t.item_key == i.key);
+            json!({
+                "key": i.key, "required": i.required, "done": t.is_some(),
+                "value": t.and_then(|t| t.value), "done_at": t.map(|t| t.done_at),
+                "done_by": t.map(|t| &t.done_by),
+            })
+        })
+        .collect()
+}
+
+fn member_json(m: &MemberRow, items: &[ItemRow], ticks: &[TickRow]) -> Value {
+    let mine: Vec<&TickRow> = ticks
+        .iter()
+        .filter(|t| t.application_id == m.application_id)
+        .collect();
     json!({
         "application_id": m.application_id, "full_name": m.full_name, "email": m.email,
         "stage": m.stage, "offer": m.offer_status, "offer_expires_at": m.expires_at,
-        "answered_at": m.decided_at,
+        "answered_at": m.decided_at, "went_live_at": m.went_live_at,
+        "checklist": checklist_json(items, &mine),
     })
 }
 
 /// A cohort as the API shows it; `status` on `today` in UTC.
-fn cohort_json(c: &CohortRow, checklist: &[ItemRow], members: &[MemberRow]) -> Value {
+fn cohort_json(
+    c: &CohortRow,
+    checklist: &[ItemRow],
+    members: &[MemberRow],
+    ticks: &[TickRow],
+) -> Value {
     let status = CohortStatus::of(c.start_date, c.marked.as_deref(), now().date_naive());
     json!({
         "id": c.id,
@@ -139,7 +165,10 @@ fn cohort_json(c: &CohortRow, checklist: &[ItemRow], members: &[MemberRow]) -> V
         "waitlist": c.waitlist,
         "status": status.as_str(),
         "checklist": checklist.iter().map(item_json).collect::<Vec<_>>(),
-        "members": members.iter().map(member_json).collect::<Vec<_>>(),
+        "members": members
+            .iter()
+            .map(|m| member_json(m, checklist, ticks))
+            .collect::<Vec<_>>(),
         "created_at": c.created_at,
     })
 }
@@ -178,7 +207,7 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         [(axum::http::header::LOCATION, location)],
-        Json(cohort_json(&cohort, &checklist, &[])),
+        Json(cohort_json(&cohort, &checklist, &[], &[])),
     )
         .into_response())
 }
@@ -194,7 +223,8 @@ pub async fn create(
             seats_taken, seats_free, owner_email, waitlist, status, checklist: [{key, label, \
             required, ticked_by, records}], members: [{application_id, full_name, email, stage, \
             offer (pending, accepted, declined, expired, waitlisted), offer_expires_at, \
-            answered_at}], created_at}`"),
+            answered_at, went_live_at, checklist: [{key, required, done, value, done_at, \
+            done_by}]}], created_at}`"),
         (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
         (status = 404, description = "No such cohort"),
     )
@@ -210,7 +240,8 @@ pub async fn get_one(
     let (cohort, checklist, members) = cohorts::read(&s.db, id)
         .await?
         .ok_or(AppError::NotFound("No cohort has this id."))?;
-    Ok(Json(cohort_json(&cohort, &checklist, &members)))
+    let ticks = crate::store::cohorts::ticks_of_cohort(&s.db, id).await?;
+    Ok(Json(cohort_json(&cohort, &checklist, &members, &ticks)))
 }
 
 /// The applicants to offer seats to.
@@ -314,4 +345,216 @@ fn application_ids(body: &Value) -> Result<Vec<Uuid>, String> {
                 .ok_or_else(|| format!("Item {} is not an application id.", n + 1))
         })
         .collect()
+}
+
+fn application_id(raw: &str) -> Result<Uuid, AppError> {
+    raw.parse()
+        .map_err(|_| AppError::NotFound("No application has this id."))
+}
+
+impl From<StepFailure> for AppError {
+    fn from(e: StepFailure) -> Self {
+        match e {
+            StepFailure::NotFound(m) => AppError::NotFound(m),
+            StepFailure::Invalid(errors) => AppError::Validation(errors),
+            StepFailure::Refused(errors) => AppError::Refused(errors),
+            StepFailure::Store(e) => e.into(),
+        }
+    }
+}
+
+/// A checklist tick.
+#[derive(serde::Deserialize, ToSchema)]
+pub struct TickIn {
+    /// Done (true) or not done (false).
+    pub done: bool,
+    /// For an item that records it (the equipment check), the measured bandwidth in Mbit/s,
+    /// above 0 and at most 10,000; needed to tick it.
+    #[schema(exclusive_minimum = 0.0, maximum = 10000.0)]
+    pub bandwidth_mbps: Option<f64>,
+}
+
+/// Tick or untick an item of a cohort member's onboarding checklist. Recruiter and admin keys
+/// may tick any item.
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/checklist/{item}",
+    params(
+        ("id" = Uuid, Path, description = "Application id"),
+        ("item" = String, Path, description = "The item's key, e.g. `contract_signed`"),
+    ),
+    request_body = TickIn,
+    responses(
+        (status = 200, description = "`{application_id, checklist: [{key, required, done, value, \
+            done_at, done_by}]}`"),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Recruiter and admin keys only", body = ErrorsOut),
+        (status = 404, description = "No such application, no seat in a cohort, or no such item"),
+        (status = 422, description = "`done` missing or not true/false, or `bandwidth_mbps` \
+            missing or out of range for the equipment check", body = ErrorsOut),
+    )
+)]
+pub async fn tick(
+    key: ApiKey,
+    State(s): State<AppState>,
+    Path((id, item)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, AppError> {
+    let value = form::json(&headers, body, s.settings.max_body_bytes)?;
+    let done = value
+        .get("done")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| AppError::field("done", "Give done as true or false."))?;
+    let bandwidth = match value.get("bandwidth_mbps") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_f64().ok_or_else(|| {
+            AppError::field(
+                "bandwidth_mbps",
+                "Give the bandwidth as a number of Mbit/s.",
+            )
+        })?),
+    };
+    let id = application_id(&id)?;
+    let (items, ticks) =
+        onboarding::tick(&s.db, &key.actor(), id, &item, done, bandwidth, now()).await?;
+    let mine: Vec<&TickRow> = ticks.iter().collect();
+    Ok(Json(
+        json!({ "application_id": id, "checklist": checklist_json(&items, &mine) }),
+    ))
+}
+
+/// A reason for pausing, resuming or offboarding an agent.
+#[derive(serde::Deserialize, ToSchema)]
+pub struct ReasonIn {
+    /// 1 to 500 characters.
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+async fn step(
+    key: &ApiKey,
+    s: &AppState,
+    id: &str,
+    step: Step,
+    reason: Option<&str>,
+) -> Result<Json<Value>, AppError> {
+    let id = application_id(id)?;
+    let pipeline = s.pipeline()?;
+    let stage = onboarding::take(&s.db, &pipeline, &key.actor(), id, step, reason, now()).await?;
+    Ok(Json(json!({ "id": id, "stage": stage })))
+}
+
+async fn step_with_reason(
+    key: ApiKey,
+    s: AppState,
+    id: String,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    which: Step,
+) -> Result<Json<Value>, AppError> {
+    let value = form::json(&headers, body, s.settings.max_body_bytes)?;
+    let reason = onboarding::parse_reason(value.get("reason").and_then(Value::as_str))
+        .map_err(AppError::Validation)?;
+    step(&key, &s, &id, which, Some(&reason)).await
+}
+
+/// Activate a cohort member: their stage becomes `live` and `went_live_at` is recorded, and the
+/// activation email is queued. Needs the onboarding stage, the cohort's start date reached and
+/// every required checklist item done. Recruiter and admin keys.
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/activate",
+    params(("id" = Uuid, Path, description = "Application id")),
+    responses(
+        (status = 200, description = "`{id, stage: \"live\"}`"),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Recruiter and admin keys only", body = ErrorsOut),
+        (status = 404, description = "No such application, or no seat in a cohort"),
+        (status = 409, description = "Not allowed now, and why: `checklist` (e.g. \"2 required \
+            checklist items are not done: …\"), `start_date` or `stage`", body = ErrorsOut),
+    )
+)]
+pub async fn activate(
+    key: ApiKey,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    step(&key, &s, &id, Step::Activate, None).await
+}
+
+/// Pause a live agent: they stop counting as headcount until resumed. Recruiter and admin keys.
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/pause",
+    params(("id" = Uuid, Path, description = "Application id")),
+    request_body = ReasonIn,
+    responses(
+        (status = 200, description = "`{id, stage: \"paused\"}`"),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Recruiter and admin keys only", body = ErrorsOut),
+        (status = 404, description = "No such application, or no seat in a cohort"),
+        (status = 409, description = "The agent is not live", body = ErrorsOut),
+        (status = 422, description = "`reason` missing, empty or too long", body = ErrorsOut),
+    )
+)]
+pub async fn pause(
+    key: ApiKey,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, AppError> {
+    step_with_reason(key, s, id, headers, body, Step::Pause).await
+}
+
+/// Resume a paused agent. Recruiter and admin keys.
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/resume",
+    params(("id" = Uuid, Path, description = "Application id")),
+    request_body = ReasonIn,
+    responses(
+        (status = 200, description = "`{id, stage: \"live\"}`"),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Recruiter and admin keys only", body = ErrorsOut),
+        (status = 404, description = "No such application, or no seat in a cohort"),
+        (status = 409, description = "The agent is not paused", body = ErrorsOut),
+        (status = 422, description = "`reason` missing, empty or too long", body = ErrorsOut),
+    )
+)]
+pub async fn resume(
+    key: ApiKey,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, AppError> {
+    step_with_reason(key, s, id, headers, body, Step::Resume).await
+}
+
+/// Offboard a live or paused agent (final), and queue the offboarding email. Recruiter and
+/// admin keys.
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/offboard",
+    params(("id" = Uuid, Path, description = "Application id")),
+    request_body = ReasonIn,
+    responses(
+        (status = 200, description = "`{id, stage: \"offboarded\"}`"),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Recruiter and admin keys only", body = ErrorsOut),
+        (status = 404, description = "No such application, or no seat in a cohort"),
+        (status = 409, description = "The agent is neither live nor paused", body = ErrorsOut),
+        (status = 422, description = "`reason` missing, empty or too long", body = ErrorsOut),
+    )
+)]
+pub async fn offboard(
+    key: ApiKey,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, AppError> {
+    step_with_reason(key, s, id, headers, body, Step::Offboard).await
 }

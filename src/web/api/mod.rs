@@ -39,6 +39,11 @@ use crate::store::api_keys;
         cohorts::create,
         cohorts::get_one,
         cohorts::create_offers,
+        cohorts::tick,
+        cohorts::activate,
+        cohorts::pause,
+        cohorts::resume,
+        cohorts::offboard,
         quizzes::item_analysis
     ),
     components(schemas(
@@ -53,6 +58,8 @@ use crate::store::api_keys;
         applications::TagIn,
         cohorts::CohortIn,
         cohorts::OffersIn,
+        cohorts::TickIn,
+        cohorts::ReasonIn,
     )),
     modifiers(&BearerAuth),
     security(("api_key" = []))
