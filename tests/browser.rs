@@ -481,6 +481,14 @@ async fn every_page_passes_axe_and_fits_a_phone_for_every_role() {
         app.post_form(&taken_offer, "choice=accept").await.status(),
         303
     );
+    let seated_status = path(
+        link(
+            mail_to(&app.received(), "pia@example.com").last().unwrap(),
+            &base,
+            "/status/",
+        )
+        .unwrap(),
+    );
     let pages: Vec<(String, String)> = vec![
         ("home".into(), "/".into()),
         ("cohort offer".into(), format!("{open_offer}?choice=accept")),
@@ -489,6 +497,7 @@ async fn every_page_passes_axe_and_fits_a_phone_for_every_role() {
             format!("{open_offer}?choice=decline"),
         ),
         ("offer accepted".into(), taken_offer.clone()),
+        ("status with a checklist".into(), seated_status.clone()),
         ("signup form".into(), "/apply?utm_source=walk".into()),
         ("privacy".into(), "/privacy".into()),
         ("new link form".into(), "/verify/resend".into()),

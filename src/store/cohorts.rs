@@ -182,13 +182,27 @@ pub async fn insert_offers(
     Ok(())
 }
 
-/// The applicant's most recent offer, open or not.
-pub async fn latest_offer(tx: &mut Tx, application_id: Uuid) -> Result<Option<OfferRow>> {
-    let sql = format!(
+fn latest_offer_sql() -> String {
+    format!(
         "SELECT {OFFER_COLUMNS} FROM offers WHERE application_id = $1 \
          ORDER BY created_at DESC, id DESC LIMIT 1"
-    );
-    Ok(on!(tx, c => sqlx::query_as(&sql).bind(application_id).fetch_optional(&mut **c).await?))
+    )
+}
+
+/// The applicant's most recent offer, open or not.
+pub async fn latest_offer(tx: &mut Tx, application_id: Uuid) -> Result<Option<OfferRow>> {
+    Ok(
+        on!(tx, c => sqlx::query_as(&latest_offer_sql()).bind(application_id)
+        .fetch_optional(&mut **c).await?),
+    )
+}
+
+/// `latest_offer`, read outside a transaction (a page).
+pub async fn latest_offer_read(db: &Db, application_id: Uuid) -> Result<Option<OfferRow>> {
+    Ok(
+        on_db!(db, p => sqlx::query_as(&latest_offer_sql()).bind(application_id)
+        .fetch_optional(p).await?),
+    )
 }
 
 /// Moves an offer from one of `from` to `to`; false when it was not in one of them (another
@@ -305,11 +319,17 @@ pub async fn untick(tx: &mut Tx, application_id: Uuid, key: &str) -> Result<bool
     Ok(n == 1)
 }
 
+const TICKS_OF: &str = "SELECT application_id, item_key, value, done_by, done_at \
+    FROM checklist_ticks WHERE application_id = $1";
+
 /// The items a member has done.
 pub async fn ticks_of(tx: &mut Tx, application_id: Uuid) -> Result<Vec<TickRow>> {
-    const SQL: &str = "SELECT application_id, item_key, value, done_by, done_at \
-        FROM checklist_ticks WHERE application_id = $1";
-    Ok(on!(tx, c => sqlx::query_as(SQL).bind(application_id).fetch_all(&mut **c).await?))
+    Ok(on!(tx, c => sqlx::query_as(TICKS_OF).bind(application_id).fetch_all(&mut **c).await?))
+}
+
+/// `ticks_of`, read outside a transaction (a page).
+pub async fn ticks_of_read(db: &Db, application_id: Uuid) -> Result<Vec<TickRow>> {
+    Ok(on_db!(db, p => sqlx::query_as(TICKS_OF).bind(application_id).fetch_all(p).await?))
 }
 
 /// Every tick of a cohort's members.

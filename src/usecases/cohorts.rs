@@ -353,11 +353,9 @@ pub async fn offer_of(
     db: &Db,
     application_id: Uuid,
 ) -> Result<Option<(cohorts::OfferRow, CohortRow)>, StoreError> {
-    let mut tx = db.begin().await?;
-    let Some(offer) = cohorts::latest_offer(&mut tx, application_id).await? else {
+    let Some(offer) = cohorts::latest_offer_read(db, application_id).await? else {
         return Ok(None);
     };
-    let cohort = cohorts::get_tx(&mut tx, offer.cohort_id).await?;
-    tx.commit().await?;
+    let cohort = cohorts::get(db, offer.cohort_id).await?;
     Ok(cohort.map(|c| (offer, c)))
 }

@@ -42,6 +42,23 @@ fn invalid(field: &str, message: impl Into<String>) -> StepFailure {
     StepFailure::Invalid(errors)
 }
 
+/// Who ticks: staff or a key (any item), or the applicant on their status page (only the
+/// items marked `ticked_by = "applicant"`).
+#[derive(Debug, Clone, Copy)]
+pub enum Ticker<'a> {
+    Staff(&'a str),
+    Applicant,
+}
+
+impl Ticker<'_> {
+    fn actor(&self) -> &str {
+        match self {
+            Ticker::Staff(actor) => actor,
+            Ticker::Applicant => "applicant",
+        }
+    }
+}
+
 /// The most a bandwidth figure may be, in Mbit/s.
 pub const BANDWIDTH_MAX: f64 = 10_000.0;
 
@@ -50,13 +67,14 @@ pub const BANDWIDTH_MAX: f64 = 10_000.0;
 /// Returns the cohort's checklist and the member's ticks after the change.
 pub async fn tick(
     db: &Db,
-    actor: &str,
+    by: Ticker<'_>,
     application_id: Uuid,
     key: &str,
     done: bool,
     value: Option<f64>,
     now: DateTime<Utc>,
 ) -> Result<(Vec<ItemRow>, Vec<TickRow>), StepFailure> {
+    let actor = by.actor();
     let mut tx = db.begin().await?;
     let cohort = cohorts::seat_of(&mut tx, application_id)
         .await?
@@ -68,6 +86,12 @@ pub async fn tick(
         .ok_or(StepFailure::NotFound(
             "The cohort's checklist has no such item.",
         ))?;
+    if matches!(by, Ticker::Applicant) && item.ticked_by != "applicant" {
+        return Err(refused(
+            "item",
+            format!("A recruiter ticks \"{}\" for you.", item.label),
+        ));
+    }
     let value = match (&item.records, done, value) {
         (Some(field), true, None) => {
             return Err(invalid(
@@ -284,4 +308,34 @@ pub async fn take(
     }
     tx.commit().await?;
     Ok(step.stage().to_string())
+}
+
+/// What an applicant's status page shows of their cohort: their latest offer, its cohort, the
+/// cohort's checklist and their ticks (none before they accept).
+pub struct Onboarding {
+    pub offer: cohorts::OfferRow,
+    pub cohort: cohorts::CohortRow,
+    pub checklist: Vec<ItemRow>,
+    pub ticks: Vec<TickRow>,
+}
+
+pub async fn of_applicant(db: &Db, application_id: Uuid) -> Result<Option<Onboarding>, StoreError> {
+    let Some((offer, cohort)) = crate::usecases::cohorts::offer_of(db, application_id).await?
+    else {
+        return Ok(None);
+    };
+    let (checklist, ticks) = if offer.status == "accepted" {
+        (
+            cohorts::checklist(db, cohort.id).await?,
+            cohorts::ticks_of_read(db, application_id).await?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Ok(Some(Onboarding {
+        offer,
+        cohort,
+        checklist,
+        ticks,
+    }))
 }

@@ -113,6 +113,12 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
         row(g.clone(), "/verify/{token}", Link, get(verify::show)),
         row(p.clone(), "/verify/{token}", Link, post(verify::confirm)),
         row(g.clone(), "/status/{token}", Link, get(status::show)),
+        row(
+            p.clone(),
+            "/status/{token}/checklist/{item}",
+            Link,
+            post(status::tick),
+        ),
         row(g.clone(), "/offer/{token}", Link, get(offer::show)),
         row(p.clone(), "/offer/{token}", Link, post(offer::answer)),
         row(

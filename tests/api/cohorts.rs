@@ -844,3 +844,101 @@ async fn activation_waits_for_the_start_date_and_needs_a_seat() {
         assert_eq!(r.status(), 404, "{path}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_applicant_sees_their_cohort_and_ticks_only_their_own_steps_on_the_status_page() {
+    let app = spawn_app().await;
+    app.load_checklist().await;
+    let cohort = app.made_cohort(&cohort_request("Status cohort")).await;
+    app.seated(&cohort, "ana@example.com").await;
+    let received = app.received();
+    let offer_mail = mail_to(&received, "ana@example.com")
+        .into_iter()
+        .rev()
+        .find(|m| header(m, "Subject").is_some_and(|s| s.contains("pilot")))
+        .unwrap()
+        .clone();
+    let status = link(&offer_mail, &app.base, "/status/").unwrap()[app.base.len()..].to_string();
+    let html = app.get(&status).await.text().await.unwrap();
+    assert!(html.contains("Your pilot cohort"), "{html}");
+    assert!(html.contains("Status cohort"));
+    assert!(html.contains("0 of 7 steps done"));
+    assert!(html.contains("A recruiter marks this step."));
+
+    let tick = |item: &str, body: &str| {
+        let app = &app;
+        let path = format!("{status}/checklist/{item}");
+        let body = body.to_string();
+        async move { app.post_form(&path, body).await }
+    };
+    let before = app.snapshot().await;
+    for (item, body, code, says) in [
+        ("identity_verified", "done=true", 409, "A recruiter ticks"),
+        (
+            "equipment_check",
+            "done=true",
+            422,
+            "Enter the measured bandwidth",
+        ),
+        (
+            "equipment_check",
+            "done=true&bandwidth_mbps=fast",
+            422,
+            "as a number of Mbit/s",
+        ),
+        (
+            "equipment_check",
+            "done=true&bandwidth_mbps=-5",
+            422,
+            "above 0",
+        ),
+        ("no_such_step", "done=true", 409, "no such item"),
+        (
+            "contract_signed",
+            "done=maybe",
+            422,
+            "mark it done or not done",
+        ),
+    ] {
+        let r = tick(item, body).await;
+        assert_eq!(r.status(), code, "{item} {body}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("error-summary"), "{item} {body}: {html}");
+        assert!(html.contains(says), "{item} {body}: {html}");
+    }
+    assert_eq!(app.snapshot().await, before, "refused ticks change nothing");
+
+    let r = tick("contract_signed", "done=true").await;
+    assert_eq!(r.status(), 303);
+    let r = tick("equipment_check", "done=true&bandwidth_mbps=42%2C5").await;
+    assert_eq!(r.status(), 303);
+    let html = app.get(&status).await.text().await.unwrap();
+    assert!(html.contains("2 of 7 steps done"), "{html}");
+    assert!(html.contains("(42.5 Mbit/s)"), "{html}");
+    let r = tick("contract_signed", "done=false").await;
+    assert_eq!(r.status(), 303);
+    let html = app.get(&status).await.text().await.unwrap();
+    assert!(html.contains("1 of 7 steps done"), "{html}");
+
+    // The recruiter sees who ticked what.
+    let read: Value = app
+        .send_key(
+            reqwest::Method::GET,
+            &app.api_key,
+            &format!("/api/v1/cohorts/{cohort}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let equipment = read["members"][0]["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == "equipment_check")
+        .unwrap()
+        .clone();
+    assert_eq!(equipment["done_by"], "applicant");
+    assert_eq!(equipment["value"], 42.5);
+}

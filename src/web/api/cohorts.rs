@@ -19,7 +19,7 @@ use crate::domain::cohorts::{parse_cohort, CohortStatus};
 use crate::domain::now;
 use crate::store::cohorts::{CohortRow, ItemRow, MemberRow, TickRow};
 use crate::usecases::cohorts::{self, CreateFailure, OfferFailure, OfferOutcome};
-use crate::usecases::onboarding::{self, Step, StepFailure};
+use crate::usecases::onboarding::{self, Step, StepFailure, Ticker};
 use crate::web::form;
 use crate::web::{AppError, AppState};
 
@@ -416,8 +416,16 @@ pub async fn tick(
         })?),
     };
     let id = application_id(&id)?;
-    let (items, ticks) =
-        onboarding::tick(&s.db, &key.actor(), id, &item, done, bandwidth, now()).await?;
+    let (items, ticks) = onboarding::tick(
+        &s.db,
+        Ticker::Staff(&key.actor()),
+        id,
+        &item,
+        done,
+        bandwidth,
+        now(),
+    )
+    .await?;
     let mine: Vec<&TickRow> = ticks.iter().collect();
     Ok(Json(
         json!({ "application_id": id, "checklist": checklist_json(&items, &mine) }),

@@ -1,19 +1,22 @@
 //! The applicant's status page: where the application stands, what happens next, and, while a
 //! quiz is open to them, the way back into it with the time left.
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::link_invalid;
 use crate::domain::application::Status;
-use crate::domain::time;
+use crate::domain::{now, time, FieldErrors};
 use crate::store::{applications, attempts};
 use crate::usecases::assessment::{self, Gate};
 use crate::usecases::intake;
-use crate::web::{pages, AppError, AppState, PageError};
+use crate::usecases::onboarding::{self, Onboarding, StepFailure, Ticker};
+use crate::web::{form, pages, AppError, AppState, PageError};
 
 const EXPIRED: &str = "This status link has expired or is not valid.";
 
@@ -55,6 +58,65 @@ pub async fn export(
 }
 
 /// "Start the quiz" / "Continue your quiz": a fresh quiz link, straight into it.
+/// The applicant ticks (`done=true`) or unticks (`done=false`) one of their own onboarding
+/// items; the equipment check also sends `bandwidth_mbps`. A problem shows on the status page,
+/// naming the field.
+pub async fn tick(
+    State(s): State<AppState>,
+    Path((token, item)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
+    let Some(id) = intake::application_for_status_token(&s.db, &token).await? else {
+        return Ok(link_invalid(EXPIRED, &token));
+    };
+    let problem = |code: StatusCode, field: &str, message: String| {
+        let mut errors = FieldErrors::new();
+        crate::domain::add_error(&mut errors, field, message);
+        (code, errors)
+    };
+    let done = match form::first(&pairs, "done") {
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        _ => Err(problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "item",
+            "Use the button beside the item to mark it done or not done.".into(),
+        )),
+    };
+    let bandwidth = match form::first(&pairs, "bandwidth_mbps").map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.replace(',', ".").parse::<f64>().map(Some).map_err(|_| {
+            problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bandwidth_mbps",
+                "Enter the bandwidth as a number of Mbit/s, such as 50.".into(),
+            )
+        }),
+    };
+    let outcome = match (done, bandwidth) {
+        (Ok(done), Ok(bandwidth)) => {
+            match onboarding::tick(&s.db, Ticker::Applicant, id, &item, done, bandwidth, now())
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(StepFailure::Invalid(e)) => Err((StatusCode::UNPROCESSABLE_ENTITY, e)),
+                Err(StepFailure::Refused(e)) => Err((StatusCode::CONFLICT, e)),
+                Err(StepFailure::NotFound(m)) => {
+                    Err(problem(StatusCode::CONFLICT, "item", m.to_string()))
+                }
+                Err(StepFailure::Store(e)) => return Err(AppError::from(e).into()),
+            }
+        }
+        (Err(p), _) | (_, Err(p)) => Err(p),
+    };
+    match outcome {
+        Ok(()) => Ok(Redirect::to(&format!("/status/{token}#checklist")).into_response()),
+        Err((code, errors)) => render_status_with(&s, id, &token, false, code, &errors).await,
+    }
+}
+
 pub async fn open_quiz(
     State(s): State<AppState>,
     Path(token): Path<String>,
@@ -94,6 +156,62 @@ async fn render_status(
     id: Uuid,
     status_token: &str,
     just_verified: bool,
+) -> Result<Response, PageError> {
+    render_status_with(
+        s,
+        id,
+        status_token,
+        just_verified,
+        StatusCode::OK,
+        &FieldErrors::new(),
+    )
+    .await
+}
+
+/// The applicant's cohort, offer and onboarding checklist, for the status page.
+fn cohort_context(o: &Onboarding, status_token: &str) -> Value {
+    let offer = match o.offer.status.as_str() {
+        "pending" => "Waiting for your answer: the offer email has the buttons",
+        "accepted" => "Accepted: your seat is confirmed",
+        "waitlisted" => "On the waitlist: the cohort was full when you accepted",
+        "declined" => "Declined",
+        _ => "Expired",
+    };
+    let checklist: Vec<Value> = o
+        .checklist
+        .iter()
+        .map(|i| {
+            let t = o.ticks.iter().find(|t| t.item_key == i.key);
+            json!({
+                "key": i.key,
+                "label": i.label,
+                "required": i.required,
+                "done": t.is_some(),
+                "value": t.and_then(|t| t.value),
+                "mine": i.ticked_by == "applicant",
+                "bandwidth": i.records.is_some(),
+                "action": format!("/status/{status_token}/checklist/{}", i.key),
+            })
+        })
+        .collect();
+    json!({
+        "name": o.cohort.name,
+        "start_date": time::date_of(o.cohort.start_date),
+        "offer": offer,
+        "accepted": o.offer.status == "accepted",
+        "done": o.ticks.len(),
+        "total": o.checklist.len(),
+        "checklist": checklist,
+    })
+}
+
+async fn render_status_with(
+    s: &AppState,
+    id: Uuid,
+    status_token: &str,
+    just_verified: bool,
+    code: StatusCode,
+    errors: &FieldErrors,
 ) -> Result<Response, PageError> {
     let app = applications::get(&s.db, id).await?;
     let tz = s.settings.time_zone(&app.country);
@@ -135,11 +253,17 @@ async fn render_status(
         }),
         _ => Value::Null,
     };
+    let cohort = onboarding::of_applicant(&s.db, id)
+        .await?
+        .map(|o| cohort_context(&o, status_token));
+    let (summary, _) = pages::errors_context(errors);
     Ok(pages::render(
-        StatusCode::OK,
+        code,
         "status",
-        "Your application",
+        &pages::form_title("Your application", errors),
         json!({
+            "cohort": cohort,
+            "errors": summary,
             "just_verified": just_verified,
             "name": app.full_name,
             "applied_on": time::date(app.created_at, tz),
