@@ -114,9 +114,6 @@ pub enum OfferOutcome {
 pub enum OfferFailure {
     #[error("no such cohort")]
     NoCohort,
-    /// The cohort takes no offers (closed).
-    #[error("{0}")]
-    Refused(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -138,11 +135,6 @@ pub async fn offer(
     let cohort = cohorts::get_tx(&mut tx, cohort_id)
         .await?
         .ok_or(OfferFailure::NoCohort)?;
-    if cohort.marked.as_deref() == Some("closed") {
-        return Err(OfferFailure::Refused(
-            "This cohort is closed: it takes no more offers.".into(),
-        ));
-    }
     let mut wanted: Vec<Uuid> = Vec::with_capacity(ids.len());
     for id in ids {
         if !wanted.contains(id) {

@@ -264,6 +264,26 @@ async fn the_cohort_schema_states_the_rules() {
         required,
         ["capacity", "language", "market", "name", "start_date"]
     );
+    // The onboarding bodies state their rules too.
+    let reason = &doc["components"]["schemas"]["ReasonIn"]["properties"]["reason"];
+    assert_eq!(num(&reason["minLength"]), 1.0);
+    assert_eq!(
+        num(&reason["maxLength"]),
+        onramp::usecases::onboarding::REASON_MAX as f64
+    );
+    assert!(reason["pattern"].is_string(), "{reason}");
+    let bandwidth = &doc["components"]["schemas"]["TickIn"]["properties"]["bandwidth_mbps"];
+    assert_eq!(num(&bandwidth["exclusiveMinimum"]), 0.0);
+    assert_eq!(
+        num(&bandwidth["maximum"]),
+        onramp::usecases::onboarding::BANDWIDTH_MAX
+    );
+    let offers = &doc["components"]["schemas"]["OffersIn"]["properties"]["application_ids"];
+    assert_eq!(num(&offers["minItems"]), 1.0);
+    assert_eq!(
+        num(&offers["maxItems"]),
+        onramp::web::api::cohorts::OFFERS_MAX as f64
+    );
     let markets = p["market"]["enum"].as_array().unwrap();
     let languages = p["language"]["enum"].as_array().unwrap();
     let name = |n: usize, tag: char| -> String {
@@ -399,17 +419,7 @@ async fn offers_are_reported_per_applicant_and_answered_through_the_email_link()
     assert!(html.contains("You declined this offer"), "{html}");
 
     // The cohort lists who was offered a seat and how each answered.
-    let read: Value = app
-        .send_key(
-            reqwest::Method::GET,
-            &app.api_key,
-            &format!("/api/v1/cohorts/{cohort}"),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let read: Value = app.read_cohort(&app.api_key, &cohort).await;
     let members: Vec<(&str, &str)> = read["members"]
         .as_array()
         .unwrap()
@@ -585,7 +595,44 @@ async fn a_full_cohort_with_a_waitlist_waitlists_and_an_expired_offer_returns_to
     assert_eq!(again["offered"], 1);
 }
 
+/// The default checklist's items that record no figure.
+const PLAIN_ITEMS: [&str; 6] = [
+    "contract_signed",
+    "identity_verified",
+    "training_1",
+    "training_2",
+    "training_3",
+    "shadow_shift",
+];
+
 impl TestApp {
+    /// `GET /api/v1/cohorts/{cohort}` with `key`.
+    async fn read_cohort(&self, key: &str, cohort: &str) -> Value {
+        let r = self
+            .send_key(
+                reqwest::Method::GET,
+                key,
+                &format!("/api/v1/cohorts/{cohort}"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
+    /// Ticks every item of `PLAIN_ITEMS` for `id` with the admin key.
+    async fn tick_plain_items(&self, id: &str) {
+        for item in PLAIN_ITEMS {
+            let r = self
+                .post_json(
+                    &format!("/api/v1/applications/{id}/checklist/{item}"),
+                    &json!({ "done": true }),
+                )
+                .await;
+            assert_eq!(r.status(), 200, "{item}");
+        }
+    }
+
     /// An applicant with an accepted seat in `cohort`; their id.
     async fn seated(&self, cohort: &str, email: &str) -> String {
         let id = self.shortlisted(email).await;
@@ -677,17 +724,7 @@ async fn a_member_is_activated_once_the_checklist_is_done_and_paused_resumed_off
         .clone();
     assert_eq!(equipment["done"], true);
     assert_eq!(equipment["value"], 55.5);
-    for item in [
-        "contract_signed",
-        "identity_verified",
-        "training_1",
-        "training_2",
-        "training_3",
-        "shadow_shift",
-    ] {
-        let r = post(format!("{base}/checklist/{item}"), json!({ "done": true })).await;
-        assert_eq!(r.status(), 200, "{item}");
-    }
+    app.tick_plain_items(&ana).await;
     // Unticked again: one item missing, named.
     let r = post(
         format!("{base}/checklist/shadow_shift"),
@@ -726,17 +763,7 @@ async fn a_member_is_activated_once_the_checklist_is_done_and_paused_resumed_off
     assert_eq!(r.json::<Value>().await.unwrap()["stage"], "live");
     let r = post(format!("{base}/activate"), json!({})).await;
     assert_eq!(r.status(), 409, "only once");
-    let read: Value = app
-        .send_key(
-            reqwest::Method::GET,
-            &manager,
-            &format!("/api/v1/cohorts/{cohort}"),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let read: Value = app.read_cohort(&manager, &cohort).await;
     let member = &read["members"][0];
     assert_eq!(member["stage"], "live");
     assert!(member["went_live_at"].is_string(), "{member}");
@@ -799,22 +826,7 @@ async fn activation_waits_for_the_start_date_and_needs_a_seat() {
     app.load_checklist().await;
     let cohort = app.made_cohort(&cohort_request("Not yet")).await;
     let ana = app.seated(&cohort, "ana@example.com").await;
-    for item in [
-        "contract_signed",
-        "identity_verified",
-        "training_1",
-        "training_2",
-        "training_3",
-        "shadow_shift",
-    ] {
-        let r = app
-            .post_json(
-                &format!("/api/v1/applications/{ana}/checklist/{item}"),
-                &json!({ "done": true }),
-            )
-            .await;
-        assert_eq!(r.status(), 200);
-    }
+    app.tick_plain_items(&ana).await;
     let r = app
         .post_json(
             &format!("/api/v1/applications/{ana}/checklist/equipment_check"),
@@ -921,17 +933,7 @@ async fn an_applicant_sees_their_cohort_and_ticks_only_their_own_steps_on_the_st
     assert!(html.contains("1 of 7 steps done"), "{html}");
 
     // The recruiter sees who ticked what.
-    let read: Value = app
-        .send_key(
-            reqwest::Method::GET,
-            &app.api_key,
-            &format!("/api/v1/cohorts/{cohort}"),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let read: Value = app.read_cohort(&app.api_key, &cohort).await;
     let equipment = read["members"][0]["checklist"]
         .as_array()
         .unwrap()

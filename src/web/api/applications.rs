@@ -626,7 +626,7 @@ pub async fn erase(
 }
 
 /// An application id from the path; anything else is an application we do not have.
-fn application_id(raw: &str) -> Result<Uuid, AppError> {
+pub(super) fn application_id(raw: &str) -> Result<Uuid, AppError> {
     raw.parse()
         .map_err(|_| AppError::NotFound("No application has this id."))
 }

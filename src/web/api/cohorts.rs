@@ -13,7 +13,7 @@ use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::applications::{nullable, string, ErrorsOut, NO_CONTROL, VISIBLE};
+use super::applications::{application_id, nullable, string, ErrorsOut, NO_CONTROL, VISIBLE};
 use super::ApiKey;
 use crate::domain::cohorts::{parse_cohort, CohortStatus};
 use crate::domain::now;
@@ -107,6 +107,12 @@ fn cohort_in_schema() -> Object {
         .required("start_date")
         .required("capacity")
         .build()
+}
+
+const NO_COHORT: &str = "No cohort has this id.";
+
+fn cohort_id(raw: &str) -> Result<Uuid, AppError> {
+    raw.parse().map_err(|_| AppError::NotFound(NO_COHORT))
 }
 
 fn item_json(i: &ItemRow) -> Value {
@@ -234,12 +240,10 @@ pub async fn get_one(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    let id: Uuid = id
-        .parse()
-        .map_err(|_| AppError::NotFound("No cohort has this id."))?;
+    let id = cohort_id(&id)?;
     let (cohort, checklist, members) = cohorts::read(&s.db, id)
         .await?
-        .ok_or(AppError::NotFound("No cohort has this id."))?;
+        .ok_or(AppError::NotFound(NO_COHORT))?;
     let ticks = crate::store::cohorts::ticks_of_cohort(&s.db, id).await?;
     Ok(Json(cohort_json(&cohort, &checklist, &members, &ticks)))
 }
@@ -270,7 +274,6 @@ pub const OFFERS_MAX: usize = 500;
         (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
         (status = 403, description = "Recruiter and admin keys only", body = ErrorsOut),
         (status = 404, description = "No such cohort"),
-        (status = 409, description = "The cohort is closed", body = ErrorsOut),
         (status = 422, description = "`application_ids` missing, empty, too long or not ids",
             body = ErrorsOut),
     )
@@ -284,9 +287,7 @@ pub async fn create_offers(
 ) -> Result<Json<Value>, AppError> {
     let value = form::json(&headers, body, s.settings.max_body_bytes)?;
     let ids = application_ids(&value).map_err(|m| AppError::field("application_ids", m))?;
-    let cohort_id: Uuid = id
-        .parse()
-        .map_err(|_| AppError::NotFound("No cohort has this id."))?;
+    let cohort_id = cohort_id(&id)?;
     let pipeline = s.pipeline()?;
     let results = cohorts::offer(
         &s.db,
@@ -299,12 +300,7 @@ pub async fn create_offers(
     )
     .await
     .map_err(|e| match e {
-        OfferFailure::NoCohort => AppError::NotFound("No cohort has this id."),
-        OfferFailure::Refused(m) => {
-            let mut errors = crate::domain::FieldErrors::new();
-            crate::domain::add_error(&mut errors, "cohort", m);
-            AppError::Refused(errors)
-        }
+        OfferFailure::NoCohort => AppError::NotFound(NO_COHORT),
         OfferFailure::Store(e) => e.into(),
     })?;
     let offered = results
@@ -345,11 +341,6 @@ fn application_ids(body: &Value) -> Result<Vec<Uuid>, String> {
                 .ok_or_else(|| format!("Item {} is not an application id.", n + 1))
         })
         .collect()
-}
-
-fn application_id(raw: &str) -> Result<Uuid, AppError> {
-    raw.parse()
-        .map_err(|_| AppError::NotFound("No application has this id."))
 }
 
 impl From<StepFailure> for AppError {
@@ -435,8 +426,8 @@ pub async fn tick(
 /// A reason for pausing, resuming or offboarding an agent.
 #[derive(serde::Deserialize, ToSchema)]
 pub struct ReasonIn {
-    /// 1 to 500 characters.
-    #[schema(min_length = 1, max_length = 500)]
+    /// 1 to 500 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub reason: String,
 }
 
