@@ -68,6 +68,37 @@ pub enum Command {
         #[command(subcommand)]
         command: ApplicantsCommand,
     },
+    /// Outsourced headcount, for the replacement report.
+    Headcount {
+        #[command(subcommand)]
+        command: HeadcountCommand,
+    },
+    /// The managers' report.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum HeadcountCommand {
+    /// Import snapshots from a CSV file with the header `vendor,market,date,headcount` (dates
+    /// as YYYY-MM-DD). Each row is checked like the form; the good rows are stored (a snapshot
+    /// of the same vendor, market and day replaces the figure), refused rows are listed by line
+    /// and field, and the command then exits non-zero.
+    Import {
+        file: std::path::PathBuf,
+        /// Check every row and report, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// Recompute the live agents per market and day from the applications' timelines, and
+    /// store today's count.
+    Rebuild,
 }
 
 #[derive(Subcommand)]
@@ -207,6 +238,11 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     "demo applicants: {} loaded, {} already present",
                     n.applicants, n.skipped
                 );
+                let file = settings.seed_dir.join("headcount.toml");
+                if file.exists() {
+                    let n = crate::seed::load_headcount(&db, &file).await?;
+                    println!("outsourced headcount history: {n} snapshots loaded");
+                }
             }
             if let Some(n) = synthetic {
                 let bar = indicatif::ProgressBar::new(n);
@@ -405,6 +441,45 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 Ok(())
             }
         },
+        Command::Headcount {
+            command: HeadcountCommand::Import { file, dry_run },
+        } => {
+            let db = connect(&settings).await?;
+            let input = std::fs::File::open(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
+            let report = crate::usecases::reports::import_headcount(
+                &db,
+                "cli",
+                std::io::BufReader::new(input),
+                dry_run,
+                &format!("import:{}", file.display()),
+                now(),
+            )
+            .await?;
+            for r in &report.refused {
+                eprintln!("line {}, {}: {}", r.line, r.field, r.message);
+            }
+            let lines: std::collections::BTreeSet<u64> =
+                report.refused.iter().map(|r| r.line).collect();
+            let verb = if dry_run { "would import" } else { "imported" };
+            println!(
+                "{verb} {} snapshot(s), refused {} row(s)",
+                report.imported,
+                lines.len()
+            );
+            if !lines.is_empty() {
+                bail!("{} row(s) refused", lines.len());
+            }
+            Ok(())
+        }
+        Command::Report {
+            command: ReportCommand::Rebuild,
+        } => {
+            let db = connect(&settings).await?;
+            let rows = crate::usecases::reports::rebuild(&db, now()).await?;
+            println!("rebuilt the live series: {rows} market-day row(s), and today's snapshot");
+            Ok(())
+        }
         Command::Quiz { command } => {
             let db = connect(&settings).await?;
             match command {
@@ -494,6 +569,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     if let Some(n) = seeded.checklist {
         println!("loaded the onboarding checklist: {n} items");
+    }
+    if let Some(n) = seeded.headcount {
+        println!("loaded the outsourced headcount history: {n} snapshots");
     }
     match &seeded.admin {
         Some((email, Some(password))) => {

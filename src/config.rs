@@ -66,6 +66,10 @@ pub struct Settings {
     pub sign_in_lock_minutes: i64,
     /// Attempts a question version needs before item analysis flags it.
     pub analysis_min_attempts: i64,
+    /// Complete weeks the replacement forecast fits.
+    pub forecast_weeks: usize,
+    /// People each group needs before the fairness report flags a low impact ratio.
+    pub fairness_min_group: i64,
     /// Cron schedules (six fields, seconds first) of the scheduled jobs.
     pub jobs: JobSettings,
     pub mail: MailSettings,
@@ -104,12 +108,15 @@ pub struct MailSettings {
 pub struct JobSettings {
     /// Closes and scores quiz attempts whose time ran out.
     pub close_quiz_attempts: String,
+    /// Stores the live pilot agents per market for the day (the replacement report's series).
+    pub live_snapshot: String,
 }
 
 impl Default for JobSettings {
     fn default() -> Self {
         Self {
             close_quiz_attempts: "0 * * * * *".into(),
+            live_snapshot: "0 55 23 * * *".into(),
         }
     }
 }
@@ -159,6 +166,8 @@ impl Default for Settings {
             sign_in_lock_after: 10,
             sign_in_lock_minutes: 15,
             analysis_min_attempts: 30,
+            forecast_weeks: crate::domain::reports::FORECAST_WEEKS,
+            fairness_min_group: 30,
             jobs: JobSettings::default(),
             mail: MailSettings::default(),
             outbox: OutboxSettings::default(),
@@ -265,6 +274,9 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("ONRAMP_MIN_AGE", "min_age"),
     ("ONRAMP_ANALYSIS_MIN_ATTEMPTS", "analysis_min_attempts"),
     ("ONRAMP_JOB_CLOSE_QUIZ_ATTEMPTS", "jobs.close_quiz_attempts"),
+    ("ONRAMP_JOB_LIVE_SNAPSHOT", "jobs.live_snapshot"),
+    ("ONRAMP_FORECAST_WEEKS", "forecast_weeks"),
+    ("ONRAMP_FAIRNESS_MIN_GROUP", "fairness_min_group"),
     ("SMTP_URL", "mail.smtp_url"),
     ("ONRAMP_MAIL_FROM", "mail.from"),
     ("ONRAMP_MAIL_REPLY_TO", "mail.reply_to"),
@@ -387,6 +399,9 @@ impl Settings {
             "ONRAMP_JOB_CLOSE_QUIZ_ATTEMPTS",
             self.jobs.close_quiz_attempts
         );
+        set!("ONRAMP_JOB_LIVE_SNAPSHOT", self.jobs.live_snapshot);
+        set!("ONRAMP_FORECAST_WEEKS", self.forecast_weeks);
+        set!("ONRAMP_FAIRNESS_MIN_GROUP", self.fairness_min_group);
         set!("SMTP_URL", opt self.mail.smtp_url);
         set!("ONRAMP_MAIL_FROM", self.mail.from);
         set!("ONRAMP_MAIL_REPLY_TO", opt self.mail.reply_to);
@@ -482,11 +497,21 @@ impl Settings {
         if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
             bail!("screening_rules: the rule id {:?} is used twice", w[0]);
         }
-        if let Err(e) = self.jobs.close_quiz_attempts.parse::<cron::Schedule>() {
-            bail!(
-                "jobs.close_quiz_attempts: {:?} is not a cron schedule (six fields, seconds first): {e}",
-                self.jobs.close_quiz_attempts
-            );
+        for (name, schedule) in [
+            ("close_quiz_attempts", &self.jobs.close_quiz_attempts),
+            ("live_snapshot", &self.jobs.live_snapshot),
+        ] {
+            if let Err(e) = schedule.parse::<cron::Schedule>() {
+                bail!(
+                    "jobs.{name}: {schedule:?} is not a cron schedule (six fields, seconds first): {e}"
+                );
+            }
+        }
+        if !(1..=104).contains(&self.forecast_weeks) {
+            bail!("forecast_weeks: use 1 to 104 weeks");
+        }
+        if self.fairness_min_group < 1 {
+            bail!("fairness_min_group: use at least 1");
         }
         if !(0..=600).contains(&self.quiz_grace_secs) {
             bail!("quiz_grace_secs: use 0 to 600 seconds");

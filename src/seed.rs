@@ -75,6 +75,8 @@ pub struct FirstStart {
     pub quizzes: Option<usize>,
     /// Items of the default onboarding checklist.
     pub checklist: Option<usize>,
+    /// Outsourced headcount snapshots of the demo history.
+    pub headcount: Option<usize>,
     /// The bootstrap admin's email, when this start created it, and its password when it was
     /// generated (to be shown once and changed at the first sign-in); None when it came from
     /// `bootstrap_password_file`.
@@ -116,6 +118,74 @@ pub async fn import_checklist(db: &Db, path: &Path) -> anyhow::Result<usize> {
     Ok(items.len())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeadcountFile {
+    weeks: u32,
+    series: Vec<HeadcountSeries>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeadcountSeries {
+    vendor: String,
+    market: String,
+    start: i64,
+    end: i64,
+}
+
+/// The weekly snapshots `seed/headcount.toml` describes, for the weeks up to the one holding
+/// `today`: each series in a line from `start` to `end` with a small, repeatable wobble.
+fn headcount_history(
+    text: &str,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<Vec<crate::domain::reports::Headcount>> {
+    use crate::domain::reports::{week_start, RawHeadcount};
+    let file: HeadcountFile = toml::from_str(text)?;
+    if !(1..=520).contains(&file.weeks) {
+        bail!("weeks: use 1 to 520");
+    }
+    let last = week_start(today);
+    let span = i64::from(file.weeks.max(2) - 1);
+    let mut out = Vec::new();
+    for (k, s) in file.series.iter().enumerate() {
+        for i in 0..i64::from(file.weeks) {
+            let day = last - chrono::Days::new(7 * (span - i).max(0) as u64);
+            let wobble = ((i * 7 + k as i64 * 3) % 11) - 5;
+            let figure = (s.start + (s.end - s.start) * i / span + wobble).max(0);
+            let raw = RawHeadcount {
+                vendor: s.vendor.clone(),
+                market: s.market.clone(),
+                date: day.to_string(),
+                headcount: figure.to_string(),
+            };
+            out.push(
+                raw.parse(today)
+                    .map_err(|e| anyhow::anyhow!("series #{} ({}): {e:?}", k + 1, s.vendor))?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Loads the demo headcount history from `path` when no snapshot is stored. Returns the
+/// snapshots stored.
+pub async fn load_headcount(db: &Db, path: &Path) -> anyhow::Result<usize> {
+    if !crate::store::reports::recent_headcount(db, 1)
+        .await?
+        .is_empty()
+    {
+        return Ok(0);
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let at = now();
+    let rows =
+        headcount_history(&text, at.date_naive()).with_context(|| format!("{}", path.display()))?;
+    crate::usecases::reports::record_headcount(db, "seed", &rows, "seed:headcount", at).await?;
+    Ok(rows.len())
+}
+
 async fn seed_empty_tables(
     db: &Db,
     intake: &Intake,
@@ -126,6 +196,9 @@ async fn seed_empty_tables(
     if settings.seed_demo && applications::count(db).await? == 0 {
         if dir.join("applicants.toml").exists() {
             out.applicants = Some(load_demo(db, intake, dir).await?.applicants);
+            if dir.join("headcount.toml").exists() {
+                out.headcount = Some(load_headcount(db, &dir.join("headcount.toml")).await?);
+            }
         } else {
             tracing::warn!(dir = %dir.display(), "no demo data found; starting empty");
         }
@@ -221,6 +294,31 @@ pub async fn import_quizzes(db: &Db, path: &Path) -> anyhow::Result<usize> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_shipped_headcount_history_is_a_year_of_weekly_snapshots() {
+        let text = std::fs::read_to_string("seed/headcount.toml").unwrap();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+        let rows = super::headcount_history(&text, today).unwrap();
+        assert_eq!(rows.len(), 52 * 6);
+        let vendors: std::collections::BTreeSet<&str> =
+            rows.iter().map(|r| r.vendor.as_str()).collect();
+        let markets: std::collections::BTreeSet<&str> =
+            rows.iter().map(|r| r.market.as_str()).collect();
+        assert_eq!((vendors.len(), markets.len()), (3, 2));
+        let last = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let total: i64 = rows
+            .iter()
+            .filter(|r| r.date == last)
+            .map(|r| r.headcount)
+            .sum();
+        assert!((2_500..=4_000).contains(&total), "{total}");
+        assert!(rows.iter().all(|r| r.date <= last));
+        assert_eq!(
+            rows.iter().map(|r| r.date).min().unwrap(),
+            last - chrono::Days::new(7 * 51)
+        );
+    }
+
     #[test]
     fn shipped_demo_applicants_are_all_valid() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/seed/applicants.toml");

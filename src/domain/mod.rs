@@ -8,6 +8,7 @@ pub mod email;
 pub mod iso;
 pub mod pipeline;
 pub mod quiz;
+pub mod reports;
 pub mod screening;
 pub mod staff;
 pub mod time;

@@ -17,20 +17,23 @@ use crate::store::{jobs, Db};
 #[derive(Clone, Copy)]
 pub enum Job {
     CloseQuizAttempts,
+    LiveSnapshot,
 }
 
 impl Job {
-    pub const ALL: [Job; 1] = [Job::CloseQuizAttempts];
+    pub const ALL: [Job; 2] = [Job::CloseQuizAttempts, Job::LiveSnapshot];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::CloseQuizAttempts => "close_quiz_attempts",
+            Job::LiveSnapshot => "live_snapshot",
         }
     }
 
     fn schedule(self, s: &Settings) -> &str {
         match self {
             Job::CloseQuizAttempts => &s.jobs.close_quiz_attempts,
+            Job::LiveSnapshot => &s.jobs.live_snapshot,
         }
     }
 
@@ -38,6 +41,9 @@ impl Job {
         match self {
             Job::CloseQuizAttempts => {
                 Ok(crate::usecases::assessment::close_expired(db, settings).await?)
+            }
+            Job::LiveSnapshot => {
+                Ok(crate::usecases::reports::snapshot_live(db, now().date_naive()).await?)
             }
         }
     }

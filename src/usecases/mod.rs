@@ -10,4 +10,5 @@ pub mod intake;
 pub mod onboarding;
 pub mod pipeline;
 pub mod privacy;
+pub mod reports;
 pub mod staff;

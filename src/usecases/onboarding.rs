@@ -12,7 +12,7 @@ use crate::domain::{add_error, FieldErrors};
 use crate::store::audit::{self, Entry};
 use crate::store::cohorts::{self, ItemRow, TickRow};
 use crate::store::{applications, outbox, Db, StoreError};
-use crate::usecases::pipeline;
+use crate::usecases::{pipeline, reports};
 
 /// Why a step was not taken.
 #[derive(Debug, thiserror::Error)]
@@ -289,6 +289,7 @@ pub async fn take(
     if step == Step::Activate {
         cohorts::set_went_live(&mut tx, application_id, now).await?;
     }
+    reports::record_live_step(&mut tx, &cohort.market, &app.status, step.stage(), now).await?;
     if let Some(template) = step.template() {
         outbox::enqueue(
             &mut tx,

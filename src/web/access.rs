@@ -13,7 +13,7 @@ use axum::Router;
 use super::admin::{self, PasswordChange};
 use super::api::{self, ApiKey};
 use super::limits::RateLimits;
-use super::{ops, public, AppError, AppState};
+use super::{manager, ops, public, AppError, AppState};
 use crate::domain::staff::{KeyRole, Role};
 
 /// The audience of a route.
@@ -42,6 +42,9 @@ pub const RECRUITING_KEYS: &[KeyRole] = &[KeyRole::Recruiter, KeyRole::Admin];
 /// Keys that may read applicants: managers read, they do not act.
 pub const ADMIN_KEYS: &[KeyRole] = &[KeyRole::Admin];
 pub const READING_KEYS: &[KeyRole] = &[KeyRole::Recruiter, KeyRole::Manager, KeyRole::Admin];
+/// The managers' report and the headcount behind it.
+pub const REPORTING: &[Role] = &[Role::Admin, Role::Manager];
+pub const REPORTING_KEYS: &[KeyRole] = &[KeyRole::Manager, KeyRole::Admin];
 
 /// One row of the table: a method and path, who may call it, and its handler.
 pub struct Route {
@@ -329,6 +332,25 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             Staff(ADMINS),
             get(team::audit_page),
         ),
+        // The managers' report.
+        row(
+            g.clone(),
+            "/reports",
+            Staff(REPORTING),
+            get(manager::reports),
+        ),
+        row(
+            g.clone(),
+            "/reports/replacement.csv",
+            Staff(REPORTING),
+            get(manager::replacement_csv),
+        ),
+        row(
+            p.clone(),
+            "/reports/headcount",
+            Staff(REPORTING),
+            post(manager::record_headcount),
+        ),
         // A staff invitation: the handler checks the single-use link in the path.
         row(
             g.clone(),
@@ -469,6 +491,30 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             "/api/v1/quizzes/{slug}/item-analysis",
             Key(RECRUITING_KEYS),
             get(api::quizzes::item_analysis),
+        ),
+        row(
+            g.clone(),
+            "/api/v1/reports/replacement",
+            Key(REPORTING_KEYS),
+            get(api::reports::replacement),
+        ),
+        row(
+            g.clone(),
+            "/api/v1/reports/forecast",
+            Key(REPORTING_KEYS),
+            get(api::reports::forecast),
+        ),
+        row(
+            p.clone(),
+            "/api/v1/headcount",
+            Key(REPORTING_KEYS),
+            post(api::reports::record_headcount),
+        ),
+        row(
+            g.clone(),
+            "/api/v1/headcount",
+            Key(REPORTING_KEYS),
+            get(api::reports::list_headcount),
         ),
         // Operators.
         row(g.clone(), "/healthz", Public, get(|| async { "ok" })),

@@ -3,11 +3,13 @@
 pub mod access;
 pub mod admin;
 pub mod api;
+pub mod chart;
 pub mod error;
 pub mod form;
 pub mod headers;
 pub mod limits;
 pub mod listing;
+pub mod manager;
 pub mod metrics;
 pub mod ops;
 pub mod pages;

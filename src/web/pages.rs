@@ -51,6 +51,7 @@ page_files!(
     "admin_audit",
     "admin_invite",
     "manager_home",
+    "reports",
 );
 
 pub const CSS: &str = include_str!("templates/app.css");

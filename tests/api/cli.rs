@@ -233,6 +233,86 @@ async fn migrate_and_seed_are_idempotent_on_the_engine_asked_for() {
     assert!(plain.contains("onboarding checklist: 7 items"), "{plain}");
     assert!(!plain.contains("demo applicants"), "{plain}");
     assert_eq!(count(&db, "checklist_template_items").await, 7);
+    // The demo headcount history: three vendors in two markets, weekly for a year; once.
+    assert!(
+        first.contains("outsourced headcount history: 312 snapshots loaded"),
+        "{first}"
+    );
+    assert!(
+        again.contains("outsourced headcount history: 0 snapshots loaded"),
+        "{again}"
+    );
+    assert_eq!(count(&db, "outsourced_headcount").await, 312);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headcount_import_names_bad_rows_by_line_and_field_and_fails_in_a_dry_run_too() {
+    let cli = Cli::new().await;
+    cli.ok(&["migrate"]).await;
+    let file = cli.dir.path().join("headcount.csv");
+    std::fs::write(
+        &file,
+        "vendor,market,date,headcount\n\
+         Northwind,SE,2026-01-05,120\n\
+         Northwind,SE,2026-01-12,-4\n\
+         ,XX,2026-01-12,7\n\
+         Bluepeak,DE,2026-01-05,300\n\
+         Bluepeak,DE,12/01/2026,ten\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let dry = cli
+        .run(&["headcount", "import", path, "--dry-run"], "")
+        .await;
+    assert!(!dry.status.success(), "a dry run with bad rows fails");
+    let err = String::from_utf8_lossy(&dry.stderr);
+    for expected in [
+        "line 3, headcount:",
+        "line 4, market:",
+        "line 4, vendor:",
+        "line 6, date:",
+        "line 6, headcount:",
+    ] {
+        assert!(err.contains(expected), "{expected}: {err}");
+    }
+    assert!(
+        !err.contains("line 2,") && !err.contains("line 5,"),
+        "{err}"
+    );
+    let out = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        out.contains("would import 2 snapshot(s), refused 3 row(s)"),
+        "{out}"
+    );
+    let db = cli.db().await;
+    assert_eq!(count(&db, "outsourced_headcount").await, 0);
+
+    let real = cli.run(&["headcount", "import", path], "").await;
+    assert!(!real.status.success(), "a real run with bad rows fails");
+    assert!(String::from_utf8_lossy(&real.stdout).contains("imported 2 snapshot(s)"));
+    assert_eq!(count(&db, "outsourced_headcount").await, 2);
+
+    // A file without the columns is refused whole, naming line 1.
+    std::fs::write(&file, "vendor,country,date,headcount\nA,SE,2026-01-05,1\n").unwrap();
+    let bad = cli.run(&["headcount", "import", path], "").await;
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("line 1"));
+    assert_eq!(count(&db, "outsourced_headcount").await, 2);
+
+    // A clean file succeeds; the same vendor, market and day replaces the figure.
+    std::fs::write(
+        &file,
+        "vendor,market,date,headcount\nNorthwind,se,2026-01-05,125\n",
+    )
+    .unwrap();
+    let out = cli.ok(&["headcount", "import", path]).await;
+    assert!(
+        out.contains("imported 1 snapshot(s), refused 0 row(s)"),
+        "{out}"
+    );
+    assert_eq!(count(&db, "outsourced_headcount").await, 2);
+    let out = cli.ok(&["report", "rebuild"]).await;
+    assert!(out.contains("rebuilt the live series"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,25 +5,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-impl TestApp {
-    async fn send_key(
-        &self,
-        method: reqwest::Method,
-        key: &str,
-        path: &str,
-        body: Option<&Value>,
-    ) -> reqwest::Response {
-        let mut r = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(key);
-        if let Some(b) = body {
-            r = r.json(b);
-        }
-        r.send().await.unwrap()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recruiter_key_makes_a_cohort_with_the_template_checklist() {
     let app = spawn_app().await;
@@ -607,7 +588,7 @@ const PLAIN_ITEMS: [&str; 6] = [
 
 impl TestApp {
     /// `GET /api/v1/cohorts/{cohort}` with `key`.
-    async fn read_cohort(&self, key: &str, cohort: &str) -> Value {
+    pub(crate) async fn read_cohort(&self, key: &str, cohort: &str) -> Value {
         let r = self
             .send_key(
                 reqwest::Method::GET,
@@ -621,7 +602,7 @@ impl TestApp {
     }
 
     /// Ticks every item of `PLAIN_ITEMS` for `id` with the admin key.
-    async fn tick_plain_items(&self, id: &str) {
+    pub(crate) async fn tick_plain_items(&self, id: &str) {
         for item in PLAIN_ITEMS {
             let r = self
                 .post_json(
@@ -634,7 +615,7 @@ impl TestApp {
     }
 
     /// An applicant with an accepted seat in `cohort`; their id.
-    async fn seated(&self, cohort: &str, email: &str) -> String {
+    pub(crate) async fn seated(&self, cohort: &str, email: &str) -> String {
         let id = self.shortlisted(email).await;
         self.offer(cohort, &[&id]).await;
         let page = self.offer_link(email).await;

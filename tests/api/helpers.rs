@@ -736,6 +736,19 @@ pub const STAFF_PAGES: &[&str] = &[
     "/admin/users",
     "/admin/audit",
     "/admin/audit?action=staff.create",
+    "/reports",
+    "/reports?market=SE&weeks=4&target=50",
+    REPORT_WITH_A_BAD_FILTER,
+];
+
+/// A report whose filter cannot be read: the page names the problem (422).
+pub const REPORT_WITH_A_BAD_FILTER: &str = "/reports?from=2026-13-01&weeks=0";
+
+/// The managers' report: managers and admins.
+pub const REPORT_PAGES: &[&str] = &[
+    "/reports",
+    "/reports?market=SE&weeks=4&target=50",
+    REPORT_WITH_A_BAD_FILTER,
 ];
 
 /// The staff pages only admins may open.
@@ -756,6 +769,9 @@ pub const MANAGER_PAGES: &[&str] = &[
     "/admin/applicants?stage=applied&sort=name_asc&country=SE&q=ana",
     "/admin/applicants?score_min=101",
     APPLICANT_PAGE,
+    "/reports",
+    "/reports?market=SE&weeks=4&target=50",
+    REPORT_WITH_A_BAD_FILTER,
 ];
 
 impl TestApp {
@@ -802,7 +818,7 @@ impl TestApp {
 pub fn admin_get_routes() -> Vec<String> {
     route_table()
         .into_iter()
-        .filter(|(m, p, _)| m == "GET" && p.starts_with("/admin"))
+        .filter(|(m, p, _)| m == "GET" && (p.starts_with("/admin") || p.starts_with("/reports")))
         .map(|(_, p, _)| p)
         .collect()
 }
@@ -900,6 +916,26 @@ pub async fn key_with_role(app: &TestApp, role: &str) -> String {
         .unwrap();
     tx.commit().await.unwrap();
     key.as_str().to_string()
+}
+
+impl TestApp {
+    /// A request with API key `key`, and a JSON body when given.
+    pub async fn send_key(
+        &self,
+        method: reqwest::Method,
+        key: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut r = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(key);
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        r.send().await.unwrap()
+    }
 }
 
 // Cohort helpers, shared by the API and browser tests.

@@ -15,5 +15,6 @@ mod promises;
 mod quiz;
 mod quiz_bank;
 mod reliability;
+mod reports;
 mod team;
 mod workspace;

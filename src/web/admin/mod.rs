@@ -85,6 +85,7 @@ pub struct PasswordChange(pub Staff, pub bool);
 const SECTIONS: &[(&str, &str, &str)] = &[
     ("home", "/admin", "Home"),
     ("applicants", "/admin/applicants", "Applicants"),
+    ("reports", "/reports", "Reports"),
     ("questions", "/admin/questions", "Question bank"),
     ("quizzes", "/admin/quizzes", "Quizzes"),
     ("emails", "/admin/emails", "Emails"),

@@ -5,6 +5,7 @@ pub mod applicants;
 pub mod applications;
 pub mod cohorts;
 pub mod quizzes;
+pub mod reports;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -44,7 +45,11 @@ use crate::store::api_keys;
         cohorts::pause,
         cohorts::resume,
         cohorts::offboard,
-        quizzes::item_analysis
+        quizzes::item_analysis,
+        reports::replacement,
+        reports::forecast,
+        reports::record_headcount,
+        reports::list_headcount
     ),
     components(schemas(
         applications::ApplicationIn,
@@ -60,6 +65,7 @@ use crate::store::api_keys;
         cohorts::OffersIn,
         cohorts::TickIn,
         cohorts::ReasonIn,
+        reports::HeadcountIn,
     )),
     modifiers(&BearerAuth),
     security(("api_key" = []))

@@ -1,0 +1,190 @@
+//! The rows behind the managers' report: outsourced headcount snapshots, and live pilot agents
+//! per market and day (kept as agents change, snapshotted daily, rebuilt from timelines).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::QueryBuilder;
+
+use super::{on, on_db, Db, Result, Tx};
+use crate::domain::reports::Headcount;
+
+/// Rows per statement when storing many snapshots (six parameters each).
+const CHUNK: usize = 1_000;
+
+/// Stores headcount snapshots; a snapshot of the same vendor, market and day replaces the
+/// figure.
+pub async fn record_headcount(
+    tx: &mut Tx,
+    rows: &[Headcount],
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for chunk in rows.chunks(CHUNK) {
+        on!(tx, c => {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO outsourced_headcount (market, vendor, day, headcount, recorded_by, \
+                 recorded_at) ",
+            );
+            qb.push_values(chunk, |mut b, h| {
+                b.push_bind(&h.market)
+                    .push_bind(&h.vendor)
+                    .push_bind(h.date)
+                    .push_bind(h.headcount)
+                    .push_bind(actor)
+                    .push_bind(now);
+            });
+            qb.push(
+                " ON CONFLICT (market, vendor, day) DO UPDATE SET headcount = excluded.headcount, \
+                 recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at",
+            );
+            qb.build().execute(&mut **c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// A stored snapshot, with who recorded it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HeadcountRow {
+    pub market: String,
+    pub vendor: String,
+    pub day: NaiveDate,
+    pub headcount: i64,
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Snapshots on or before `to`, in `market` when given, oldest first.
+pub async fn headcount(db: &Db, market: Option<&str>, to: NaiveDate) -> Result<Vec<HeadcountRow>> {
+    on_db!(db, p => {
+        let mut qb = QueryBuilder::new(
+            "SELECT market, vendor, day, headcount, recorded_by, recorded_at \
+             FROM outsourced_headcount WHERE day <= ",
+        );
+        qb.push_bind(to);
+        if let Some(m) = market {
+            qb.push(" AND market = ").push_bind(m);
+        }
+        qb.push(" ORDER BY day, market, vendor");
+        Ok(qb.build_query_as().fetch_all(p).await?)
+    })
+}
+
+/// The most recent snapshots, newest first, for the form's list.
+pub async fn recent_headcount(db: &Db, limit: i64) -> Result<Vec<HeadcountRow>> {
+    const SQL: &str = "SELECT market, vendor, day, headcount, recorded_by, recorded_at \
+        FROM outsourced_headcount ORDER BY day DESC, market, vendor LIMIT $1";
+    Ok(on_db!(db, p => sqlx::query_as(SQL).bind(limit).fetch_all(p).await?))
+}
+
+/// A market's live agents at the end of a day, and that day's activations and offboardings.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LiveRow {
+    pub market: String,
+    pub day: NaiveDate,
+    pub live: i64,
+    pub activated: i64,
+    pub offboarded: i64,
+}
+
+/// Moves `market`'s live count on `day` by `delta` and adds to its step counts. A day without a
+/// row starts from the latest earlier day's count.
+pub async fn live_change(
+    tx: &mut Tx,
+    market: &str,
+    day: NaiveDate,
+    delta: i64,
+    activated: i64,
+    offboarded: i64,
+) -> Result<()> {
+    const SQL: &str = "INSERT INTO live_daily (market, day, live, activated, offboarded) \
+        SELECT $1, $2, COALESCE((SELECT live FROM live_daily WHERE market = $1 AND day < $2 \
+        ORDER BY day DESC LIMIT 1), 0) + $3, $4, $5 WHERE 1 = 1 \
+        ON CONFLICT (market, day) DO UPDATE SET live = live_daily.live + $3, \
+        activated = live_daily.activated + $4, offboarded = live_daily.offboarded + $5";
+    on!(tx, c => sqlx::query(SQL).bind(market).bind(day).bind(delta).bind(activated)
+        .bind(offboarded).execute(&mut **c).await.map(|_| ())?);
+    Ok(())
+}
+
+/// Rows on or before `to`, in `market` when given, oldest first.
+pub async fn live(db: &Db, market: Option<&str>, to: NaiveDate) -> Result<Vec<LiveRow>> {
+    on_db!(db, p => {
+        let mut qb = QueryBuilder::new(
+            "SELECT market, day, live, activated, offboarded FROM live_daily WHERE day <= ",
+        );
+        qb.push_bind(to);
+        if let Some(m) = market {
+            qb.push(" AND market = ").push_bind(m);
+        }
+        qb.push(" ORDER BY day, market");
+        Ok(qb.build_query_as().fetch_all(p).await?)
+    })
+}
+
+/// Live agents per market now, counted from the applications: an agent belongs to the market
+/// of the cohort whose seat they hold.
+pub async fn count_live(tx: &mut Tx) -> Result<Vec<(String, i64)>> {
+    const SQL: &str = "SELECT c.market, COUNT(*) FROM applications a \
+        JOIN offers o ON o.application_id = a.id AND o.status = 'accepted' \
+        JOIN cohorts c ON c.id = o.cohort_id \
+        WHERE a.status = 'live' GROUP BY c.market ORDER BY c.market";
+    Ok(on!(tx, c => sqlx::query_as(SQL).fetch_all(&mut **c).await?))
+}
+
+/// Stores `day`'s live count per market as counted (the daily snapshot), keeping the day's
+/// step counts. Markets with a row but no live agent now are set to 0. Returns the markets
+/// written.
+pub async fn snapshot_live(tx: &mut Tx, day: NaiveDate) -> Result<usize> {
+    let counted: BTreeMap<String, i64> = count_live(tx).await?.into_iter().collect();
+    const MARKETS: &str = "SELECT DISTINCT market FROM live_daily";
+    let known: Vec<String> = on!(tx, c => sqlx::query_scalar(MARKETS).fetch_all(&mut **c).await?);
+    let mut all: BTreeMap<String, i64> = known.into_iter().map(|m| (m, 0)).collect();
+    all.extend(counted);
+    const SQL: &str = "INSERT INTO live_daily (market, day, live) VALUES ($1, $2, $3) \
+        ON CONFLICT (market, day) DO UPDATE SET live = excluded.live";
+    for (market, live) in &all {
+        on!(tx, c => sqlx::query(SQL).bind(market).bind(day).bind(live).execute(&mut **c).await
+            .map(|_| ())?);
+    }
+    Ok(all.len())
+}
+
+/// An agent's stage change, for rebuilding the live series: when, in which market, from and to.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AgentMove {
+    pub market: String,
+    pub created_at: DateTime<Utc>,
+    pub detail: String,
+}
+
+/// Every stage change of every applicant who holds a seat, oldest first.
+pub async fn agent_moves(tx: &mut Tx) -> Result<Vec<AgentMove>> {
+    const SQL: &str = "SELECT c.market, e.created_at, e.detail FROM application_events e \
+        JOIN offers o ON o.application_id = e.application_id AND o.status = 'accepted' \
+        JOIN cohorts c ON c.id = o.cohort_id \
+        WHERE e.kind = 'moved' ORDER BY e.created_at, e.id";
+    Ok(on!(tx, c => sqlx::query_as(SQL).fetch_all(&mut **c).await?))
+}
+
+/// Replaces every live row with `rows`.
+pub async fn replace_live(tx: &mut Tx, rows: &[LiveRow]) -> Result<()> {
+    on!(tx, c => sqlx::query("DELETE FROM live_daily").execute(&mut **c).await.map(|_| ())?);
+    for chunk in rows.chunks(CHUNK) {
+        on!(tx, c => {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO live_daily (market, day, live, activated, offboarded) ",
+            );
+            qb.push_values(chunk, |mut b, r| {
+                b.push_bind(&r.market)
+                    .push_bind(r.day)
+                    .push_bind(r.live)
+                    .push_bind(r.activated)
+                    .push_bind(r.offboarded);
+            });
+            qb.build().execute(&mut **c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,342 @@
+//! The managers' report: recording outsourced headcount (one snapshot, or a CSV file), the
+//! replacement series and the forecast read from the kept rows, and the live series' daily
+//! snapshot and rebuild from the applications' timelines.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+
+use crate::domain::reports::{
+    self, Filter, Forecast, Headcount, RawHeadcount, ReplacementWeek, Series, HEADCOUNT_FIELDS,
+};
+use crate::domain::FieldErrors;
+use crate::store::audit::{self, Entry};
+use crate::store::reports::{self as rows, LiveRow};
+use crate::store::{Db, StoreError, Tx};
+use crate::usecases::import::Refusal;
+
+/// Stores headcount snapshots with one audit row, in one transaction.
+pub async fn record_headcount(
+    db: &Db,
+    actor: &str,
+    snapshots: &[Headcount],
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if snapshots.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin().await?;
+    rows::record_headcount(&mut tx, snapshots, actor, now).await?;
+    let after = if let [one] = snapshots {
+        json!(one)
+    } else {
+        json!({ "snapshots": snapshots.len() })
+    };
+    audit::record(
+        &mut tx,
+        Entry {
+            actor,
+            action: "headcount.record",
+            subject: source,
+            before: None,
+            after: Some(after),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What a headcount import did.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    /// Rows stored (or, in a dry run, that would be).
+    pub imported: usize,
+    pub refused: Vec<Refusal>,
+}
+
+/// Imports (or with `dry_run`, only checks) a CSV file `vendor,market,date,headcount` with a
+/// header row. Every row is checked like the form; good rows are stored together even when
+/// others are refused, and each refused row is reported by its line (the header is line 1)
+/// and field.
+pub async fn import_headcount(
+    db: &Db,
+    actor: &str,
+    input: impl Read,
+    dry_run: bool,
+    source: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<ImportReport> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let header: Vec<String> = reader
+        .headers()?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let position = |name: &str| header.iter().position(|h| h == name);
+    let columns: Vec<Option<usize>> = HEADCOUNT_FIELDS.iter().map(|f| position(f)).collect();
+    if let Some(unknown) = header
+        .iter()
+        .find(|h| !HEADCOUNT_FIELDS.contains(&h.as_str()))
+    {
+        anyhow::bail!(
+            "line 1: {unknown:?} is not a column of a headcount file; use: {}",
+            HEADCOUNT_FIELDS.join(",")
+        );
+    }
+    if let Some(missing) = HEADCOUNT_FIELDS
+        .iter()
+        .zip(&columns)
+        .find_map(|(f, c)| c.is_none().then_some(f))
+    {
+        anyhow::bail!(
+            "line 1: the header has no {missing:?} column; use: {}",
+            HEADCOUNT_FIELDS.join(",")
+        );
+    }
+    let today = now.date_naive();
+    let mut report = ImportReport::default();
+    let mut good = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                report.refused.push(Refusal {
+                    line,
+                    field: "row".into(),
+                    message: format!("could not be read: {e}"),
+                });
+                continue;
+            }
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        if record.len() != header.len() {
+            report.refused.push(Refusal {
+                line,
+                field: "row".into(),
+                message: format!(
+                    "has {} fields; the header has {}",
+                    record.len(),
+                    header.len()
+                ),
+            });
+            continue;
+        }
+        let cell = |i: usize| {
+            columns[i]
+                .and_then(|c| record.get(c))
+                .unwrap_or("")
+                .to_string()
+        };
+        let raw = RawHeadcount {
+            vendor: cell(0),
+            market: cell(1),
+            date: cell(2),
+            headcount: cell(3),
+        };
+        match raw.parse(today) {
+            Ok(h) => good.push(h),
+            Err(errors) => push_refusals(&mut report.refused, line, errors),
+        }
+    }
+    report.imported = good.len();
+    if !dry_run {
+        record_headcount(db, actor, &good, source, now).await?;
+    }
+    Ok(report)
+}
+
+fn push_refusals(out: &mut Vec<Refusal>, line: u64, errors: FieldErrors) {
+    for (field, messages) in errors {
+        for message in messages {
+            out.push(Refusal {
+                line,
+                field: field.clone(),
+                message,
+            });
+        }
+    }
+}
+
+/// The live and outsourced series a report reads, filtered by market, to `to`.
+async fn series(db: &Db, f: &Filter) -> Result<(Vec<LiveRow>, Series, Series), StoreError> {
+    let market = f.market.as_deref();
+    let live_rows = rows::live(db, market, f.to).await?;
+    let live = Series::new(live_rows.iter().map(|r| (r.market.clone(), r.day, r.live)));
+    let outsourced = Series::new(
+        rows::headcount(db, market, f.to)
+            .await?
+            .into_iter()
+            .map(|r| (format!("{}/{}", r.market, r.vendor), r.day, r.headcount)),
+    );
+    Ok((live_rows, live, outsourced))
+}
+
+/// For each ISO week of the filter's range, the live agents against the outsourced headcount.
+pub async fn replacement(
+    db: &Db,
+    f: &Filter,
+    today: NaiveDate,
+) -> Result<Vec<ReplacementWeek>, StoreError> {
+    let (_, live, outsourced) = series(db, f).await?;
+    Ok(reports::replacement(
+        &reports::weeks(f.from, f.to, today),
+        &live,
+        &outsourced,
+        today,
+    ))
+}
+
+/// When live agents reach `target` (by default the outsourced headcount on the filter's last
+/// day) at the pace of the last `n` complete weeks within the range. The current, partial
+/// week is left out of the fit.
+pub async fn forecast(
+    db: &Db,
+    f: &Filter,
+    target: Option<i64>,
+    n: usize,
+    today: NaiveDate,
+) -> Result<Forecast, StoreError> {
+    let (live_rows, live, outsourced) = series(db, f).await?;
+    let as_of = f.to.min(today);
+    let mut nets: BTreeMap<NaiveDate, i64> = reports::weeks(f.from, as_of, today)
+        .into_iter()
+        .filter(|w| !w.partial && w.end <= as_of)
+        .map(|w| (w.start, 0))
+        .collect();
+    // Weeks before the first activation are not part of the pace.
+    let first = live_rows
+        .iter()
+        .find(|r| r.activated > 0)
+        .map(|r| reports::week_start(r.day));
+    for r in &live_rows {
+        if let Some(net) = nets.get_mut(&reports::week_start(r.day)) {
+            *net += r.activated - r.offboarded;
+        }
+    }
+    let nets: Vec<i64> = nets
+        .into_iter()
+        .filter(|(start, _)| first.is_some_and(|f| *start >= f))
+        .map(|(_, net)| net)
+        .collect();
+    let target = target.unwrap_or_else(|| outsourced.total_on(as_of));
+    Ok(reports::forecast(
+        &nets,
+        live.total_on(as_of),
+        target,
+        n,
+        today,
+    ))
+}
+
+/// Stores today's live count per market as counted from the applications (the daily
+/// snapshot). Returns the markets written.
+pub async fn snapshot_live(db: &Db, day: NaiveDate) -> Result<usize, StoreError> {
+    let mut tx = db.begin().await?;
+    let n = rows::snapshot_live(&mut tx, day).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// The live series recomputed from the agents' stage changes: for each market and day with a
+/// change, the live count at its end and the day's activations and offboardings.
+pub fn live_from_moves(moves: &[rows::AgentMove]) -> Vec<LiveRow> {
+    let mut out: BTreeMap<(String, NaiveDate), LiveRow> = BTreeMap::new();
+    let mut live: BTreeMap<String, i64> = BTreeMap::new();
+    for m in moves {
+        let detail: serde_json::Value = serde_json::from_str(&m.detail).unwrap_or_default();
+        let (from, to) = (
+            detail["from"].as_str().unwrap_or(""),
+            detail["to"].as_str().unwrap_or(""),
+        );
+        let Some((delta, activated, offboarded)) = live_step(from, to) else {
+            continue;
+        };
+        let count = live.entry(m.market.clone()).or_default();
+        *count += delta;
+        let day = m.created_at.date_naive();
+        let row = out
+            .entry((m.market.clone(), day))
+            .or_insert_with(|| LiveRow {
+                market: m.market.clone(),
+                day,
+                live: 0,
+                activated: 0,
+                offboarded: 0,
+            });
+        row.live = *count;
+        row.activated += activated;
+        row.offboarded += offboarded;
+    }
+    out.into_values().collect()
+}
+
+/// How a stage change moves a market's live count, its activations and its offboardings; None
+/// when it does not touch them.
+pub fn live_step(from: &str, to: &str) -> Option<(i64, i64, i64)> {
+    let delta = i64::from(to == "live") - i64::from(from == "live");
+    let activated = i64::from(to == "live" && from != "paused");
+    let offboarded = i64::from(to == "offboarded");
+    (delta != 0 || activated != 0 || offboarded != 0).then_some((delta, activated, offboarded))
+}
+
+/// Records a stage change of an agent in market `market` on the live series, in `tx`.
+pub async fn record_live_step(
+    tx: &mut Tx,
+    market: &str,
+    from: &str,
+    to: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if let Some((delta, activated, offboarded)) = live_step(from, to) {
+        rows::live_change(tx, market, at.date_naive(), delta, activated, offboarded).await?;
+    }
+    Ok(())
+}
+
+/// `onramp report rebuild`: recomputes the live series from the timelines, then snapshots
+/// today's count. Returns the rows written.
+pub async fn rebuild(db: &Db, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let mut tx = db.begin().await?;
+    let moves = rows::agent_moves(&mut tx).await?;
+    let live = live_from_moves(&moves);
+    rows::replace_live(&mut tx, &live).await?;
+    rows::snapshot_live(&mut tx, now.date_naive()).await?;
+    audit::record(
+        &mut tx,
+        Entry {
+            actor: "cli",
+            action: "report.rebuild",
+            subject: "live_daily",
+            before: None,
+            after: Some(json!({ "rows": live.len(), "moves": moves.len() })),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(live.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_changes_move_the_live_count_and_the_step_counts() {
+        assert_eq!(live_step("onboarding", "live"), Some((1, 1, 0)));
+        assert_eq!(live_step("live", "paused"), Some((-1, 0, 0)));
+        assert_eq!(live_step("paused", "live"), Some((1, 0, 0)));
+        assert_eq!(live_step("live", "offboarded"), Some((-1, 0, 1)));
+        // A paused agent no longer counted: offboarding them changes only the step count.
+        assert_eq!(live_step("paused", "offboarded"), Some((0, 0, 1)));
+        assert_eq!(live_step("offered", "onboarding"), None);
+    }
+}

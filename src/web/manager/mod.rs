@@ -1,0 +1,276 @@
+//! The managers' pages: the report (live pilot agents against outsourced headcount, week by
+//! week, with the forecast) and the outsourced headcount form. Managers and admins.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::NaiveDate;
+use serde_json::{json, Value};
+
+use super::admin::{field, Staff};
+use super::api::reports::{report_query, ReportQuery};
+use super::chart::{line_chart, Line};
+use super::pages::{errors_context, form_title};
+use super::{form, listing, AppState, PageError};
+use crate::domain::reports::{Filter, RawHeadcount, ReplacementWeek};
+use crate::domain::{iso, now, time, FieldErrors};
+use crate::store::reports as rows;
+use crate::usecases::reports as report;
+
+/// Snapshots listed under the headcount form.
+const RECENT: i64 = 12;
+
+fn percent(ratio: Option<f64>) -> String {
+    ratio.map_or("–".into(), |r| format!("{:.1}%", r * 100.0))
+}
+
+fn markets(s: &AppState, current: Option<&str>) -> Vec<Value> {
+    s.settings
+        .markets
+        .iter()
+        .map(|m| {
+            let name = iso::country_name(&m.country).unwrap_or(&m.country);
+            json!({ "value": m.country, "label": name,
+                    "selected": current == Some(m.country.as_str()) })
+        })
+        .collect()
+}
+
+/// The query string of a filter, for links that keep it (the CSV download).
+fn filter_query(f: &Filter) -> String {
+    let mut q = format!("from={}&to={}", f.from, f.to);
+    if let Some(m) = &f.market {
+        q.push_str(&format!("&market={m}"));
+    }
+    q
+}
+
+fn replacement_context(weeks: &[ReplacementWeek]) -> Value {
+    let labels: Vec<String> = weeks.iter().map(|w| w.week.clone()).collect();
+    let chart = line_chart(
+        "replacement",
+        "Live pilot agents and outsourced headcount by week",
+        &match (weeks.first(), weeks.last()) {
+            (Some(a), Some(b)) => format!(
+                "From {} ({}) to {} ({}): live agents went from {} to {}, outsourced headcount \
+                 from {} to {}. The table below has every week.",
+                a.week,
+                time::date_of(a.week_start),
+                b.week,
+                time::date_of(b.week_start),
+                a.live,
+                b.live,
+                a.outsourced,
+                b.outsourced
+            ),
+            _ => "No weeks in this range.".into(),
+        },
+        &labels,
+        &[
+            Line {
+                name: "Live pilot agents",
+                class: "live",
+                values: weeks.iter().map(|w| w.live as f64).collect(),
+            },
+            Line {
+                name: "Outsourced headcount",
+                class: "outsourced",
+                values: weeks.iter().map(|w| w.outsourced as f64).collect(),
+            },
+        ],
+    );
+    let rows: Vec<Value> = weeks
+        .iter()
+        .rev()
+        .map(|w| {
+            json!({
+                "week": w.week, "starts": time::date_of(w.week_start), "partial": w.partial,
+                "live": w.live, "outsourced": w.outsourced, "ratio": percent(w.ratio),
+            })
+        })
+        .collect();
+    json!({ "chart": chart, "rows": rows, "latest": weeks.last().map(|w| json!({
+        "live": w.live, "outsourced": w.outsourced, "ratio": percent(w.ratio),
+    })) })
+}
+
+/// What the headcount form shows: the values (kept after an error) and the errors.
+struct HeadcountForm {
+    raw: RawHeadcount,
+    errors: FieldErrors,
+}
+
+async fn page(
+    staff: &Staff,
+    s: &AppState,
+    query: Result<ReportQuery, FieldErrors>,
+    asked: &form::Pairs,
+    headcount: HeadcountForm,
+    notice: Option<&str>,
+) -> Result<Response, PageError> {
+    let today = now().date_naive();
+    let (q, query_errors) = match query {
+        Ok(q) => (q, FieldErrors::new()),
+        Err(e) => (
+            report_query(&Vec::new(), today, s.settings.forecast_weeks)
+                .expect("the default query is valid"),
+            e,
+        ),
+    };
+    let mut all_errors = query_errors.clone();
+    for (f, m) in &headcount.errors {
+        all_errors.insert(format!("hc-{f}"), m.clone());
+    }
+    let (summary, fe) = errors_context(&all_errors);
+    let mut ctx = json!({
+        "replacement": null, "csv": null, "forecast": null,
+        "errors": summary, "fe": fe, "notice": notice,
+        "market_options": markets(s, q.filter.market.as_deref()),
+        "hc_markets": markets(s, Some(headcount.raw.market.trim()).filter(|m| !m.is_empty())),
+        "hc": { "vendor": headcount.raw.vendor, "date": headcount.raw.date,
+                "headcount": headcount.raw.headcount },
+        "today": today,
+        "recent": rows::recent_headcount(&s.db, RECENT).await?.into_iter().map(|r| json!({
+            "vendor": r.vendor, "market": r.market, "date": r.day, "headcount": r.headcount,
+        })).collect::<Vec<_>>(),
+    });
+    if query_errors.is_empty() {
+        let weeks = report::replacement(&s.db, &q.filter, today).await?;
+        let f = report::forecast(&s.db, &q.filter, q.target, q.weeks, today).await?;
+        let show = |d: Option<NaiveDate>| d.map(time::date_of);
+        ctx["filter"] = json!({
+            "market": q.filter.market, "from": q.filter.from, "to": q.filter.to,
+            "target": q.target, "weeks": q.weeks,
+        });
+        ctx["replacement"] = replacement_context(&weeks);
+        ctx["csv"] = json!(format!(
+            "/reports/replacement.csv?{}",
+            filter_query(&q.filter)
+        ));
+        ctx["forecast"] = json!({
+            "summary": f.summary, "target": f.target, "live": f.live, "reached": f.reached,
+            "date": show(f.date), "earliest": show(f.earliest), "latest": show(f.latest),
+            "weeks_used": f.weeks_used, "per_week": format!("{:.1}", f.per_week),
+            "never": f.date.is_none() && !f.reached && f.weeks_used > 0,
+        });
+    } else {
+        // Keep what was typed, so it can be corrected.
+        let get = |name: &str| form::first(asked, name).unwrap_or("");
+        ctx["filter"] = json!({
+            "from": get("from"), "to": get("to"), "target": get("target"), "weeks": get("weeks"),
+        });
+    }
+    let status = if all_errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(staff.page(
+        status,
+        "reports",
+        &form_title("Reports", &all_errors),
+        "reports",
+        ctx,
+    ))
+}
+
+/// `GET /reports`
+pub async fn reports(
+    staff: Staff,
+    State(s): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let pairs = form::query(raw);
+    let query = report_query(&pairs, now().date_naive(), s.settings.forecast_weeks);
+    let notice = (field(&pairs, "recorded") == "1")
+        .then_some("The headcount snapshot is recorded; the report below includes it.");
+    let blank = HeadcountForm {
+        raw: RawHeadcount::default(),
+        errors: FieldErrors::new(),
+    };
+    page(&staff, &s, query, &pairs, blank, notice).await
+}
+
+/// `POST /reports/headcount`: records a snapshot from the form; a refused one re-renders the
+/// page with every field kept and named.
+pub async fn record_headcount(
+    staff: Staff,
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, PageError> {
+    let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
+    let raw = RawHeadcount {
+        vendor: field(&pairs, "vendor").to_string(),
+        market: field(&pairs, "market").to_string(),
+        date: field(&pairs, "date").to_string(),
+        headcount: field(&pairs, "headcount").to_string(),
+    };
+    let at = now();
+    match raw.parse(at.date_naive()) {
+        Ok(h) => {
+            let actor = format!("staff:{}", staff.id);
+            report::record_headcount(&s.db, &actor, &[h], "headcount", at).await?;
+            Ok(Redirect::to("/reports?recorded=1#headcount-heading").into_response())
+        }
+        Err(errors) => {
+            let query = report_query(&Vec::new(), at.date_naive(), s.settings.forecast_weeks);
+            let form = HeadcountForm { raw, errors };
+            page(&staff, &s, query, &Vec::new(), form, None).await
+        }
+    }
+}
+
+/// `GET /reports/replacement.csv`: the replacement table's numbers.
+pub async fn replacement_csv(
+    _staff: Staff,
+    State(s): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let today = now().date_naive();
+    let q = report_query(&form::query(raw), today, s.settings.forecast_weeks)
+        .map_err(crate::web::AppError::Validation)?;
+    let weeks = report::replacement(&s.db, &q.filter, today).await?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let market = q.filter.market.clone().unwrap_or_else(|| "all".into());
+    w.write_record([
+        "week",
+        "week_start",
+        "week_end",
+        "partial",
+        "market",
+        "live",
+        "outsourced",
+        "ratio",
+    ])
+    .map_err(anyhow::Error::from)?;
+    for r in &weeks {
+        w.write_record([
+            r.week.clone(),
+            r.week_start.to_string(),
+            r.week_end.to_string(),
+            r.partial.to_string(),
+            listing::inert(&market).into_owned(),
+            r.live.to_string(),
+            r.outsourced.to_string(),
+            r.ratio.map(|x| format!("{x:.6}")).unwrap_or_default(),
+        ])
+        .map_err(anyhow::Error::from)?;
+    }
+    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    let name = format!(
+        "attachment; filename=\"replacement-{}-{}-{}.csv\"",
+        market, q.filter.from, q.filter.to
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&name).map_err(anyhow::Error::from)?,
+    );
+    Ok(res)
+}
