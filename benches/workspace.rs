@@ -358,6 +358,7 @@ async fn run() {
     let t = Instant::now();
     let report = onramp::usecases::bulk::run(
         &db,
+        &Settings::default(),
         &pipeline,
         "bench",
         "bench-1",

@@ -50,6 +50,25 @@ impl CohortStatus {
     }
 }
 
+/// Checks a recruiter's marking of a cohort as `live` or `closed` from `current`; the refusal
+/// says why. A cohort goes live from its start date, once; it may be closed from any status
+/// but closed (a cancelled plan closes too), and a closed cohort stays closed.
+pub fn check_mark(current: CohortStatus, to: &str, start: NaiveDate) -> Result<(), String> {
+    match (to, current) {
+        ("live", CohortStatus::Onboarding) => Ok(()),
+        ("live", CohortStatus::Planned) => Err(format!(
+            "The cohort starts on {}: it can be marked live from its start date.",
+            super::time::date_of(start)
+        )),
+        ("live", CohortStatus::Live) | ("closed", CohortStatus::Closed) => {
+            Err(format!("The cohort is already {to}."))
+        }
+        ("live", CohortStatus::Closed) => Err("A closed cohort stays closed.".into()),
+        ("closed", _) => Ok(()),
+        _ => Err("Mark a cohort live or closed.".into()),
+    }
+}
+
 /// Who ticks a checklist item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]

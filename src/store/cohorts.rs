@@ -362,3 +362,34 @@ pub async fn set_went_live(tx: &mut Tx, application_id: Uuid, now: DateTime<Utc>
         .map(|_| ())?);
     Ok(())
 }
+
+/// Every cohort, newest start first.
+pub async fn list(db: &Db) -> Result<Vec<CohortRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM cohorts c LEFT JOIN users u ON u.id = c.owner_id \
+         ORDER BY c.start_date DESC, c.id DESC"
+    );
+    Ok(on_db!(db, p => sqlx::query_as(&sql).fetch_all(p).await?))
+}
+
+/// Records a recruiter's marking (`live` or `closed`).
+pub async fn set_marked(tx: &mut Tx, id: Uuid, marked: &str, now: DateTime<Utc>) -> Result<()> {
+    const SQL: &str = "UPDATE cohorts SET marked = $2, updated_at = $3 WHERE id = $1";
+    on!(tx, c => sqlx::query(SQL).bind(id).bind(marked).bind(now).execute(&mut **c).await
+        .map(|_| ())?);
+    Ok(())
+}
+
+/// Gives an ownerless cohort an owner.
+pub async fn take_ownership(
+    tx: &mut Tx,
+    id: Uuid,
+    owner: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    const SQL: &str =
+        "UPDATE cohorts SET owner_id = $2, updated_at = $3 WHERE id = $1 AND owner_id IS NULL";
+    let n = on!(tx, c => sqlx::query(SQL).bind(id).bind(owner).bind(now).execute(&mut **c).await?
+        .rows_affected());
+    Ok(n == 1)
+}

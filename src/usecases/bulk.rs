@@ -10,11 +10,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::cohorts::{offer_in_tx, OfferOutcome, CLOSED};
 use super::pipeline::{move_email_payload, move_in_tx};
+use crate::config::Settings;
 use crate::domain::now;
 use crate::domain::pipeline::Pipeline;
 use crate::store::audit::{self, Entry};
-use crate::store::{applications, on, outbox, tags, Db, StoreError, Tx};
+use crate::store::{applications, cohorts, on, outbox, tags, Db, StoreError, Tx};
 
 /// The most applicants one action may touch.
 pub const MAX_ROWS: usize = 50_000;
@@ -35,6 +37,11 @@ pub enum Action {
     },
     Email {
         template: String,
+    },
+    /// Offer each a seat in a cohort (`name` is the cohort's name, for the report).
+    Offer {
+        cohort: Uuid,
+        name: String,
     },
 }
 
@@ -60,6 +67,7 @@ impl Action {
             Action::AddTag { tag } => format!("Add the tag {tag}"),
             Action::RemoveTag { tag } => format!("Remove the tag {tag}"),
             Action::Email { template } => format!("Send the email {template}"),
+            Action::Offer { name, .. } => format!("Offer a seat in the cohort {name}"),
         }
     }
 
@@ -69,6 +77,7 @@ impl Action {
             Action::AddTag { .. } => "add_tag",
             Action::RemoveTag { .. } => "remove_tag",
             Action::Email { .. } => "email",
+            Action::Offer { .. } => "offer",
         }
     }
 }
@@ -92,8 +101,10 @@ pub struct Failed {
 }
 
 /// Runs `action` on `ids` once per `key`. A key seen before returns its stored report.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     db: &Db,
+    settings: &Settings,
     pipeline: &Pipeline,
     actor: &str,
     key: &str,
@@ -227,6 +238,34 @@ pub async fn run(
                 })
                 .collect();
             audit::record_many(&mut tx, &entries, at).await?;
+        }
+        Action::Offer { cohort, .. } => {
+            let found_ids: Vec<Uuid> = apps.iter().map(|a| a.id).collect();
+            match cohorts::get_tx(&mut tx, *cohort).await? {
+                Some(c) if c.marked.as_deref() != Some("closed") => {
+                    let outcomes =
+                        offer_in_tx(&mut tx, settings, pipeline, actor, &c, &found_ids, at).await?;
+                    for (id, o) in outcomes {
+                        match o {
+                            OfferOutcome::Offered { .. } => report.done += 1,
+                            OfferOutcome::Refused(reason) => {
+                                report.failed.push(Failed { id, reason })
+                            }
+                        }
+                    }
+                }
+                found => {
+                    let reason = if found.is_some() {
+                        CLOSED
+                    } else {
+                        "No cohort has this id."
+                    };
+                    report.failed.extend(found_ids.iter().map(|id| Failed {
+                        id: *id,
+                        reason: reason.into(),
+                    }));
+                }
+            }
         }
     }
     save_report(&mut tx, key, &report).await?;

@@ -13,7 +13,7 @@ use crate::domain::pipeline::Pipeline;
 use crate::domain::{add_error, iso, time, FieldErrors};
 use crate::store::audit::{self, Entry};
 use crate::store::cohorts::{self, CohortRow, ItemRow};
-use crate::store::{applications, outbox, Db, StoreError};
+use crate::store::{applications, outbox, Db, StoreError, Tx};
 use crate::usecases::pipeline;
 
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +114,9 @@ pub enum OfferOutcome {
 pub enum OfferFailure {
     #[error("no such cohort")]
     NoCohort,
+    /// A closed cohort takes no more offers.
+    #[error("the cohort is closed")]
+    Closed,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -135,14 +138,34 @@ pub async fn offer(
     let cohort = cohorts::get_tx(&mut tx, cohort_id)
         .await?
         .ok_or(OfferFailure::NoCohort)?;
+    if cohort.marked.as_deref() == Some("closed") {
+        return Err(OfferFailure::Closed);
+    }
+    let outcomes = offer_in_tx(&mut tx, settings, pipeline, actor, &cohort, ids, now).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+pub const CLOSED: &str = "The cohort is closed: it takes no more offers.";
+
+/// `offer` inside the caller's transaction (a bulk action), for an open cohort.
+pub(crate) async fn offer_in_tx(
+    tx: &mut Tx,
+    settings: &Settings,
+    pipeline: &Pipeline,
+    actor: &str,
+    cohort: &CohortRow,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, OfferOutcome)>, StoreError> {
     let mut wanted: Vec<Uuid> = Vec::with_capacity(ids.len());
     for id in ids {
         if !wanted.contains(id) {
             wanted.push(*id);
         }
     }
-    let apps = applications::get_many_for_update(&mut tx, &wanted).await?;
-    let held: HashMap<Uuid, String> = cohorts::offers_among(&mut tx, &wanted)
+    let apps = applications::get_many_for_update(tx, &wanted).await?;
+    let held: HashMap<Uuid, String> = cohorts::offers_among(tx, &wanted)
         .await?
         .into_iter()
         .collect();
@@ -171,7 +194,7 @@ pub async fn offer(
     }
     let key = format!("offer:{}", Uuid::now_v7());
     let moved = pipeline::move_in_tx(
-        &mut tx,
+        tx,
         pipeline,
         actor,
         &candidates,
@@ -209,8 +232,8 @@ pub async fn offer(
             }
         }
     }
-    cohorts::insert_offers(&mut tx, cohort.id, &offers, expires_at, actor, now).await?;
-    applications::record_events(&mut tx, &events, now).await?;
+    cohorts::insert_offers(tx, cohort.id, &offers, expires_at, actor, now).await?;
+    applications::record_events(tx, &events, now).await?;
     let queued: Vec<outbox::NewEmail> = emails
         .iter()
         .map(|(offer_id, app)| outbox::NewEmail {
@@ -228,8 +251,7 @@ pub async fn offer(
             }),
         })
         .collect();
-    outbox::enqueue_many(&mut tx, &queued, now).await?;
-    tx.commit().await?;
+    outbox::enqueue_many(tx, &queued, now).await?;
     Ok(wanted
         .into_iter()
         .map(|id| {
@@ -251,6 +273,8 @@ pub enum Answer {
     Waitlisted,
     /// The cohort was full: nothing changed.
     Full,
+    /// The cohort was closed before the answer: nothing changed.
+    Closed,
     Declined,
     /// The offer ran out before the answer.
     Expired,
@@ -286,6 +310,12 @@ pub async fn answer(
         (Answer::Accepted, "accepted", Some("onboarding"))
     } else {
         let cohort = cohorts::get_tx(&mut tx, offer.cohort_id).await?;
+        if cohort
+            .as_ref()
+            .is_some_and(|c| c.marked.as_deref() == Some("closed"))
+        {
+            return Ok(Answer::Closed);
+        }
         if !cohort.is_some_and(|c| c.waitlist) {
             return Ok(Answer::Full);
         }
@@ -350,4 +380,97 @@ pub async fn offer_of(
     };
     let cohort = cohorts::get(db, offer.cohort_id).await?;
     Ok(cohort.map(|c| (offer, c)))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MarkFailure {
+    #[error("no such cohort")]
+    NoCohort,
+    /// The cohort's status does not allow it; the message says why.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Marks cohort `id` `live` or `closed` (see `domain::cohorts::check_mark`), with an audit
+/// row. A closed cohort takes no more offers and no more accepts.
+pub async fn mark(
+    db: &Db,
+    actor: &str,
+    id: Uuid,
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<CohortRow, MarkFailure> {
+    use crate::domain::cohorts::{check_mark, CohortStatus};
+    let mut tx = db.begin().await?;
+    let cohort = cohorts::get_tx(&mut tx, id)
+        .await?
+        .ok_or(MarkFailure::NoCohort)?;
+    let current = CohortStatus::of(
+        cohort.start_date,
+        cohort.marked.as_deref(),
+        now.date_naive(),
+    );
+    check_mark(current, to, cohort.start_date).map_err(MarkFailure::Refused)?;
+    cohorts::set_marked(&mut tx, id, to, now).await?;
+    audit::record(
+        &mut tx,
+        Entry {
+            actor,
+            action: "cohort.status",
+            subject: &format!("cohort:{id}"),
+            before: Some(json!({ "status": current.as_str() })),
+            after: Some(json!({ "status": to })),
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    cohorts::get(db, id).await?.ok_or(MarkFailure::NoCohort)
+}
+
+/// What activating every ready member did: who went live, and who did not with why.
+#[derive(Debug, Default)]
+pub struct Activated {
+    pub live: Vec<Uuid>,
+    pub not_ready: Vec<(Uuid, String)>,
+}
+
+/// Activates every member of cohort `id` in onboarding whose required checklist is done (each
+/// in its own transaction, as one activation is); the others are reported with why.
+pub async fn activate_ready(
+    db: &Db,
+    pipeline: &Pipeline,
+    actor: &str,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Activated, StoreError> {
+    use crate::usecases::onboarding::{self, Step, StepFailure};
+    let mut out = Activated::default();
+    for m in cohorts::members(db, id).await? {
+        if m.offer_status != "accepted" || m.stage != "onboarding" {
+            continue;
+        }
+        match onboarding::take(
+            db,
+            pipeline,
+            actor,
+            m.application_id,
+            Step::Activate,
+            None,
+            now,
+        )
+        .await
+        {
+            Ok(_) => out.live.push(m.application_id),
+            Err(StepFailure::Refused(errors) | StepFailure::Invalid(errors)) => {
+                let why = errors.into_values().flatten().collect::<Vec<_>>().join(" ");
+                out.not_ready.push((m.application_id, why));
+            }
+            Err(StepFailure::NotFound(why)) => out.not_ready.push((m.application_id, why.into())),
+            Err(StepFailure::Store(e)) => return Err(e),
+        }
+    }
+    Ok(out)
 }

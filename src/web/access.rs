@@ -70,7 +70,7 @@ fn row(
 
 /// Every route of the public port. Paths under `/admin` and `/api` are written in full.
 pub fn routes(limits: &RateLimits) -> Vec<Route> {
-    use admin::{applicants, emails, questions, quizzes, team};
+    use admin::{applicants, cohorts, emails, questions, quizzes, team};
     use public::{apply, offer, quiz, status, verify};
     use Access::*;
     let (g, p) = (Method::GET, Method::POST);
@@ -222,6 +222,48 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             "/admin/applicants/{id}/merge",
             Staff(RECRUITING),
             post(applicants::merge),
+        ),
+        row(
+            g.clone(),
+            "/admin/cohorts",
+            Staff(EVERY_STAFF_ROLE),
+            get(cohorts::list),
+        ),
+        row(
+            p.clone(),
+            "/admin/cohorts",
+            Staff(RECRUITING),
+            post(cohorts::create),
+        ),
+        row(
+            g.clone(),
+            "/admin/cohorts/{id}",
+            Staff(EVERY_STAFF_ROLE),
+            get(cohorts::detail),
+        ),
+        row(
+            p.clone(),
+            "/admin/cohorts/{id}/status",
+            Staff(RECRUITING),
+            post(cohorts::set_status),
+        ),
+        row(
+            p.clone(),
+            "/admin/cohorts/{id}/activate",
+            Staff(RECRUITING),
+            post(cohorts::activate_ready),
+        ),
+        row(
+            p.clone(),
+            "/admin/cohorts/{id}/members/{member}/checklist",
+            Staff(RECRUITING),
+            post(cohorts::save_ticks),
+        ),
+        row(
+            p.clone(),
+            "/admin/cohorts/{id}/members/{member}/step",
+            Staff(RECRUITING),
+            post(cohorts::step),
         ),
         row(
             g.clone(),
@@ -449,6 +491,24 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             "/api/v1/cohorts/{id}",
             Key(READING_KEYS),
             get(api::cohorts::get_one),
+        ),
+        row(
+            g.clone(),
+            "/api/v1/cohorts",
+            Key(READING_KEYS),
+            get(api::cohorts::list),
+        ),
+        row(
+            p.clone(),
+            "/api/v1/cohorts/{id}/status",
+            Key(RECRUITING_KEYS),
+            post(api::cohorts::set_status),
+        ),
+        row(
+            p.clone(),
+            "/api/v1/cohorts/{id}/activate",
+            Key(RECRUITING_KEYS),
+            post(api::cohorts::activate_ready),
         ),
         row(
             p.clone(),

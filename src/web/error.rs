@@ -77,6 +77,13 @@ impl AppError {
         crate::domain::add_error(&mut errors, field, message);
         AppError::Validation(errors)
     }
+
+    /// A 409 naming what stands in the way.
+    pub fn refused(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        crate::domain::add_error(&mut errors, field, message);
+        AppError::Refused(errors)
+    }
 }
 
 impl IntoResponse for AppError {

@@ -47,6 +47,8 @@ page_files!(
     "admin_applicants",
     "admin_applicant",
     "admin_bulk",
+    "admin_cohorts",
+    "admin_cohort",
     "admin_users",
     "admin_audit",
     "admin_invite",

@@ -971,8 +971,8 @@ async fn every_route_answers_each_caller_as_the_access_table_says() {
                 );
             }
         }
-        // Managers read applicants (the list, one applicant, the CSV) and change nothing of
-        // theirs; the report is theirs, and the one thing they record is outsourced headcount.
+        // Managers read applicants (the list, one applicant, the CSV) and cohorts, and change
+        // nothing of theirs; the report is theirs, and the one thing they record is outsourced headcount.
         if let Access::Staff(roles) = access {
             if roles.contains(&Role::Manager) {
                 let (m, p) = (method.as_str(), path.as_str());
@@ -982,6 +982,8 @@ async fn every_route_answers_each_caller_as_the_access_table_says() {
                         ("GET", "/admin/applicants"),
                         ("GET", "/admin/applicants.csv"),
                         ("GET", "/admin/applicants/{id}"),
+                        ("GET", "/admin/cohorts"),
+                        ("GET", "/admin/cohorts/{id}"),
                         ("GET", "/reports"),
                         ("GET", "/reports/replacement.csv"),
                         ("POST", "/reports/headcount"),

@@ -739,7 +739,12 @@ pub const STAFF_PAGES: &[&str] = &[
     "/reports",
     "/reports?market=SE&weeks=4&target=50",
     REPORT_WITH_A_BAD_FILTER,
+    "/admin/cohorts",
+    COHORT_PAGE,
 ];
+
+/// A cohort's page: `staff_pages` puts a real id in, of a cohort with a member.
+pub const COHORT_PAGE: &str = "/admin/cohorts/{cohort}";
 
 /// A report whose filter cannot be read: the page names the problem (422).
 pub const REPORT_WITH_A_BAD_FILTER: &str = "/reports?from=2026-13-01&weeks=0";
@@ -772,6 +777,8 @@ pub const MANAGER_PAGES: &[&str] = &[
     "/reports",
     "/reports?market=SE&weeks=4&target=50",
     REPORT_WITH_A_BAD_FILTER,
+    "/admin/cohorts",
+    COHORT_PAGE,
 ];
 
 impl TestApp {
@@ -806,10 +813,54 @@ impl TestApp {
                 id
             }
         };
+        let cohort = self.page_cohort().await;
         STAFF_PAGES
             .iter()
-            .map(|p| (*p, p.replace("{applicant}", &id)))
+            .map(|p| {
+                (
+                    *p,
+                    p.replace("{applicant}", &id).replace("{cohort}", &cohort),
+                )
+            })
             .collect()
+    }
+
+    /// A started cohort with one member who has done some steps (made on the first call).
+    pub async fn page_cohort(&self) -> String {
+        let found: Option<Uuid> = onramp::on_db!(&self.db, p => sqlx::query_scalar(
+            "SELECT id FROM cohorts WHERE name = 'Pages cohort'").fetch_optional(p).await)
+        .unwrap();
+        if let Some(id) = found {
+            return id.to_string();
+        }
+        self.load_checklist().await;
+        let mut body = cohort_request("Pages cohort");
+        body["start_date"] = serde_json::json!("2026-01-05");
+        body["waitlist"] = serde_json::json!(true);
+        let cohort = self.made_cohort(&body).await;
+        let member = self.shortlisted("member@example.com").await;
+        self.offer(&cohort, &[&member]).await;
+        let pipeline = onramp::domain::pipeline::Pipeline::new(&self.settings.pipeline).unwrap();
+        let answer = onramp::usecases::cohorts::answer(
+            &self.db,
+            &pipeline,
+            member.parse().unwrap(),
+            true,
+            onramp::domain::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer, onramp::usecases::cohorts::Answer::Accepted);
+        let r = self
+            .post_json(
+                &format!("/api/v1/applications/{member}/checklist/equipment_check"),
+                &serde_json::json!({ "done": true, "bandwidth_mbps": 42.5 }),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let other = self.shortlisted("offered@example.com").await;
+        self.offer(&cohort, &[&other]).await;
+        cohort
     }
 }
 

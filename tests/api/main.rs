@@ -3,6 +3,7 @@ mod api;
 mod applicant;
 mod bad_input;
 mod cli;
+mod cohort_pages;
 mod cohorts;
 mod hardening;
 mod helpers;

@@ -15,8 +15,10 @@ use uuid::Uuid;
 
 use super::{field, Recruiter, Staff};
 use crate::domain::applicants::{Filter, Sort};
+use crate::domain::cohorts::CohortStatus;
 use crate::domain::pipeline::Pipeline;
 use crate::domain::{add_error, now, FieldErrors};
+use crate::store::cohorts::{self as cohort_store, CohortRow};
 use crate::store::{applicants, applications, attempts, tags, users};
 use crate::usecases::bulk::{self, Action};
 use crate::usecases::pipeline::{self as moves, MoveFailure, MOVE_TEMPLATES};
@@ -177,13 +179,13 @@ pub async fn list(
             "stuck_days": raw("stuck_days"),
             "sort_options": option_list(&sorts, filter.sort.as_str()),
             "narrowed": filter.narrows() || filter.stage.is_some(),
-            "bulk": bulk_controls(&pipeline),
+            "bulk": bulk_controls(&pipeline, &cohort_store::list(&s.db).await?),
         }),
     ))
 }
 
 /// The controls of the bulk form and of an applicant's move form.
-fn bulk_controls(pipeline: &Pipeline) -> Value {
+fn bulk_controls(pipeline: &Pipeline, cohorts: &[CohortRow]) -> Value {
     let stages: Vec<Value> = pipeline
         .stages()
         .iter()
@@ -205,7 +207,26 @@ fn bulk_controls(pipeline: &Pipeline) -> Value {
         .iter()
         .map(|(v, l)| json!({ "value": v, "label": l }))
         .collect();
-    json!({ "stages": stages, "reasons": reasons, "templates": templates })
+    // Cohorts that still take offers, soonest start first.
+    let today = now().date_naive();
+    let mut open: Vec<&CohortRow> = cohorts
+        .iter()
+        .filter(|c| {
+            !matches!(
+                CohortStatus::of(c.start_date, c.marked.as_deref(), today),
+                CohortStatus::Closed
+            )
+        })
+        .collect();
+    open.sort_by_key(|c| c.start_date);
+    let cohorts: Vec<Value> = open
+        .iter()
+        .map(|c| {
+            json!({ "value": c.id, "label": format!("{} ({}, starts {}, {} of {} seats taken)",
+                c.name, c.market, c.start_date, c.seats_taken, c.capacity) })
+        })
+        .collect();
+    json!({ "stages": stages, "reasons": reasons, "templates": templates, "cohorts": cohorts })
 }
 
 /// `GET /admin/applicants.csv`: the filtered list, streamed.
@@ -448,7 +469,7 @@ async fn applicant_page(
             "tags": tag_list,
             "duplicates": duplicates,
             "next_stages": next,
-            "controls": bulk_controls(&pipeline),
+            "controls": bulk_controls(&pipeline, &cohort_store::list(&s.db).await?),
         }),
     ))
 }
@@ -708,6 +729,30 @@ async fn bulk_request(
                 }
             }
         }
+        "offer" => match text("cohort").and_then(|c| c.parse::<Uuid>().ok()) {
+            Some(id) => match cohort_store::get(&s.db, id).await? {
+                Some(c) if c.marked.as_deref() != Some("closed") => Some(Action::Offer {
+                    cohort: c.id,
+                    name: c.name,
+                }),
+                Some(_) => {
+                    add_error(&mut errors, "cohort", crate::usecases::cohorts::CLOSED);
+                    None
+                }
+                None => {
+                    add_error(&mut errors, "cohort", "Choose a cohort from the list.");
+                    None
+                }
+            },
+            None => {
+                add_error(
+                    &mut errors,
+                    "cohort",
+                    "Choose the cohort to offer seats in.",
+                );
+                None
+            }
+        },
         "email" => match text("template") {
             Some(t) if t == "stage_update" => Some(Action::Email { template: t }),
             _ => {
@@ -777,7 +822,7 @@ async fn bulk_request(
 /// Hidden fields that carry a bulk request from the list to the confirmation and the run.
 fn carried(pairs: &form::Pairs) -> Vec<Value> {
     const KEEP: &[&str] = &[
-        "action", "to", "reason", "template", "tag", "scope", "filter", "id",
+        "action", "to", "reason", "template", "tag", "cohort", "scope", "filter", "id",
     ];
     pairs
         .iter()
@@ -879,6 +924,7 @@ pub async fn bulk_run(
     };
     let report = bulk::run(
         &s.db,
+        &s.settings,
         &pipeline,
         &actor(&staff),
         &format!("staff:{}:{key}", staff.id),

@@ -4,6 +4,7 @@
 //! browser marks as cross-site are refused.
 
 pub mod applicants;
+pub mod cohorts;
 pub mod emails;
 pub mod questions;
 pub mod quizzes;
@@ -85,6 +86,7 @@ pub struct PasswordChange(pub Staff, pub bool);
 const SECTIONS: &[(&str, &str, &str)] = &[
     ("home", "/admin", "Home"),
     ("applicants", "/admin/applicants", "Applicants"),
+    ("cohorts", "/admin/cohorts", "Cohorts"),
     ("reports", "/reports", "Reports"),
     ("questions", "/admin/questions", "Question bank"),
     ("quizzes", "/admin/quizzes", "Quizzes"),

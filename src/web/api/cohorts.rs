@@ -301,6 +301,7 @@ pub async fn create_offers(
     .await
     .map_err(|e| match e {
         OfferFailure::NoCohort => AppError::NotFound(NO_COHORT),
+        OfferFailure::Closed => AppError::refused("cohort", cohorts::CLOSED),
         OfferFailure::Store(e) => e.into(),
     })?;
     let offered = results
@@ -556,4 +557,109 @@ pub async fn offboard(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, AppError> {
     step_with_reason(key, s, id, headers, body, Step::Offboard).await
+}
+
+/// Every cohort, newest start first, without members. Recruiter, manager and admin keys.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cohorts",
+    responses(
+        (status = 200, description = "`{items: [cohort as GET /api/v1/cohorts/{id}, with empty \
+            checklist and members]}`"),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Intake keys may not read cohorts", body = ErrorsOut),
+    )
+)]
+pub async fn list(_key: ApiKey, State(s): State<AppState>) -> Result<Json<Value>, AppError> {
+    let items: Vec<Value> = crate::store::cohorts::list(&s.db)
+        .await?
+        .iter()
+        .map(|c| cohort_json(c, &[], &[], &[]))
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// A recruiter's marking of a cohort.
+#[derive(serde::Deserialize, ToSchema)]
+pub struct StatusIn {
+    /// `live` (from the start date, once) or `closed` (from any status but closed; a closed
+    /// cohort takes no more offers or accepts).
+    #[schema(pattern = "^(live|closed)$")]
+    pub status: String,
+}
+
+/// Mark a cohort `live` or `closed`. Recruiter and admin keys.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cohorts/{id}/status",
+    params(("id" = Uuid, Path, description = "Cohort id")),
+    request_body = StatusIn,
+    responses(
+        (status = 200, description = "The cohort as `GET /api/v1/cohorts/{id}` shows it"),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Recruiter and admin keys only", body = ErrorsOut),
+        (status = 404, description = "No such cohort"),
+        (status = 409, description = "The cohort's status does not allow it (`status` says \
+            why: before the start date, already live, closed)", body = ErrorsOut),
+        (status = 422, description = "`status` is not `live` or `closed`", body = ErrorsOut),
+    )
+)]
+pub async fn set_status(
+    key: ApiKey,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, AppError> {
+    let value = form::json(&headers, body, s.settings.max_body_bytes)?;
+    let to = match value.get("status").and_then(Value::as_str) {
+        Some(t @ ("live" | "closed")) => t.to_string(),
+        _ => return Err(AppError::field("status", "Give status as live or closed.")),
+    };
+    let id = cohort_id(&id)?;
+    cohorts::mark(&s.db, &key.actor(), id, &to, now())
+        .await
+        .map_err(mark_error)?;
+    get_one(key, State(s), Path(id.to_string())).await
+}
+
+pub fn mark_error(e: cohorts::MarkFailure) -> AppError {
+    match e {
+        cohorts::MarkFailure::NoCohort => AppError::NotFound(NO_COHORT),
+        cohorts::MarkFailure::Refused(why) => AppError::refused("status", why),
+        cohorts::MarkFailure::Store(e) => e.into(),
+    }
+}
+
+/// Activate every member in onboarding whose required checklist is done, from the cohort's
+/// start date; the others are reported with why. Recruiter and admin keys.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cohorts/{id}/activate",
+    params(("id" = Uuid, Path, description = "Cohort id")),
+    responses(
+        (status = 200, description = "`{activated: [application_id], not_ready: \
+            [{application_id, reason}]}`"),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Recruiter and admin keys only", body = ErrorsOut),
+        (status = 404, description = "No such cohort"),
+    )
+)]
+pub async fn activate_ready(
+    key: ApiKey,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let id = cohort_id(&id)?;
+    if crate::store::cohorts::get(&s.db, id).await?.is_none() {
+        return Err(AppError::NotFound(NO_COHORT));
+    }
+    let pipeline = s.pipeline()?;
+    let done = cohorts::activate_ready(&s.db, &pipeline, &key.actor(), id, now()).await?;
+    Ok(Json(json!({
+        "activated": done.live,
+        "not_ready": done.not_ready.iter().map(|(id, why)| json!({
+            "application_id": id, "reason": why,
+        })).collect::<Vec<_>>(),
+    })))
 }

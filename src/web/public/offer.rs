@@ -49,8 +49,10 @@ async fn render(
         return Ok(link_invalid(INVALID, token));
     };
     let tz = s.settings.time_zone(&cohort.market);
-    let open =
-        crate::store::cohorts::OPEN.contains(&offer.status.as_str()) && offer.expires_at > now();
+    let closed = cohort.marked.as_deref() == Some("closed");
+    let open = crate::store::cohorts::OPEN.contains(&offer.status.as_str())
+        && offer.expires_at > now()
+        && !closed;
     let (heading, message) = match offer.status.as_str() {
         "accepted" => (
             "Your seat is confirmed",
@@ -66,6 +68,12 @@ async fn render(
             "The cohort was full when you accepted. If a seat frees up before it starts, we \
              will email you.",
         ),
+        _ if closed => (
+            "This cohort has closed",
+            "The cohort closed before your answer reached us, so its seats are no longer \
+             offered. Your application stays with us, and a recruiter will be in touch about \
+             the next cohort.",
+        ),
         _ if !open => (
             "This offer has expired",
             "The time to answer has passed. Your application stays with us, and a recruiter \
@@ -73,7 +81,7 @@ async fn render(
         ),
         _ => ("A seat in our pilot is yours to take", ""),
     };
-    let full = code == StatusCode::CONFLICT;
+    let full = code == StatusCode::CONFLICT && !closed;
     let choice_error = code == StatusCode::UNPROCESSABLE_ENTITY;
     Ok(pages::render(
         code,
@@ -114,7 +122,7 @@ pub async fn answer(
     };
     let pipeline = s.pipeline()?;
     match cohorts::answer(&s.db, &pipeline, id, accept, now()).await? {
-        Answer::Full => render(&s, id, &token, false, StatusCode::CONFLICT).await,
+        Answer::Full | Answer::Closed => render(&s, id, &token, false, StatusCode::CONFLICT).await,
         _ => Ok(Redirect::to(&format!("/offer/{token}")).into_response()),
     }
 }

@@ -1,0 +1,489 @@
+//! Pilot cohorts for staff: the list with a form to make one, and a cohort's page: its seats
+//! and status, everyone offered a seat, and the onboarding grid (members × checklist items,
+//! tickable on a phone) with activation, one member or every ready one at once, and pause,
+//! resume and offboard with a reason. Recruiters and admins act; managers read.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{field, Recruiter, Staff};
+use crate::domain::cohorts::{parse_cohort, CohortStatus};
+use crate::domain::{add_error, iso, now, time, FieldErrors};
+use crate::store::cohorts::{self as store, CohortRow};
+use crate::usecases::cohorts::{self, CreateFailure, MarkFailure};
+use crate::usecases::onboarding::{self, Step, StepFailure, Ticker};
+use crate::web::pages::errors_context;
+use crate::web::{form, AppState, PageError};
+
+fn status_of(c: &CohortRow) -> CohortStatus {
+    CohortStatus::of(c.start_date, c.marked.as_deref(), now().date_naive())
+}
+
+fn actor(staff: &Staff) -> String {
+    format!("staff:{}", staff.id)
+}
+
+fn options(list: &[(&str, &str)], current: &str) -> Vec<Value> {
+    list.iter()
+        .map(|(v, l)| json!({ "value": v, "label": l, "selected": *v == current }))
+        .collect()
+}
+
+/// The fields of the new-cohort form, as typed.
+const FORM_FIELDS: &[&str] = &[
+    "name",
+    "market",
+    "language",
+    "start_date",
+    "capacity",
+    "waitlist",
+];
+
+async fn list_page(
+    staff: &Staff,
+    s: &AppState,
+    kept: &form::Pairs,
+    errors: &FieldErrors,
+) -> Result<Response, PageError> {
+    let rows: Vec<Value> = store::list(&s.db)
+        .await?
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id, "name": c.name,
+                "market": iso::country_name(&c.market).unwrap_or(&c.market),
+                "language": iso::language_name(&c.language).unwrap_or(&c.language),
+                "start": time::date_of(c.start_date), "status": status_of(c).as_str(),
+                "seats": format!("{} of {}", c.seats_taken, c.capacity),
+                "owner": c.owner_email, "waitlist": c.waitlist,
+            })
+        })
+        .collect();
+    let kept_value = |k: &str| form::first(kept, k).unwrap_or("").to_string();
+    let markets: Vec<(&str, &str)> = s
+        .settings
+        .markets
+        .iter()
+        .map(|m| {
+            (
+                m.country.as_str(),
+                iso::country_name(&m.country).unwrap_or(&m.country),
+            )
+        })
+        .collect();
+    let (summary, fe) = errors_context(errors);
+    let form: serde_json::Map<String, Value> = FORM_FIELDS
+        .iter()
+        .map(|f| (f.to_string(), json!(kept_value(f))))
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(staff.page(
+        status,
+        "admin_cohorts",
+        &crate::web::pages::form_title("Cohorts", errors),
+        "cohorts",
+        json!({
+            "rows": rows, "may_act": staff.may_recruit(), "errors": summary, "fe": fe,
+            "form": form, "markets": options(&markets, &kept_value("market")),
+            "languages": options(iso::LANGUAGES, &kept_value("language")),
+        }),
+    ))
+}
+
+/// `GET /admin/cohorts`
+pub async fn list(staff: Staff, State(s): State<AppState>) -> Result<Response, PageError> {
+    list_page(&staff, &s, &Vec::new(), &FieldErrors::new()).await
+}
+
+/// `POST /admin/cohorts`: makes a cohort owned by the staff member, or shows the form again
+/// with every wrong field named and the values kept.
+pub async fn create(
+    Recruiter(staff): Recruiter,
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
+    let capacity = field(&pairs, "capacity");
+    let body = json!({
+        "name": field(&pairs, "name").trim(),
+        "market": field(&pairs, "market"),
+        "language": field(&pairs, "language"),
+        "start_date": field(&pairs, "start_date"),
+        "capacity": capacity.parse::<i64>().map(Value::from).unwrap_or(json!(capacity)),
+        "waitlist": field(&pairs, "waitlist") == "on",
+    });
+    let new = match parse_cohort(&body) {
+        Ok(n) => n,
+        Err(errors) => return list_page(&staff, &s, &pairs, &errors).await,
+    };
+    match cohorts::create(&s.db, &actor(&staff), Some(staff.id), &new, now()).await {
+        Ok(c) => Ok(Redirect::to(&format!("/admin/cohorts/{}?done=created", c.id)).into_response()),
+        Err(CreateFailure::Invalid(errors)) => list_page(&staff, &s, &pairs, &errors).await,
+        Err(CreateFailure::Store(e)) => Err(e.into()),
+    }
+}
+
+const NOT_FOUND: &str = "There is no such cohort.";
+
+/// What a cohort page shows besides the cohort: a refusal, or the outcome of an action.
+#[derive(Default)]
+struct Shown {
+    errors: FieldErrors,
+    notice: Option<String>,
+    status: Option<StatusCode>,
+}
+
+async fn detail_page(
+    staff: &Staff,
+    s: &AppState,
+    id: Uuid,
+    shown: Shown,
+) -> Result<Response, PageError> {
+    let Some((cohort, checklist, members)) = cohorts::read(&s.db, id).await? else {
+        return Ok(staff.not_found(NOT_FOUND));
+    };
+    let ticks = store::ticks_of_cohort(&s.db, id).await?;
+    let status = status_of(&cohort);
+    let tz = s.settings.time_zone(&cohort.market);
+    let items: Vec<Value> = checklist
+        .iter()
+        .map(|i| {
+            json!({ "key": i.key, "label": i.label, "required": i.required,
+                    "applicant": i.ticked_by == "applicant" })
+        })
+        .collect();
+    let mut ready = 0;
+    let rows: Vec<Value> = members
+        .iter()
+        .map(|m| {
+            let seated = m.offer_status == "accepted";
+            let mine: Vec<_> = ticks
+                .iter()
+                .filter(|t| t.application_id == m.application_id)
+                .collect();
+            let cells: Vec<Value> = checklist
+                .iter()
+                .map(|i| {
+                    let t = mine.iter().find(|t| t.item_key == i.key);
+                    json!({
+                        "key": i.key, "label": i.label, "done": t.is_some(),
+                        "records": i.records.is_some(),
+                        "value": t.and_then(|t| t.value),
+                    })
+                })
+                .collect();
+            let missing = checklist
+                .iter()
+                .filter(|i| i.required && !mine.iter().any(|t| t.item_key == i.key))
+                .count();
+            let can_activate = seated && m.stage == "onboarding" && missing == 0;
+            if can_activate {
+                ready += 1;
+            }
+            json!({
+                "id": m.application_id, "name": m.full_name, "stage": m.stage,
+                "offer": m.offer_status, "seated": seated, "cells": cells,
+                "missing": missing, "can_activate": can_activate,
+                "live": m.stage == "live", "paused": m.stage == "paused",
+                "went_live": m.went_live_at.map(|t| time::date(t, tz)),
+                "expires": time::date_time(m.expires_at, tz),
+            })
+        })
+        .collect();
+    let (summary, fe) = errors_context(&shown.errors);
+    let code = shown.status.unwrap_or(if shown.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::CONFLICT
+    });
+    Ok(staff.page(
+        code,
+        "admin_cohort",
+        &crate::web::pages::form_title(&cohort.name, &shown.errors),
+        "cohorts",
+        json!({
+            "id": cohort.id, "name": cohort.name,
+            "market": iso::country_name(&cohort.market).unwrap_or(&cohort.market),
+            "language": iso::language_name(&cohort.language).unwrap_or(&cohort.language),
+            "start": time::date_of(cohort.start_date), "status": status.as_str(),
+            "capacity": cohort.capacity, "seats_taken": cohort.seats_taken,
+            "seats_free": cohort.capacity - cohort.seats_taken,
+            "owner": cohort.owner_email, "waitlist": cohort.waitlist,
+            "may_act": staff.may_recruit(),
+            "may_go_live": status == CohortStatus::Onboarding,
+            "may_close": status != CohortStatus::Closed,
+            "closed": status == CohortStatus::Closed,
+            "items": items, "rows": rows, "ready": ready,
+            "seated": members.iter().filter(|m| m.offer_status == "accepted").count(),
+            "errors": summary, "fe": fe, "notice": shown.notice,
+        }),
+    ))
+}
+
+fn cohort_id(raw: &str) -> Option<Uuid> {
+    raw.parse().ok()
+}
+
+/// `GET /admin/cohorts/{id}`
+pub async fn detail(
+    staff: Staff,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let Some(id) = cohort_id(&id) else {
+        return Ok(staff.not_found(NOT_FOUND));
+    };
+    let pairs = form::query(query);
+    let notice = match field(&pairs, "done") {
+        "created" => Some("The cohort is made, with the onboarding checklist from the template. Offer its seats from the applicant list: filter to the shortlist, tick applicants, and choose “Offer a cohort seat”."),
+        "status" => Some("The cohort's status is changed."),
+        "ticks" => Some("The checklist is saved."),
+        "step" => Some("Done: the member's stage is changed."),
+        _ => None,
+    };
+    let shown = Shown {
+        notice: notice.map(str::to_string),
+        ..Shown::default()
+    };
+    detail_page(&staff, &s, id, shown).await
+}
+
+fn one_error(field: &str, message: impl Into<String>, status: StatusCode) -> Shown {
+    let mut errors = FieldErrors::new();
+    add_error(&mut errors, field, message);
+    Shown {
+        errors,
+        notice: None,
+        status: Some(status),
+    }
+}
+
+/// `POST /admin/cohorts/{id}/status`: mark it live or closed.
+pub async fn set_status(
+    Recruiter(staff): Recruiter,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
+    let Some(id) = cohort_id(&id) else {
+        return Ok(staff.not_found(NOT_FOUND));
+    };
+    let to = field(&pairs, "status");
+    if !matches!(to, "live" | "closed") {
+        let shown = one_error(
+            "status",
+            "Choose to mark the cohort live or closed.",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+        return detail_page(&staff, &s, id, shown).await;
+    }
+    match cohorts::mark(&s.db, &actor(&staff), id, to, now()).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/cohorts/{id}?done=status")).into_response()),
+        Err(MarkFailure::NoCohort) => Ok(staff.not_found(NOT_FOUND)),
+        Err(MarkFailure::Refused(why)) => {
+            detail_page(
+                &staff,
+                &s,
+                id,
+                one_error("status", why, StatusCode::CONFLICT),
+            )
+            .await
+        }
+        Err(MarkFailure::Store(e)) => Err(e.into()),
+    }
+}
+
+/// `POST /admin/cohorts/{id}/activate`: every ready member goes live; the page says who did
+/// and who is not ready, and why.
+pub async fn activate_ready(
+    Recruiter(staff): Recruiter,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let Some(id) = cohort_id(&id) else {
+        return Ok(staff.not_found(NOT_FOUND));
+    };
+    if store::get(&s.db, id).await?.is_none() {
+        return Ok(staff.not_found(NOT_FOUND));
+    }
+    let pipeline = s.pipeline()?;
+    let done = cohorts::activate_ready(&s.db, &pipeline, &actor(&staff), id, now()).await?;
+    let mut notice = format!("{} member(s) activated.", done.live.len());
+    if !done.not_ready.is_empty() {
+        notice.push_str(&format!(
+            " {} not ready: {}",
+            done.not_ready.len(),
+            done.not_ready
+                .iter()
+                .map(|(_, why)| why.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    let shown = Shown {
+        notice: Some(notice),
+        ..Shown::default()
+    };
+    detail_page(&staff, &s, id, shown).await
+}
+
+/// `POST /admin/cohorts/{id}/members/{member}/checklist`: the member's row of the grid. Each
+/// item ticked in the form is done, each other one not; items that did not change are left
+/// alone. A bandwidth figure comes with the equipment check.
+pub async fn save_ticks(
+    Recruiter(staff): Recruiter,
+    State(s): State<AppState>,
+    Path((id, member)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
+    let (Some(id), Some(member)) = (cohort_id(&id), cohort_id(&member)) else {
+        return Ok(staff.not_found(NOT_FOUND));
+    };
+    let checklist = store::checklist(&s.db, id).await?;
+    let done_now: Vec<(String, Option<f64>)> = store::ticks_of_cohort(&s.db, id)
+        .await?
+        .into_iter()
+        .filter(|t| t.application_id == member)
+        .map(|t| (t.item_key, t.value))
+        .collect();
+    let wanted: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "item")
+        .filter_map(|(_, v)| v.as_deref().ok())
+        .collect();
+    let bandwidth_raw = field(&pairs, "bandwidth_mbps");
+    let actor = actor(&staff);
+    for item in &checklist {
+        let want = wanted.contains(&item.key.as_str());
+        let has = done_now.iter().find(|(k, _)| *k == item.key);
+        let value = if item.records.is_some() && want {
+            match bandwidth_raw.replace(',', ".").parse::<f64>() {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    let shown = one_error(
+                        "bandwidth_mbps",
+                        format!(
+                            "Enter the measured bandwidth in Mbit/s to tick \"{}\".",
+                            item.label
+                        ),
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    );
+                    return detail_page(&staff, &s, id, shown).await;
+                }
+            }
+        } else {
+            None
+        };
+        // Unchanged: done and wanted with the same figure, or neither.
+        if has.is_some() == want && has.is_none_or(|(_, v)| *v == value || value.is_none()) {
+            continue;
+        }
+        match onboarding::tick(
+            &s.db,
+            Ticker::Staff(&actor),
+            member,
+            &item.key,
+            want,
+            value,
+            now(),
+        )
+        .await
+        {
+            Ok(_) => {}
+            Err(e) => return step_refused(&staff, &s, id, e).await,
+        }
+    }
+    Ok(Redirect::to(&format!("/admin/cohorts/{id}?done=ticks#member-{member}")).into_response())
+}
+
+async fn step_refused(
+    staff: &Staff,
+    s: &AppState,
+    id: Uuid,
+    e: StepFailure,
+) -> Result<Response, PageError> {
+    let shown = match e {
+        StepFailure::Invalid(errors) => Shown {
+            errors,
+            notice: None,
+            status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+        },
+        StepFailure::Refused(errors) => Shown {
+            errors,
+            notice: None,
+            status: Some(StatusCode::CONFLICT),
+        },
+        StepFailure::NotFound(why) => one_error("member", why, StatusCode::NOT_FOUND),
+        StepFailure::Store(e) => return Err(e.into()),
+    };
+    detail_page(staff, s, id, shown).await
+}
+
+/// `POST /admin/cohorts/{id}/members/{member}/step`: `step` is activate, pause, resume or
+/// offboard; the last three need `reason`.
+pub async fn step(
+    Recruiter(staff): Recruiter,
+    State(s): State<AppState>,
+    Path((id, member)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
+    let (Some(id), Some(member)) = (cohort_id(&id), cohort_id(&member)) else {
+        return Ok(staff.not_found(NOT_FOUND));
+    };
+    let step = match field(&pairs, "step") {
+        "activate" => Step::Activate,
+        "pause" => Step::Pause,
+        "resume" => Step::Resume,
+        "offboard" => Step::Offboard,
+        _ => {
+            let shown = one_error(
+                "step",
+                "Choose activate, pause, resume or offboard.",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+            return detail_page(&staff, &s, id, shown).await;
+        }
+    };
+    let reason = if step == Step::Activate {
+        None
+    } else {
+        match onboarding::parse_reason(Some(field(&pairs, "reason"))) {
+            Ok(r) => Some(r),
+            Err(errors) => return step_refused(&staff, &s, id, StepFailure::Invalid(errors)).await,
+        }
+    };
+    let pipeline = s.pipeline()?;
+    match onboarding::take(
+        &s.db,
+        &pipeline,
+        &actor(&staff),
+        member,
+        step,
+        reason.as_deref(),
+        now(),
+    )
+    .await
+    {
+        Ok(_) => Ok(
+            Redirect::to(&format!("/admin/cohorts/{id}?done=step#member-{member}")).into_response(),
+        ),
+        Err(e) => step_refused(&staff, &s, id, e).await,
+    }
+}
