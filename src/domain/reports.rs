@@ -274,6 +274,91 @@ pub fn forecast(nets: &[i64], live: i64, target: i64, n: usize, today: NaiveDate
     }
 }
 
+/// The funnel's steps, in order: id and label.
+pub const FUNNEL_STEPS: [(&str, &str); 7] = [
+    ("applied", "Applied"),
+    ("verified", "Email confirmed"),
+    ("quiz_passed", "Quiz passed"),
+    ("shortlisted", "Shortlisted"),
+    ("offered", "Offered a seat"),
+    ("onboarding", "Onboarding"),
+    ("live", "Live"),
+];
+
+/// A step of a funnel: how many ever reached it, and what fraction of the previous step's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunnelStep {
+    pub step: &'static str,
+    pub label: &'static str,
+    pub count: i64,
+    /// count ÷ the previous step's count; null for the first step or after an empty one.
+    pub conversion: Option<f64>,
+}
+
+pub fn funnel(counts: &[i64]) -> Vec<FunnelStep> {
+    FUNNEL_STEPS
+        .iter()
+        .zip(counts)
+        .enumerate()
+        .map(|(i, ((step, label), count))| FunnelStep {
+            step,
+            label,
+            count: *count,
+            conversion: i.checked_sub(1).and_then(|p| ratio(*count, counts[p])),
+        })
+        .collect()
+}
+
+/// The middle value (the mean of the two middle ones for an even count); None when empty.
+pub fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    Some(if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    })
+}
+
+/// Of the agents who went live at least `days` days before now, how many were still with us
+/// `days` days after going live.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Retention {
+    pub days: i64,
+    pub eligible: i64,
+    pub retained: i64,
+    pub rate: Option<f64>,
+}
+
+/// `agents`: (went live, offboarded) for each agent.
+pub fn retention(
+    agents: &[(
+        chrono::DateTime<chrono::Utc>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    )],
+    now: chrono::DateTime<chrono::Utc>,
+    days: i64,
+) -> Retention {
+    let span = chrono::Duration::days(days);
+    let eligible: Vec<_> = agents
+        .iter()
+        .filter(|(live, _)| *live + span <= now)
+        .collect();
+    let retained = eligible
+        .iter()
+        .filter(|(live, left)| left.is_none_or(|l| l >= *live + span))
+        .count() as i64;
+    Retention {
+        days,
+        eligible: eligible.len() as i64,
+        retained,
+        rate: ratio(retained, eligible.len() as i64),
+    }
+}
+
 /// What every part of the report is filtered by: a market (all when None) and a date range.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Filter {
@@ -658,6 +743,44 @@ mod tests {
         let f = forecast(&[1], 12, 10, 8, today);
         assert!(f.reached);
         assert_eq!(f.date, Some(today));
+    }
+
+    #[test]
+    fn the_funnel_converts_each_step_on_the_one_before() {
+        let f = funnel(&[100, 80, 40, 20, 10, 5, 0]);
+        assert_eq!(f[0].conversion, None);
+        assert_eq!(f[1].conversion, Some(0.8));
+        assert_eq!(f[2].conversion, Some(0.5));
+        assert_eq!(f[6].conversion, Some(0.0));
+        assert_eq!(funnel(&[0, 0, 0, 0, 0, 0, 0])[1].conversion, None);
+        assert_eq!(f.iter().map(|s| s.step).collect::<Vec<_>>()[6], "live");
+    }
+
+    #[test]
+    fn the_median_and_retention_on_fixed_agents() {
+        assert_eq!(median(&mut []), None);
+        assert_eq!(median(&mut [9.0, 1.0, 5.0]), Some(5.0));
+        assert_eq!(median(&mut [4.0, 1.0, 10.0, 2.0]), Some(3.0));
+        let t = |d: i64| {
+            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+                + chrono::Duration::days(d)
+        };
+        let now = t(100);
+        let agents = [
+            (t(0), None),         // 100 days live: counts at 30, 60, 90
+            (t(0), Some(t(45))),  // left after 45 days: kept at 30, lost at 60 and 90
+            (t(50), Some(t(60))), // left after 10 days: lost at 30; too recent for 60, 90
+            (t(80), None),        // 20 days live: too recent for any
+        ];
+        let r30 = retention(&agents, now, 30);
+        assert_eq!((r30.eligible, r30.retained), (3, 2));
+        let r60 = retention(&agents, now, 60);
+        assert_eq!((r60.eligible, r60.retained, r60.rate), (2, 1, Some(0.5)));
+        let r90 = retention(&agents, now, 90);
+        assert_eq!((r90.eligible, r90.retained), (2, 1));
+        assert_eq!(retention(&agents, now, 365).rate, None);
     }
 
     #[test]

@@ -161,6 +161,9 @@ pub async fn insert_offers(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    const COUNT: &str = "UPDATE cohorts SET offers_made = offers_made + $2 WHERE id = $1";
+    on!(tx, c => sqlx::query(COUNT).bind(cohort_id).bind(offers.len() as i64)
+        .execute(&mut **c).await.map(|_| ())?);
     for chunk in offers.chunks(1000) {
         on!(tx, c => {
             let mut qb = sqlx::QueryBuilder::new(
@@ -354,10 +357,28 @@ pub async fn required_not_done(
     )
 }
 
-/// Records when an agent went live (the first time; a resume after a pause keeps it).
-pub async fn set_went_live(tx: &mut Tx, application_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+/// Records when an agent went live (the first time; a resume after a pause keeps it), and
+/// counts the first time on their cohort.
+pub async fn set_went_live(
+    tx: &mut Tx,
+    application_id: Uuid,
+    cohort_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
     const SQL: &str = "UPDATE applications SET went_live_at = $2 WHERE id = $1 \
         AND went_live_at IS NULL";
+    const COUNT: &str = "UPDATE cohorts SET went_live = went_live + 1 WHERE id = $1";
+    let first = on!(tx, c => sqlx::query(SQL).bind(application_id).bind(now).execute(&mut **c)
+        .await?.rows_affected());
+    if first == 1 {
+        on!(tx, c => sqlx::query(COUNT).bind(cohort_id).execute(&mut **c).await.map(|_| ())?);
+    }
+    Ok(())
+}
+
+/// Records when a live agent left, for retention.
+pub async fn set_offboarded(tx: &mut Tx, application_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+    const SQL: &str = "UPDATE applications SET offboarded_at = $2 WHERE id = $1";
     on!(tx, c => sqlx::query(SQL).bind(application_id).bind(now).execute(&mut **c).await
         .map(|_| ())?);
     Ok(())

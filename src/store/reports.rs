@@ -188,3 +188,126 @@ pub async fn replace_live(tx: &mut Tx, rows: &[LiveRow]) -> Result<()> {
     }
     Ok(())
 }
+
+/// Applications that ever reached each funnel step (applied, verified, quiz passed,
+/// shortlisted, offered, onboarding, live), per market and source, for signups from `from` to
+/// `to` (inclusive), in `market` when given.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FunnelRow {
+    pub market: String,
+    pub source: String,
+    pub applied: i64,
+    pub verified: i64,
+    pub quiz_passed: i64,
+    pub shortlisted: i64,
+    pub offered: i64,
+    pub onboarding: i64,
+    pub live: i64,
+}
+
+impl FunnelRow {
+    pub fn counts(&self) -> [i64; 7] {
+        [
+            self.applied,
+            self.verified,
+            self.quiz_passed,
+            self.shortlisted,
+            self.offered,
+            self.onboarding,
+            self.live,
+        ]
+    }
+}
+
+pub async fn funnel(
+    db: &Db,
+    market: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<FunnelRow>> {
+    on_db!(db, p => {
+        // SUM over an integer column is an integer on both engines; PostgreSQL's is NUMERIC
+        // for BIGINT, hence the casts.
+        let mut qb = QueryBuilder::new(
+            "SELECT market, source, CAST(SUM(applied) AS BIGINT) AS applied, \
+             CAST(SUM(verified) AS BIGINT) AS verified, \
+             CAST(SUM(quiz_passed) AS BIGINT) AS quiz_passed, \
+             CAST(SUM(shortlisted) AS BIGINT) AS shortlisted, \
+             CAST(SUM(offered) AS BIGINT) AS offered, \
+             CAST(SUM(onboarding) AS BIGINT) AS onboarding, \
+             CAST(SUM(live) AS BIGINT) AS live FROM funnel_daily WHERE day >= ",
+        );
+        qb.push_bind(from).push(" AND day <= ").push_bind(to);
+        if let Some(m) = market {
+            qb.push(" AND market = ").push_bind(m);
+        }
+        qb.push(" GROUP BY market, source ORDER BY market, source");
+        Ok(qb.build_query_as().fetch_all(p).await?)
+    })
+}
+
+/// An agent's signup, go-live and (if they left) offboarding times.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AgentRow {
+    pub created_at: DateTime<Utc>,
+    pub went_live_at: DateTime<Utc>,
+    pub offboarded_at: Option<DateTime<Utc>>,
+}
+
+/// Applicants who signed up from `from` to `to` (inclusive, UTC) and ever went live, in
+/// `market` (their country) when given.
+pub async fn agents(
+    db: &Db,
+    market: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<AgentRow>> {
+    let start = from.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    let end = (to + chrono::Days::new(1))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    on_db!(db, p => {
+        let mut qb = QueryBuilder::new(
+            "SELECT created_at, went_live_at, offboarded_at FROM applications \
+             WHERE went_live_at IS NOT NULL AND created_at >= ",
+        );
+        qb.push_bind(start).push(" AND created_at < ").push_bind(end);
+        if let Some(m) = market {
+            qb.push(" AND country = ").push_bind(m);
+        }
+        Ok(qb.build_query_as().fetch_all(p).await?)
+    })
+}
+
+/// Each cohort starting from `from` to `to`: offers made, seats taken, members who went live.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CohortFunnelRow {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub market: String,
+    pub start_date: NaiveDate,
+    pub offers_made: i64,
+    pub seats_taken: i64,
+    pub went_live: i64,
+}
+
+pub async fn cohort_funnel(
+    db: &Db,
+    market: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<CohortFunnelRow>> {
+    on_db!(db, p => {
+        let mut qb = QueryBuilder::new(
+            "SELECT id, name, market, start_date, offers_made, seats_taken, went_live \
+             FROM cohorts WHERE start_date >= ",
+        );
+        qb.push_bind(from).push(" AND start_date <= ").push_bind(to);
+        if let Some(m) = market {
+            qb.push(" AND market = ").push_bind(m);
+        }
+        qb.push(" ORDER BY start_date DESC, id DESC");
+        Ok(qb.build_query_as().fetch_all(p).await?)
+    })
+}

@@ -286,8 +286,10 @@ pub async fn take(
         };
         return Err(refused("stage", message));
     }
-    if step == Step::Activate {
-        cohorts::set_went_live(&mut tx, application_id, now).await?;
+    match step {
+        Step::Activate => cohorts::set_went_live(&mut tx, application_id, cohort.id, now).await?,
+        Step::Offboard => cohorts::set_offboarded(&mut tx, application_id, now).await?,
+        Step::Pause | Step::Resume => {}
     }
     reports::record_live_step(&mut tx, &cohort.market, &app.status, step.stage(), now).await?;
     if let Some(template) = step.template() {

@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::domain::reports::{
-    self, Filter, Forecast, Headcount, RawHeadcount, ReplacementWeek, Series, HEADCOUNT_FIELDS,
+    self, Filter, Forecast, FunnelStep, Headcount, RawHeadcount, ReplacementWeek, Retention,
+    Series, HEADCOUNT_FIELDS,
 };
 use crate::domain::FieldErrors;
 use crate::store::audit::{self, Entry};
@@ -234,6 +236,110 @@ pub async fn forecast(
         n,
         today,
     ))
+}
+
+/// One segment's funnel: a market or a source (null: applications without one).
+#[derive(Debug, Clone, Serialize)]
+pub struct Segment {
+    pub key: Option<String>,
+    pub steps: Vec<FunnelStep>,
+}
+
+/// A cohort's own funnel: offers made → seats taken (onboarding) → went live.
+#[derive(Debug, Clone, Serialize)]
+pub struct CohortFunnel {
+    pub cohort_id: uuid::Uuid,
+    pub name: String,
+    pub market: String,
+    pub start_date: NaiveDate,
+    pub offered: i64,
+    pub onboarding: i64,
+    pub live: i64,
+    pub onboarding_conversion: Option<f64>,
+    pub live_conversion: Option<f64>,
+}
+
+/// The funnel report: every step's count and conversion for the signups in the filter's
+/// range, overall, per market and per source; each cohort starting in the range; the median
+/// days from signup to live; and 30-, 60- and 90-day retention of those who went live.
+#[derive(Debug, Clone, Serialize)]
+pub struct FunnelReport {
+    pub market: Option<String>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub steps: Vec<FunnelStep>,
+    pub by_market: Vec<Segment>,
+    pub by_source: Vec<Segment>,
+    pub by_cohort: Vec<CohortFunnel>,
+    /// Agents (signed up in the range, ever live) the median and retention are about.
+    pub agents: i64,
+    pub median_days_to_live: Option<f64>,
+    pub retention: Vec<Retention>,
+}
+
+fn summed<'a>(rows: impl Iterator<Item = &'a rows::FunnelRow>) -> [i64; 7] {
+    let mut total = [0i64; 7];
+    for r in rows {
+        for (t, c) in total.iter_mut().zip(r.counts()) {
+            *t += c;
+        }
+    }
+    total
+}
+
+fn segments(rows: &[rows::FunnelRow], key: impl Fn(&rows::FunnelRow) -> &str) -> Vec<Segment> {
+    let keys: std::collections::BTreeSet<&str> = rows.iter().map(&key).collect();
+    keys.into_iter()
+        .map(|k| Segment {
+            key: (!k.is_empty()).then(|| k.to_string()),
+            steps: reports::funnel(&summed(rows.iter().filter(|r| key(r) == k))),
+        })
+        .collect()
+}
+
+pub async fn funnel(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<FunnelReport, StoreError> {
+    let market = f.market.as_deref();
+    let rows = rows::funnel(db, market, f.from, f.to).await?;
+    let agents = rows::agents(db, market, f.from, f.to).await?;
+    let mut days: Vec<f64> = agents
+        .iter()
+        .map(|a| (a.went_live_at - a.created_at).num_seconds() as f64 / 86_400.0)
+        .collect();
+    let median = reports::median(&mut days).map(|d| (d * 10.0).round() / 10.0);
+    let spans: Vec<_> = agents
+        .iter()
+        .map(|a| (a.went_live_at, a.offboarded_at))
+        .collect();
+    let by_cohort = rows::cohort_funnel(db, market, f.from, f.to)
+        .await?
+        .into_iter()
+        .map(|c| CohortFunnel {
+            onboarding_conversion: reports::ratio(c.seats_taken, c.offers_made),
+            live_conversion: reports::ratio(c.went_live, c.seats_taken),
+            cohort_id: c.id,
+            name: c.name,
+            market: c.market,
+            start_date: c.start_date,
+            offered: c.offers_made,
+            onboarding: c.seats_taken,
+            live: c.went_live,
+        })
+        .collect();
+    Ok(FunnelReport {
+        market: f.market.clone(),
+        from: f.from,
+        to: f.to,
+        steps: reports::funnel(&summed(rows.iter())),
+        by_market: segments(&rows, |r| r.market.as_str()),
+        by_source: segments(&rows, |r| r.source.as_str()),
+        by_cohort,
+        agents: agents.len() as i64,
+        median_days_to_live: median,
+        retention: [30, 60, 90]
+            .into_iter()
+            .map(|d| reports::retention(&spans, now, d))
+            .collect(),
+    })
 }
 
 /// Stores today's live count per market as counted from the applications (the daily

@@ -565,6 +565,12 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             get(api::reports::forecast),
         ),
         row(
+            g.clone(),
+            "/api/v1/reports/funnel",
+            Key(REPORTING_KEYS),
+            get(api::reports::funnel),
+        ),
+        row(
             p.clone(),
             "/api/v1/headcount",
             Key(REPORTING_KEYS),

@@ -284,7 +284,7 @@ async fn bad_headcount_and_bad_report_parameters_are_refused_by_field_and_nothin
         ("weeks=0", "weeks"),
         ("weeks=105", "weeks"),
     ] {
-        for report in ["replacement", "forecast"] {
+        for report in ["replacement", "forecast", "funnel"] {
             let path = format!("/api/v1/reports/{report}?{query}");
             let r = app.send_key(Method::GET, &manager, &path, None).await;
             assert_eq!(r.status(), 422, "{path}");
@@ -302,6 +302,7 @@ async fn managers_and_admins_read_the_report_and_record_headcount_on_the_page() 
         for path in [
             "/api/v1/reports/replacement",
             "/api/v1/reports/forecast",
+            "/api/v1/reports/funnel",
             "/api/v1/headcount",
         ] {
             let r = app.send_key(Method::GET, &key, path, None).await;
@@ -452,4 +453,196 @@ async fn the_headcount_schema_states_the_rules() {
             .await;
         assert_eq!(r.status(), 422, "{field}");
     }
+}
+
+impl TestApp {
+    /// A new application from `country` and `source`; its id.
+    async fn applicant_from(&self, email: &str, country: &str, source: &str) -> String {
+        let mut body = valid_json(email);
+        body["country"] = json!(country);
+        if !source.is_empty() {
+            body["utm_source"] = json!(source);
+        }
+        let r = self.post_json("/api/v1/applications", &body).await;
+        assert_eq!(r.status(), 201);
+        r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Writes a stage (and the verification time) straight to the row, as any code path
+    /// might: the funnel must follow whatever changes the row.
+    async fn set_stage(&self, id: &str, stage: &str) {
+        let id: uuid::Uuid = id.parse().unwrap();
+        let mut tx = self.db.begin().await.unwrap();
+        onramp::on!(&mut tx, c => sqlx::query(
+            "UPDATE applications SET status = $2, email_verified_at = COALESCE(email_verified_at, $3) \
+             WHERE id = $1")
+            .bind(id).bind(stage).bind(onramp::domain::now()).execute(&mut **c).await.map(|_| ()))
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+}
+
+/// The furthest funnel step of each stage the scenario uses.
+fn furthest(stage: &str) -> usize {
+    match stage {
+        "applied" | "rejected" => 0,
+        "verified" | "quiz_failed" => 1,
+        "quiz_passed" => 2,
+        "shortlisted" => 3,
+        "offered" => 4,
+        "onboarding" => 5,
+        _ => 6,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_funnel_counts_the_furthest_step_ever_reached_per_market_source_and_cohort() {
+    let app = spawn_app().await;
+    app.load_checklist().await;
+    let manager = key_with_role(&app, "manager").await;
+    // (email, country, source, stages it passes through, in order)
+    let scenario: &[(&str, &str, &str, &[&str])] = &[
+        ("a1@example.com", "SE", "ads", &[]),
+        ("a2@example.com", "SE", "ads", &["verified", "quiz_failed"]),
+        ("a3@example.com", "SE", "", &["verified", "quiz_passed"]),
+        (
+            "a4@example.com",
+            "DE",
+            "ads",
+            &["verified", "quiz_passed", "shortlisted"],
+        ),
+        // Shortlisted, then rejected: still counted as shortlisted.
+        (
+            "a5@example.com",
+            "DE",
+            "",
+            &["verified", "quiz_passed", "shortlisted", "rejected"],
+        ),
+    ];
+    let mut reached: Vec<(&str, &str, usize)> = Vec::new();
+    for (email, country, source, stages) in scenario {
+        let id = app.applicant_from(email, country, source).await;
+        for st in stages.iter() {
+            app.set_stage(&id, st).await;
+        }
+        let top = stages.iter().map(|s| furthest(s)).max().unwrap_or(0);
+        reached.push((country, source, top));
+    }
+    // Two agents through the real path in an SE cohort; one leaves after going live, one
+    // is offered and declines nothing (still offered).
+    let mut body = cohort_request("Funnel cohort");
+    body["start_date"] = json!("2026-01-05");
+    let cohort = app.made_cohort(&body).await;
+    let live = app.live_agent(&cohort, "live@example.com").await;
+    let left = app.live_agent(&cohort, "left@example.com").await;
+    app.step(&left, "offboard").await;
+    let offered = app.shortlisted("offered@example.com").await;
+    app.offer(&cohort, &[&offered]).await;
+    // `shortlisted` and `seated` go straight to shortlisted, from applied: the funnel counts
+    // them at shortlisted and every step before (they never confirmed an email, but a later
+    // step implies the earlier ones).
+    reached.push(("SE", "", 6));
+    reached.push(("SE", "", 6));
+    reached.push(("SE", "", 4));
+    let _ = live;
+
+    let expect = |keep: &dyn Fn(&(&str, &str, usize)) -> bool| -> Vec<i64> {
+        (0..7)
+            .map(|step| reached.iter().filter(|r| keep(r) && r.2 >= step).count() as i64)
+            .collect()
+    };
+    let counts = |steps: &Value| -> Vec<i64> {
+        steps
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["count"].as_i64().unwrap())
+            .collect()
+    };
+    let f = app.report(&manager, "/api/v1/reports/funnel").await;
+    assert_eq!(counts(&f["steps"]), expect(&|_| true), "{f}");
+    // Conversion: a step over the one before.
+    let all = expect(&|_| true);
+    assert_eq!(f["steps"][0]["conversion"], Value::Null);
+    assert_eq!(
+        f["steps"][3]["conversion"].as_f64().unwrap(),
+        all[3] as f64 / all[2] as f64
+    );
+    for seg in f["by_market"].as_array().unwrap() {
+        let m = seg["key"].as_str().unwrap();
+        assert_eq!(counts(&seg["steps"]), expect(&|r| r.0 == m), "{m}");
+    }
+    for seg in f["by_source"].as_array().unwrap() {
+        let s = seg["key"].as_str().unwrap_or("");
+        assert_eq!(counts(&seg["steps"]), expect(&|r| r.1 == s), "{s:?}");
+    }
+    let se = app
+        .report(&manager, "/api/v1/reports/funnel?market=SE")
+        .await;
+    assert_eq!(counts(&se["steps"]), expect(&|r| r.0 == "SE"));
+    // The cohort: three offers, two seats, two went live (one later left).
+    let c = &f["by_cohort"][0];
+    assert_eq!(
+        (
+            c["offered"].clone(),
+            c["onboarding"].clone(),
+            c["live"].clone()
+        ),
+        (json!(3), json!(2), json!(2))
+    );
+    assert_eq!(f["agents"], 2);
+    assert!(f["median_days_to_live"].as_f64().unwrap() < 0.1);
+    // Nobody has been live 30 days yet.
+    assert_eq!(f["retention"][0]["eligible"], 0);
+    // A range before anyone applied is empty.
+    let empty = app
+        .report(
+            &manager,
+            "/api/v1/reports/funnel?from=2025-01-01&to=2025-01-31",
+        )
+        .await;
+    assert_eq!(counts(&empty["steps"]), vec![0; 7]);
+
+    // Retention: put the two agents' go-live 40 days back; the one who left did so after 10.
+    let back = Utc::now() - chrono::Duration::days(40);
+    let mut tx = app.db.begin().await.unwrap();
+    for (id, left_at) in [
+        (live.parse::<uuid::Uuid>().unwrap(), None),
+        (
+            left.parse::<uuid::Uuid>().unwrap(),
+            Some(back + chrono::Duration::days(10)),
+        ),
+    ] {
+        onramp::on!(&mut tx, c => sqlx::query(
+            "UPDATE applications SET went_live_at = $2, offboarded_at = $3 WHERE id = $1")
+            .bind(id).bind(back).bind(left_at).execute(&mut **c).await.map(|_| ()))
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let f = app.report(&manager, "/api/v1/reports/funnel").await;
+    let r30 = &f["retention"][0];
+    assert_eq!(
+        (
+            r30["days"].clone(),
+            r30["eligible"].clone(),
+            r30["retained"].clone()
+        ),
+        (json!(30), json!(2), json!(1))
+    );
+    assert_eq!(r30["rate"], 0.5);
+    assert_eq!(f["retention"][1]["eligible"], 0);
+
+    // The kept rows equal a count over the applications themselves.
+    let recount: Vec<i64> = onramp::on_db!(&app.db, p => sqlx::query_as::<_, (i64, i64, i64, i64, i64, i64, i64)>(
+        "SELECT COUNT(*), \
+         SUM(CASE WHEN funnel_step >= 1 THEN 1 ELSE 0 END), SUM(CASE WHEN funnel_step >= 2 THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN funnel_step >= 3 THEN 1 ELSE 0 END), SUM(CASE WHEN funnel_step >= 4 THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN funnel_step >= 5 THEN 1 ELSE 0 END), SUM(CASE WHEN funnel_step >= 6 THEN 1 ELSE 0 END) \
+         FROM applications").fetch_one(p).await)
+    .map(|t| vec![t.0, t.1, t.2, t.3, t.4, t.5, t.6])
+    .unwrap();
+    assert_eq!(counts(&f["steps"]), recount);
 }

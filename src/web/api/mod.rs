@@ -51,6 +51,7 @@ use crate::store::api_keys;
         quizzes::item_analysis,
         reports::replacement,
         reports::forecast,
+        reports::funnel,
         reports::record_headcount,
         reports::list_headcount
     ),

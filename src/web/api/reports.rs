@@ -131,6 +131,40 @@ pub async fn forecast(
     Ok(Json(json!(f)))
 }
 
+/// The funnel for signups in the range: how many ever reached each step (applied → verified →
+/// quiz passed → shortlisted → offered → onboarding → live) and the conversion from the step
+/// before, overall, per market and per source; each cohort starting in the range; the median
+/// days from signup to live; and 30-, 60- and 90-day retention. Manager and admin keys.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/funnel",
+    params(
+        ("market" = Option<String>, Query, description = "Two-letter country code (the applicant's country; a cohort's market); every market when absent", pattern = "^[A-Za-z]{2}$"),
+        ("from" = Option<chrono::NaiveDate>, Query, description = "First signup day, YYYY-MM-DD (cohorts: first start day); default a year before `to`"),
+        ("to" = Option<chrono::NaiveDate>, Query, description = "Last signup day, YYYY-MM-DD, not before `from`; default today"),
+    ),
+    responses(
+        (status = 200, description = "`{market, from, to, steps: [{step, label, count, \
+            conversion}], by_market: [{key, steps}], by_source: [{key (null: no source), steps}], \
+            by_cohort: [{cohort_id, name, market, start_date, offered, onboarding, live, \
+            onboarding_conversion, live_conversion}], agents, median_days_to_live, retention: \
+            [{days, eligible, retained, rate}]}`. Counts are \"ever reached\": an agent who went \
+            live and left still counts as live. `conversion` is a step's count ÷ the previous \
+            step's (null for the first, or after an empty step)."),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Manager and admin keys only", body = ErrorsOut),
+        (status = 422, description = "A parameter is wrong; `errors` names it", body = ErrorsOut),
+    )
+)]
+pub async fn funnel(
+    _key: ApiKey,
+    State(s): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, AppError> {
+    let q = query_of(&s, raw)?;
+    Ok(Json(json!(report::funnel(&s.db, &q.filter, now()).await?)))
+}
+
 /// A snapshot of a vendor's outsourced agents. The schema states every rule
 /// `domain::reports::RawHeadcount::parse` applies.
 pub struct HeadcountIn;

@@ -94,6 +94,54 @@ fn replacement_context(weeks: &[ReplacementWeek]) -> Value {
     })) })
 }
 
+fn steps_context(steps: &[crate::domain::reports::FunnelStep]) -> Vec<Value> {
+    steps
+        .iter()
+        .map(|st| json!({ "label": st.label, "count": st.count, "conversion": percent(st.conversion) }))
+        .collect()
+}
+
+fn funnel_context(f: &report::FunnelReport) -> Value {
+    let segment = |segs: &[report::Segment], none: &str| -> Vec<Value> {
+        segs.iter()
+            .map(|sg| {
+                let name = match &sg.key {
+                    Some(k) => iso::country_name(k).map_or(k.clone(), |n| format!("{n} ({k})")),
+                    None => none.to_string(),
+                };
+                json!({ "name": name, "steps": steps_context(&sg.steps) })
+            })
+            .collect()
+    };
+    let sources: Vec<Value> = f
+        .by_source
+        .iter()
+        .map(|sg| {
+            json!({ "name": sg.key.clone().unwrap_or_else(|| "(no source)".into()),
+                    "steps": steps_context(&sg.steps) })
+        })
+        .collect();
+    json!({
+        "labels": crate::domain::reports::FUNNEL_STEPS.iter().map(|(_, l)| *l).collect::<Vec<_>>(),
+        "steps": steps_context(&f.steps),
+        "by_market": segment(&f.by_market, "(none)"),
+        "by_source": sources,
+        "by_cohort": f.by_cohort.iter().map(|c| json!({
+            "id": c.cohort_id, "name": c.name, "market": c.market,
+            "start": time::date_of(c.start_date), "offered": c.offered,
+            "onboarding": c.onboarding, "live": c.live,
+            "onboarding_conversion": percent(c.onboarding_conversion),
+            "live_conversion": percent(c.live_conversion),
+        })).collect::<Vec<_>>(),
+        "agents": f.agents,
+        "median": f.median_days_to_live.map(|d| format!("{d:.1}")),
+        "retention": f.retention.iter().map(|r| json!({
+            "days": r.days, "eligible": r.eligible, "retained": r.retained,
+            "rate": percent(r.rate),
+        })).collect::<Vec<_>>(),
+    })
+}
+
 /// What the headcount form shows: the values (kept after an error) and the errors.
 struct HeadcountForm {
     raw: RawHeadcount,
@@ -123,7 +171,7 @@ async fn page(
     }
     let (summary, fe) = errors_context(&all_errors);
     let mut ctx = json!({
-        "replacement": null, "csv": null, "forecast": null,
+        "replacement": null, "csv": null, "forecast": null, "funnel": null,
         "errors": summary, "fe": fe, "notice": notice,
         "market_options": markets(s, q.filter.market.as_deref()),
         "hc_markets": markets(s, Some(headcount.raw.market.trim()).filter(|m| !m.is_empty())),
@@ -147,6 +195,7 @@ async fn page(
             "/reports/replacement.csv?{}",
             filter_query(&q.filter)
         ));
+        ctx["funnel"] = funnel_context(&report::funnel(&s.db, &q.filter, now()).await?);
         ctx["forecast"] = json!({
             "summary": f.summary, "target": f.target, "live": f.live, "reached": f.reached,
             "date": show(f.date), "earliest": show(f.earliest), "latest": show(f.latest),
