@@ -359,6 +359,91 @@ pub fn retention(
     }
 }
 
+/// The fairness report's steps: id and what the rate is of. A rate counts only people already
+/// decided at the step; someone still pending there is in neither part.
+pub const FAIRNESS_STEPS: [(&str, &str); 5] = [
+    (
+        "screening",
+        "Knockout screening: applied → not screened out",
+    ),
+    ("quiz", "Quiz: taken → passed"),
+    ("shortlist", "Shortlist: passed the quiz → shortlisted"),
+    ("offer", "Offer: shortlisted → offered"),
+    ("activation", "Activation: took a seat → live"),
+];
+
+/// The applicant groups the fairness report compares: id and label.
+pub const SEGMENTS: [(&str, &str); 5] = [
+    ("area", "Area"),
+    ("student", "Student"),
+    ("customer", "Customer of the product"),
+    ("source", "Source"),
+    ("country", "Country"),
+];
+
+/// The four-fifths rule: an impact ratio under this is flagged.
+pub const FOUR_FIFTHS: f64 = 0.8;
+
+/// One group at one step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupRate {
+    pub group: String,
+    /// People decided at the step (passed or not).
+    pub decided: i64,
+    pub passed: i64,
+    pub rate: Option<f64>,
+    /// This group's rate ÷ the highest group's rate at the step.
+    pub impact_ratio: Option<f64>,
+    /// The ratio is under 0.8 and both this group and the highest have at least the minimum
+    /// number of people decided.
+    pub flagged: bool,
+}
+
+/// The groups of a segment at one step, with the group of the highest rate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepRates {
+    pub step: &'static str,
+    pub label: &'static str,
+    pub highest: Option<String>,
+    pub groups: Vec<GroupRate>,
+}
+
+/// Rates and impact ratios of `groups` (group, decided, passed) at one step.
+pub fn impact(step: usize, groups: &[(String, i64, i64)], min_group: i64) -> StepRates {
+    let rates: Vec<Option<f64>> = groups.iter().map(|(_, d, p)| ratio(*p, *d)).collect();
+    // The highest rate; of equal rates, the larger group.
+    let best = groups
+        .iter()
+        .zip(&rates)
+        .filter_map(|(g, r)| r.map(|r| (g, r)))
+        .max_by(|(a, ra), (b, rb)| ra.total_cmp(rb).then(a.1.cmp(&b.1)));
+    let out = groups
+        .iter()
+        .zip(&rates)
+        .map(|((group, decided, passed), rate)| {
+            let impact_ratio = match (rate, best) {
+                (Some(r), Some((_, b))) if b > 0.0 => Some(r / b),
+                _ => None,
+            };
+            let big_enough = *decided >= min_group && best.is_some_and(|(g, _)| g.1 >= min_group);
+            GroupRate {
+                group: group.clone(),
+                decided: *decided,
+                passed: *passed,
+                rate: *rate,
+                impact_ratio,
+                flagged: big_enough && impact_ratio.is_some_and(|r| r < FOUR_FIFTHS),
+            }
+        })
+        .collect();
+    StepRates {
+        step: FAIRNESS_STEPS[step].0,
+        label: FAIRNESS_STEPS[step].1,
+        highest: best.map(|(g, _)| g.0.clone()),
+        groups: out,
+    }
+}
+
 /// What every part of the report is filtered by: a market (all when None) and a date range.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Filter {
@@ -781,6 +866,35 @@ mod tests {
         let r90 = retention(&agents, now, 90);
         assert_eq!((r90.eligible, r90.retained), (2, 1));
         assert_eq!(retention(&agents, now, 365).rate, None);
+    }
+
+    #[test]
+    fn impact_ratios_follow_the_four_fifths_rule_with_a_minimum_group() {
+        let groups = vec![
+            ("city".to_string(), 100, 60), // 0.60, the highest
+            ("town".to_string(), 50, 25),  // 0.50: ratio 0.833, not flagged
+            ("rural".to_string(), 40, 16), // 0.40: ratio 0.667, flagged
+            ("abroad".to_string(), 10, 2), // 0.20: ratio 0.333, too few to flag
+            ("pending".to_string(), 0, 0), // nobody decided: no rate
+        ];
+        let r = impact(1, &groups, 30);
+        assert_eq!(r.step, "quiz");
+        assert_eq!(r.highest.as_deref(), Some("city"));
+        let by = |g: &str| r.groups.iter().find(|x| x.group == g).unwrap().clone();
+        assert_eq!(by("city").impact_ratio, Some(1.0));
+        assert!((by("town").impact_ratio.unwrap() - 0.5 / 0.6).abs() < 1e-12);
+        assert!(!by("town").flagged);
+        assert!(by("rural").flagged);
+        assert!(!by("abroad").flagged);
+        assert_eq!(by("pending").rate, None);
+        assert_eq!(by("pending").impact_ratio, None);
+        // The highest group too small: nothing is flagged.
+        let r = impact(1, &[("a".into(), 5, 5), ("b".into(), 100, 10)], 30);
+        assert_eq!(r.highest.as_deref(), Some("a"));
+        assert!(r.groups.iter().all(|g| !g.flagged));
+        // With the minimum met, it is.
+        let r = impact(1, &[("a".into(), 5, 5), ("b".into(), 100, 10)], 5);
+        assert!(r.groups[1].flagged);
     }
 
     #[test]

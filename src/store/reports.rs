@@ -311,3 +311,96 @@ pub async fn cohort_funnel(
         Ok(qb.build_query_as().fetch_all(p).await?)
     })
 }
+
+/// The fairness steps' decided and passed counts of one group: screening, quiz, shortlist,
+/// offer, activation. "Final" is a stage an application does not leave (rejected, withdrawn).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FairnessRow {
+    pub grp: String,
+    pub screening_decided: i64,
+    pub screening_passed: i64,
+    pub quiz_decided: i64,
+    pub quiz_passed: i64,
+    pub shortlist_decided: i64,
+    pub shortlist_passed: i64,
+    pub offer_decided: i64,
+    pub offer_passed: i64,
+    pub activation_decided: i64,
+    pub activation_passed: i64,
+}
+
+impl FairnessRow {
+    /// (decided, passed) of each step, in `FAIRNESS_STEPS` order.
+    pub fn steps(&self) -> [(i64, i64); 5] {
+        [
+            (self.screening_decided, self.screening_passed),
+            (self.quiz_decided, self.quiz_passed),
+            (self.shortlist_decided, self.shortlist_passed),
+            (self.offer_decided, self.offer_passed),
+            (self.activation_decided, self.activation_passed),
+        ]
+    }
+}
+
+/// The column (or expression) a segment groups applications by.
+fn segment_column(segment: &str) -> Option<&'static str> {
+    Some(match segment {
+        "area" => "area",
+        "student" => "CASE WHEN student THEN 'student' ELSE 'not a student' END",
+        "customer" => "CASE WHEN customer THEN 'customer' ELSE 'not a customer' END",
+        "source" => "COALESCE(utm_source, '')",
+        "country" => "country",
+        _ => return None,
+    })
+}
+
+/// Per group of `segment`, how many signups from `from` to `to` were decided at each fairness
+/// step and how many passed it. A step's decided count leaves out people still pending there.
+pub async fn fairness(
+    db: &Db,
+    segment: &str,
+    market: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<FairnessRow>> {
+    let column = segment_column(segment).ok_or(super::StoreError::NotFound)?;
+    let start = from.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    let end = (to + chrono::Days::new(1))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    const FINAL: &str = "status IN ('rejected', 'withdrawn')";
+    let decided_at = |from_step: u8, to_step: u8| {
+        format!(
+            "CAST(SUM(CASE WHEN funnel_step >= {to_step} OR (funnel_step = {from_step} AND {FINAL}) \
+             THEN 1 ELSE 0 END) AS BIGINT)"
+        )
+    };
+    let passed_at = |to_step: u8| {
+        format!("CAST(SUM(CASE WHEN funnel_step >= {to_step} THEN 1 ELSE 0 END) AS BIGINT)")
+    };
+    let sql = format!(
+        "SELECT {column} AS grp, COUNT(*) AS screening_decided, \
+         CAST(SUM(CASE WHEN screened_out THEN 0 ELSE 1 END) AS BIGINT) AS screening_passed, \
+         CAST(SUM(CASE WHEN score_bp >= 0 OR funnel_step >= 2 THEN 1 ELSE 0 END) AS BIGINT) \
+         AS quiz_decided, {} AS quiz_passed, {} AS shortlist_decided, {} AS shortlist_passed, \
+         {} AS offer_decided, {} AS offer_passed, {} AS activation_decided, \
+         {} AS activation_passed FROM applications WHERE created_at >= ",
+        passed_at(2),
+        decided_at(2, 3),
+        passed_at(3),
+        decided_at(3, 4),
+        passed_at(4),
+        decided_at(5, 6),
+        passed_at(6),
+    );
+    on_db!(db, p => {
+        let mut qb = QueryBuilder::new(sql);
+        qb.push_bind(start).push(" AND created_at < ").push_bind(end);
+        if let Some(m) = market {
+            qb.push(" AND country = ").push_bind(m);
+        }
+        qb.push(" GROUP BY 1 ORDER BY 1");
+        Ok(qb.build_query_as().fetch_all(p).await?)
+    })
+}

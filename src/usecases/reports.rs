@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::domain::reports::{
     self, Filter, Forecast, FunnelStep, Headcount, RawHeadcount, ReplacementWeek, Retention,
-    Series, HEADCOUNT_FIELDS,
+    Series, StepRates, HEADCOUNT_FIELDS,
 };
 use crate::domain::FieldErrors;
 use crate::store::audit::{self, Entry};
@@ -339,6 +339,83 @@ pub async fn funnel(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<FunnelRep
             .into_iter()
             .map(|d| reports::retention(&spans, now, d))
             .collect(),
+    })
+}
+
+/// A segment's groups at each fairness step.
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentRates {
+    pub segment: &'static str,
+    pub label: &'static str,
+    pub steps: Vec<StepRates>,
+}
+
+/// A flagged impact ratio, for the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Flag {
+    pub segment: &'static str,
+    pub step: &'static str,
+    pub group: String,
+    pub rate: Option<f64>,
+    pub impact_ratio: Option<f64>,
+    pub decided: i64,
+    pub highest: Option<String>,
+}
+
+/// The fairness report: for signups in the filter's range, each segment's groups at each
+/// step, with rates, impact ratios and group sizes, and the flags (a ratio under 0.8 where
+/// both groups have at least `min_group` people decided).
+#[derive(Debug, Clone, Serialize)]
+pub struct FairnessReport {
+    pub market: Option<String>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub min_group: i64,
+    pub segments: Vec<SegmentRates>,
+    pub flags: Vec<Flag>,
+}
+
+pub async fn fairness(db: &Db, f: &Filter, min_group: i64) -> Result<FairnessReport, StoreError> {
+    let mut segments = Vec::new();
+    let mut flags = Vec::new();
+    for (segment, label) in reports::SEGMENTS {
+        let rows = rows::fairness(db, segment, f.market.as_deref(), f.from, f.to).await?;
+        let steps: Vec<StepRates> = (0..reports::FAIRNESS_STEPS.len())
+            .map(|i| {
+                let groups: Vec<(String, i64, i64)> = rows
+                    .iter()
+                    .map(|r| {
+                        let name = if r.grp.is_empty() { "(none)" } else { &r.grp };
+                        (name.to_string(), r.steps()[i].0, r.steps()[i].1)
+                    })
+                    .collect();
+                reports::impact(i, &groups, min_group)
+            })
+            .collect();
+        for st in &steps {
+            flags.extend(st.groups.iter().filter(|g| g.flagged).map(|g| Flag {
+                segment,
+                step: st.step,
+                group: g.group.clone(),
+                rate: g.rate,
+                impact_ratio: g.impact_ratio,
+                decided: g.decided,
+                highest: st.highest.clone(),
+            }));
+        }
+        segments.push(SegmentRates {
+            segment,
+            label,
+            steps,
+        });
+    }
+    Ok(FairnessReport {
+        market: f.market.clone(),
+        from: f.from,
+        to: f.to,
+        min_group,
+        segments,
+        flags,
     })
 }
 

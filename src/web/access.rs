@@ -571,6 +571,12 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             get(api::reports::funnel),
         ),
         row(
+            g.clone(),
+            "/api/v1/reports/fairness",
+            Key(REPORTING_KEYS),
+            get(api::reports::fairness),
+        ),
+        row(
             p.clone(),
             "/api/v1/headcount",
             Key(REPORTING_KEYS),

@@ -284,7 +284,7 @@ async fn bad_headcount_and_bad_report_parameters_are_refused_by_field_and_nothin
         ("weeks=0", "weeks"),
         ("weeks=105", "weeks"),
     ] {
-        for report in ["replacement", "forecast", "funnel"] {
+        for report in ["replacement", "forecast", "funnel", "fairness"] {
             let path = format!("/api/v1/reports/{report}?{query}");
             let r = app.send_key(Method::GET, &manager, &path, None).await;
             assert_eq!(r.status(), 422, "{path}");
@@ -303,6 +303,7 @@ async fn managers_and_admins_read_the_report_and_record_headcount_on_the_page() 
             "/api/v1/reports/replacement",
             "/api/v1/reports/forecast",
             "/api/v1/reports/funnel",
+            "/api/v1/reports/fairness",
             "/api/v1/headcount",
         ] {
             let r = app.send_key(Method::GET, &key, path, None).await;
@@ -645,4 +646,125 @@ async fn the_funnel_counts_the_furthest_step_ever_reached_per_market_source_and_
     .map(|t| vec![t.0, t.1, t.2, t.3, t.4, t.5, t.6])
     .unwrap();
     assert_eq!(counts(&f["steps"]), recount);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fairness_rates_count_only_decided_people_and_flag_under_four_fifths() {
+    let app = spawn_app_with(|s| s.fairness_min_group = 3).await;
+    let manager = key_with_role(&app, "manager").await;
+    // (area, took the quiz, stages) — a quiz taken has a score.
+    let people: &[(&str, bool, &[&str])] = &[
+        ("city", true, &["verified", "quiz_passed", "shortlisted"]),
+        ("city", true, &["verified", "quiz_passed", "shortlisted"]),
+        ("city", true, &["verified", "quiz_passed", "rejected"]),
+        ("city", true, &["verified", "quiz_failed"]),
+        ("rural", true, &["verified", "quiz_passed"]),
+        ("rural", true, &["verified", "quiz_failed"]),
+        ("rural", true, &["verified", "quiz_failed", "rejected"]),
+        ("rural", false, &["verified"]),
+        ("rural", false, &[]),
+    ];
+    let mut ids = Vec::new();
+    for (n, (area, took, stages)) in people.iter().enumerate() {
+        let mut body = valid_json(&format!("f{n}@example.com"));
+        body["area"] = json!(area);
+        let r = app.post_json("/api/v1/applications", &body).await;
+        let id = r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for st in stages.iter() {
+            app.set_stage(&id, st).await;
+        }
+        if *took {
+            let uid: uuid::Uuid = id.parse().unwrap();
+            let mut tx = app.db.begin().await.unwrap();
+            onramp::on!(&mut tx, c => sqlx::query(
+                "UPDATE applications SET score_bp = 6000 WHERE id = $1")
+                .bind(uid).execute(&mut **c).await.map(|_| ()))
+            .unwrap();
+            tx.commit().await.unwrap();
+        }
+        ids.push(id);
+    }
+    // The last rural applicant was screened out by a knockout rule.
+    let screened: uuid::Uuid = ids[8].parse().unwrap();
+    let mut tx = app.db.begin().await.unwrap();
+    onramp::on!(&mut tx, c => sqlx::query(
+        "INSERT INTO screening_results (application_id, rule_id, outcome, reason, created_at) \
+         VALUES ($1, 'test_rule', 'rejected', 'test', $2)")
+        .bind(screened).bind(onramp::domain::now()).execute(&mut **c).await.map(|_| ()))
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let f = app.report(&manager, "/api/v1/reports/fairness").await;
+    assert_eq!(f["min_group"], 3);
+    let area = f["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["segment"] == "area")
+        .unwrap();
+    let step = |name: &str| -> Value {
+        area["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["step"] == name)
+            .unwrap()
+            .clone()
+    };
+    let group = |st: &Value, g: &str| -> (i64, i64, Option<f64>, bool) {
+        let x = st["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["group"] == g)
+            .unwrap();
+        (
+            x["decided"].as_i64().unwrap(),
+            x["passed"].as_i64().unwrap(),
+            x["impact_ratio"].as_f64(),
+            x["flagged"].as_bool().unwrap(),
+        )
+    };
+    // Screening: city 4 of 4, rural 4 of 5; ratio 0.8 exactly is not under four-fifths.
+    let s = step("screening");
+    assert_eq!(group(&s, "city"), (4, 4, Some(1.0), false));
+    let (d, p, r, flagged) = group(&s, "rural");
+    assert_eq!((d, p, flagged), (5, 4, false));
+    assert!((r.unwrap() - 0.8).abs() < 1e-9);
+    // Quiz: only those who took it. City 3 of 4 (0.75), rural 1 of 3: ratio 0.444, flagged.
+    let q = step("quiz");
+    assert_eq!(group(&q, "city").0, 4);
+    let (d, p, r, flagged) = group(&q, "rural");
+    assert_eq!((d, p, flagged), (3, 1, true));
+    assert!((r.unwrap() - (1.0 / 3.0) / 0.75).abs() < 1e-9);
+    // Shortlist: city 2 shortlisted, 1 rejected after passing: 3 decided. The rural one who
+    // passed waits: decided nowhere, so no rate.
+    let sl = step("shortlist");
+    assert_eq!(group(&sl, "city").0, 3);
+    assert_eq!(group(&sl, "city").1, 2);
+    assert_eq!(group(&sl, "rural").0, 0);
+    assert_eq!(group(&sl, "rural").2, None);
+    // The flag is in the summary, and sizes show for every segment.
+    let flags = f["flags"].as_array().unwrap();
+    assert!(flags
+        .iter()
+        .any(|x| x["segment"] == "area" && x["group"] == "rural" && x["step"] == "quiz"));
+    assert!(flags.iter().all(|x| x["decided"].as_i64().unwrap() >= 3));
+    // With a bigger minimum nothing is flagged, and the ratios are still there.
+    let strict = spawn_app_with(|s| s.fairness_min_group = 30).await;
+    let k = key_with_role(&strict, "manager").await;
+    let g = strict.report(&k, "/api/v1/reports/fairness").await;
+    assert!(g["flags"].as_array().unwrap().is_empty());
+    // The page shows the flag.
+    app.staff_user("max@onramp.test", "manager").await;
+    let cookie = app.sign_in("max@onramp.test").await;
+    let html = app.get_as(&cookie, "/reports").await.text().await.unwrap();
+    assert!(
+        html.contains("1 flagged") || html.contains("flagged</strong>"),
+        "{html}"
+    );
+    assert!(html.contains("Area: rate, people decided, impact ratio"));
 }

@@ -52,6 +52,7 @@ use crate::store::api_keys;
         reports::replacement,
         reports::forecast,
         reports::funnel,
+        reports::fairness,
         reports::record_headcount,
         reports::list_headcount
     ),

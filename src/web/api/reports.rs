@@ -165,6 +165,41 @@ pub async fn funnel(
     Ok(Json(json!(report::funnel(&s.db, &q.filter, now()).await?)))
 }
 
+/// Selection rates at each automated or recruiter step (knockout screening, quiz, shortlist,
+/// offer, activation) for the groups of each segment (area, student, customer, source,
+/// country), among signups in the range, with impact ratios (a group's rate ÷ the highest
+/// group's). A ratio under 0.8 is flagged when both groups have at least
+/// `fairness_min_group` people decided at the step; sizes and ratios are shown either way.
+/// Manager and admin keys.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/fairness",
+    params(
+        ("market" = Option<String>, Query, description = "Two-letter country code (the applicant's country); every market when absent", pattern = "^[A-Za-z]{2}$"),
+        ("from" = Option<chrono::NaiveDate>, Query, description = "First signup day, YYYY-MM-DD; default a year before `to`"),
+        ("to" = Option<chrono::NaiveDate>, Query, description = "Last signup day, YYYY-MM-DD, not before `from`; default today"),
+    ),
+    responses(
+        (status = 200, description = "`{market, from, to, min_group, segments: [{segment, \
+            label, steps: [{step (screening, quiz, shortlist, offer, activation), label, \
+            highest, groups: [{group, decided, passed, rate, impact_ratio, flagged}]}]}], flags: \
+            [{segment, step, group, rate, impact_ratio, decided, highest}]}`. A step's rate counts \
+            only people decided there: someone pending is in neither part."),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Manager and admin keys only", body = ErrorsOut),
+        (status = 422, description = "A parameter is wrong; `errors` names it", body = ErrorsOut),
+    )
+)]
+pub async fn fairness(
+    _key: ApiKey,
+    State(s): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, AppError> {
+    let q = query_of(&s, raw)?;
+    let r = report::fairness(&s.db, &q.filter, s.settings.fairness_min_group).await?;
+    Ok(Json(json!(r)))
+}
+
 /// A snapshot of a vendor's outsourced agents. The schema states every rule
 /// `domain::reports::RawHeadcount::parse` applies.
 pub struct HeadcountIn;

@@ -142,6 +142,55 @@ fn funnel_context(f: &report::FunnelReport) -> Value {
     })
 }
 
+fn fairness_context(f: &report::FairnessReport) -> Value {
+    let ratio = |r: Option<f64>| r.map_or("–".to_string(), |r| format!("{r:.2}"));
+    let segments: Vec<Value> = f
+        .segments
+        .iter()
+        .map(|sg| {
+            // One row per group, one cell per step.
+            let mut groups: Vec<String> = Vec::new();
+            for st in &sg.steps {
+                for g in &st.groups {
+                    if !groups.contains(&g.group) {
+                        groups.push(g.group.clone());
+                    }
+                }
+            }
+            let rows: Vec<Value> = groups
+                .iter()
+                .map(|name| {
+                    let cells: Vec<Value> = sg
+                        .steps
+                        .iter()
+                        .map(|st| match st.groups.iter().find(|g| &g.group == name) {
+                            Some(g) => json!({
+                                "rate": percent(g.rate), "decided": g.decided,
+                                "ratio": ratio(g.impact_ratio), "flagged": g.flagged,
+                                "highest": st.highest.as_deref() == Some(name.as_str()),
+                            }),
+                            None => json!({ "rate": "–", "decided": 0, "ratio": "–",
+                                            "flagged": false, "highest": false }),
+                        })
+                        .collect();
+                    json!({ "group": name, "cells": cells })
+                })
+                .collect();
+            json!({ "segment": sg.segment, "label": sg.label, "rows": rows })
+        })
+        .collect();
+    json!({
+        "min_group": f.min_group,
+        "steps": crate::domain::reports::FAIRNESS_STEPS.iter().map(|(_, l)| *l).collect::<Vec<_>>(),
+        "segments": segments,
+        "flags": f.flags.iter().map(|fl| json!({
+            "segment": fl.segment, "step": fl.step, "group": fl.group,
+            "rate": percent(fl.rate), "ratio": ratio(fl.impact_ratio), "decided": fl.decided,
+            "highest": fl.highest,
+        })).collect::<Vec<_>>(),
+    })
+}
+
 /// What the headcount form shows: the values (kept after an error) and the errors.
 struct HeadcountForm {
     raw: RawHeadcount,
@@ -171,7 +220,7 @@ async fn page(
     }
     let (summary, fe) = errors_context(&all_errors);
     let mut ctx = json!({
-        "replacement": null, "csv": null, "forecast": null, "funnel": null,
+        "replacement": null, "csv": null, "forecast": null, "funnel": null, "fairness": null,
         "errors": summary, "fe": fe, "notice": notice,
         "market_options": markets(s, q.filter.market.as_deref()),
         "hc_markets": markets(s, Some(headcount.raw.market.trim()).filter(|m| !m.is_empty())),
@@ -196,6 +245,8 @@ async fn page(
             filter_query(&q.filter)
         ));
         ctx["funnel"] = funnel_context(&report::funnel(&s.db, &q.filter, now()).await?);
+        let fair = report::fairness(&s.db, &q.filter, s.settings.fairness_min_group).await?;
+        ctx["fairness"] = fairness_context(&fair);
         ctx["forecast"] = json!({
             "summary": f.summary, "target": f.target, "live": f.live, "reached": f.reached,
             "date": show(f.date), "earliest": show(f.earliest), "latest": show(f.latest),

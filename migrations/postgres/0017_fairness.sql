@@ -1,0 +1,15 @@
+-- Whether a knockout rule screened the applicant out at signup: the first step of the fairness
+-- report. Set by the screening result itself, whatever writes it.
+ALTER TABLE applications ADD COLUMN screened_out BOOLEAN NOT NULL DEFAULT FALSE;
+UPDATE applications SET screened_out = TRUE WHERE id IN
+    (SELECT application_id FROM screening_results WHERE outcome = 'rejected');
+
+CREATE FUNCTION screened_out_follows() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE applications SET screened_out = TRUE WHERE id = NEW.application_id;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER screened_out_follows AFTER INSERT ON screening_results
+FOR EACH ROW WHEN (NEW.outcome = 'rejected') EXECUTE FUNCTION screened_out_follows();
