@@ -132,6 +132,15 @@ impl Application {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = dispatch.then(|| tokio::spawn(self.dispatcher.clone().run(stop_rx.clone())));
+        let hooks = match dispatch {
+            true => Some(tokio::spawn(
+                crate::webhooks::Sender::new(self.state.db.clone())?.run(
+                    Duration::from_millis(self.state.settings.outbox.poll_interval_ms.max(500)),
+                    stop_rx.clone(),
+                ),
+            )),
+            false => None,
+        };
         let jobs = if dispatch {
             crate::jobs::spawn_all(
                 self.state.db.clone(),
@@ -188,6 +197,9 @@ impl Application {
         let _ = tokio::time::timeout(Duration::from_secs(5), housekeeping).await;
         for j in jobs {
             let _ = tokio::time::timeout(Duration::from_secs(30), j).await;
+        }
+        if let Some(h) = hooks {
+            let _ = tokio::time::timeout(crate::webhooks::SEND_TIMEOUT * 2, h).await;
         }
         if let Some(w) = worker {
             let _ = tokio::time::timeout(self.state.settings.send_timeout() * 2, w).await;

@@ -11,3 +11,4 @@ pub mod store;
 pub mod synthetic;
 pub mod usecases;
 pub mod web;
+pub mod webhooks;

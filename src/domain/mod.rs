@@ -13,6 +13,7 @@ pub mod screening;
 pub mod staff;
 pub mod time;
 pub mod token;
+pub mod webhooks;
 
 use chrono::{DateTime, SubsecRound, Utc};
 

@@ -15,6 +15,7 @@ pub mod sessions;
 pub mod tags;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -12,3 +12,4 @@ pub mod pipeline;
 pub mod privacy;
 pub mod reports;
 pub mod staff;
+pub mod webhooks;

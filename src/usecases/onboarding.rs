@@ -12,7 +12,7 @@ use crate::domain::{add_error, FieldErrors};
 use crate::store::audit::{self, Entry};
 use crate::store::cohorts::{self, ItemRow, TickRow};
 use crate::store::{applications, outbox, Db, StoreError};
-use crate::usecases::{pipeline, reports};
+use crate::usecases::{pipeline, reports, webhooks};
 
 /// Why a step was not taken.
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +175,16 @@ impl Step {
         }
     }
 
+    /// The webhook event the step sends, besides `application.stage_changed`.
+    fn event(self) -> Option<&'static str> {
+        match self {
+            Step::Activate => Some("agent.activated"),
+            Step::Pause => Some("agent.paused"),
+            Step::Offboard => Some("agent.offboarded"),
+            Step::Resume => None,
+        }
+    }
+
     fn allowed_from(self) -> &'static [&'static str] {
         match self {
             Step::Activate => &["onboarding"],
@@ -292,6 +302,13 @@ pub async fn take(
         Step::Pause | Step::Resume => {}
     }
     reports::record_live_step(&mut tx, &cohort.market, &app.status, step.stage(), now).await?;
+    if let Some(event) = step.event() {
+        let data = json!({
+            "application_id": application_id, "cohort_id": cohort.id, "market": cohort.market,
+            "from": app.status, "to": step.stage(), "reason": reason, "at": now,
+        });
+        webhooks::notify(&mut tx, event, &[data], now).await?;
+    }
     if let Some(template) = step.template() {
         outbox::enqueue(
             &mut tx,

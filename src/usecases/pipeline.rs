@@ -146,6 +146,11 @@ pub(crate) async fn move_in_tx(
         })
         .collect();
     audit::record_many(tx, &entries, at).await?;
+    let changes: Vec<serde_json::Value> = moved
+        .iter()
+        .map(|(a, m)| json!({ "application_id": a.id, "from": m.from, "to": to, "reason": reason }))
+        .collect();
+    super::webhooks::notify(tx, "application.stage_changed", &changes, at).await?;
     if let Some(t) = template {
         let emails: Vec<outbox::NewEmail> = moved
             .iter()

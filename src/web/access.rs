@@ -70,7 +70,7 @@ fn row(
 
 /// Every route of the public port. Paths under `/admin` and `/api` are written in full.
 pub fn routes(limits: &RateLimits) -> Vec<Route> {
-    use admin::{applicants, cohorts, emails, questions, quizzes, team};
+    use admin::{applicants, cohorts, emails, questions, quizzes, team, webhooks};
     use public::{apply, offer, quiz, status, verify};
     use Access::*;
     let (g, p) = (Method::GET, Method::POST);
@@ -393,6 +393,30 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             Staff(REPORTING),
             post(manager::record_headcount),
         ),
+        row(
+            g.clone(),
+            "/admin/webhooks",
+            Staff(ADMINS),
+            get(webhooks::list),
+        ),
+        row(
+            p.clone(),
+            "/admin/webhooks",
+            Staff(ADMINS),
+            post(webhooks::create),
+        ),
+        row(
+            p.clone(),
+            "/admin/webhooks/{id}/delete",
+            Staff(ADMINS),
+            post(webhooks::delete),
+        ),
+        row(
+            p.clone(),
+            "/admin/webhooks/{id}/enable",
+            Staff(ADMINS),
+            post(webhooks::enable),
+        ),
         // A staff invitation: the handler checks the single-use link in the path.
         row(
             g.clone(),
@@ -587,6 +611,24 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             "/api/v1/headcount",
             Key(REPORTING_KEYS),
             get(api::reports::list_headcount),
+        ),
+        row(
+            p.clone(),
+            "/api/v1/webhooks",
+            Key(ADMIN_KEYS),
+            post(api::webhooks::create),
+        ),
+        row(
+            g.clone(),
+            "/api/v1/webhooks",
+            Key(ADMIN_KEYS),
+            get(api::webhooks::list),
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/webhooks/{id}",
+            Key(ADMIN_KEYS),
+            axum::routing::delete(api::webhooks::delete),
         ),
         // Operators.
         row(g.clone(), "/healthz", Public, get(|| async { "ok" })),

@@ -52,6 +52,7 @@ page_files!(
     "admin_users",
     "admin_audit",
     "admin_invite",
+    "admin_webhooks",
     "manager_home",
     "reports",
 );

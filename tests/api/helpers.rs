@@ -741,6 +741,7 @@ pub const STAFF_PAGES: &[&str] = &[
     REPORT_WITH_A_BAD_FILTER,
     "/admin/cohorts",
     COHORT_PAGE,
+    "/admin/webhooks",
 ];
 
 /// A cohort's page: `staff_pages` puts a real id in, of a cohort with a member.
@@ -758,6 +759,7 @@ pub const REPORT_PAGES: &[&str] = &[
 
 /// The staff pages only admins may open.
 pub const ADMIN_PAGES: &[&str] = &[
+    "/admin/webhooks",
     "/admin/users",
     "/admin/audit",
     "/admin/audit?action=staff.create",

@@ -18,4 +18,5 @@ mod quiz_bank;
 mod reliability;
 mod reports;
 mod team;
+mod webhooks;
 mod workspace;

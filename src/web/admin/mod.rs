@@ -9,6 +9,7 @@ pub mod emails;
 pub mod questions;
 pub mod quizzes;
 pub mod team;
+pub mod webhooks;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -93,6 +94,7 @@ const SECTIONS: &[(&str, &str, &str)] = &[
     ("emails", "/admin/emails", "Emails"),
     ("users", "/admin/users", "Staff"),
     ("audit", "/admin/audit", "Audit log"),
+    ("webhooks", "/admin/webhooks", "Webhooks"),
 ];
 
 impl Staff {

@@ -6,6 +6,7 @@ pub mod applications;
 pub mod cohorts;
 pub mod quizzes;
 pub mod reports;
+pub mod webhooks;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -54,7 +55,10 @@ use crate::store::api_keys;
         reports::funnel,
         reports::fairness,
         reports::record_headcount,
-        reports::list_headcount
+        reports::list_headcount,
+        webhooks::create,
+        webhooks::list,
+        webhooks::delete
     ),
     components(schemas(
         applications::ApplicationIn,
@@ -72,6 +76,8 @@ use crate::store::api_keys;
         cohorts::ReasonIn,
         cohorts::StatusIn,
         reports::HeadcountIn,
+        webhooks::WebhookIn,
+        webhooks::WebhookEvent,
     )),
     modifiers(&BearerAuth),
     security(("api_key" = []))
