@@ -110,6 +110,8 @@ pub struct JobSettings {
     pub close_quiz_attempts: String,
     /// Stores the live pilot agents per market for the day (the replacement report's series).
     pub live_snapshot: String,
+    /// Offers seats that are free again to the next people on their cohort's waitlist.
+    pub promote_waitlist: String,
 }
 
 impl Default for JobSettings {
@@ -117,6 +119,7 @@ impl Default for JobSettings {
         Self {
             close_quiz_attempts: "0 * * * * *".into(),
             live_snapshot: "0 55 23 * * *".into(),
+            promote_waitlist: "15 * * * * *".into(),
         }
     }
 }
@@ -275,6 +278,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("ONRAMP_ANALYSIS_MIN_ATTEMPTS", "analysis_min_attempts"),
     ("ONRAMP_JOB_CLOSE_QUIZ_ATTEMPTS", "jobs.close_quiz_attempts"),
     ("ONRAMP_JOB_LIVE_SNAPSHOT", "jobs.live_snapshot"),
+    ("ONRAMP_JOB_PROMOTE_WAITLIST", "jobs.promote_waitlist"),
     ("ONRAMP_FORECAST_WEEKS", "forecast_weeks"),
     ("ONRAMP_FAIRNESS_MIN_GROUP", "fairness_min_group"),
     ("SMTP_URL", "mail.smtp_url"),
@@ -400,6 +404,7 @@ impl Settings {
             self.jobs.close_quiz_attempts
         );
         set!("ONRAMP_JOB_LIVE_SNAPSHOT", self.jobs.live_snapshot);
+        set!("ONRAMP_JOB_PROMOTE_WAITLIST", self.jobs.promote_waitlist);
         set!("ONRAMP_FORECAST_WEEKS", self.forecast_weeks);
         set!("ONRAMP_FAIRNESS_MIN_GROUP", self.fairness_min_group);
         set!("SMTP_URL", opt self.mail.smtp_url);
@@ -500,6 +505,7 @@ impl Settings {
         for (name, schedule) in [
             ("close_quiz_attempts", &self.jobs.close_quiz_attempts),
             ("live_snapshot", &self.jobs.live_snapshot),
+            ("promote_waitlist", &self.jobs.promote_waitlist),
         ] {
             if let Err(e) = schedule.parse::<cron::Schedule>() {
                 bail!(

@@ -18,15 +18,21 @@ use crate::store::{jobs, Db};
 pub enum Job {
     CloseQuizAttempts,
     LiveSnapshot,
+    PromoteWaitlist,
 }
 
 impl Job {
-    pub const ALL: [Job; 2] = [Job::CloseQuizAttempts, Job::LiveSnapshot];
+    pub const ALL: [Job; 3] = [
+        Job::CloseQuizAttempts,
+        Job::LiveSnapshot,
+        Job::PromoteWaitlist,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::CloseQuizAttempts => "close_quiz_attempts",
             Job::LiveSnapshot => "live_snapshot",
+            Job::PromoteWaitlist => "promote_waitlist",
         }
     }
 
@@ -34,6 +40,7 @@ impl Job {
         match self {
             Job::CloseQuizAttempts => &s.jobs.close_quiz_attempts,
             Job::LiveSnapshot => &s.jobs.live_snapshot,
+            Job::PromoteWaitlist => &s.jobs.promote_waitlist,
         }
     }
 
@@ -44,6 +51,9 @@ impl Job {
             }
             Job::LiveSnapshot => {
                 Ok(crate::usecases::reports::snapshot_live(db, now().date_naive()).await?)
+            }
+            Job::PromoteWaitlist => {
+                Ok(crate::usecases::cohorts::promote_waitlist(db, settings, now()).await?)
             }
         }
     }

@@ -235,7 +235,8 @@ pub async fn decide_offer(
 /// One conditional statement: two accepts of the last seat, on any instance and either
 /// engine, cannot both succeed (and the table's CHECK refuses more seats than capacity).
 pub async fn take_seat(tx: &mut Tx, cohort_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
-    const SQL: &str = "UPDATE cohorts SET seats_taken = seats_taken + 1, updated_at = $2 \
+    const SQL: &str = "UPDATE cohorts SET seats_taken = seats_taken + 1, \
+        seats_given = seats_given + 1, updated_at = $2 \
         WHERE id = $1 AND seats_taken < capacity AND (marked IS NULL OR marked <> 'closed')";
     let n = on!(tx, c => sqlx::query(SQL).bind(cohort_id).bind(now).execute(&mut **c).await?
         .rows_affected());
@@ -413,4 +414,85 @@ pub async fn take_ownership(
     let n = on!(tx, c => sqlx::query(SQL).bind(id).bind(owner).bind(now).execute(&mut **c).await?
         .rows_affected());
     Ok(n == 1)
+}
+
+/// Closes the open offers of applicants `ids` (they left the offered stage another way).
+pub async fn withdraw_offers(tx: &mut Tx, ids: &[Uuid], now: DateTime<Utc>) -> Result<()> {
+    for chunk in ids.chunks(1000) {
+        on!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "UPDATE offers SET status = 'withdrawn', decided_at = ",
+            );
+            qb.push_bind(now)
+                .push(" WHERE status IN ('pending', 'waitlisted') AND application_id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            list.push_unseparated(")");
+            qb.build().execute(&mut **c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// Gives back the seats members `ids` hold (they left before going live): their accepted
+/// offers become `released` and their cohorts have the seats free again.
+pub async fn release_seats(tx: &mut Tx, ids: &[Uuid], now: DateTime<Utc>) -> Result<()> {
+    const SEAT: &str = "UPDATE cohorts SET seats_taken = seats_taken - 1, updated_at = $2 \
+        WHERE id = $1 AND seats_taken > 0";
+    for chunk in ids.chunks(1000) {
+        let cohorts: Vec<Uuid> = on!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "UPDATE offers SET status = 'released', decided_at = ",
+            );
+            qb.push_bind(now)
+                .push(" WHERE status = 'accepted' AND application_id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            list.push_unseparated(") RETURNING cohort_id");
+            qb.build_query_scalar().fetch_all(&mut **c).await?
+        });
+        for cohort in cohorts {
+            on!(tx, c => sqlx::query(SEAT).bind(cohort).bind(now).execute(&mut **c).await
+                .map(|_| ())?);
+        }
+    }
+    Ok(())
+}
+
+/// Waitlisted offers of open cohorts that now have a free seat, oldest first per cohort, at
+/// most as many per cohort as it has seats free: (offer, cohort).
+pub async fn promotable(tx: &mut Tx) -> Result<Vec<(Uuid, Uuid)>> {
+    const SQL: &str =
+        "SELECT o.id, o.cohort_id FROM offers o JOIN cohorts c ON c.id = o.cohort_id \
+        WHERE o.status = 'waitlisted' AND c.seats_taken < c.capacity \
+        AND (c.marked IS NULL OR c.marked <> 'closed') \
+        AND (SELECT COUNT(*) FROM offers e WHERE e.cohort_id = o.cohort_id \
+             AND e.status = 'waitlisted' AND (e.created_at < o.created_at \
+             OR (e.created_at = o.created_at AND e.id < o.id))) < c.capacity - c.seats_taken \
+        ORDER BY o.cohort_id, o.created_at, o.id";
+    Ok(on!(tx, c => sqlx::query_as(SQL).fetch_all(&mut **c).await?))
+}
+
+/// Turns a waitlisted offer into a pending one that runs until `expires_at`.
+pub async fn reopen_offer(
+    tx: &mut Tx,
+    id: Uuid,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    const SQL: &str = "UPDATE offers SET status = 'pending', expires_at = $2, decided_at = $3 \
+        WHERE id = $1 AND status = 'waitlisted'";
+    let n = on!(tx, c => sqlx::query(SQL).bind(id).bind(expires_at).bind(now)
+        .execute(&mut **c).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// One offer by its id.
+pub async fn offer_by_id(tx: &mut Tx, id: Uuid) -> Result<Option<OfferRow>> {
+    let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1");
+    Ok(on!(tx, c => sqlx::query_as(&sql).bind(id).fetch_optional(&mut **c).await?))
 }

@@ -300,8 +300,8 @@ pub async fn cohort_funnel(
 ) -> Result<Vec<CohortFunnelRow>> {
     on_db!(db, p => {
         let mut qb = QueryBuilder::new(
-            "SELECT id, name, market, start_date, offers_made, seats_taken, went_live \
-             FROM cohorts WHERE start_date >= ",
+            "SELECT id, name, market, start_date, offers_made, seats_given AS seats_taken, \
+             went_live FROM cohorts WHERE start_date >= ",
         );
         qb.push_bind(from).push(" AND start_date <= ").push_bind(to);
         if let Some(m) = market {

@@ -240,15 +240,7 @@ pub(crate) async fn offer_in_tx(
             idempotency_key: format!("offer:{offer_id}"),
             template: OFFER_TEMPLATE,
             recipient: &app.email,
-            payload: json!({
-                "application_id": app.id,
-                "name": app.full_name,
-                "cohort": cohort.name,
-                "market": iso::country_name(&cohort.market).unwrap_or(&cohort.market),
-                "language": iso::language_name(&cohort.language).unwrap_or(&cohort.language),
-                "start_date": time::date_of(cohort.start_date),
-                "expires": time::date_time(expires_at, tz),
-            }),
+            payload: offer_payload(app, cohort, expires_at, tz, false),
         })
         .collect();
     outbox::enqueue_many(tx, &queued, now).await?;
@@ -259,6 +251,94 @@ pub(crate) async fn offer_in_tx(
             (id, o)
         })
         .collect())
+}
+
+/// What the offer email shows: the cohort, and until when the links work. `reopened` when a
+/// seat freed up for someone on the waitlist.
+fn offer_payload(
+    app: &applications::ApplicationRow,
+    cohort: &CohortRow,
+    expires_at: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+    reopened: bool,
+) -> serde_json::Value {
+    json!({
+        "application_id": app.id,
+        "name": app.full_name,
+        "cohort": cohort.name,
+        "market": iso::country_name(&cohort.market).unwrap_or(&cohort.market),
+        "language": iso::language_name(&cohort.language).unwrap_or(&cohort.language),
+        "start_date": time::date_of(cohort.start_date),
+        "expires": time::date_time(expires_at, tz),
+        "reopened": reopened,
+    })
+}
+
+/// Offers each seat that is free again (a member left before going live, or the capacity
+/// grew) to the next person on the cohort's waitlist, oldest first: their waitlisted offer
+/// becomes pending for another `offer_ttl`, and the offer email goes out again, saying a seat
+/// opened. One transaction; returns how many were offered.
+pub async fn promote_waitlist(
+    db: &Db,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    const ACTOR: &str = "waitlist";
+    let mut tx = db.begin().await?;
+    let due = cohorts::promotable(&mut tx).await?;
+    let expires_at = now + settings.offer_ttl.duration();
+    let mut done = 0;
+    for (offer_id, cohort_id) in due {
+        let Some(cohort) = cohorts::get_tx(&mut tx, cohort_id).await? else {
+            continue;
+        };
+        let Some(offer) = cohorts::offer_by_id(&mut tx, offer_id).await? else {
+            continue;
+        };
+        if !cohorts::reopen_offer(&mut tx, offer_id, expires_at, now).await? {
+            continue;
+        }
+        let app = applications::get_tx(&mut tx, offer.application_id).await?;
+        let tz = settings.time_zone(&cohort.market);
+        outbox::enqueue(
+            &mut tx,
+            outbox::NewEmail {
+                idempotency_key: format!("offer:{offer_id}:reopened:{}", now.timestamp_micros()),
+                template: OFFER_TEMPLATE,
+                recipient: &app.email,
+                payload: offer_payload(&app, &cohort, expires_at, tz, true),
+            },
+            now,
+        )
+        .await?;
+        let detail = json!({ "offer": offer_id, "cohort_id": cohort_id, "expires_at": expires_at });
+        applications::record_events(
+            &mut tx,
+            &[applications::NewEvent {
+                application_id: app.id,
+                kind: "offer_reopened",
+                detail: detail.clone(),
+                actor: ACTOR,
+            }],
+            now,
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            Entry {
+                actor: ACTOR,
+                action: "offer.reopen",
+                subject: &format!("application:{}", app.id),
+                before: Some(json!({ "offer": "waitlisted" })),
+                after: Some(detail),
+            },
+            now,
+        )
+        .await?;
+        done += 1;
+    }
+    tx.commit().await?;
+    Ok(done)
 }
 
 pub const OFFER_TEMPLATE: &str = "cohort_offer";
@@ -299,6 +379,10 @@ pub async fn answer(
     let Some(offer) = cohorts::latest_offer(&mut tx, application_id).await? else {
         return Ok(Answer::NothingOpen);
     };
+    // An offer stands only while the applicant is in the offered stage.
+    if app.status != OFFERED {
+        return Ok(Answer::NothingOpen);
+    }
     if !cohorts::OPEN.contains(&offer.status.as_str()) {
         return Ok(Answer::NothingOpen);
     }

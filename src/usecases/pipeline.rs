@@ -123,6 +123,21 @@ pub(crate) async fn move_in_tx(
     }
     let ids: Vec<Uuid> = moved.iter().map(|(a, _)| a.id).collect();
     applications::set_stage_many(tx, &ids, to, at).await?;
+    // Leaving the offered stage other than by accepting closes the open offer; leaving
+    // onboarding other than by going live gives the seat back.
+    let left = |stage: &str| -> Vec<Uuid> {
+        moved
+            .iter()
+            .filter(|(_, m)| m.from == stage)
+            .map(|(a, _)| a.id)
+            .collect()
+    };
+    if to != "onboarding" {
+        crate::store::cohorts::withdraw_offers(tx, &left("offered"), at).await?;
+    }
+    if to != "live" {
+        crate::store::cohorts::release_seats(tx, &left("onboarding"), at).await?;
+    }
     let events: Vec<applications::NewEvent> = moved
         .iter()
         .map(|(a, m)| applications::NewEvent {

@@ -327,3 +327,94 @@ async fn cohort_status_and_activation_by_api() {
     let list: Value = r.json().await.unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seat_given_back_goes_to_the_waitlist_and_a_rejected_applicant_cannot_accept() {
+    let app = spawn_app().await;
+    app.load_checklist().await;
+    let mut body = cohort_request("One seat");
+    body["capacity"] = json!(1);
+    body["waitlist"] = json!(true);
+    let cohort = app.made_cohort(&body).await;
+    let ana = app.shortlisted("ana@example.com").await;
+    let bo = app.shortlisted("bo@example.com").await;
+    let cy = app.shortlisted("cy@example.com").await;
+    app.offer(&cohort, &[&ana, &bo, &cy]).await;
+    let ana_page = app.offer_link("ana@example.com").await;
+    let bo_page = app.offer_link("bo@example.com").await;
+    let cy_page = app.offer_link("cy@example.com").await;
+    for page in [&ana_page, &bo_page] {
+        assert_eq!(
+            app.post_form(page, "choice=accept".to_string())
+                .await
+                .status(),
+            303
+        );
+    }
+    assert_eq!(app.seats_taken(&cohort).await, 1);
+    let html = app.get(&bo_page).await.text().await.unwrap();
+    assert!(html.contains("You are on the waitlist"));
+
+    // Cy is rejected while offered: the offer is withdrawn, and the link no longer accepts.
+    let r = app
+        .post_json(
+            &format!("/api/v1/applications/{cy}/moves"),
+            &json!({ "to": "withdrawn" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let before = app.snapshot().await;
+    assert_eq!(
+        app.post_form(&cy_page, "choice=accept".to_string())
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(app.stage(&cy).await, "withdrawn");
+    assert_eq!(app.snapshot().await.len(), before.len());
+    assert_eq!(app.seats_taken(&cohort).await, 1);
+
+    // Nothing to promote while the seat is held.
+    let promote = || {
+        onramp::usecases::cohorts::promote_waitlist(&app.db, &app.settings, onramp::domain::now())
+    };
+    assert_eq!(promote().await.unwrap(), 0);
+    // Ana leaves before going live: her seat goes back, and Bo, first on the waitlist, is
+    // offered it again by email.
+    let r = app
+        .post_json(
+            &format!("/api/v1/applications/{ana}/moves"),
+            &json!({ "to": "withdrawn" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.seats_taken(&cohort).await, 0);
+    assert_eq!(promote().await.unwrap(), 1);
+    assert_eq!(promote().await.unwrap(), 0, "once");
+    app.drain().await;
+    let received = app.received();
+    let mails = mail_to(&received, "bo@example.com");
+    let last = decode_qp(mails.last().unwrap());
+    assert!(last.contains("a seat has opened up"), "{last}");
+    // The new email's link replaces the first one.
+    let bo_page = app.offer_link("bo@example.com").await;
+    let html = app.get(&bo_page).await.text().await.unwrap();
+    assert!(html.contains("Accept the seat"), "open again: {html}");
+    assert_eq!(
+        app.post_form(&bo_page, "choice=accept".to_string())
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(app.stage(&bo).await, "onboarding");
+    assert_eq!(app.seats_taken(&cohort).await, 1);
+    // The cohort's funnel counts both seats ever taken.
+    let c = app.read_cohort(&app.api_key, &cohort).await;
+    let offers: Vec<&str> = c["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["offer"].as_str().unwrap())
+        .collect();
+    assert_eq!(offers, ["released", "accepted", "withdrawn"]);
+}
