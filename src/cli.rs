@@ -78,6 +78,26 @@ pub enum Command {
         #[command(subcommand)]
         command: ReportCommand,
     },
+    /// Agent quality figures from the support platform.
+    Quality {
+        #[command(subcommand)]
+        command: QualityCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum QualityCommand {
+    /// Import weekly figures per agent from a CSV file with the header
+    /// `email,week,csat,qa_score` (week as 2026-W48 or a date in it; CSAT and QA score from 0
+    /// to 100, either may be empty). Rows of an address that is no agent's, and other refused
+    /// rows, are listed by line and field, and the command then exits non-zero. The same agent
+    /// and week again replaces the figures.
+    Import {
+        file: std::path::PathBuf,
+        /// Check every row and report, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -445,32 +465,29 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             command: HeadcountCommand::Import { file, dry_run },
         } => {
             let db = connect(&settings).await?;
-            let input = std::fs::File::open(&file)
-                .with_context(|| format!("opening {}", file.display()))?;
+            let input = open_input(&file)?;
+            let source = format!("import:{}", file.display());
             let report = crate::usecases::reports::import_headcount(
                 &db,
                 "cli",
-                std::io::BufReader::new(input),
+                input,
                 dry_run,
-                &format!("import:{}", file.display()),
+                &source,
                 now(),
             )
             .await?;
-            for r in &report.refused {
-                eprintln!("line {}, {}: {}", r.line, r.field, r.message);
-            }
-            let lines: std::collections::BTreeSet<u64> =
-                report.refused.iter().map(|r| r.line).collect();
-            let verb = if dry_run { "would import" } else { "imported" };
-            println!(
-                "{verb} {} snapshot(s), refused {} row(s)",
-                report.imported,
-                lines.len()
-            );
-            if !lines.is_empty() {
-                bail!("{} row(s) refused", lines.len());
-            }
-            Ok(())
+            import_outcome(&report, dry_run, "snapshot(s)")
+        }
+        Command::Quality {
+            command: QualityCommand::Import { file, dry_run },
+        } => {
+            let db = connect(&settings).await?;
+            let input = open_input(&file)?;
+            let source = format!("import:{}", file.display());
+            let report =
+                crate::usecases::quality::import(&db, "cli", input, dry_run, &source, now())
+                    .await?;
+            import_outcome(&report, dry_run, "weekly figure(s)")
         }
         Command::Report {
             command: ReportCommand::Rebuild,
@@ -594,4 +611,31 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     );
     println!("open http://{}/apply to see the signup form", app.addr);
     app.run(shutdown_signal(), true).await
+}
+
+fn open_input(file: &std::path::Path) -> anyhow::Result<std::io::BufReader<std::fs::File>> {
+    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    Ok(std::io::BufReader::new(input))
+}
+
+/// Prints an import's refusals (by line and field) and its count; fails when a row was refused.
+fn import_outcome(
+    report: &crate::usecases::reports::ImportReport,
+    dry_run: bool,
+    what: &str,
+) -> anyhow::Result<()> {
+    for r in &report.refused {
+        eprintln!("line {}, {}: {}", r.line, r.field, r.message);
+    }
+    let lines: std::collections::BTreeSet<u64> = report.refused.iter().map(|r| r.line).collect();
+    let verb = if dry_run { "would import" } else { "imported" };
+    println!(
+        "{verb} {} {what}, refused {} row(s)",
+        report.imported,
+        lines.len()
+    );
+    if !lines.is_empty() {
+        bail!("{} row(s) refused", lines.len());
+    }
+    Ok(())
 }

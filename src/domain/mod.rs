@@ -7,6 +7,7 @@ pub mod cohorts;
 pub mod email;
 pub mod iso;
 pub mod pipeline;
+pub mod quality;
 pub mod quiz;
 pub mod reports;
 pub mod screening;

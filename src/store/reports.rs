@@ -404,3 +404,90 @@ pub async fn fairness(
         Ok(qb.build_query_as().fetch_all(p).await?)
     })
 }
+
+/// The agents (ever live) among `emails`: (email, application id).
+pub async fn agents_by_email(db: &Db, emails: &[String]) -> Result<Vec<(String, uuid::Uuid)>> {
+    let mut out = Vec::new();
+    for chunk in emails.chunks(500) {
+        let rows: Vec<(String, uuid::Uuid)> = on_db!(db, p => {
+            let mut qb = QueryBuilder::new(
+                "SELECT email, id FROM applications WHERE went_live_at IS NOT NULL AND email IN (",
+            );
+            let mut list = qb.separated(", ");
+            for e in chunk {
+                list.push_bind(e);
+            }
+            list.push_unseparated(")");
+            qb.build_query_as().fetch_all(p).await?
+        });
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Stores weekly figures (agent, week, CSAT, QA score); the same agent and week again
+/// replaces them.
+pub async fn record_quality(
+    tx: &mut Tx,
+    rows: &[(uuid::Uuid, NaiveDate, Option<f64>, Option<f64>)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for chunk in rows.chunks(CHUNK) {
+        on!(tx, c => {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO agent_quality (application_id, week, csat, qa_score, imported_at) ",
+            );
+            qb.push_values(chunk, |mut b, r| {
+                b.push_bind(r.0).push_bind(r.1).push_bind(r.2).push_bind(r.3).push_bind(now);
+            });
+            qb.push(
+                " ON CONFLICT (application_id, week) DO UPDATE SET csat = excluded.csat, \
+                 qa_score = excluded.qa_score, imported_at = excluded.imported_at",
+            );
+            qb.build().execute(&mut **c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// An agent's quiz result and what came after: their best score, the categories of their best
+/// scored attempt (JSON), when they went live and left, and their mean weekly figures.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QualityAgentRow {
+    pub score_bp: i64,
+    pub category_scores: Option<String>,
+    pub went_live_at: DateTime<Utc>,
+    pub offboarded_at: Option<DateTime<Utc>>,
+    pub csat: Option<f64>,
+    pub qa: Option<f64>,
+}
+
+/// Agents who signed up from `from` to `to`, in `market` when given.
+pub async fn quality_agents(
+    db: &Db,
+    market: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<QualityAgentRow>> {
+    let start = from.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    let end = (to + chrono::Days::new(1))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    on_db!(db, p => {
+        let mut qb = QueryBuilder::new(
+            "SELECT CAST(a.score_bp AS BIGINT) AS score_bp, a.went_live_at, a.offboarded_at, \
+             (SELECT t.category_scores FROM quiz_attempts t WHERE t.application_id = a.id \
+              AND t.status = 'scored' ORDER BY t.score_bp DESC, t.number DESC LIMIT 1) \
+              AS category_scores, \
+             (SELECT AVG(q.csat) FROM agent_quality q WHERE q.application_id = a.id) AS csat, \
+             (SELECT AVG(q.qa_score) FROM agent_quality q WHERE q.application_id = a.id) AS qa \
+             FROM applications a WHERE a.went_live_at IS NOT NULL AND a.created_at >= ",
+        );
+        qb.push_bind(start).push(" AND a.created_at < ").push_bind(end);
+        if let Some(m) = market {
+            qb.push(" AND a.country = ").push_bind(m);
+        }
+        Ok(qb.build_query_as().fetch_all(p).await?)
+    })
+}

@@ -124,3 +124,90 @@ pub async fn import_csv(
     }
     Ok(report)
 }
+
+/// The rows a CSV file gave, each with its line, and the refusals.
+pub type Rows<T> = (Vec<(u64, T)>, Vec<Refusal>);
+
+/// Reads a CSV file whose header row names `fields` (any order, any case; no other columns)
+/// and parses each row with `parse`, given the cells in `fields` order. Returns the parsed rows
+/// with their line in the file, and every refusal by line (the header is line 1) and field. A
+/// header without the columns fails whole, naming line 1.
+pub fn csv_rows<T>(
+    input: impl Read,
+    fields: &[&str],
+    mut parse: impl FnMut(&[String]) -> Result<T, FieldErrors>,
+) -> anyhow::Result<Rows<T>> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let header: Vec<String> = reader
+        .headers()?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    if let Some(unknown) = header.iter().find(|h| !fields.contains(&h.as_str())) {
+        anyhow::bail!(
+            "line 1: {unknown:?} is not a column of this file; use: {}",
+            fields.join(",")
+        );
+    }
+    let columns: Vec<usize> = fields
+        .iter()
+        .map(|f| {
+            header.iter().position(|h| h == f).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "line 1: the header has no {f:?} column; use: {}",
+                    fields.join(",")
+                )
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let mut good = Vec::new();
+    let mut refused = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                refused.push(Refusal {
+                    line,
+                    field: "row".into(),
+                    message: format!("could not be read: {e}"),
+                });
+                continue;
+            }
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        if record.len() != header.len() {
+            refused.push(Refusal {
+                line,
+                field: "row".into(),
+                message: format!(
+                    "has {} fields; the header has {}",
+                    record.len(),
+                    header.len()
+                ),
+            });
+            continue;
+        }
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|c| record.get(*c).unwrap_or("").to_string())
+            .collect();
+        match parse(&cells) {
+            Ok(t) => good.push((line, t)),
+            Err(errors) => {
+                for (field, messages) in errors {
+                    for message in messages {
+                        refused.push(Refusal {
+                            line,
+                            field: field.clone(),
+                            message,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok((good, refused))
+}

@@ -10,6 +10,7 @@ pub mod intake;
 pub mod onboarding;
 pub mod pipeline;
 pub mod privacy;
+pub mod quality;
 pub mod reports;
 pub mod staff;
 pub mod webhooks;

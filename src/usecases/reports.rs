@@ -13,11 +13,10 @@ use crate::domain::reports::{
     self, Filter, Forecast, FunnelStep, Headcount, RawHeadcount, ReplacementWeek, Retention,
     Series, StepRates, HEADCOUNT_FIELDS,
 };
-use crate::domain::FieldErrors;
 use crate::store::audit::{self, Entry};
 use crate::store::reports::{self as rows, LiveRow};
 use crate::store::{Db, StoreError, Tx};
-use crate::usecases::import::Refusal;
+use crate::usecases::import::{csv_rows, Refusal};
 
 /// Stores headcount snapshots with one audit row, in one transaction.
 pub async fn record_headcount(
@@ -73,98 +72,24 @@ pub async fn import_headcount(
     source: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<ImportReport> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-    let header: Vec<String> = reader
-        .headers()?
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    let position = |name: &str| header.iter().position(|h| h == name);
-    let columns: Vec<Option<usize>> = HEADCOUNT_FIELDS.iter().map(|f| position(f)).collect();
-    if let Some(unknown) = header
-        .iter()
-        .find(|h| !HEADCOUNT_FIELDS.contains(&h.as_str()))
-    {
-        anyhow::bail!(
-            "line 1: {unknown:?} is not a column of a headcount file; use: {}",
-            HEADCOUNT_FIELDS.join(",")
-        );
-    }
-    if let Some(missing) = HEADCOUNT_FIELDS
-        .iter()
-        .zip(&columns)
-        .find_map(|(f, c)| c.is_none().then_some(f))
-    {
-        anyhow::bail!(
-            "line 1: the header has no {missing:?} column; use: {}",
-            HEADCOUNT_FIELDS.join(",")
-        );
-    }
     let today = now.date_naive();
-    let mut report = ImportReport::default();
-    let mut good = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line();
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                report.refused.push(Refusal {
-                    line,
-                    field: "row".into(),
-                    message: format!("could not be read: {e}"),
-                });
-                continue;
-            }
+    let (good, refused) = csv_rows(input, &HEADCOUNT_FIELDS, |c| {
+        RawHeadcount {
+            vendor: c[0].clone(),
+            market: c[1].clone(),
+            date: c[2].clone(),
+            headcount: c[3].clone(),
         }
-        let line = record.position().map_or(line, |p| p.line());
-        if record.len() != header.len() {
-            report.refused.push(Refusal {
-                line,
-                field: "row".into(),
-                message: format!(
-                    "has {} fields; the header has {}",
-                    record.len(),
-                    header.len()
-                ),
-            });
-            continue;
-        }
-        let cell = |i: usize| {
-            columns[i]
-                .and_then(|c| record.get(c))
-                .unwrap_or("")
-                .to_string()
-        };
-        let raw = RawHeadcount {
-            vendor: cell(0),
-            market: cell(1),
-            date: cell(2),
-            headcount: cell(3),
-        };
-        match raw.parse(today) {
-            Ok(h) => good.push(h),
-            Err(errors) => push_refusals(&mut report.refused, line, errors),
-        }
-    }
-    report.imported = good.len();
+        .parse(today)
+    })?;
+    let good: Vec<Headcount> = good.into_iter().map(|(_, h)| h).collect();
     if !dry_run {
         record_headcount(db, actor, &good, source, now).await?;
     }
-    Ok(report)
-}
-
-fn push_refusals(out: &mut Vec<Refusal>, line: u64, errors: FieldErrors) {
-    for (field, messages) in errors {
-        for message in messages {
-            out.push(Refusal {
-                line,
-                field: field.clone(),
-                message,
-            });
-        }
-    }
+    Ok(ImportReport {
+        imported: good.len(),
+        refused,
+    })
 }
 
 /// The live and outsourced series a report reads, filtered by market, to `to`.

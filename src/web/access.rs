@@ -601,6 +601,12 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             get(api::reports::fairness),
         ),
         row(
+            g.clone(),
+            "/api/v1/reports/quality",
+            Key(REPORTING_KEYS),
+            get(api::reports::quality),
+        ),
+        row(
             p.clone(),
             "/api/v1/headcount",
             Key(REPORTING_KEYS),

@@ -311,6 +311,20 @@ async fn headcount_import_names_bad_rows_by_line_and_field_and_fails_in_a_dry_ru
         "{out}"
     );
     assert_eq!(count(&db, "outsourced_headcount").await, 2);
+    // Quality figures: an address that is no agent's is refused by line and field.
+    std::fs::write(
+        &file,
+        "email,week,csat,qa_score\nana@example.com,2026-W40,80,70\nana@example.com,2026-W40,,\n",
+    )
+    .unwrap();
+    let q = cli.run(&["quality", "import", path, "--dry-run"], "").await;
+    assert!(!q.status.success());
+    let err = String::from_utf8_lossy(&q.stderr);
+    assert!(
+        err.contains("line 2, email: No agent has this address"),
+        "{err}"
+    );
+    assert!(err.contains("line 3, csat:"), "{err}");
     let out = cli.ok(&["report", "rebuild"]).await;
     assert!(out.contains("rebuilt the live series"), "{out}");
 }

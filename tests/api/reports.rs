@@ -284,7 +284,7 @@ async fn bad_headcount_and_bad_report_parameters_are_refused_by_field_and_nothin
         ("weeks=0", "weeks"),
         ("weeks=105", "weeks"),
     ] {
-        for report in ["replacement", "forecast", "funnel", "fairness"] {
+        for report in ["replacement", "forecast", "funnel", "fairness", "quality"] {
             let path = format!("/api/v1/reports/{report}?{query}");
             let r = app.send_key(Method::GET, &manager, &path, None).await;
             assert_eq!(r.status(), 422, "{path}");
@@ -304,6 +304,7 @@ async fn managers_and_admins_read_the_report_and_record_headcount_on_the_page() 
             "/api/v1/reports/forecast",
             "/api/v1/reports/funnel",
             "/api/v1/reports/fairness",
+            "/api/v1/reports/quality",
             "/api/v1/headcount",
         ] {
             let r = app.send_key(Method::GET, &key, path, None).await;
@@ -767,4 +768,103 @@ async fn fairness_rates_count_only_decided_people_and_flag_under_four_fifths() {
         "{html}"
     );
     assert!(html.contains("Area: rate, people decided, impact ratio"));
+}
+
+/// Pearson's r, written out here to check the report independently.
+fn pearson(xs: &[f64], ys: &[f64]) -> f64 {
+    let n = xs.len() as f64;
+    let (mx, my) = (xs.iter().sum::<f64>() / n, ys.iter().sum::<f64>() / n);
+    let cov: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let vx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    let vy: f64 = ys.iter().map(|y| (y - my).powi(2)).sum();
+    cov / (vx * vy).sqrt()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quality_figures_are_imported_for_agents_and_correlated_with_quiz_scores() {
+    let app = spawn_app().await;
+    app.load_checklist().await;
+    let manager = key_with_role(&app, "manager").await;
+    let mut body = cohort_request("Quality cohort");
+    body["start_date"] = json!("2026-01-05");
+    let cohort = app.made_cohort(&body).await;
+    // Five agents with quiz scores 50..90 %, and their weekly CSAT (two weeks each).
+    let scores = [50.0, 60.0, 70.0, 80.0, 90.0];
+    let csat = [
+        [70.0, 74.0],
+        [80.0, 76.0],
+        [75.0, 77.0],
+        [88.0, 90.0],
+        [85.0, 95.0],
+    ];
+    let mut csv = String::from("email,week,csat,qa_score\n");
+    for (i, score) in scores.iter().enumerate() {
+        let email = format!("agent{i}@example.com");
+        let id = app.live_agent(&cohort, &email).await;
+        let uid: uuid::Uuid = id.parse().unwrap();
+        let mut tx = app.db.begin().await.unwrap();
+        onramp::on!(&mut tx, c => sqlx::query("UPDATE applications SET score_bp = $2 WHERE id = $1")
+            .bind(uid).bind((*score * 100.0) as i64).execute(&mut **c).await.map(|_| ()))
+        .unwrap();
+        tx.commit().await.unwrap();
+        csv.push_str(&format!("{email},2026-W40,{},\n", csat[i][0]));
+        csv.push_str(&format!(
+            "{email},2026-10-07,{},{}\n",
+            csat[i][1],
+            60.0 + 5.0 * i as f64
+        ));
+    }
+    // A row for someone who is no agent, and a bad one.
+    csv.push_str("ana@example.com,2026-W40,80,80\nagent0@example.com,2026-W99,80,\n");
+    let now = onramp::domain::now();
+    let dry = onramp::usecases::quality::import(&app.db, "test", csv.as_bytes(), true, "t", now)
+        .await
+        .unwrap();
+    assert_eq!(dry.imported, 10);
+    assert_eq!(
+        app.count("agent_quality").await,
+        0,
+        "a dry run writes nothing"
+    );
+    let lines: Vec<(u64, &str)> = dry
+        .refused
+        .iter()
+        .map(|r| (r.line, r.field.as_str()))
+        .collect();
+    assert_eq!(lines, [(12, "email"), (13, "week")]);
+    let done = onramp::usecases::quality::import(&app.db, "test", csv.as_bytes(), false, "t", now)
+        .await
+        .unwrap();
+    assert_eq!(done.imported, 10);
+    assert_eq!(app.count("agent_quality").await, 10);
+
+    let q = app.report(&manager, "/api/v1/reports/quality").await;
+    assert_eq!(
+        (q["agents"].clone(), q["with_figures"].clone()),
+        (json!(5), json!(5))
+    );
+    let rel = |predictor: &str, outcome: &str| -> Value {
+        q["relations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["predictor"] == predictor && r["outcome"] == outcome)
+            .unwrap()
+            .clone()
+    };
+    let means: Vec<f64> = csat.iter().map(|w| (w[0] + w[1]) / 2.0).collect();
+    let expected = pearson(&scores, &means);
+    let got = rel("quiz", "csat");
+    assert_eq!(got["n"], 5);
+    assert!(
+        (got["r"].as_f64().unwrap() - expected).abs() < 1e-9,
+        "{got}"
+    );
+    assert!(got["ci_low"].as_f64().unwrap() < expected);
+    assert!(got["ci_high"].as_f64().unwrap() > expected);
+    // QA rises exactly with the score: r = 1.
+    assert!((rel("quiz", "qa_score")["r"].as_f64().unwrap() - 1.0).abs() < 1e-9);
+    // Nobody has been live 90 days: no pairs for retention.
+    assert_eq!(rel("quiz", "retention_90")["n"], 0);
+    assert_eq!(rel("quiz", "retention_90")["r"], Value::Null);
 }

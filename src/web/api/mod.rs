@@ -54,6 +54,7 @@ use crate::store::api_keys;
         reports::forecast,
         reports::funnel,
         reports::fairness,
+        reports::quality,
         reports::record_headcount,
         reports::list_headcount,
         webhooks::create,

@@ -200,6 +200,38 @@ pub async fn fairness(
     Ok(Json(json!(r)))
 }
 
+/// Does the quiz predict good support? For agents who signed up in the range: Pearson's r
+/// between their quiz score (overall, and per category of their best attempt) and their mean
+/// weekly CSAT, mean QA score (imported with `onramp quality import`) and 90-day retention
+/// (1 stayed, 0 left; only agents live 90 days or more ago), with n and a 95% confidence
+/// interval (Fisher's z). Manager and admin keys.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/quality",
+    params(
+        ("market" = Option<String>, Query, description = "Two-letter country code (the agent's country); every market when absent", pattern = "^[A-Za-z]{2}$"),
+        ("from" = Option<chrono::NaiveDate>, Query, description = "First signup day, YYYY-MM-DD; default a year before `to`"),
+        ("to" = Option<chrono::NaiveDate>, Query, description = "Last signup day, YYYY-MM-DD, not before `from`; default today"),
+    ),
+    responses(
+        (status = 200, description = "`{market, from, to, agents, with_figures, relations: \
+            [{predictor (quiz, category:<name>), outcome (csat, qa_score, retention_90), n, r, \
+            ci_low, ci_high}]}`; r is null under 3 pairs, the interval under 4."),
+        (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
+        (status = 403, description = "Manager and admin keys only", body = ErrorsOut),
+        (status = 422, description = "A parameter is wrong; `errors` names it", body = ErrorsOut),
+    )
+)]
+pub async fn quality(
+    _key: ApiKey,
+    State(s): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, AppError> {
+    let q = query_of(&s, raw)?;
+    let r = crate::usecases::quality::report(&s.db, &q.filter, now()).await?;
+    Ok(Json(json!(r)))
+}
+
 /// A snapshot of a vendor's outsourced agents. The schema states every rule
 /// `domain::reports::RawHeadcount::parse` applies.
 pub struct HeadcountIn;

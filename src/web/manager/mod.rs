@@ -191,6 +191,40 @@ fn fairness_context(f: &report::FairnessReport) -> Value {
     })
 }
 
+fn quality_context(q: &crate::usecases::quality::QualityReport) -> Value {
+    let cell = |c: &crate::domain::quality::Correlation| match (c.r, c.ci_low, c.ci_high) {
+        (Some(r), Some(lo), Some(hi)) => {
+            format!("r = {r:.2} (95% CI {lo:.2} to {hi:.2}, n = {})", c.n)
+        }
+        (Some(r), _, _) => format!("r = {r:.2} (n = {}, too few for an interval)", c.n),
+        (None, _, _) => format!("not enough data (n = {})", c.n),
+    };
+    let mut rows: Vec<Value> = Vec::new();
+    let mut names: Vec<&str> = q.relations.iter().map(|r| r.predictor.as_str()).collect();
+    names.dedup();
+    for name in names {
+        let of = |out: &str| {
+            q.relations
+                .iter()
+                .find(|r| r.predictor == name && r.outcome == out)
+                .map(|r| cell(&r.correlation))
+                .unwrap_or_default()
+        };
+        let label = match name.strip_prefix("category:") {
+            Some(c) => format!(
+                "Quiz category: {}",
+                crate::usecases::assessment::category_label(c)
+            ),
+            None => "Quiz score".to_string(),
+        };
+        rows.push(json!({
+            "predictor": label, "csat": of("csat"), "qa": of("qa_score"),
+            "retention": of("retention_90"),
+        }));
+    }
+    json!({ "agents": q.agents, "with_figures": q.with_figures, "rows": rows })
+}
+
 /// What the headcount form shows: the values (kept after an error) and the errors.
 struct HeadcountForm {
     raw: RawHeadcount,
@@ -220,7 +254,7 @@ async fn page(
     }
     let (summary, fe) = errors_context(&all_errors);
     let mut ctx = json!({
-        "replacement": null, "csv": null, "forecast": null, "funnel": null, "fairness": null,
+        "replacement": null, "csv": null, "forecast": null, "funnel": null, "fairness": null, "quality": null,
         "errors": summary, "fe": fe, "notice": notice,
         "market_options": markets(s, q.filter.market.as_deref()),
         "hc_markets": markets(s, Some(headcount.raw.market.trim()).filter(|m| !m.is_empty())),
@@ -247,6 +281,8 @@ async fn page(
         ctx["funnel"] = funnel_context(&report::funnel(&s.db, &q.filter, now()).await?);
         let fair = report::fairness(&s.db, &q.filter, s.settings.fairness_min_group).await?;
         ctx["fairness"] = fairness_context(&fair);
+        let quality = crate::usecases::quality::report(&s.db, &q.filter, now()).await?;
+        ctx["quality"] = quality_context(&quality);
         ctx["forecast"] = json!({
             "summary": f.summary, "target": f.target, "live": f.live, "reached": f.reached,
             "date": show(f.date), "earliest": show(f.earliest), "latest": show(f.latest),
