@@ -792,3 +792,114 @@ async fn recruiter_bulk_moves_a_filtered_set_in_a_browser() {
     );
     c.clone().close().await.unwrap();
 }
+
+/// The report's newest week: its row header and its live count.
+async fn live_this_week(c: &fantoccini::Client, base: &str) -> (String, String) {
+    c.goto(&format!("{base}/reports?market=SE")).await.unwrap();
+    wait_text(c, "#replacement-heading", "Replacement").await;
+    let row = "#replacement-caption + thead + tbody tr:first-child";
+    let text = |css: String| async move {
+        c.find(Locator::Css(&css))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    (
+        text(format!("{row} th")).await,
+        text(format!("{row} td:nth-of-type(2)")).await,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver; .ci/run runs it"]
+async fn a_seat_is_offered_accepted_ticked_and_activated_and_the_report_follows_in_a_browser() {
+    let app = spawn_app().await;
+    app.load_checklist().await;
+    let mut body = cohort_request("Browser cohort");
+    body["start_date"] = serde_json::json!("2026-01-05");
+    let cohort = app.made_cohort(&body).await;
+    let ana = app.shortlisted("ana@example.com").await;
+    app.staff_user("ada@onramp.test", "admin").await;
+    let b = browser().await;
+    let c = &b.client;
+    sign_in(c, &app.base, "ada@onramp.test").await;
+
+    // Before: nobody is live this week.
+    let (week, live) = live_this_week(c, &app.base).await;
+    assert!(week.contains("so far"), "{week}");
+    assert_eq!(live, "0");
+
+    // Offer the seat from the shortlist.
+    c.goto(&format!("{}/admin/applicants?stage=shortlisted", app.base))
+        .await
+        .unwrap();
+    wait_text(c, "#applicants-caption", "1 matching").await;
+    choose(c, "bulk-action", "offer").await;
+    choose(c, "bulk-cohort", &cohort).await;
+    click(c, &format!("#pick-{ana}")).await;
+    click(c, "form#bulk button[type=submit]").await;
+    let confirm = wait_text(c, "main", "Confirm bulk action").await;
+    assert!(confirm.contains("Browser cohort"), "{confirm}");
+    click(c, "form[action='/admin/applicants/bulk/run'] button").await;
+    wait_text(c, "main", "1 done").await;
+
+    // The applicant accepts through the link in the email.
+    let offer = app.offer_link("ana@example.com").await;
+    c.goto(&format!("{}{offer}?choice=accept", app.base))
+        .await
+        .unwrap();
+    wait_text(c, "h1", "A seat in our pilot is yours to take").await;
+    click(c, "form[action^='/offer/'] input[value=accept] + button").await;
+    wait_text(c, "h1", "Your seat is confirmed").await;
+
+    // The recruiter ticks her whole row on the onboarding grid, with the bandwidth.
+    sign_in(c, &app.base, "ada@onramp.test").await;
+    c.goto(&format!("{}/admin/cohorts/{cohort}", app.base))
+        .await
+        .unwrap();
+    wait_text(c, "#grid-caption", "Members").await;
+    let boxes = c
+        .find_all(Locator::Css(&format!(
+            "input[type=checkbox][form='ticks-{ana}']"
+        )))
+        .await
+        .unwrap();
+    assert_eq!(boxes.len(), 7);
+    for b in boxes {
+        b.click().await.unwrap();
+    }
+    c.find(Locator::Id(&format!("bw-{ana}")))
+        .await
+        .unwrap()
+        .send_keys("55")
+        .await
+        .unwrap();
+    click(c, &format!("form#ticks-{ana} button")).await;
+    wait_text(c, ".notice", "The checklist is saved").await;
+    click(
+        c,
+        &format!("form[action='/admin/cohorts/{cohort}/activate'] button"),
+    )
+    .await;
+    wait_text(c, ".notice", "1 member(s) activated").await;
+    assert_eq!(app.stage(&ana).await, "live");
+
+    // After: the report's table and chart count her.
+    let (week, live) = live_this_week(c, &app.base).await;
+    assert!(week.contains("so far"), "{week}");
+    assert_eq!(live, "1");
+    let chart = c
+        .find(Locator::Css("svg.chart"))
+        .await
+        .unwrap()
+        .html(false)
+        .await
+        .unwrap();
+    assert!(
+        chart.contains(">1</text>"),
+        "the live line ends at 1: {chart}"
+    );
+    c.clone().close().await.unwrap();
+}

@@ -86,7 +86,7 @@ async fn a_recruiter_runs_a_cohort_from_the_staff_pages() {
         .await
         .unwrap();
     assert!(
-        list.contains("Stockholm January (SE"),
+        list.contains("Stockholm January (SE, 0/2 seats)"),
         "the cohort is offered: {list}"
     );
     let ask = [

@@ -222,8 +222,8 @@ fn bulk_controls(pipeline: &Pipeline, cohorts: &[CohortRow]) -> Value {
     let cohorts: Vec<Value> = open
         .iter()
         .map(|c| {
-            json!({ "value": c.id, "label": format!("{} ({}, starts {}, {} of {} seats taken)",
-                c.name, c.market, c.start_date, c.seats_taken, c.capacity) })
+            json!({ "value": c.id, "label": format!("{} ({}, {}/{} seats)",
+                c.name, c.market, c.seats_taken, c.capacity) })
         })
         .collect();
     json!({ "stages": stages, "reasons": reasons, "templates": templates, "cohorts": cohorts })
