@@ -594,18 +594,22 @@ pub struct Synthetic {
     pub created_at: DateTime<Utc>,
     pub stage_since: DateTime<Utc>,
     pub verified_at: Option<DateTime<Utc>>,
+    /// For agents: when they went live, and when they left.
+    pub went_live_at: Option<DateTime<Utc>>,
+    pub offboarded_at: Option<DateTime<Utc>>,
 }
 
 /// Writes generated applicants with their search terms, a few hundred rows per statement.
 pub async fn insert_synthetic(tx: &mut Tx, rows: &[Synthetic]) -> Result<()> {
-    // 24 binds a row: 1,000 rows stay under SQLite's 32,766.
+    // 26 binds a row: 1,000 rows stay under SQLite's 32,766.
     for chunk in rows.chunks(1000) {
         on!(tx, c => {
             let mut qb = sqlx::QueryBuilder::new(
                 "INSERT INTO applications (id, email, full_name, phone, country, area, languages, \
                  weekly_hours, student, customer, adult, equipment, utm_source, utm_campaign, \
                  status, consent_at, email_verified_at, verify_requested_at, created_at, \
-                 updated_at, stage_since, score_bp, email_key, phone_key) ",
+                 updated_at, stage_since, score_bp, email_key, phone_key, went_live_at, \
+                 offboarded_at) ",
             );
             qb.push_values(chunk, |mut row, a| {
                 row.push_bind(a.id)
@@ -631,7 +635,9 @@ pub async fn insert_synthetic(tx: &mut Tx, rows: &[Synthetic]) -> Result<()> {
                     .push_bind(a.stage_since)
                     .push_bind(a.score_bp)
                     .push_bind(applicants::email_key(&a.email))
-                    .push_bind(applicants::phone_key(a.phone.as_deref()));
+                    .push_bind(applicants::phone_key(a.phone.as_deref()))
+                    .push_bind(a.went_live_at)
+                    .push_bind(a.offboarded_at);
             });
             qb.push(" ON CONFLICT (email) DO NOTHING");
             qb.build().execute(&mut **c).await.map(|_| ())

@@ -425,3 +425,33 @@ pub async fn set_stage_many(tx: &mut Tx, ids: &[Uuid], to: &str, now: DateTime<U
     }
     Ok(())
 }
+
+/// A generated stage change (`onramp seed --synthetic`).
+pub struct SyntheticEvent {
+    pub id: Uuid,
+    pub application_id: Uuid,
+    /// `{from, to, reason, email}`, as a move records it.
+    pub detail: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert_synthetic_events(tx: &mut Tx, events: &[SyntheticEvent]) -> Result<()> {
+    for chunk in events.chunks(5000) {
+        on!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO application_events (id, application_id, kind, detail, actor, \
+                 created_at) ",
+            );
+            qb.push_values(chunk, |mut b, e| {
+                b.push_bind(e.id)
+                    .push_bind(e.application_id)
+                    .push_bind("moved")
+                    .push_bind(&e.detail)
+                    .push_bind("synthetic")
+                    .push_bind(e.created_at);
+            });
+            qb.build().execute(&mut **c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}

@@ -496,3 +496,72 @@ pub async fn offer_by_id(tx: &mut Tx, id: Uuid) -> Result<Option<OfferRow>> {
     let sql = format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1");
     Ok(on!(tx, c => sqlx::query_as(&sql).bind(id).fetch_optional(&mut **c).await?))
 }
+
+/// A generated cohort (`onramp seed --synthetic`), all of whose seats went to agents.
+pub struct SyntheticCohort {
+    pub id: Uuid,
+    pub name: String,
+    pub market: String,
+    pub language: String,
+    pub start_date: NaiveDate,
+    pub seats: i64,
+    pub went_live: i64,
+    pub marked: &'static str,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Writes generated cohorts and their members' accepted offers: (offer, cohort, application,
+/// offered at).
+pub async fn insert_synthetic(
+    tx: &mut Tx,
+    cohorts: &[SyntheticCohort],
+    offers: &[(Uuid, Uuid, Uuid, DateTime<Utc>)],
+) -> Result<()> {
+    for chunk in cohorts.chunks(1000) {
+        on!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO cohorts (id, name, market, language, start_date, capacity, \
+                 seats_taken, seats_given, offers_made, went_live, waitlist, marked, created_by, \
+                 created_at, updated_at) ",
+            );
+            qb.push_values(chunk, |mut b, k| {
+                b.push_bind(k.id)
+                    .push_bind(&k.name)
+                    .push_bind(&k.market)
+                    .push_bind(&k.language)
+                    .push_bind(k.start_date)
+                    .push_bind(k.seats)
+                    .push_bind(k.seats)
+                    .push_bind(k.seats)
+                    .push_bind(k.seats)
+                    .push_bind(k.went_live)
+                    .push_bind(false)
+                    .push_bind(k.marked)
+                    .push_bind("synthetic")
+                    .push_bind(k.created_at)
+                    .push_bind(k.created_at);
+            });
+            qb.build().execute(&mut **c).await.map(|_| ())
+        })?;
+    }
+    for chunk in offers.chunks(2000) {
+        on!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO offers (id, cohort_id, application_id, status, expires_at, \
+                 created_by, created_at, decided_at) ",
+            );
+            qb.push_values(chunk, |mut b, (id, cohort, app, at)| {
+                b.push_bind(*id)
+                    .push_bind(*cohort)
+                    .push_bind(*app)
+                    .push_bind("accepted")
+                    .push_bind(*at + chrono::Duration::days(3))
+                    .push_bind("synthetic")
+                    .push_bind(*at)
+                    .push_bind(*at + chrono::Duration::days(1));
+            });
+            qb.build().execute(&mut **c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}

@@ -868,3 +868,48 @@ async fn quality_figures_are_imported_for_agents_and_correlated_with_quiz_scores
     assert_eq!(rel("quiz", "retention_90")["n"], 0);
     assert_eq!(rel("quiz", "retention_90")["r"], Value::Null);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn synthetic_history_is_consistent_with_the_reports_and_a_rebuild() {
+    let app = spawn_app().await;
+    let manager = key_with_role(&app, "manager").await;
+    onramp::synthetic::generate(&app.db, 4_000, |_| {})
+        .await
+        .unwrap();
+    let agents: i64 = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM applications WHERE went_live_at IS NOT NULL").fetch_one(p).await)
+    .unwrap();
+    assert!(agents > 100, "{agents}");
+    let offers: i64 = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM offers WHERE status = 'accepted'").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(offers, agents, "every agent holds a seat");
+    // Three years of daily rows, one per market and day.
+    let days: i64 = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT day) FROM live_daily").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(days, 3 * 365 + 1);
+    // Live now equals the agents live now.
+    let live_now: i64 = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM applications WHERE status = 'live'").fetch_one(p).await)
+    .unwrap();
+    let path = "/api/v1/reports/replacement?from=2020-01-01";
+    let before = app.report(&manager, path).await;
+    let weeks = before["weeks"].as_array().unwrap();
+    assert_eq!(weeks.last().unwrap()["live"], live_now);
+    assert!(weeks.last().unwrap()["outsourced"].as_i64().unwrap() > 1000);
+    // The funnel counts every agent as live, and retention has eligible agents.
+    let f = app
+        .report(&manager, "/api/v1/reports/funnel?from=2020-01-01")
+        .await;
+    assert_eq!(f["steps"][6]["count"], agents);
+    assert!(f["retention"][2]["eligible"].as_i64().unwrap() > 0);
+    assert!(f["median_days_to_live"].as_f64().unwrap() > 14.0);
+    // A rebuild from the timelines gives the same series.
+    onramp::usecases::reports::rebuild(&app.db, onramp::domain::now())
+        .await
+        .unwrap();
+    assert_eq!(app.report(&manager, path).await, before);
+    let forecast = app.report(&manager, "/api/v1/reports/forecast").await;
+    assert_eq!(forecast["weeks_used"], 8);
+}
