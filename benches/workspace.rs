@@ -20,12 +20,8 @@ use onramp::domain::pipeline::Pipeline;
 use onramp::email::Mailer;
 use onramp::store::{applicants, applications, Db};
 
-fn env_or(key: &str, default: usize) -> usize {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
+use common::{database, env_or, summary, timed};
 
 const CHILD_FLAG: &str = "--serve-child";
 
@@ -58,13 +54,6 @@ async fn serve_child() {
     app.run(std::future::pending(), false).await.unwrap();
 }
 
-/// Milliseconds at the 50th and 99th percentile.
-fn summary(mut ms: Vec<f64>) -> (f64, f64) {
-    ms.sort_by(|a, b| a.total_cmp(b));
-    let at = |p: f64| ms[((ms.len() as f64 * p) as usize).min(ms.len() - 1)];
-    (at(0.5), at(0.99))
-}
-
 /// A process's resident memory and its peak, in MB.
 fn rss(pid: u32) -> (f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -79,24 +68,6 @@ fn rss(pid: u32) -> (f64, f64) {
     (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
 }
 
-/// A fresh database: a new one on the PostgreSQL server of `BENCH_DATABASE_URL`, else SQLite.
-async fn database(dir: &std::path::Path) -> (String, Option<(String, String)>) {
-    match std::env::var("BENCH_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            let name = format!("onramp_bench_{}", uuid::Uuid::new_v4().simple());
-            let admin = sqlx::PgPool::connect(&url).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&admin)
-                .await
-                .unwrap();
-            admin.close().await;
-            let (base, _) = url.rsplit_once('/').unwrap();
-            (format!("{base}/{name}"), Some((url.clone(), name)))
-        }
-        _ => (format!("sqlite://{}", dir.join("bench.db").display()), None),
-    }
-}
-
 const QUERIES: &[&str] = &[
     "q=lind&country=SE&stage=shortlisted&student=true",
     "q=anna&language=en&source=tiktok&sort=score_desc",
@@ -104,19 +75,6 @@ const QUERIES: &[&str] = &[
     "q=maja&country=NO&stuck_days=30&customer=false",
     "q=o&stage=rejected&applied_from=2026-01-01&country=DE",
 ];
-
-async fn timed(client: &reqwest::Client, url: &str, header: (&str, &str)) -> f64 {
-    let t = Instant::now();
-    let r = client
-        .get(url)
-        .header(header.0, header.1)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{url}");
-    r.bytes().await.unwrap();
-    t.elapsed().as_secs_f64() * 1000.0
-}
 
 async fn run() {
     let rows = env_or("BENCH_ROWS", 1_000_000) as u64;

@@ -1,5 +1,9 @@
-//! What the benchmarks share: the baseline endpoint, one INSERT in one write transaction through
-//! the same database pool as the path under test.
+//! What the benchmarks share: the baseline endpoint (one INSERT in one write transaction through
+//! the same database pool as the path under test), a fresh database of the engine asked for,
+//! timed requests and their percentiles.
+
+// Each benchmark uses part of this module.
+#![allow(dead_code)]
 
 use axum::routing::post;
 use onramp::store::Db;
@@ -33,4 +37,50 @@ pub fn baseline_routes(db: Db) -> axum::Router {
             }
         }),
     )
+}
+
+/// Milliseconds at the 50th and 99th percentile.
+pub fn summary(mut ms: Vec<f64>) -> (f64, f64) {
+    ms.sort_by(|a, b| a.total_cmp(b));
+    let at = |p: f64| ms[((ms.len() as f64 * p) as usize).min(ms.len() - 1)];
+    (at(0.5), at(0.99))
+}
+
+/// A fresh database: a new one on the PostgreSQL server of `BENCH_DATABASE_URL`, else SQLite.
+pub async fn database(dir: &std::path::Path) -> (String, Option<(String, String)>) {
+    match std::env::var("BENCH_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let name = format!("onramp_bench_{}", uuid::Uuid::new_v4().simple());
+            let admin = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await
+                .unwrap();
+            admin.close().await;
+            let (base, _) = url.rsplit_once('/').unwrap();
+            (format!("{base}/{name}"), Some((url.clone(), name)))
+        }
+        _ => (format!("sqlite://{}", dir.join("bench.db").display()), None),
+    }
+}
+
+pub async fn timed(client: &reqwest::Client, url: &str, header: (&str, &str)) -> f64 {
+    let t = std::time::Instant::now();
+    let r = client
+        .get(url)
+        .header(header.0, header.1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{url}");
+    r.bytes().await.unwrap();
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// A number from the environment, or `default`.
+pub fn env_or(key: &str, default: usize) -> usize {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
