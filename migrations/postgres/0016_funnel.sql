@@ -7,7 +7,36 @@
 -- `offboarded_at` is when a live agent left, for retention.
 ALTER TABLE applications ADD COLUMN funnel_step INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE applications ADD COLUMN offboarded_at TIMESTAMPTZ;
-CREATE INDEX applications_agents ON applications (created_at) WHERE went_live_at IS NOT NULL;
+-- For agents, whole days from signup to going live, and from going live to leaving: the funnel's
+-- median and retention count these in the index below instead of reading every agent.
+ALTER TABLE applications ADD COLUMN days_to_live BIGINT;
+ALTER TABLE applications ADD COLUMN days_live BIGINT;
+
+CREATE FUNCTION whole_days(a TIMESTAMPTZ, b TIMESTAMPTZ) RETURNS BIGINT
+IMMUTABLE LANGUAGE sql AS $$
+    SELECT floor(extract(epoch FROM b - a) / 86400)::BIGINT
+$$;
+
+UPDATE applications SET days_to_live = whole_days(created_at, went_live_at),
+    days_live = whole_days(went_live_at, offboarded_at)
+WHERE went_live_at IS NOT NULL;
+CREATE INDEX applications_agents
+    ON applications (created_at, went_live_at, days_to_live, days_live)
+    WHERE went_live_at IS NOT NULL;
+CREATE INDEX applications_agents_country
+    ON applications (country, created_at, went_live_at, days_to_live, days_live)
+    WHERE went_live_at IS NOT NULL;
+
+CREATE FUNCTION agent_days_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.days_to_live := whole_days(NEW.created_at, NEW.went_live_at);
+    NEW.days_live := whole_days(NEW.went_live_at, NEW.offboarded_at);
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER agent_days_follow BEFORE INSERT OR UPDATE OF went_live_at, offboarded_at
+ON applications FOR EACH ROW EXECUTE FUNCTION agent_days_follow();
 
 CREATE TABLE funnel_daily (
     day         DATE NOT NULL,

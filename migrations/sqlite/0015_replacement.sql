@@ -10,7 +10,7 @@ CREATE TABLE outsourced_headcount (
     recorded_by  TEXT NOT NULL,
     recorded_at  TEXT NOT NULL,
     PRIMARY KEY (market, vendor, day)
-);
+) WITHOUT ROWID;
 CREATE INDEX outsourced_headcount_day ON outsourced_headcount (day);
 
 -- Live pilot agents per market and day, kept as they change: each activation, pause, resume
@@ -25,5 +25,5 @@ CREATE TABLE live_daily (
     activated   INTEGER NOT NULL DEFAULT 0,
     offboarded  INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (market, day)
-);
+) WITHOUT ROWID;
 CREATE INDEX live_daily_day ON live_daily (day);

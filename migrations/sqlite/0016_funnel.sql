@@ -7,7 +7,37 @@
 -- `offboarded_at` is when a live agent left, for retention.
 ALTER TABLE applications ADD COLUMN funnel_step INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE applications ADD COLUMN offboarded_at TEXT;
-CREATE INDEX applications_agents ON applications (created_at) WHERE went_live_at IS NOT NULL;
+-- For agents, whole days from signup to going live, and from going live to leaving: the funnel's
+-- median and retention count these in the index below instead of reading every agent.
+ALTER TABLE applications ADD COLUMN days_to_live INTEGER;
+ALTER TABLE applications ADD COLUMN days_live INTEGER;
+UPDATE applications SET
+    days_to_live = CAST(julianday(went_live_at) - julianday(created_at) AS INTEGER),
+    days_live = CAST(julianday(offboarded_at) - julianday(went_live_at) AS INTEGER)
+WHERE went_live_at IS NOT NULL;
+CREATE INDEX applications_agents
+    ON applications (created_at, went_live_at, days_to_live, days_live)
+    WHERE went_live_at IS NOT NULL;
+CREATE INDEX applications_agents_country
+    ON applications (country, created_at, went_live_at, days_to_live, days_live)
+    WHERE went_live_at IS NOT NULL;
+
+CREATE TRIGGER agent_days_on_insert AFTER INSERT ON applications
+WHEN NEW.went_live_at IS NOT NULL
+BEGIN
+    UPDATE applications SET
+        days_to_live = CAST(julianday(NEW.went_live_at) - julianday(NEW.created_at) AS INTEGER),
+        days_live = CAST(julianday(NEW.offboarded_at) - julianday(NEW.went_live_at) AS INTEGER)
+    WHERE id = NEW.id;
+END;
+
+CREATE TRIGGER agent_days_on_update AFTER UPDATE OF went_live_at, offboarded_at ON applications
+BEGIN
+    UPDATE applications SET
+        days_to_live = CAST(julianday(NEW.went_live_at) - julianday(NEW.created_at) AS INTEGER),
+        days_live = CAST(julianday(NEW.offboarded_at) - julianday(NEW.went_live_at) AS INTEGER)
+    WHERE id = NEW.id;
+END;
 
 CREATE TABLE funnel_daily (
     day         TEXT NOT NULL,
@@ -21,7 +51,7 @@ CREATE TABLE funnel_daily (
     onboarding  INTEGER NOT NULL DEFAULT 0,
     live        INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (day, market, source)
-);
+) WITHOUT ROWID;
 CREATE INDEX funnel_daily_market ON funnel_daily (market, day);
 
 UPDATE applications SET funnel_step = MAX(CASE WHEN email_verified_at IS NOT NULL THEN 1 ELSE 0 END,

@@ -309,17 +309,30 @@ pub fn funnel(counts: &[i64]) -> Vec<FunnelStep> {
         .collect()
 }
 
-/// The middle value (the mean of the two middle ones for an even count); None when empty.
-pub fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
+/// The median of values given as (value, how many), the mean of the two middle ones for an
+/// even count; None when there are none.
+pub fn median_of_counts(counts: &[(i64, i64)]) -> Option<f64> {
+    let mut counts: Vec<(i64, i64)> = counts.iter().copied().filter(|c| c.1 > 0).collect();
+    counts.sort();
+    let n: i64 = counts.iter().map(|c| c.1).sum();
+    if n == 0 {
         return None;
     }
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
+    // The value at 0-based position k.
+    let at = |k: i64| {
+        let mut seen = 0;
+        for (v, c) in &counts {
+            seen += c;
+            if k < seen {
+                return *v;
+            }
+        }
+        counts[counts.len() - 1].0
+    };
     Some(if n % 2 == 1 {
-        values[n / 2]
+        at(n / 2) as f64
     } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
+        (at(n / 2 - 1) + at(n / 2)) as f64 / 2.0
     })
 }
 
@@ -333,29 +346,14 @@ pub struct Retention {
     pub rate: Option<f64>,
 }
 
-/// `agents`: (went live, offboarded) for each agent.
-pub fn retention(
-    agents: &[(
-        chrono::DateTime<chrono::Utc>,
-        Option<chrono::DateTime<chrono::Utc>>,
-    )],
-    now: chrono::DateTime<chrono::Utc>,
-    days: i64,
-) -> Retention {
-    let span = chrono::Duration::days(days);
-    let eligible: Vec<_> = agents
-        .iter()
-        .filter(|(live, _)| *live + span <= now)
-        .collect();
-    let retained = eligible
-        .iter()
-        .filter(|(live, left)| left.is_none_or(|l| l >= *live + span))
-        .count() as i64;
-    Retention {
-        days,
-        eligible: eligible.len() as i64,
-        retained,
-        rate: ratio(retained, eligible.len() as i64),
+impl Retention {
+    pub fn new(days: i64, eligible: i64, retained: i64) -> Self {
+        Retention {
+            days,
+            eligible,
+            retained,
+            rate: ratio(retained, eligible),
+        }
     }
 }
 
@@ -842,30 +840,22 @@ mod tests {
     }
 
     #[test]
-    fn the_median_and_retention_on_fixed_agents() {
-        assert_eq!(median(&mut []), None);
-        assert_eq!(median(&mut [9.0, 1.0, 5.0]), Some(5.0));
-        assert_eq!(median(&mut [4.0, 1.0, 10.0, 2.0]), Some(3.0));
-        let t = |d: i64| {
-            chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-                .unwrap()
-                .with_timezone(&chrono::Utc)
-                + chrono::Duration::days(d)
-        };
-        let now = t(100);
-        let agents = [
-            (t(0), None),         // 100 days live: counts at 30, 60, 90
-            (t(0), Some(t(45))),  // left after 45 days: kept at 30, lost at 60 and 90
-            (t(50), Some(t(60))), // left after 10 days: lost at 30; too recent for 60, 90
-            (t(80), None),        // 20 days live: too recent for any
-        ];
-        let r30 = retention(&agents, now, 30);
-        assert_eq!((r30.eligible, r30.retained), (3, 2));
-        let r60 = retention(&agents, now, 60);
-        assert_eq!((r60.eligible, r60.retained, r60.rate), (2, 1, Some(0.5)));
-        let r90 = retention(&agents, now, 90);
-        assert_eq!((r90.eligible, r90.retained), (2, 1));
-        assert_eq!(retention(&agents, now, 365).rate, None);
+    fn the_median_of_counted_values() {
+        assert_eq!(median_of_counts(&[]), None);
+        assert_eq!(median_of_counts(&[(3, 0)]), None);
+        // 1, 5, 9
+        assert_eq!(median_of_counts(&[(9, 1), (1, 1), (5, 1)]), Some(5.0));
+        // 1, 2, 4, 10
+        assert_eq!(
+            median_of_counts(&[(4, 1), (1, 1), (10, 1), (2, 1)]),
+            Some(3.0)
+        );
+        // 14 ×3, 20 ×1: the middle two are 14 and 14.
+        assert_eq!(median_of_counts(&[(20, 1), (14, 3)]), Some(14.0));
+        // 14 ×2, 20 ×2: 17.
+        assert_eq!(median_of_counts(&[(20, 2), (14, 2)]), Some(17.0));
+        assert_eq!(Retention::new(30, 4, 3).rate, Some(0.75));
+        assert_eq!(Retention::new(30, 0, 0).rate, None);
     }
 
     #[test]

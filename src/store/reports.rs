@@ -55,18 +55,36 @@ pub struct HeadcountRow {
     pub recorded_at: DateTime<Utc>,
 }
 
-/// Snapshots on or before `to`, in `market` when given, oldest first.
-pub async fn headcount(db: &Db, market: Option<&str>, to: NaiveDate) -> Result<Vec<HeadcountRow>> {
+/// Snapshots from `from` to `to`, and each vendor and market's latest before `from` (the
+/// figure it carries into the range), in `market` when given, oldest first.
+pub async fn headcount(
+    db: &Db,
+    market: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<HeadcountRow>> {
     on_db!(db, p => {
         let mut qb = QueryBuilder::new(
             "SELECT market, vendor, day, headcount, recorded_by, recorded_at \
-             FROM outsourced_headcount WHERE day <= ",
+             FROM outsourced_headcount WHERE day >= ",
         );
-        qb.push_bind(to);
+        qb.push_bind(from).push(" AND day <= ").push_bind(to);
         if let Some(m) = market {
             qb.push(" AND market = ").push_bind(m);
         }
-        qb.push(" ORDER BY day, market, vendor");
+        qb.push(
+            " UNION ALL SELECT h.market, h.vendor, h.day, h.headcount, h.recorded_by, \
+             h.recorded_at FROM outsourced_headcount h JOIN (SELECT market, vendor, \
+             MAX(day) AS day FROM outsourced_headcount WHERE day < ",
+        );
+        qb.push_bind(from);
+        if let Some(m) = market {
+            qb.push(" AND market = ").push_bind(m);
+        }
+        qb.push(
+            " GROUP BY market, vendor) b ON b.market = h.market AND b.vendor = h.vendor \
+             AND b.day = h.day ORDER BY 3, 1, 2",
+        );
         Ok(qb.build_query_as().fetch_all(p).await?)
     })
 }
@@ -108,17 +126,31 @@ pub async fn live_change(
     Ok(())
 }
 
-/// Rows on or before `to`, in `market` when given, oldest first.
-pub async fn live(db: &Db, market: Option<&str>, to: NaiveDate) -> Result<Vec<LiveRow>> {
+/// Rows from `from` to `to`, and each market's latest before `from` (the count it carries into
+/// the range), in `market` when given, oldest first.
+pub async fn live(
+    db: &Db,
+    market: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<LiveRow>> {
     on_db!(db, p => {
         let mut qb = QueryBuilder::new(
-            "SELECT market, day, live, activated, offboarded FROM live_daily WHERE day <= ",
+            "SELECT market, day, live, activated, offboarded FROM live_daily WHERE day >= ",
         );
-        qb.push_bind(to);
+        qb.push_bind(from).push(" AND day <= ").push_bind(to);
         if let Some(m) = market {
             qb.push(" AND market = ").push_bind(m);
         }
-        qb.push(" ORDER BY day, market");
+        qb.push(
+            " UNION ALL SELECT l.market, l.day, l.live, l.activated, l.offboarded \
+             FROM live_daily l JOIN (SELECT market, MAX(day) AS day FROM live_daily WHERE day < ",
+        );
+        qb.push_bind(from);
+        if let Some(m) = market {
+            qb.push(" AND market = ").push_bind(m);
+        }
+        qb.push(" GROUP BY market) b ON b.market = l.market AND b.day = l.day ORDER BY 2, 1");
         Ok(qb.build_query_as().fetch_all(p).await?)
     })
 }
@@ -246,37 +278,69 @@ pub async fn funnel(
     })
 }
 
-/// An agent's signup, go-live and (if they left) offboarding times.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AgentRow {
-    pub created_at: DateTime<Utc>,
-    pub went_live_at: DateTime<Utc>,
-    pub offboarded_at: Option<DateTime<Utc>>,
-}
-
-/// Applicants who signed up from `from` to `to` (inclusive, UTC) and ever went live, in
-/// `market` (their country) when given.
-pub async fn agents(
+/// Agents (ever live) who signed up from `from` to `to`, in `market` (their country) when
+/// given, counted by whole days from signup to going live: (days, agents).
+pub async fn days_to_live(
     db: &Db,
     market: Option<&str>,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<Vec<AgentRow>> {
-    let start = from.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-    let end = (to + chrono::Days::new(1))
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        .and_utc();
+) -> Result<Vec<(i64, i64)>> {
+    let (start, end) = signup_range(from, to);
     on_db!(db, p => {
         let mut qb = QueryBuilder::new(
-            "SELECT created_at, went_live_at, offboarded_at FROM applications \
+            "SELECT CAST(days_to_live AS BIGINT), COUNT(*) FROM applications \
              WHERE went_live_at IS NOT NULL AND created_at >= ",
         );
         qb.push_bind(start).push(" AND created_at < ").push_bind(end);
         if let Some(m) = market {
             qb.push(" AND country = ").push_bind(m);
         }
+        qb.push(" AND days_to_live IS NOT NULL GROUP BY days_to_live");
         Ok(qb.build_query_as().fetch_all(p).await?)
+    })
+}
+
+/// For each of `spans` (days): of the same agents, how many went live at least that long
+/// before `now` (eligible), and how many of those stayed at least that long (retained).
+pub async fn retention_counts(
+    db: &Db,
+    market: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+    spans: &[i64],
+) -> Result<Vec<(i64, i64)>> {
+    let (start, end) = signup_range(from, to);
+    on_db!(db, p => {
+        let mut qb = QueryBuilder::new("SELECT ");
+        for (i, days) in spans.iter().enumerate() {
+            let cutoff = now - chrono::Duration::days(*days);
+            if i > 0 {
+                qb.push(", ");
+            }
+            qb.push("CAST(SUM(CASE WHEN went_live_at <= ").push_bind(cutoff);
+            qb.push(" THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN went_live_at <= ")
+                .push_bind(cutoff);
+            qb.push(" AND (days_live IS NULL OR days_live >= ").push_bind(*days);
+            qb.push(") THEN 1 ELSE 0 END) AS BIGINT)");
+        }
+        qb.push(" FROM applications WHERE went_live_at IS NOT NULL AND created_at >= ")
+            .push_bind(start)
+            .push(" AND created_at < ")
+            .push_bind(end);
+        if let Some(m) = market {
+            qb.push(" AND country = ").push_bind(m);
+        }
+        let row = qb.build().fetch_one(p).await?;
+        let mut out = Vec::with_capacity(spans.len());
+        for i in 0..spans.len() {
+            let get = |k: usize| -> Result<i64> {
+                Ok(sqlx::Row::try_get::<Option<i64>, _>(&row, k)?.unwrap_or(0))
+            };
+            out.push((get(2 * i)?, get(2 * i + 1)?));
+        }
+        Ok(out)
     })
 }
 
@@ -364,11 +428,7 @@ pub async fn fairness(
     to: NaiveDate,
 ) -> Result<Vec<FairnessRow>> {
     let column = segment_column(segment).ok_or(super::StoreError::NotFound)?;
-    let start = from.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-    let end = (to + chrono::Days::new(1))
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        .and_utc();
+    let (start, end) = signup_range(from, to);
     const FINAL: &str = "status IN ('rejected', 'withdrawn')";
     let decided_at = |from_step: u8, to_step: u8| {
         format!(
@@ -469,11 +529,7 @@ pub async fn quality_agents(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<QualityAgentRow>> {
-    let start = from.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-    let end = (to + chrono::Days::new(1))
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        .and_utc();
+    let (start, end) = signup_range(from, to);
     on_db!(db, p => {
         let mut qb = QueryBuilder::new(
             "SELECT CAST(a.score_bp AS BIGINT) AS score_bp, a.went_live_at, a.offboarded_at, \
@@ -490,4 +546,10 @@ pub async fn quality_agents(
         }
         Ok(qb.build_query_as().fetch_all(p).await?)
     })
+}
+
+/// The instants from the start of day `from` to the end of day `to` (UTC), for signup times.
+fn signup_range(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    (midnight(from), midnight(to + chrono::Days::new(1)))
 }

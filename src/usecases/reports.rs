@@ -95,10 +95,12 @@ pub async fn import_headcount(
 /// The live and outsourced series a report reads, filtered by market, to `to`.
 async fn series(db: &Db, f: &Filter) -> Result<(Vec<LiveRow>, Series, Series), StoreError> {
     let market = f.market.as_deref();
-    let live_rows = rows::live(db, market, f.to).await?;
+    // Whole weeks: the forecast sums the first one's days too.
+    let from = reports::week_start(f.from);
+    let live_rows = rows::live(db, market, from, f.to).await?;
     let live = Series::new(live_rows.iter().map(|r| (r.market.clone(), r.day, r.live)));
     let outsourced = Series::new(
-        rows::headcount(db, market, f.to)
+        rows::headcount(db, market, from, f.to)
             .await?
             .into_iter()
             .map(|r| (format!("{}/{}", r.market, r.vendor), r.day, r.headcount)),
@@ -138,11 +140,20 @@ pub async fn forecast(
         .filter(|w| !w.partial && w.end <= as_of)
         .map(|w| (w.start, 0))
         .collect();
-    // Weeks before the first activation are not part of the pace.
-    let first = live_rows
+    // Weeks before the first activation are not part of the pace (a pilot that started before
+    // the range starts with it).
+    let range_start = reports::week_start(f.from);
+    let started_before = live_rows
         .iter()
-        .find(|r| r.activated > 0)
-        .map(|r| reports::week_start(r.day));
+        .any(|r| r.day < range_start && (r.live > 0 || r.activated > 0));
+    let first = if started_before {
+        Some(range_start)
+    } else {
+        live_rows
+            .iter()
+            .find(|r| r.activated > 0)
+            .map(|r| reports::week_start(r.day))
+    };
     for r in &live_rows {
         if let Some(net) = nets.get_mut(&reports::week_start(r.day)) {
             *net += r.activated - r.offboarded;
@@ -225,16 +236,10 @@ fn segments(rows: &[rows::FunnelRow], key: impl Fn(&rows::FunnelRow) -> &str) ->
 pub async fn funnel(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<FunnelReport, StoreError> {
     let market = f.market.as_deref();
     let rows = rows::funnel(db, market, f.from, f.to).await?;
-    let agents = rows::agents(db, market, f.from, f.to).await?;
-    let mut days: Vec<f64> = agents
-        .iter()
-        .map(|a| (a.went_live_at - a.created_at).num_seconds() as f64 / 86_400.0)
-        .collect();
-    let median = reports::median(&mut days).map(|d| (d * 10.0).round() / 10.0);
-    let spans: Vec<_> = agents
-        .iter()
-        .map(|a| (a.went_live_at, a.offboarded_at))
-        .collect();
+    let days = rows::days_to_live(db, market, f.from, f.to).await?;
+    let agents: i64 = days.iter().map(|d| d.1).sum();
+    const SPANS: [i64; 3] = [30, 60, 90];
+    let kept = rows::retention_counts(db, market, f.from, f.to, now, &SPANS).await?;
     let by_cohort = rows::cohort_funnel(db, market, f.from, f.to)
         .await?
         .into_iter()
@@ -258,11 +263,12 @@ pub async fn funnel(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<FunnelRep
         by_market: segments(&rows, |r| r.market.as_str()),
         by_source: segments(&rows, |r| r.source.as_str()),
         by_cohort,
-        agents: agents.len() as i64,
-        median_days_to_live: median,
-        retention: [30, 60, 90]
-            .into_iter()
-            .map(|d| reports::retention(&spans, now, d))
+        agents,
+        median_days_to_live: reports::median_of_counts(&days),
+        retention: SPANS
+            .iter()
+            .zip(kept)
+            .map(|(d, (eligible, retained))| Retention::new(*d, eligible, retained))
             .collect(),
     })
 }

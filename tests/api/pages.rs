@@ -83,6 +83,9 @@ async fn every_staff_page_renders_for_every_role() {
     let home = app.get_as(&manager, "/admin").await.text().await.unwrap();
     assert!(home.contains("<h1>Reports</h1>"), "{home}");
     assert!(!home.contains("Forbidden"));
+    // It gives this week's figures and the way to the report.
+    assert!(home.contains("live pilot agents"), "{home}");
+    assert!(home.contains("href=\"/reports\""), "{home}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -262,12 +262,33 @@ pub async fn home(staff: Staff, State(s): State<AppState>) -> Result<Response, P
         .collect();
     let total: i64 = by_status.iter().map(|(_, n)| n).sum();
     if !staff.may_recruit() {
+        let today = crate::domain::now().date_naive();
+        let filter = crate::domain::reports::Filter::parse(None, None, None, today)
+            .expect("the default filter is valid");
+        let weeks = crate::usecases::reports::replacement(&s.db, &filter, today).await?;
+        let forecast = crate::usecases::reports::forecast(
+            &s.db,
+            &filter,
+            None,
+            s.settings.forecast_weeks,
+            today,
+        )
+        .await?;
+        let latest = weeks.last();
+        let pilot = json!({
+            "live": latest.map_or(0, |w| w.live),
+            "outsourced": latest.map_or(0, |w| w.outsourced),
+            "ratio": latest
+                .and_then(|w| w.ratio)
+                .map_or("–".into(), |r| format!("{:.1}%", r * 100.0)),
+            "forecast": forecast.summary,
+        });
         return Ok(staff.page(
             StatusCode::OK,
             "manager_home",
             "Reports",
             "home",
-            json!({ "pipeline": pipeline, "total": total }),
+            json!({ "pipeline": pipeline, "total": total, "pilot": pilot }),
         ));
     }
     let failed = outbox::count_by_status(&s.db)

@@ -350,7 +350,8 @@ pub async fn list_headcount(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, AppError> {
     let q = query_of(&s, raw)?;
-    let items: Vec<Value> = rows::headcount(&s.db, q.filter.market.as_deref(), q.filter.to)
+    let market = q.filter.market.as_deref();
+    let items: Vec<Value> = rows::headcount(&s.db, market, q.filter.from, q.filter.to)
         .await?
         .into_iter()
         .filter(|r| r.day >= q.filter.from)
