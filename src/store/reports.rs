@@ -279,47 +279,32 @@ pub async fn funnel(
 }
 
 /// Agents (ever live) who signed up from `from` to `to`, in `market` (their country) when
-/// given, counted by whole days from signup to going live: (days, agents).
-pub async fn days_to_live(
-    db: &Db,
-    market: Option<&str>,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<Vec<(i64, i64)>> {
-    let (start, end) = signup_range(from, to);
-    on_db!(db, p => {
-        let mut qb = QueryBuilder::new(
-            "SELECT CAST(days_to_live AS BIGINT), COUNT(*) FROM applications \
-             WHERE went_live_at IS NOT NULL AND created_at >= ",
-        );
-        qb.push_bind(start).push(" AND created_at < ").push_bind(end);
-        if let Some(m) = market {
-            qb.push(" AND country = ").push_bind(m);
-        }
-        qb.push(" AND days_to_live IS NOT NULL GROUP BY days_to_live");
-        Ok(qb.build_query_as().fetch_all(p).await?)
-    })
+/// given, grouped by whole days from signup to going live: how many, and for each of `spans`
+/// (days) how many went live at least that long before `now` (eligible for that retention)
+/// and how many of those stayed at least that long (retained). One pass over the agents'
+/// covering index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentDays {
+    pub days_to_live: i64,
+    pub agents: i64,
+    /// (eligible, retained) per span.
+    pub kept: Vec<(i64, i64)>,
 }
 
-/// For each of `spans` (days): of the same agents, how many went live at least that long
-/// before `now` (eligible), and how many of those stayed at least that long (retained).
-pub async fn retention_counts(
+pub async fn agent_days(
     db: &Db,
     market: Option<&str>,
     from: NaiveDate,
     to: NaiveDate,
     now: DateTime<Utc>,
     spans: &[i64],
-) -> Result<Vec<(i64, i64)>> {
+) -> Result<Vec<AgentDays>> {
     let (start, end) = signup_range(from, to);
     on_db!(db, p => {
-        let mut qb = QueryBuilder::new("SELECT ");
-        for (i, days) in spans.iter().enumerate() {
+        let mut qb = QueryBuilder::new("SELECT CAST(days_to_live AS BIGINT), COUNT(*)");
+        for days in spans {
             let cutoff = now - chrono::Duration::days(*days);
-            if i > 0 {
-                qb.push(", ");
-            }
-            qb.push("CAST(SUM(CASE WHEN went_live_at <= ").push_bind(cutoff);
+            qb.push(", CAST(SUM(CASE WHEN went_live_at <= ").push_bind(cutoff);
             qb.push(" THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN went_live_at <= ")
                 .push_bind(cutoff);
             qb.push(" AND (days_live IS NULL OR days_live >= ").push_bind(*days);
@@ -332,15 +317,20 @@ pub async fn retention_counts(
         if let Some(m) = market {
             qb.push(" AND country = ").push_bind(m);
         }
-        let row = qb.build().fetch_one(p).await?;
-        let mut out = Vec::with_capacity(spans.len());
-        for i in 0..spans.len() {
-            let get = |k: usize| -> Result<i64> {
-                Ok(sqlx::Row::try_get::<Option<i64>, _>(&row, k)?.unwrap_or(0))
-            };
-            out.push((get(2 * i)?, get(2 * i + 1)?));
-        }
-        Ok(out)
+        qb.push(" AND days_to_live IS NOT NULL GROUP BY days_to_live");
+        let rows = qb.build().fetch_all(p).await?;
+        rows.iter()
+            .map(|row| {
+                let get = |k: usize| -> Result<i64> { Ok(sqlx::Row::try_get::<i64, _>(row, k)?) };
+                Ok(AgentDays {
+                    days_to_live: get(0)?,
+                    agents: get(1)?,
+                    kept: (0..spans.len())
+                        .map(|i| Ok((get(2 + 2 * i)?, get(3 + 2 * i)?)))
+                        .collect::<Result<_>>()?,
+                })
+            })
+            .collect()
     })
 }
 
@@ -406,20 +396,9 @@ impl FairnessRow {
     }
 }
 
-/// The column (or expression) a segment groups applications by.
-fn segment_column(segment: &str) -> Option<&'static str> {
-    Some(match segment {
-        "area" => "area",
-        "student" => "CASE WHEN student THEN 'student' ELSE 'not a student' END",
-        "customer" => "CASE WHEN customer THEN 'customer' ELSE 'not a customer' END",
-        "source" => "COALESCE(utm_source, '')",
-        "country" => "country",
-        _ => return None,
-    })
-}
-
-/// Per group of `segment`, how many signups from `from` to `to` were decided at each fairness
-/// step and how many passed it. A step's decided count leaves out people still pending there.
+/// Per group of `segment` (area, student, customer, source, country), how many signups from
+/// `from` to `to` were decided at each fairness step and how many passed it, summed from the
+/// counts kept per day (a step's decided count leaves out people still pending there).
 pub async fn fairness(
     db: &Db,
     segment: &str,
@@ -427,40 +406,28 @@ pub async fn fairness(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<FairnessRow>> {
-    let column = segment_column(segment).ok_or(super::StoreError::NotFound)?;
-    let (start, end) = signup_range(from, to);
-    const FINAL: &str = "status IN ('rejected', 'withdrawn')";
-    let decided_at = |from_step: u8, to_step: u8| {
-        format!(
-            "CAST(SUM(CASE WHEN funnel_step >= {to_step} OR (funnel_step = {from_step} AND {FINAL}) \
-             THEN 1 ELSE 0 END) AS BIGINT)"
-        )
-    };
-    let passed_at = |to_step: u8| {
-        format!("CAST(SUM(CASE WHEN funnel_step >= {to_step} THEN 1 ELSE 0 END) AS BIGINT)")
-    };
-    let sql = format!(
-        "SELECT {column} AS grp, COUNT(*) AS screening_decided, \
-         CAST(SUM(CASE WHEN screened_out THEN 0 ELSE 1 END) AS BIGINT) AS screening_passed, \
-         CAST(SUM(CASE WHEN score_bp >= 0 OR funnel_step >= 2 THEN 1 ELSE 0 END) AS BIGINT) \
-         AS quiz_decided, {} AS quiz_passed, {} AS shortlist_decided, {} AS shortlist_passed, \
-         {} AS offer_decided, {} AS offer_passed, {} AS activation_decided, \
-         {} AS activation_passed FROM applications WHERE created_at >= ",
-        passed_at(2),
-        decided_at(2, 3),
-        passed_at(3),
-        decided_at(3, 4),
-        passed_at(4),
-        decided_at(5, 6),
-        passed_at(6),
-    );
+    const SUMS: &str = "SELECT grp, CAST(SUM(screening_decided) AS BIGINT) AS screening_decided, \
+        CAST(SUM(screening_passed) AS BIGINT) AS screening_passed, \
+        CAST(SUM(quiz_decided) AS BIGINT) AS quiz_decided, \
+        CAST(SUM(quiz_passed) AS BIGINT) AS quiz_passed, \
+        CAST(SUM(shortlist_decided) AS BIGINT) AS shortlist_decided, \
+        CAST(SUM(shortlist_passed) AS BIGINT) AS shortlist_passed, \
+        CAST(SUM(offer_decided) AS BIGINT) AS offer_decided, \
+        CAST(SUM(offer_passed) AS BIGINT) AS offer_passed, \
+        CAST(SUM(activation_decided) AS BIGINT) AS activation_decided, \
+        CAST(SUM(activation_passed) AS BIGINT) AS activation_passed \
+        FROM fairness_daily WHERE dimension = ";
     on_db!(db, p => {
-        let mut qb = QueryBuilder::new(sql);
-        qb.push_bind(start).push(" AND created_at < ").push_bind(end);
+        let mut qb = QueryBuilder::new(SUMS);
+        qb.push_bind(segment)
+            .push(" AND day >= ")
+            .push_bind(from)
+            .push(" AND day <= ")
+            .push_bind(to);
         if let Some(m) = market {
-            qb.push(" AND country = ").push_bind(m);
+            qb.push(" AND market = ").push_bind(m);
         }
-        qb.push(" GROUP BY 1 ORDER BY 1");
+        qb.push(" GROUP BY grp ORDER BY grp");
         Ok(qb.build_query_as().fetch_all(p).await?)
     })
 }

@@ -235,13 +235,22 @@ fn segments(rows: &[rows::FunnelRow], key: impl Fn(&rows::FunnelRow) -> &str) ->
 
 pub async fn funnel(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<FunnelReport, StoreError> {
     let market = f.market.as_deref();
-    let rows = rows::funnel(db, market, f.from, f.to).await?;
-    let days = rows::days_to_live(db, market, f.from, f.to).await?;
-    let agents: i64 = days.iter().map(|d| d.1).sum();
     const SPANS: [i64; 3] = [30, 60, 90];
-    let kept = rows::retention_counts(db, market, f.from, f.to, now, &SPANS).await?;
-    let by_cohort = rows::cohort_funnel(db, market, f.from, f.to)
-        .await?
+    // Three independent reads, at once (SQLite reads on its pool of readers).
+    let (rows, days, cohorts) = futures_util::try_join!(
+        rows::funnel(db, market, f.from, f.to),
+        rows::agent_days(db, market, f.from, f.to, now, &SPANS),
+        rows::cohort_funnel(db, market, f.from, f.to),
+    )?;
+    let agents: i64 = days.iter().map(|d| d.agents).sum();
+    let counts: Vec<(i64, i64)> = days.iter().map(|d| (d.days_to_live, d.agents)).collect();
+    let kept: Vec<(i64, i64)> = (0..SPANS.len())
+        .map(|i| {
+            days.iter()
+                .fold((0, 0), |(e, r), d| (e + d.kept[i].0, r + d.kept[i].1))
+        })
+        .collect();
+    let by_cohort = cohorts
         .into_iter()
         .map(|c| CohortFunnel {
             onboarding_conversion: reports::ratio(c.seats_taken, c.offers_made),
@@ -264,7 +273,7 @@ pub async fn funnel(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<FunnelRep
         by_source: segments(&rows, |r| r.source.as_str()),
         by_cohort,
         agents,
-        median_days_to_live: reports::median_of_counts(&days),
+        median_days_to_live: reports::median_of_counts(&counts),
         retention: SPANS
             .iter()
             .zip(kept)
