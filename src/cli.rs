@@ -263,6 +263,11 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     let n = crate::seed::load_headcount(&db, &file).await?;
                     println!("outsourced headcount history: {n} snapshots loaded");
                 }
+                let file = settings.seed_dir.join("pilot.toml");
+                if file.exists() {
+                    let n = crate::seed::load_pilot(&db, &intake, &file).await?;
+                    println!("demo pilot: {n} cohort members loaded");
+                }
             }
             if let Some(n) = synthetic {
                 let bar = indicatif::ProgressBar::new(n);
@@ -589,6 +594,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     if let Some(n) = seeded.headcount {
         println!("loaded the outsourced headcount history: {n} snapshots");
+    }
+    if let Some(n) = seeded.pilot {
+        println!("loaded the demo pilot: {n} cohort members");
     }
     match &seeded.admin {
         Some((email, Some(password))) => {

@@ -77,6 +77,8 @@ pub struct FirstStart {
     pub checklist: Option<usize>,
     /// Outsourced headcount snapshots of the demo history.
     pub headcount: Option<usize>,
+    /// Members of the demo pilot's cohorts.
+    pub pilot: Option<usize>,
     /// The bootstrap admin's email, when this start created it, and its password when it was
     /// generated (to be shown once and changed at the first sign-in); None when it came from
     /// `bootstrap_password_file`.
@@ -186,6 +188,169 @@ pub async fn load_headcount(db: &Db, path: &Path) -> anyhow::Result<usize> {
     Ok(rows.len())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PilotFile {
+    cohort: Vec<PilotCohort>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PilotCohort {
+    name: String,
+    market: String,
+    language: String,
+    started_days_ago: i64,
+    members: Vec<PilotMember>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PilotMember {
+    name: String,
+    live_days_ago: Option<i64>,
+    left_days_ago: Option<i64>,
+    paused_days_ago: Option<i64>,
+    /// For a member still onboarding: the checklist done (`all`, `some` or `none`).
+    onboarding: Option<String>,
+}
+
+/// Loads the demo pilot from `path` into a database without cohorts: each member applies like
+/// a demo applicant (no email), then takes a seat in their cohort, and those with
+/// `live_days_ago` went live then (and left, or paused, when the file says), on their
+/// timelines; the live series is rebuilt from them. Returns the members loaded.
+pub async fn load_pilot(db: &Db, intake: &Intake, path: &Path) -> anyhow::Result<usize> {
+    use crate::store::{applications as apps, cohorts as cs};
+    use chrono::Duration;
+    if !cs::list(db).await?.is_empty() {
+        return Ok(0);
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let file: PilotFile =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let at = now();
+    let ago = |days: i64| at - Duration::days(days);
+    let template = crate::domain::cohorts::DEFAULT_TEMPLATE;
+    let mut loaded = 0;
+    for c in &file.cohort {
+        let cohort_id = uuid::Uuid::now_v7();
+        let mut people = Vec::new();
+        for m in &c.members {
+            let local = m
+                .name
+                .to_lowercase()
+                .chars()
+                .map(|ch| if ch == ' ' { '.' } else { ch })
+                .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '.')
+                .collect::<String>();
+            let form = serde_json::json!({
+                "full_name": m.name, "email": format!("{local}@example.com"),
+                "phone": "+46701234567", "country": c.market, "area": "city",
+                "languages": [c.language, "en"], "weekly_hours": 20, "adult": true,
+                "equipment": true, "consent": true, "utm_source": "demo",
+            });
+            let (raw, errors) = RawApplication::from_json(&form);
+            let app = raw
+                .parse()
+                .ok()
+                .filter(|_| errors.is_empty())
+                .with_context(|| {
+                    format!(
+                        "{}: member {:?} is not a valid applicant",
+                        path.display(),
+                        m.name
+                    )
+                })?;
+            let done = intake.submit(app, Channel::Seed).await?;
+            people.push((done.id, m));
+        }
+        let mut tx = db.begin().await?;
+        let started = ago(c.started_days_ago);
+        let seated = people.len() as i64;
+        let went_live = people
+            .iter()
+            .filter(|(_, m)| m.live_days_ago.is_some())
+            .count() as i64;
+        cs::insert_synthetic(
+            &mut tx,
+            &[cs::SyntheticCohort {
+                id: cohort_id,
+                name: c.name.clone(),
+                market: c.market.clone(),
+                language: c.language.clone(),
+                start_date: started.date_naive(),
+                seats: seated,
+                went_live,
+                marked: (c.started_days_ago > 60).then_some("live"),
+                created_at: started - Duration::days(30),
+            }],
+            &people
+                .iter()
+                .map(|(id, _)| {
+                    (
+                        uuid::Uuid::now_v7(),
+                        cohort_id,
+                        *id,
+                        started - Duration::days(20),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+        cs::copy_checklist(&mut tx, cohort_id, template).await?;
+        let items = cs::checklist_tx(&mut tx, cohort_id).await?;
+        let mut events = Vec::new();
+        let moved = |id: uuid::Uuid, from: &str, to: &str, when| apps::SyntheticEvent {
+            id: uuid::Uuid::now_v7(),
+            application_id: id,
+            detail: serde_json::json!({ "from": from, "to": to, "reason": null, "email": null })
+                .to_string(),
+            created_at: when,
+        };
+        for (id, m) in &people {
+            apps::mark_email_verified(&mut tx, *id, started - Duration::days(40)).await?;
+            events.push(moved(
+                *id,
+                "offered",
+                "onboarding",
+                started - Duration::days(19),
+            ));
+            let (status, live, left) = match (m.live_days_ago, m.left_days_ago, m.paused_days_ago) {
+                (Some(l), Some(o), _) => ("offboarded", Some(ago(l)), Some(ago(o))),
+                (Some(l), None, Some(p)) => {
+                    events.push(moved(*id, "live", "paused", ago(p)));
+                    ("paused", Some(ago(l)), None)
+                }
+                (Some(l), None, None) => ("live", Some(ago(l)), None),
+                (None, ..) => ("onboarding", None, None),
+            };
+            if let Some(live) = live {
+                events.push(moved(*id, "onboarding", "live", live));
+            }
+            if let Some(left) = left {
+                events.push(moved(*id, "live", "offboarded", left));
+            }
+            apps::set_demo_agent(&mut tx, *id, status, live, left, at).await?;
+            // The checklist: all done for those who went live, and as the file says for the rest.
+            let done = match (live, m.onboarding.as_deref()) {
+                (Some(_), _) | (None, Some("all")) => items.len(),
+                (None, Some("some")) => items.len() / 2,
+                _ => 0,
+            };
+            for item in items.iter().take(done) {
+                let value = item.records.as_ref().map(|_| 48.0);
+                cs::tick(&mut tx, *id, cohort_id, &item.key, value, "seed", started).await?;
+            }
+        }
+        apps::insert_synthetic_events(&mut tx, &events).await?;
+        tx.commit().await?;
+        loaded += people.len();
+    }
+    crate::usecases::reports::rebuild(db, at).await?;
+    Ok(loaded)
+}
+
 async fn seed_empty_tables(
     db: &Db,
     intake: &Intake,
@@ -198,6 +363,9 @@ async fn seed_empty_tables(
             out.applicants = Some(load_demo(db, intake, dir).await?.applicants);
             if dir.join("headcount.toml").exists() {
                 out.headcount = Some(load_headcount(db, &dir.join("headcount.toml")).await?);
+            }
+            if dir.join("pilot.toml").exists() {
+                out.pilot = Some(load_pilot(db, intake, &dir.join("pilot.toml")).await?);
             }
         } else {
             tracing::warn!(dir = %dir.display(), "no demo data found; starting empty");

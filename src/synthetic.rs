@@ -313,11 +313,11 @@ async fn history(
             start_date: start,
             seats: members.len() as i64,
             went_live: members.len() as i64,
-            marked: if *month + chrono::Days::new(62) < at.date_naive() {
+            marked: Some(if *month + chrono::Days::new(62) < at.date_naive() {
                 "closed"
             } else {
                 "live"
-            },
+            }),
             created_at: start.and_hms_opt(9, 0, 0).expect("a time").and_utc() - Duration::days(30),
         });
         for a in members {

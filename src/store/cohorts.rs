@@ -506,7 +506,7 @@ pub struct SyntheticCohort {
     pub start_date: NaiveDate,
     pub seats: i64,
     pub went_live: i64,
-    pub marked: &'static str,
+    pub marked: Option<&'static str>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -564,4 +564,21 @@ pub async fn insert_synthetic(
         })?;
     }
     Ok(())
+}
+
+/// Copies checklist template `template` into cohort `id` (a generated cohort).
+pub async fn copy_checklist(tx: &mut Tx, id: Uuid, template: &str) -> Result<()> {
+    const ITEMS: &str = "INSERT INTO cohort_checklist_items (cohort_id, key, label, required, \
+        ticked_by, records, position) SELECT $1, key, label, required, ticked_by, records, \
+        position FROM checklist_template_items WHERE template = $2";
+    on!(tx, c => sqlx::query(ITEMS).bind(id).bind(template).execute(&mut **c).await
+        .map(|_| ())?);
+    Ok(())
+}
+
+/// `checklist`, inside a transaction.
+pub async fn checklist_tx(tx: &mut Tx, id: Uuid) -> Result<Vec<ItemRow>> {
+    const SQL: &str = "SELECT key, label, required, ticked_by, records, position \
+        FROM cohort_checklist_items WHERE cohort_id = $1 ORDER BY position, key";
+    Ok(on!(tx, c => sqlx::query_as(SQL).bind(id).fetch_all(&mut **c).await?))
 }

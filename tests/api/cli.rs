@@ -243,6 +243,16 @@ async fn migrate_and_seed_are_idempotent_on_the_engine_asked_for() {
         "{again}"
     );
     assert_eq!(count(&db, "outsourced_headcount").await, 312);
+    // The demo pilot: three cohorts, fifteen members; once.
+    assert!(
+        first.contains("demo pilot: 15 cohort members loaded"),
+        "{first}"
+    );
+    assert!(
+        again.contains("demo pilot: 0 cohort members loaded"),
+        "{again}"
+    );
+    assert_eq!(count(&db, "cohorts").await, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

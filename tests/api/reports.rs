@@ -965,3 +965,55 @@ async fn synthetic_history_is_consistent_with_the_reports_and_a_rebuild() {
         assert_eq!(kept, numbers, "{group}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_pilot_gives_the_reports_and_cohort_pages_something_to_show() {
+    let app = spawn_app().await;
+    app.load_checklist().await;
+    let intake = onramp::usecases::intake::Intake::start(app.db.clone(), app.settings.clone());
+    let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed");
+    onramp::seed::load_headcount(&app.db, &seed.join("headcount.toml"))
+        .await
+        .unwrap();
+    let n = onramp::seed::load_pilot(&app.db, &intake, &seed.join("pilot.toml"))
+        .await
+        .unwrap();
+    assert_eq!(n, 15);
+    let manager = key_with_role(&app, "manager").await;
+    let r = app.report(&manager, "/api/v1/reports/replacement").await;
+    let weeks = r["weeks"].as_array().unwrap();
+    // Four live in each wave 1 (one left, one paused in Stockholm), one in wave 2.
+    assert_eq!(weeks.last().unwrap()["live"], 9);
+    let se = app
+        .report(&manager, "/api/v1/reports/replacement?market=SE")
+        .await;
+    assert_eq!(se["weeks"].as_array().unwrap().last().unwrap()["live"], 5);
+    // Twenty weeks ago nobody was live yet; the series rises.
+    let lives: Vec<i64> = weeks.iter().map(|w| w["live"].as_i64().unwrap()).collect();
+    assert_eq!(lives[lives.len() - 25], 0, "{lives:?}");
+    assert!(lives.iter().max().unwrap() >= &10, "{lives:?}");
+    let f = app.report(&manager, "/api/v1/reports/forecast").await;
+    assert!(f["weeks_used"].as_i64().unwrap() > 0, "{f}");
+    // The newest cohort's page: members onboarding, one ready to activate.
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let cookie = app.sign_in("rita@onramp.test").await;
+    let list = app
+        .get_as(&cookie, "/admin/cohorts")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("Stockholm pilot, wave 2"), "{list}");
+    let wave2: uuid::Uuid = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT id FROM cohorts WHERE name = 'Stockholm pilot, wave 2'").fetch_one(p).await)
+    .unwrap();
+    let page = app
+        .get_as(&cookie, &format!("/admin/cohorts/{wave2}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Activate all 1 ready"), "{page}");
+    // Nobody was emailed.
+    assert_eq!(app.count("outbox").await, 0);
+}
