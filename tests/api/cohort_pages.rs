@@ -307,6 +307,27 @@ async fn cohort_status_and_activation_by_api() {
     assert_eq!(r.status(), 200);
     let done: Value = r.json().await.unwrap();
     assert_eq!(done["activated"], json!([ana]));
+    // `went_live_at` is part of the application.
+    let r = app
+        .send_key(
+            reqwest::Method::GET,
+            &app.api_key,
+            &format!("/api/v1/applications/{ana}"),
+            None,
+        )
+        .await;
+    let a: Value = r.json().await.unwrap();
+    assert!(a["went_live_at"].is_string(), "{a}");
+    let r = app
+        .send_key(
+            reqwest::Method::GET,
+            &app.api_key,
+            &format!("/api/v1/applications/{bo}"),
+            None,
+        )
+        .await;
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["went_live_at"], Value::Null);
     assert_eq!(done["not_ready"][0]["application_id"], json!(bo));
     assert!(done["not_ready"][0]["reason"]
         .as_str()

@@ -235,6 +235,8 @@ pub struct ApplicationOut {
     pub ref_code: Option<String>,
     pub email_verified_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// When the agent went live the first time; null until then.
+    pub went_live_at: Option<DateTime<Utc>>,
     pub screening: Vec<ScreeningOut>,
 }
 
@@ -347,6 +349,7 @@ pub async fn get_one(
         ref_code: a.ref_code,
         email_verified_at: a.email_verified_at,
         created_at: a.created_at,
+        went_live_at: a.went_live_at,
         screening,
     }))
 }
