@@ -13,7 +13,7 @@ use onramp::email::Mailer;
 use onramp::store::Db;
 
 mod common;
-use common::{database, env_or, summary, timed};
+use common::{callers, database, env_or, summary, timed};
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -72,50 +72,7 @@ async fn run() {
         .unwrap();
     let base = format!("http://{}", app.addr);
     tokio::spawn(app.run(std::future::pending(), false));
-    let key = onramp::domain::token::SecretToken::with_prefix("onr_");
-    let mut tx = db.begin().await.unwrap();
-    onramp::store::api_keys::create(
-        &mut tx,
-        "bench",
-        "admin",
-        &key.hash(),
-        onramp::domain::now(),
-    )
-    .await
-    .unwrap();
-    let hash = onramp::domain::staff::hash_password("bench password 123").unwrap();
-    onramp::store::users::create(
-        &mut tx,
-        "max@bench.test",
-        "manager",
-        &hash,
-        onramp::domain::now(),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = client
-        .post(format!("{base}/admin/login"))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[
-            ("email", "max@bench.test"),
-            ("password", "bench password 123"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let bearer = format!("Bearer {}", key.as_str());
+    let (client, bearer, cookie) = callers(&db, &base, "manager").await;
     let ids: Vec<uuid::Uuid> = onramp::on_db!(&db, p => sqlx::query_scalar(
         "SELECT id FROM applications WHERE went_live_at IS NOT NULL LIMIT 200").fetch_all(p).await)
     .unwrap();

@@ -21,7 +21,7 @@ use onramp::email::Mailer;
 use onramp::store::{applicants, applications, Db};
 
 mod common;
-use common::{database, env_or, summary, timed};
+use common::{callers, database, env_or, summary, timed};
 
 const CHILD_FLAG: &str = "--serve-child";
 
@@ -124,50 +124,7 @@ async fn run() {
     );
 
     // Callers: an admin key, and a signed-in recruiter.
-    let key = onramp::domain::token::SecretToken::with_prefix("onr_");
-    let mut tx = db.begin().await.unwrap();
-    onramp::store::api_keys::create(
-        &mut tx,
-        "bench",
-        "admin",
-        &key.hash(),
-        onramp::domain::now(),
-    )
-    .await
-    .unwrap();
-    let hash = onramp::domain::staff::hash_password("bench password 123").unwrap();
-    onramp::store::users::create(
-        &mut tx,
-        "rec@bench.test",
-        "recruiter",
-        &hash,
-        onramp::domain::now(),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = client
-        .post(format!("{base}/admin/login"))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[
-            ("email", "rec@bench.test"),
-            ("password", "bench password 123"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let bearer = format!("Bearer {}", key.as_str());
+    let (client, bearer, cookie) = callers(&db, &base, "recruiter").await;
 
     // 2. The list, against one application by id.
     let f = Filter {

@@ -84,3 +84,48 @@ pub fn env_or(key: &str, default: usize) -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// Callers for a benchmark against the server at `base`: an admin API key's `Authorization`
+/// value, and the session cookie of a signed-in staff member of `role`, with a client that
+/// does not follow redirects.
+pub async fn callers(db: &Db, base: &str, role: &str) -> (reqwest::Client, String, String) {
+    let key = onramp::domain::token::SecretToken::with_prefix("onr_");
+    let email = format!("{role}@bench.test");
+    let mut tx = db.begin().await.unwrap();
+    onramp::store::api_keys::create(
+        &mut tx,
+        "bench",
+        "admin",
+        &key.hash(),
+        onramp::domain::now(),
+    )
+    .await
+    .unwrap();
+    let hash = onramp::domain::staff::hash_password("bench password 123").unwrap();
+    onramp::store::users::create(&mut tx, &email, role, &hash, onramp::domain::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client
+        .post(format!("{base}/admin/login"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("email", email.as_str()),
+            ("password", "bench password 123"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    (client, format!("Bearer {}", key.as_str()), cookie)
+}
