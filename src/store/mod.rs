@@ -227,10 +227,14 @@ impl Db {
         }
         if let Db::Postgres(pool) = self {
             // Index-only scans need the visibility map that VACUUM writes (autovacuum would,
-            // later); ANALYZE gives the planner the new row counts.
-            sqlx::query("VACUUM (ANALYZE) applications, application_search")
-                .execute(pool)
-                .await?;
+            // later); ANALYZE gives the planner the new row counts. The report counts were
+            // updated once per row loaded: their dead versions go too.
+            sqlx::query(
+                "VACUUM (ANALYZE) applications, application_search, funnel_daily, \
+                 fairness_daily, live_daily, outsourced_headcount",
+            )
+            .execute(pool)
+            .await?;
         }
         Ok(())
     }
