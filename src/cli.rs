@@ -116,8 +116,8 @@ pub enum HeadcountCommand {
 
 #[derive(Subcommand)]
 pub enum ReportCommand {
-    /// Recompute the live agents per market and day from the applications' timelines, and
-    /// store today's count.
+    /// Recompute the live agents per market and day from the applications' timelines, store
+    /// today's count, and recount the funnel and fairness counts from the applications.
     Rebuild,
 }
 
@@ -499,7 +499,10 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         } => {
             let db = connect(&settings).await?;
             let rows = crate::usecases::reports::rebuild(&db, now()).await?;
-            println!("rebuilt the live series: {rows} market-day row(s), and today's snapshot");
+            println!(
+                "rebuilt the live series ({rows} market-day row(s)) and today's snapshot, and \
+                 recounted the funnel and fairness counts"
+            );
             Ok(())
         }
         Command::Quiz { command } => {

@@ -520,3 +520,51 @@ fn signup_range(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>
     let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
     (midnight(from), midnight(to + chrono::Days::new(1)))
 }
+
+/// Recounts `funnel_daily` and `fairness_daily` from each application's `funnel_step` and
+/// `fair_state` (which the triggers keep on the row): `onramp report rebuild`.
+pub async fn recount_funnel_and_fairness(tx: &mut Tx) -> Result<()> {
+    let day = match tx {
+        Tx::Sqlite(_) => "substr(created_at, 1, 10)",
+        Tx::Postgres(_) => "(created_at AT TIME ZONE 'UTC')::date",
+    };
+    let steps: Vec<String> = (1..=6)
+        .map(|k| format!("SUM(CASE WHEN funnel_step >= {k} THEN 1 ELSE 0 END)"))
+        .collect();
+    let funnel = format!(
+        "INSERT INTO funnel_daily (day, market, source, applied, verified, quiz_passed, \
+         shortlisted, offered, onboarding, live) SELECT {day}, country, \
+         COALESCE(utm_source, ''), COUNT(*), {} FROM applications GROUP BY 1, 2, 3",
+        steps.join(", ")
+    );
+    let bits: Vec<String> = (0..10)
+        .map(|k| format!("SUM((fair_state >> {k}) & 1)"))
+        .collect();
+    let segments = [
+        ("area", "area"),
+        (
+            "student",
+            "CASE WHEN student THEN 'student' ELSE 'not a student' END",
+        ),
+        (
+            "customer",
+            "CASE WHEN customer THEN 'customer' ELSE 'not a customer' END",
+        ),
+        ("source", "COALESCE(utm_source, '')"),
+        ("country", "country"),
+    ];
+    on!(tx, c => sqlx::query("DELETE FROM funnel_daily").execute(&mut **c).await.map(|_| ())?);
+    on!(tx, c => sqlx::query(&funnel).execute(&mut **c).await.map(|_| ())?);
+    on!(tx, c => sqlx::query("DELETE FROM fairness_daily").execute(&mut **c).await.map(|_| ())?);
+    for (segment, group) in segments {
+        let sql = format!(
+            "INSERT INTO fairness_daily (day, market, dimension, grp, screening_decided, \
+             screening_passed, quiz_decided, quiz_passed, shortlist_decided, shortlist_passed, \
+             offer_decided, offer_passed, activation_decided, activation_passed) \
+             SELECT {day}, country, '{segment}', {group}, {} FROM applications GROUP BY 1, 2, 4",
+            bits.join(", ")
+        );
+        on!(tx, c => sqlx::query(&sql).execute(&mut **c).await.map(|_| ())?);
+    }
+    Ok(())
+}

@@ -425,13 +425,15 @@ pub async fn record_live_step(
 }
 
 /// `onramp report rebuild`: recomputes the live series from the timelines, then snapshots
-/// today's count. Returns the rows written.
+/// today's count, and recounts the funnel and fairness counts from each application's kept
+/// state. Returns the live rows written.
 pub async fn rebuild(db: &Db, now: DateTime<Utc>) -> Result<usize, StoreError> {
     let mut tx = db.begin().await?;
     let moves = rows::agent_moves(&mut tx).await?;
     let live = live_from_moves(&moves);
     rows::replace_live(&mut tx, &live).await?;
     rows::snapshot_live(&mut tx, now.date_naive()).await?;
+    rows::recount_funnel_and_fairness(&mut tx).await?;
     audit::record(
         &mut tx,
         Entry {

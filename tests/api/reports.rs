@@ -905,11 +905,27 @@ async fn synthetic_history_is_consistent_with_the_reports_and_a_rebuild() {
     assert_eq!(f["steps"][6]["count"], agents);
     assert!(f["retention"][2]["eligible"].as_i64().unwrap() > 0);
     assert!(f["median_days_to_live"].as_f64().unwrap() > 14.0);
-    // A rebuild from the timelines gives the same series.
+    // A rebuild from the timelines gives the same series, funnel and fairness.
+    let funnel_before = app
+        .report(&manager, "/api/v1/reports/funnel?from=2020-01-01")
+        .await;
+    let fairness_before = app
+        .report(&manager, "/api/v1/reports/fairness?from=2020-01-01")
+        .await;
     onramp::usecases::reports::rebuild(&app.db, onramp::domain::now())
         .await
         .unwrap();
     assert_eq!(app.report(&manager, path).await, before);
+    assert_eq!(
+        app.report(&manager, "/api/v1/reports/funnel?from=2020-01-01")
+            .await,
+        funnel_before
+    );
+    assert_eq!(
+        app.report(&manager, "/api/v1/reports/fairness?from=2020-01-01")
+            .await,
+        fairness_before
+    );
     let forecast = app.report(&manager, "/api/v1/reports/forecast").await;
     assert_eq!(forecast["weeks_used"], 8);
 
