@@ -690,21 +690,33 @@ async fn first_start_seeds_and_creates_the_admin_and_a_restart_changes_nothing()
 
     let db = cli.db().await;
     let mut before = Vec::new();
-    for t in ["applications", "questions", "quizzes", "users"] {
+    for t in FIRST_START {
         before.push(count(&db, t).await);
     }
-    assert_eq!(before, [32, 66, 2, 1]);
+    // 32 demo applicants and the demo pilot's 15 members, its 3 cohorts and 312 weekly
+    // headcount snapshots.
+    assert_eq!(before, [47, 66, 2, 1, 3, 312]);
     let (mut second, out) = cli.serve().await;
     let out = out.join("\n");
     assert!(!out.contains("bootstrap admin"), "{out}");
     assert!(!out.contains("loaded"), "{out}");
     let mut after = Vec::new();
-    for t in ["applications", "questions", "quizzes", "users"] {
+    for t in FIRST_START {
         after.push(count(&db, t).await);
     }
     assert_eq!(before, after);
     second.kill().await.unwrap();
 }
+
+/// The tables first start fills from `seed/`.
+const FIRST_START: [&str; 6] = [
+    "applications",
+    "questions",
+    "quizzes",
+    "users",
+    "cohorts",
+    "outsourced_headcount",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_started_together_on_one_empty_database_both_serve() {
@@ -729,12 +741,7 @@ async fn two_instances_started_together_on_one_empty_database_both_serve() {
         .count();
     assert_eq!(admins, 1, "{out_a:?}\n{out_b:?}");
     let db = cli.db().await;
-    for (table, n) in [
-        ("applications", 32),
-        ("questions", 66),
-        ("quizzes", 2),
-        ("users", 1),
-    ] {
+    for (table, n) in FIRST_START.iter().zip([47, 66, 2, 1, 3, 312]) {
         assert_eq!(count(&db, table).await, n, "{table}");
     }
     a.kill().await.unwrap();
