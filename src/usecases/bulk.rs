@@ -142,11 +142,24 @@ pub async fn run(
             reason,
             template,
         } => {
+            // Agents' steps go through their cohort (the checklist, the reason): not moved here.
+            let (agents, movable): (Vec<_>, Vec<_>) = apps
+                .iter()
+                .cloned()
+                .partition(|a| super::pipeline::agent_step_only(pipeline, &a.status, to).is_some());
+            for a in &agents {
+                if let Some(e) = super::pipeline::agent_step_only(pipeline, &a.status, to) {
+                    report.failed.push(Failed {
+                        id: a.id,
+                        reason: e.field_and_message(pipeline.reject_reasons()).1,
+                    });
+                }
+            }
             let outcomes = move_in_tx(
                 &mut tx,
                 pipeline,
                 actor,
-                &apps,
+                &movable,
                 to,
                 reason.as_deref(),
                 template.as_deref(),

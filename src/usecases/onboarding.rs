@@ -12,7 +12,7 @@ use crate::domain::{add_error, FieldErrors};
 use crate::store::audit::{self, Entry};
 use crate::store::cohorts::{self, ItemRow, TickRow};
 use crate::store::{applications, outbox, Db, StoreError};
-use crate::usecases::{pipeline, reports, webhooks};
+use crate::usecases::{pipeline, webhooks};
 
 /// Why a step was not taken.
 #[derive(Debug, thiserror::Error)]
@@ -296,12 +296,10 @@ pub async fn take(
         };
         return Err(refused("stage", message));
     }
-    match step {
-        Step::Activate => cohorts::set_went_live(&mut tx, application_id, cohort.id, now).await?,
-        Step::Offboard => cohorts::set_offboarded(&mut tx, application_id, now).await?,
-        Step::Pause | Step::Resume => {}
+    // The move recorded the live count and, for offboarding, the day they left.
+    if step == Step::Activate {
+        cohorts::set_went_live(&mut tx, application_id, cohort.id, now).await?;
     }
-    reports::record_live_step(&mut tx, &cohort.market, &app.status, step.stage(), now).await?;
     if let Some(event) = step.event() {
         let data = json!({
             "application_id": application_id, "cohort_id": cohort.id, "market": cohort.market,

@@ -138,6 +138,19 @@ pub(crate) async fn move_in_tx(
     if to != "live" {
         crate::store::cohorts::release_seats(tx, &left("onboarding"), at).await?;
     }
+    // An agent's stage changes move their market's live count; leaving for good (offboarded,
+    // or rejected or withdrawn from live or paused) ends their time as an agent.
+    for (a, m) in &moved {
+        if super::reports::live_step(&m.from, to).is_none() {
+            continue;
+        }
+        if let Some(cohort) = crate::store::cohorts::seat_of(tx, a.id).await? {
+            super::reports::record_live_step(tx, &cohort.market, &m.from, to, at).await?;
+        }
+        if matches!(m.from.as_str(), "live" | "paused") && !matches!(to, "live" | "paused") {
+            crate::store::cohorts::set_offboarded(tx, a.id, at).await?;
+        }
+    }
     let events: Vec<applications::NewEvent> = moved
         .iter()
         .map(|(a, m)| applications::NewEvent {
@@ -181,6 +194,21 @@ pub(crate) async fn move_in_tx(
     Ok(outcomes)
 }
 
+/// A move into `live`, `paused` or `offboarded` that the flow has is still refused as a plain
+/// move: activation checks the checklist and the start date, and pausing and offboarding
+/// need a reason, so those go through the cohort's steps (`usecases::onboarding`).
+pub fn agent_step_only(pipeline: &Pipeline, from: &str, to: &str) -> Option<MoveError> {
+    let agent_stage = matches!(to, "live" | "paused" | "offboarded");
+    (agent_stage && pipeline.check_move(from, to, None).is_ok()).then(|| {
+        MoveError::NotAllowed(
+            "Agents go live, pause and leave through their cohort: use activate, pause, resume \
+             or offboard on the cohort's page (or the API), which check the checklist and \
+             record the reason."
+                .into(),
+        )
+    })
+}
+
 /// Moves application `id` to stage `to`, if the pipeline allows it from where it stands now
 /// (read under a row lock, so two moves at once are checked one after the other), and queues
 /// `template` to the applicant in the same transaction. `actor` is `staff:<id>` or
@@ -197,6 +225,9 @@ pub async fn move_application(
     let at = now();
     let mut tx = db.begin().await?;
     let app = applications::get_for_update(&mut tx, id).await?;
+    if let Some(why) = agent_step_only(pipeline, &app.status, to) {
+        return Err(MoveFailure::Refused(why));
+    }
     let key = format!("move:{}", Uuid::now_v7());
     let mut outcomes = move_in_tx(
         &mut tx,

@@ -439,3 +439,75 @@ async fn a_seat_given_back_goes_to_the_waitlist_and_a_rejected_applicant_cannot_
         .collect();
     assert_eq!(offers, ["released", "accepted", "withdrawn"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_steps_go_through_the_cohort_and_a_plain_move_out_of_live_counts() {
+    let app = spawn_app().await;
+    app.load_checklist().await;
+    let mut body = cohort_request("Steps");
+    body["start_date"] = json!("2026-01-05");
+    let cohort = app.made_cohort(&body).await;
+    let ana = app.seated(&cohort, "ana@example.com").await;
+    // A plain move to live would skip the checklist: refused, nothing changed.
+    let before = app.snapshot().await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/applications/{ana}/moves"),
+            &json!({ "to": "live" }),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let e: Value = r.json().await.unwrap();
+    assert!(
+        e["errors"]["to"][0]
+            .as_str()
+            .unwrap()
+            .contains("through their cohort"),
+        "{e}"
+    );
+    assert_eq!(app.snapshot().await, before);
+    // Activated properly, then withdrawn by a plain move: the live count drops, and the day
+    // they left is kept for retention.
+    app.tick_plain_items(&ana).await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/applications/{ana}/checklist/equipment_check"),
+            &json!({ "done": true, "bandwidth_mbps": 30 }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = app
+        .post_json(&format!("/api/v1/applications/{ana}/activate"), &json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let manager = key_with_role(&app, "manager").await;
+    let live_now = || async {
+        let r: Value = app
+            .send_key(
+                reqwest::Method::GET,
+                &manager,
+                "/api/v1/reports/replacement",
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        r["weeks"].as_array().unwrap().last().unwrap()["live"].clone()
+    };
+    assert_eq!(live_now().await, 1);
+    let r = app
+        .post_json(
+            &format!("/api/v1/applications/{ana}/moves"),
+            &json!({ "to": "withdrawn" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(live_now().await, 0);
+    let left: Option<chrono::DateTime<chrono::Utc>> =
+        onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT offboarded_at FROM applications WHERE id = $1")
+        .bind(ana.parse::<uuid::Uuid>().unwrap()).fetch_one(p).await)
+        .unwrap();
+    assert!(left.is_some());
+}
