@@ -331,7 +331,9 @@ pub async fn load_pilot(db: &Db, intake: &Intake, path: &Path) -> anyhow::Result
             if let Some(left) = left {
                 events.push(moved(*id, "live", "offboarded", left));
             }
-            apps::set_demo_agent(&mut tx, *id, status, live, left, at).await?;
+            // They applied before the cohort formed.
+            let applied = started - Duration::days(45);
+            apps::set_demo_agent(&mut tx, *id, status, applied, live, left, at).await?;
             // The checklist: all done for those who went live, and as the file says for the rest.
             let done = match (live, m.onboarding.as_deref()) {
                 (Some(_), _) | (None, Some("all")) => items.len(),

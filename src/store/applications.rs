@@ -458,18 +458,20 @@ pub async fn insert_synthetic_events(tx: &mut Tx, events: &[SyntheticEvent]) -> 
     Ok(())
 }
 
-/// Puts a demo agent in `status` with their go-live and leaving times (`onramp seed --demo`).
+/// Puts a demo agent in `status`, applied at `applied`, with their go-live and leaving times
+/// (`onramp seed --demo`).
 pub async fn set_demo_agent(
     tx: &mut Tx,
     id: Uuid,
     status: &str,
+    applied: DateTime<Utc>,
     went_live_at: Option<DateTime<Utc>>,
     offboarded_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    const SQL: &str = "UPDATE applications SET status = $2, went_live_at = $3, \
+    const SQL: &str = "UPDATE applications SET status = $2, created_at = $6, went_live_at = $3, \
         offboarded_at = $4, stage_since = COALESCE($4, $3, $5), updated_at = $5 WHERE id = $1";
     on!(tx, c => sqlx::query(SQL).bind(id).bind(status).bind(went_live_at).bind(offboarded_at)
-        .bind(now).execute(&mut **c).await.map(|_| ())?);
+        .bind(now).bind(applied).execute(&mut **c).await.map(|_| ())?);
     Ok(())
 }

@@ -1010,6 +1010,16 @@ async fn the_demo_pilot_gives_the_reports_and_cohort_pages_something_to_show() {
     assert!(lives.iter().max().unwrap() >= &10, "{lives:?}");
     let f = app.report(&manager, "/api/v1/reports/forecast").await;
     assert!(f["weeks_used"].as_i64().unwrap() > 0, "{f}");
+    // They applied before going live: the funnel counts them in the past and a positive
+    // median time to go live.
+    let funnel = app.report(&manager, "/api/v1/reports/funnel").await;
+    assert_eq!(funnel["steps"][6]["count"], 12);
+    let median = funnel["median_days_to_live"].as_f64().unwrap();
+    assert!((40.0..=60.0).contains(&median), "{median}");
+    assert!(
+        funnel["retention"][0]["eligible"].as_i64().unwrap() >= 11,
+        "{funnel}"
+    );
     // The newest cohort's page: members onboarding, one ready to activate.
     app.staff_user("rita@onramp.test", "recruiter").await;
     let cookie = app.sign_in("rita@onramp.test").await;
