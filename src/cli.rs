@@ -83,6 +83,21 @@ pub enum Command {
         #[command(subcommand)]
         command: QualityCommand,
     },
+    /// The scheduled jobs.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum JobsCommand {
+    /// Each job's name, schedule, whether it is on, and its next three fire times (in the
+    /// configured time zone, with the UTC offset).
+    List,
+    /// Run one tick of a job now, even one switched off; it is claimed and recorded in
+    /// `job_runs` like a scheduled tick.
+    Run { name: String },
 }
 
 #[derive(Subcommand)]
@@ -503,6 +518,44 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 "rebuilt the live series ({rows} market-day row(s)) and today's snapshot, and \
                  recounted the funnel and fairness counts"
             );
+            Ok(())
+        }
+        Command::Jobs {
+            command: JobsCommand::List,
+        } => {
+            let at = now();
+            for job in crate::jobs::Job::ALL {
+                let fires: Vec<String> = job
+                    .next_fires(&settings, at, 3)?
+                    .iter()
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S %:z").to_string())
+                    .collect();
+                println!(
+                    "{:<22} {:<16} {:<3}  next: {}",
+                    job.name(),
+                    job.schedule(&settings),
+                    if job.enabled(&settings) { "on" } else { "off" },
+                    fires.join(", ")
+                );
+            }
+            println!("time zone: {}", settings.jobs.time_zone);
+            Ok(())
+        }
+        Command::Jobs {
+            command: JobsCommand::Run { name },
+        } => {
+            let Some(job) = crate::jobs::Job::by_name(&name) else {
+                let names: Vec<&str> = crate::jobs::Job::ALL.iter().map(|j| j.name()).collect();
+                bail!(
+                    "there is no job {name:?}; the jobs are: {}",
+                    names.join(", ")
+                );
+            };
+            let db = connect(&settings).await?;
+            match crate::jobs::run_now(&db, &settings, job).await? {
+                Some(n) => println!("ran {name}: {n} item(s)"),
+                None => println!("another instance ran {name} this second"),
+            }
             Ok(())
         }
         Command::Quiz { command } => {

@@ -112,6 +112,15 @@ pub struct JobSettings {
     pub live_snapshot: String,
     /// Offers seats that are free again to the next people on their cohort's waitlist.
     pub promote_waitlist: String,
+    /// Jobs switched on or off by name (`[jobs.enabled] live_snapshot = false`); a job not
+    /// named is on.
+    pub enabled: std::collections::BTreeMap<String, bool>,
+    /// The zone schedules are read in (`Europe/Stockholm`): "9 o'clock" is 9 there, summer
+    /// and winter.
+    pub time_zone: chrono_tz::Tz,
+    /// A tick missed while no instance ran is caught up once at start, if it is not older
+    /// than this.
+    pub catch_up_window: crate::domain::time::Span,
 }
 
 impl Default for JobSettings {
@@ -120,6 +129,9 @@ impl Default for JobSettings {
             close_quiz_attempts: "0 * * * * *".into(),
             live_snapshot: "0 55 23 * * *".into(),
             promote_waitlist: "15 * * * * *".into(),
+            enabled: Default::default(),
+            time_zone: chrono_tz::UTC,
+            catch_up_window: crate::domain::time::Span::hours(6),
         }
     }
 }
@@ -279,6 +291,20 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("ONRAMP_JOB_CLOSE_QUIZ_ATTEMPTS", "jobs.close_quiz_attempts"),
     ("ONRAMP_JOB_LIVE_SNAPSHOT", "jobs.live_snapshot"),
     ("ONRAMP_JOB_PROMOTE_WAITLIST", "jobs.promote_waitlist"),
+    (
+        "ONRAMP_JOB_CLOSE_QUIZ_ATTEMPTS_ENABLED",
+        "jobs.enabled.close_quiz_attempts",
+    ),
+    (
+        "ONRAMP_JOB_LIVE_SNAPSHOT_ENABLED",
+        "jobs.enabled.live_snapshot",
+    ),
+    (
+        "ONRAMP_JOB_PROMOTE_WAITLIST_ENABLED",
+        "jobs.enabled.promote_waitlist",
+    ),
+    ("ONRAMP_TIME_ZONE", "jobs.time_zone"),
+    ("ONRAMP_JOB_CATCH_UP_WINDOW", "jobs.catch_up_window"),
     ("ONRAMP_FORECAST_WEEKS", "forecast_weeks"),
     ("ONRAMP_FAIRNESS_MIN_GROUP", "fairness_min_group"),
     ("SMTP_URL", "mail.smtp_url"),
@@ -405,6 +431,19 @@ impl Settings {
         );
         set!("ONRAMP_JOB_LIVE_SNAPSHOT", self.jobs.live_snapshot);
         set!("ONRAMP_JOB_PROMOTE_WAITLIST", self.jobs.promote_waitlist);
+        for job in crate::jobs::Job::ALL {
+            let key = format!("ONRAMP_JOB_{}_ENABLED", job.name().to_ascii_uppercase());
+            if let Some(v) = get(&key) {
+                let on = match v.trim().to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" | "on" => true,
+                    "false" | "0" | "no" | "off" => false,
+                    _ => bail!("{key}: use true or false, not {v:?}"),
+                };
+                self.jobs.enabled.insert(job.name().to_string(), on);
+            }
+        }
+        set!("ONRAMP_TIME_ZONE", self.jobs.time_zone);
+        set!("ONRAMP_JOB_CATCH_UP_WINDOW", self.jobs.catch_up_window);
         set!("ONRAMP_FORECAST_WEEKS", self.forecast_weeks);
         set!("ONRAMP_FAIRNESS_MIN_GROUP", self.fairness_min_group);
         set!("SMTP_URL", opt self.mail.smtp_url);
@@ -501,6 +540,18 @@ impl Settings {
         ids.sort();
         if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
             bail!("screening_rules: the rule id {:?} is used twice", w[0]);
+        }
+        let names: Vec<&str> = crate::jobs::Job::ALL.iter().map(|j| j.name()).collect();
+        if let Some(unknown) = self
+            .jobs
+            .enabled
+            .keys()
+            .find(|k| !names.contains(&k.as_str()))
+        {
+            bail!(
+                "jobs.enabled: there is no job {unknown:?}; the jobs are {}",
+                names.join(", ")
+            );
         }
         for (name, schedule) in [
             ("close_quiz_attempts", &self.jobs.close_quiz_attempts),

@@ -36,7 +36,32 @@ impl Job {
         }
     }
 
-    fn schedule(self, s: &Settings) -> &str {
+    /// The job named `name`, if there is one.
+    pub fn by_name(name: &str) -> Option<Job> {
+        Job::ALL.into_iter().find(|j| j.name() == name)
+    }
+
+    /// Whether the job runs on its schedule (`ONRAMP_JOB_<NAME>_ENABLED`); on unless switched
+    /// off.
+    pub fn enabled(self, s: &Settings) -> bool {
+        s.jobs.enabled.get(self.name()).copied().unwrap_or(true)
+    }
+
+    /// The next `n` fire times after `after`, in the configured time zone.
+    pub fn next_fires(
+        self,
+        s: &Settings,
+        after: DateTime<Utc>,
+        n: usize,
+    ) -> anyhow::Result<Vec<DateTime<chrono_tz::Tz>>> {
+        let schedule = Schedule::from_str(self.schedule(s))?;
+        Ok(schedule
+            .after(&after.with_timezone(&s.jobs.time_zone))
+            .take(n)
+            .collect())
+    }
+
+    pub fn schedule(self, s: &Settings) -> &str {
         match self {
             Job::CloseQuizAttempts => &s.jobs.close_quiz_attempts,
             Job::LiveSnapshot => &s.jobs.live_snapshot,
@@ -78,7 +103,16 @@ pub async fn tick(
     result.map(Some)
 }
 
-/// Runs one job on its schedule until `shutdown` turns true.
+/// Runs one tick of `job` now, whether or not it is switched on (`onramp jobs run`), claimed
+/// and recorded in `job_runs` like a scheduled tick: its fire time is this second. None when
+/// another instance claimed that second first.
+pub async fn run_now(db: &Db, settings: &Settings, job: Job) -> anyhow::Result<Option<usize>> {
+    let fire_at = chrono::DurationRound::duration_trunc(now(), chrono::Duration::seconds(1))?;
+    tick(db, settings, job, fire_at).await
+}
+
+/// Runs one job on its schedule, read in the configured time zone, until `shutdown` turns
+/// true.
 async fn run_job(db: Db, settings: Arc<Settings>, job: Job, mut shutdown: watch::Receiver<bool>) {
     let schedule = match Schedule::from_str(job.schedule(&settings)) {
         Ok(s) => s,
@@ -87,16 +121,25 @@ async fn run_job(db: Db, settings: Arc<Settings>, job: Job, mut shutdown: watch:
             return;
         }
     };
-    // Catch up: if the tick after the last claimed one is already past, run it once now.
+    let tz = settings.jobs.time_zone;
+    let next_after = |t: DateTime<Utc>| {
+        schedule
+            .after(&t.with_timezone(&tz))
+            .next()
+            .map(|n| n.with_timezone(&Utc))
+    };
+    // Catch up: if the tick after the last claimed one is already past, and not older than
+    // the catch-up window, run it once now.
     if let Ok(Some(last)) = jobs::last_fire(&db, job.name()).await {
-        if let Some(missed) = schedule.after(&last).next().filter(|t| *t < now()) {
+        let window = settings.jobs.catch_up_window.duration();
+        if let Some(missed) = next_after(last).filter(|t| *t < now() && *t >= now() - window) {
             if let Err(e) = tick(&db, &settings, job, missed).await {
                 tracing::error!(job = job.name(), error = %e, "catch-up tick failed");
             }
         }
     }
     loop {
-        let Some(next) = schedule.after(&now()).next() else {
+        let Some(next) = next_after(now()) else {
             return;
         };
         let wait = (next - now()).to_std().unwrap_or_default();
@@ -120,6 +163,58 @@ pub fn spawn_all(
 ) -> Vec<tokio::task::JoinHandle<()>> {
     Job::ALL
         .into_iter()
+        .filter(|job| job.enabled(&settings))
         .map(|job| tokio::spawn(run_job(db.clone(), settings.clone(), job, shutdown.clone())))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn schedules_are_read_in_the_configured_zone_across_daylight_saving() {
+        let mut s = Settings::default();
+        s.jobs.live_snapshot = "0 0 9 * * Mon".into();
+        s.jobs.time_zone = chrono_tz::Europe::Stockholm;
+        // Summer time ends on Sunday 2026-10-25: 9:00 in Stockholm is 07:00 UTC before and
+        // 08:00 UTC after.
+        let fires = Job::LiveSnapshot
+            .next_fires(&s, at("2026-10-12T12:00:00Z"), 3)
+            .unwrap();
+        let utc: Vec<String> = fires
+            .iter()
+            .map(|f| f.with_timezone(&Utc).to_rfc3339())
+            .collect();
+        assert_eq!(
+            utc,
+            [
+                "2026-10-19T07:00:00+00:00",
+                "2026-10-26T08:00:00+00:00",
+                "2026-11-02T08:00:00+00:00"
+            ]
+        );
+        assert_eq!(fires[0].format("%:z").to_string(), "+02:00");
+        assert_eq!(fires[1].format("%:z").to_string(), "+01:00");
+        // And back on 2027-03-28.
+        let spring = Job::LiveSnapshot
+            .next_fires(&s, at("2027-03-23T12:00:00Z"), 2)
+            .unwrap();
+        assert_eq!(spring[0].with_timezone(&Utc), at("2027-03-29T07:00:00Z"));
+        assert_eq!(spring[1].with_timezone(&Utc), at("2027-04-05T07:00:00Z"));
+    }
+
+    #[test]
+    fn jobs_are_on_unless_switched_off_and_found_by_name() {
+        let mut s = Settings::default();
+        assert!(Job::ALL.iter().all(|j| j.enabled(&s)));
+        s.jobs.enabled.insert("live_snapshot".into(), false);
+        assert!(!Job::LiveSnapshot.enabled(&s));
+        assert!(Job::by_name("promote_waitlist").is_some());
+        assert!(Job::by_name("nope").is_none());
+    }
 }

@@ -1016,3 +1016,57 @@ async fn applicants_import_from_csv_by_row_naming_line_and_field() {
     assert!(err.contains("line 1") && err.contains("salary"), "{err}");
     assert_eq!(count(&db, "applications").await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_are_listed_with_their_next_fire_times_and_run_by_name() {
+    let mut cli = Cli::new().await;
+    cli.ok(&["migrate"]).await;
+    cli.env
+        .push(("ONRAMP_TIME_ZONE".into(), "Europe/Stockholm".into()));
+    cli.env
+        .push(("ONRAMP_JOB_LIVE_SNAPSHOT_ENABLED".into(), "false".into()));
+    cli.env
+        .push(("ONRAMP_JOB_LIVE_SNAPSHOT".into(), "0 0 9 * * Mon".into()));
+    let out = cli.ok(&["jobs", "list"]).await;
+    for name in ["close_quiz_attempts", "live_snapshot", "promote_waitlist"] {
+        assert!(out.contains(name), "{out}");
+    }
+    let snapshot = out
+        .lines()
+        .find(|l| l.starts_with("live_snapshot"))
+        .unwrap();
+    assert!(snapshot.contains(" off "), "{snapshot}");
+    assert!(snapshot.contains("0 0 9 * * Mon"), "{snapshot}");
+    // Three Mondays at 9:00 Stockholm time, each with its offset (+01:00 or +02:00).
+    assert_eq!(snapshot.matches(" 09:00:00 +0").count(), 3, "{snapshot}");
+    assert!(out.contains("time zone: Europe/Stockholm"), "{out}");
+    let quiz = out
+        .lines()
+        .find(|l| l.starts_with("close_quiz_attempts"))
+        .unwrap();
+    assert!(quiz.contains(" on "), "{quiz}");
+
+    // A job switched off still runs by hand, claimed and recorded like a tick.
+    let ran = cli.ok(&["jobs", "run", "live_snapshot"]).await;
+    assert!(ran.contains("ran live_snapshot: 0 item(s)"), "{ran}");
+    let db = cli.db().await;
+    let runs: i64 = on_db!(&db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM job_runs WHERE job = 'live_snapshot' AND outcome = 'ok'")
+        .fetch_one(p).await)
+    .unwrap();
+    assert_eq!(runs, 1);
+    // An unknown name fails, listing the names.
+    let bad = cli.run(&["jobs", "run", "snapshot"], "").await;
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("close_quiz_attempts, live_snapshot, promote_waitlist"),
+        "{err}"
+    );
+    // A bad switch or zone stops the start with the variable named.
+    cli.env
+        .push(("ONRAMP_TIME_ZONE".into(), "Mars/Olympus".into()));
+    let bad = cli.run(&["jobs", "list"], "").await;
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("ONRAMP_TIME_ZONE"));
+}
