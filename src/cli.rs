@@ -92,8 +92,9 @@ pub enum Command {
 
 #[derive(Subcommand)]
 pub enum JobsCommand {
-    /// Each job's name, schedule, whether it is on, and its next three fire times (in the
-    /// configured time zone, with the UTC offset).
+    /// Each job's name, schedule, whether it is on (an admin's switch on /admin/jobs, over the
+    /// configuration), and its next three fire times (in the configured time zone, with the
+    /// UTC offset).
     List,
     /// Run one tick of a job now, even one switched off; it is claimed and recorded in
     /// `job_runs` like a scheduled tick.
@@ -523,6 +524,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Jobs {
             command: JobsCommand::List,
         } => {
+            let db = connect(&settings).await?;
             let at = now();
             for job in crate::jobs::Job::ALL {
                 let fires: Vec<String> = job
@@ -534,7 +536,11 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     "{:<22} {:<16} {:<3}  next: {}",
                     job.name(),
                     job.schedule(&settings),
-                    if job.enabled(&settings) { "on" } else { "off" },
+                    if job.is_on(&db, &settings).await? {
+                        "on"
+                    } else {
+                        "off"
+                    },
                     fires.join(", ")
                 );
             }

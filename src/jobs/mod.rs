@@ -41,10 +41,18 @@ impl Job {
         Job::ALL.into_iter().find(|j| j.name() == name)
     }
 
-    /// Whether the job runs on its schedule (`ONRAMP_JOB_<NAME>_ENABLED`); on unless switched
-    /// off.
+    /// Whether the configuration has the job run on its schedule (`ONRAMP_JOB_<NAME>_ENABLED`);
+    /// on unless switched off.
     pub fn enabled(self, s: &Settings) -> bool {
         s.jobs.enabled.get(self.name()).copied().unwrap_or(true)
+    }
+
+    /// Whether the job runs on its schedule now: an admin's switch on /admin/jobs, over the
+    /// configuration.
+    pub async fn is_on(self, db: &Db, s: &Settings) -> anyhow::Result<bool> {
+        Ok(jobs::switch(db, self.name())
+            .await?
+            .unwrap_or_else(|| self.enabled(s)))
     }
 
     /// The next `n` fire times after `after`, in the configured time zone.
@@ -130,7 +138,15 @@ async fn run_job(db: Db, settings: Arc<Settings>, job: Job, mut shutdown: watch:
     };
     // Catch up: if the tick after the last claimed one is already past, and not older than
     // the catch-up window, run it once now.
-    if let Ok(Some(last)) = jobs::last_fire(&db, job.name()).await {
+    let on = |db: Db, settings: Arc<Settings>| async move {
+        job.is_on(&db, &settings).await.unwrap_or_else(|e| {
+            tracing::error!(job = job.name(), error = %e, "could not read the job's switch");
+            false
+        })
+    };
+    if !on(db.clone(), settings.clone()).await {
+        tracing::info!(job = job.name(), "job switched off; no catch-up");
+    } else if let Ok(Some(last)) = jobs::last_fire(&db, job.name()).await {
         let window = settings.jobs.catch_up_window.duration();
         if let Some(missed) = next_after(last).filter(|t| *t < now() && *t >= now() - window) {
             if let Err(e) = tick(&db, &settings, job, missed).await {
@@ -147,6 +163,10 @@ async fn run_job(db: Db, settings: Arc<Settings>, job: Job, mut shutdown: watch:
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
+        if !on(db.clone(), settings.clone()).await {
+            tracing::debug!(job = job.name(), "job switched off; tick skipped");
+            continue;
+        }
         match tick(&db, &settings, job, next).await {
             Ok(Some(n)) => tracing::info!(job = job.name(), items = n, "job tick ran"),
             Ok(None) => tracing::debug!(job = job.name(), "tick claimed by another instance"),
@@ -161,9 +181,9 @@ pub fn spawn_all(
     settings: Arc<Settings>,
     shutdown: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
+    // Every job, even one switched off: an admin may switch it on while it runs.
     Job::ALL
         .into_iter()
-        .filter(|job| job.enabled(&settings))
         .map(|job| tokio::spawn(run_job(db.clone(), settings.clone(), job, shutdown.clone())))
         .collect()
 }

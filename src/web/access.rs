@@ -70,7 +70,7 @@ fn row(
 
 /// Every route of the public port. Paths under `/admin` and `/api` are written in full.
 pub fn routes(limits: &RateLimits) -> Vec<Route> {
-    use admin::{applicants, cohorts, emails, questions, quizzes, team, webhooks};
+    use admin::{applicants, cohorts, emails, jobs, questions, quizzes, team, webhooks};
     use public::{apply, offer, quiz, status, verify};
     use Access::*;
     let (g, p) = (Method::GET, Method::POST);
@@ -398,6 +398,19 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             "/admin/webhooks",
             Staff(ADMINS),
             get(webhooks::list),
+        ),
+        row(g.clone(), "/admin/jobs", Staff(ADMINS), get(jobs::list)),
+        row(
+            p.clone(),
+            "/admin/jobs/{name}/run",
+            Staff(ADMINS),
+            post(jobs::run),
+        ),
+        row(
+            p.clone(),
+            "/admin/jobs/{name}/switch",
+            Staff(ADMINS),
+            post(jobs::switch),
         ),
         row(
             p.clone(),

@@ -53,6 +53,7 @@ page_files!(
     "admin_audit",
     "admin_invite",
     "admin_webhooks",
+    "admin_jobs",
     "manager_home",
     "reports",
 );

@@ -742,6 +742,7 @@ pub const STAFF_PAGES: &[&str] = &[
     "/admin/cohorts",
     COHORT_PAGE,
     "/admin/webhooks",
+    "/admin/jobs",
 ];
 
 /// A cohort's page: `staff_pages` puts a real id in, of a cohort with a member.
@@ -760,6 +761,7 @@ pub const REPORT_PAGES: &[&str] = &[
 /// The staff pages only admins may open.
 pub const ADMIN_PAGES: &[&str] = &[
     "/admin/webhooks",
+    "/admin/jobs",
     "/admin/users",
     "/admin/audit",
     "/admin/audit?action=staff.create",

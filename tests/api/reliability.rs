@@ -489,3 +489,84 @@ fn tokio_stream_from(
 ) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_runs_a_job_now_and_switches_it_off_for_every_instance() {
+    let app = spawn_app().await;
+    app.staff_user("ada@onramp.test", "admin").await;
+    let cookie = app.sign_in("ada@onramp.test").await;
+    let html = app
+        .get_as(&cookie, "/admin/jobs")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<code>live_snapshot</code>"), "{html}");
+    assert!(html.contains("No runs yet."));
+    // Run now: claimed and recorded like a tick, shown with its outcome.
+    let r = app
+        .post_as(&cookie, "/admin/jobs/live_snapshot/run", &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    let html = app
+        .get_as(&cookie, "/admin/jobs")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Last runs of live_snapshot"), "{html}");
+    assert!(html.contains("<td class=\"break\">ok</td>"), "{html}");
+    // An unknown job is a 404; a switch without on or off is refused.
+    let r = app.post_as(&cookie, "/admin/jobs/nope/run", &[]).await;
+    assert_eq!(r.status(), 404);
+    let r = app
+        .post_as(&cookie, "/admin/jobs/close_quiz_attempts/switch", &[])
+        .await;
+    assert_eq!(r.status(), 422);
+
+    // Switched off, a job that fires every second runs no tick; switched on again, it does.
+    let r = app
+        .post_as(
+            &cookie,
+            "/admin/jobs/close_quiz_attempts/switch",
+            &[("enabled", "false".into())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let mut settings = (*app.settings).clone();
+    settings.jobs.close_quiz_attempts = "* * * * * *".into();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let handles = jobs::spawn_all(app.db.clone(), Arc::new(settings), stopped);
+    let runs = || async {
+        scalar(
+            &app.db,
+            "SELECT COUNT(*) FROM job_runs WHERE job = 'close_quiz_attempts'",
+        )
+        .await
+    };
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(runs().await, 0, "switched off");
+    let r = app
+        .post_as(
+            &cookie,
+            "/admin/jobs/close_quiz_attempts/switch",
+            &[("enabled", "true".into())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while runs().await == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(runs().await > 0, "switched on again");
+    stop.send(true).unwrap();
+    for h in handles {
+        let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
+    }
+    let audit = scalar(
+        &app.db,
+        "SELECT COUNT(*) FROM audit_log WHERE action IN ('job.switch', 'job.run')",
+    )
+    .await;
+    assert_eq!(audit, 3);
+}

@@ -6,6 +6,7 @@
 pub mod applicants;
 pub mod cohorts;
 pub mod emails;
+pub mod jobs;
 pub mod questions;
 pub mod quizzes;
 pub mod team;
@@ -95,6 +96,7 @@ const SECTIONS: &[(&str, &str, &str)] = &[
     ("users", "/admin/users", "Staff"),
     ("audit", "/admin/audit", "Audit log"),
     ("webhooks", "/admin/webhooks", "Webhooks"),
+    ("jobs", "/admin/jobs", "Jobs"),
 ];
 
 impl Staff {
