@@ -42,10 +42,17 @@ pub fn parse_webhook(body: &Value) -> Result<NewWebhook, FieldErrors> {
     let text = |field: &str| body.get(field).and_then(Value::as_str).unwrap_or("");
     let url = text("url").trim().to_string();
     let parsed = url::Url::parse(&url).ok();
-    let url_ok = url.len() <= URL_MAX
+    // As written, not only as parsed: the parser would also take `https:///x` or a backslash.
+    let written = url
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.starts_with(|c: char| c.is_ascii_alphanumeric()))
+        && !url.contains(|c: char| c.is_whitespace() || c == '\\');
+    let url_ok = written
+        && url.len() <= URL_MAX
         && parsed.as_ref().is_some_and(|u| {
             matches!(u.scheme(), "http" | "https")
-                && u.host_str().is_some_and(|h| !h.is_empty())
+                && u.host_str().is_some_and(host_name)
+                && u.port() != Some(0)
                 && u.username().is_empty()
                 && u.password().is_none()
         });
@@ -112,6 +119,18 @@ pub fn parse_webhook(body: &Value) -> Result<NewWebhook, FieldErrors> {
     } else {
         Err(errors)
     }
+}
+
+/// A host name or IPv4 address as the schema states it: dot-separated labels of letters,
+/// digits and inner hyphens.
+fn host_name(host: &str) -> bool {
+    host.split('.').all(|label| {
+        let b = label.as_bytes();
+        !b.is_empty()
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+            && b[0] != b'-'
+            && b[b.len() - 1] != b'-'
+    })
 }
 
 /// `sha256=<hex>`: HMAC-SHA256 with `secret` over `timestamp + "." + body`, the value of the

@@ -277,3 +277,46 @@ async fn a_wrong_registration_is_refused_by_field_and_only_admins_register() {
     assert_eq!(app.snapshot().await, before_form);
     assert_eq!(before.len(), before_form.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_schema_states_the_rules() {
+    let app = spawn_app().await;
+    let doc: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    for (path, method) in [
+        ("/api/v1/webhooks", "post"),
+        ("/api/v1/webhooks", "get"),
+        ("/api/v1/webhooks/{id}", "delete"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+    let p = &doc["components"]["schemas"]["WebhookIn"]["properties"];
+    assert_eq!(p["secret"]["minLength"], 16);
+    assert_eq!(p["secret"]["maxLength"], 200);
+    assert_eq!(p["url"]["maxLength"], 2000);
+    assert_eq!(p["events"]["minItems"], 1);
+    let pattern = fancy_regex::Regex::new(p["url"]["pattern"].as_str().unwrap()).unwrap();
+    // Every URL the schema allows is registered; the validator refuses what the schema does,
+    // and takes an IPv4 address the schema leaves out: (URL, fits the schema, registered).
+    for (url, fits, taken) in [
+        ("https://hooks.example.com/onramp", true, true),
+        ("http://127.0.0.1:8080/hook?x=1", false, true),
+        ("HTTPS://a.b-c.example#frag", true, true),
+        ("http://localhost", true, true),
+        ("http://x.example:65535/", true, true),
+        ("ftp://x.example", false, false),
+        ("https://user:pw@x.example", false, false),
+        ("https://-x.example", false, false),
+        ("https:///path", false, false),
+        ("http://x.example:65536/", false, false),
+        ("http://x.example:0/", false, false),
+        ("http://x.example\\path", false, false),
+        ("http://a.1", false, false),
+    ] {
+        assert_eq!(pattern.is_match(url).unwrap(), fits, "{url}");
+        let body = json!({ "url": url, "secret": SECRET, "events": ["agent.paused"] });
+        let r = app
+            .send_key(Method::POST, &app.api_key, "/api/v1/webhooks", Some(&body))
+            .await;
+        assert_eq!(r.status(), if taken { 201 } else { 422 }, "{url}");
+    }
+}

@@ -22,10 +22,12 @@ use crate::web::{AppError, AppState};
 /// An endpoint to register.
 #[derive(serde::Deserialize, ToSchema)]
 pub struct WebhookIn {
-    /// http or https, with a host and no user name or password; at most 2000 characters.
+    /// http or https, with a host name (labels of letters, digits and inner hyphens, the last
+    /// starting with a letter; an IPv4 address is accepted too) and no user name or password;
+    /// a port from 1 to 65535 may follow; at most 2000 characters.
     #[schema(
         max_length = 2000,
-        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9\\[][A-Za-z0-9.\\-\\[\\]:]*([/?#]\\S*)?$"
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?([/?#]\\S*)?$"
     )]
     pub url: String,
     /// Signs every delivery: 16 to 200 characters without spaces. Never shown again.
