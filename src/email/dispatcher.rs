@@ -21,6 +21,10 @@ use crate::domain::now;
 use crate::domain::token::SecretToken;
 use crate::store::{self, outbox, tokens, Db};
 
+/// The name of the dispatcher's switch among the jobs' (`/admin/jobs`): off pauses all sending
+/// on every instance.
+pub const OUTBOX_DISPATCH: &str = "outbox_dispatch";
+
 pub struct Dispatcher {
     db: Db,
     mailer: Mailer,
@@ -85,6 +89,10 @@ impl Dispatcher {
 
     /// Claims one batch of due rows and delivers them.
     pub async fn run_once(&self) -> anyhow::Result<Round> {
+        // An admin paused all sending (an incident): nothing is claimed until they resume.
+        if crate::store::jobs::switch(&self.db, OUTBOX_DISPATCH).await? == Some(false) {
+            return Ok(Round::default());
+        }
         let now = now();
         let lease = now + chrono::Duration::seconds(self.settings.outbox.lease_secs);
         let rows = outbox::claim(

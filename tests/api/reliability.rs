@@ -570,3 +570,52 @@ async fn an_admin_runs_a_job_now_and_switches_it_off_for_every_instance() {
     .await;
     assert_eq!(audit, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_pauses_all_sending_and_resumes_it_without_losing_mail() {
+    let app = spawn_app().await;
+    app.staff_user("ada@onramp.test", "admin").await;
+    let cookie = app.sign_in("ada@onramp.test").await;
+    let r = app
+        .post_as(
+            &cookie,
+            "/admin/jobs/outbox_dispatch/switch",
+            &[("enabled", "false".into())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let html = app
+        .get_as(&cookie, "/admin/jobs")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Resume sending"), "{html}");
+    // A signup while paused: its email waits, nothing is sent.
+    assert_eq!(
+        app.apply(&valid_form("paused@example.com")).await.status(),
+        303
+    );
+    let round = app.drain().await;
+    assert_eq!(round.claimed, 0);
+    assert!(mail_to(&app.received(), "paused@example.com").is_empty());
+    assert_eq!(
+        scalar(
+            &app.db,
+            "SELECT COUNT(*) FROM outbox WHERE status = 'pending'"
+        )
+        .await,
+        1
+    );
+    // Resumed: it goes out, once.
+    let r = app
+        .post_as(
+            &cookie,
+            "/admin/jobs/outbox_dispatch/switch",
+            &[("enabled", "true".into())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    app.drain().await;
+    assert_eq!(mail_to(&app.received(), "paused@example.com").len(), 1);
+}

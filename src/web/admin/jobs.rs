@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::{field, Staff};
 use crate::domain::now;
+use crate::email::dispatcher::OUTBOX_DISPATCH;
 use crate::jobs::Job;
 use crate::store::audit::{self, Entry};
 use crate::store::jobs as store;
@@ -30,6 +31,8 @@ pub async fn list(
         "other" => Some("Another instance ran the job this second."),
         "on" => Some("The job is switched on for every instance."),
         "off" => Some("The job is switched off for every instance: its ticks are skipped."),
+        "paused" => Some("Sending is paused on every instance: email waits in the outbox."),
+        "resumed" => Some("Sending resumed: the outbox sends what waited."),
         _ => None,
     };
     let at = now();
@@ -61,12 +64,13 @@ pub async fn list(
             "by_admin": switched, "next": next, "runs": runs,
         }));
     }
+    let sending = store::switch(&s.db, OUTBOX_DISPATCH).await? != Some(false);
     Ok(staff.page(
         StatusCode::OK,
         "admin_jobs",
         "Scheduled jobs",
         "jobs",
-        json!({ "rows": rows, "notice": notice, "time_zone": tz.name() }),
+        json!({ "rows": rows, "notice": notice, "time_zone": tz.name(), "sending": sending }),
     ))
 }
 
@@ -112,9 +116,6 @@ pub async fn switch(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
-    let Some(job) = Job::by_name(&name) else {
-        return Ok(staff.not_found(NO_JOB));
-    };
     let enabled = match field(&pairs, "enabled") {
         "true" => true,
         "false" => false,
@@ -125,17 +126,17 @@ pub async fn switch(
             ))
         }
     };
-    let before = job.is_on(&s.db, &s.settings).await?;
+    // The outbox dispatcher has a switch too: off pauses all sending.
+    let before = match Job::by_name(&name) {
+        Some(job) => job.is_on(&s.db, &s.settings).await?,
+        None if name == OUTBOX_DISPATCH => {
+            store::switch(&s.db, OUTBOX_DISPATCH).await? != Some(false)
+        }
+        None => return Ok(staff.not_found(NO_JOB)),
+    };
     let at = now();
     let mut tx = s.db.begin().await?;
-    store::set_switch(
-        &mut tx,
-        job.name(),
-        enabled,
-        &format!("staff:{}", staff.id),
-        at,
-    )
-    .await?;
+    store::set_switch(&mut tx, &name, enabled, &format!("staff:{}", staff.id), at).await?;
     audit::record(
         &mut tx,
         Entry {
@@ -149,6 +150,11 @@ pub async fn switch(
     )
     .await?;
     tx.commit().await?;
-    let done = if enabled { "on" } else { "off" };
+    let done = match (name == OUTBOX_DISPATCH, enabled) {
+        (true, true) => "resumed",
+        (true, false) => "paused",
+        (false, true) => "on",
+        (false, false) => "off",
+    };
     Ok(Redirect::to(&format!("/admin/jobs?done={done}#job-{name}")).into_response())
 }
