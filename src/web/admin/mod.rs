@@ -280,9 +280,7 @@ pub async fn home(staff: Staff, State(s): State<AppState>) -> Result<Response, P
         let pilot = json!({
             "live": latest.map_or(0, |w| w.live),
             "outsourced": latest.map_or(0, |w| w.outsourced),
-            "ratio": latest
-                .and_then(|w| w.ratio)
-                .map_or("–".into(), |r| format!("{:.1}%", r * 100.0)),
+            "ratio": crate::web::manager::percent(latest.and_then(|w| w.ratio)),
             "forecast": forecast.summary,
         });
         return Ok(staff.page(

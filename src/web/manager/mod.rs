@@ -20,7 +20,8 @@ use crate::usecases::reports as report;
 /// Snapshots listed under the headcount form.
 const RECENT: i64 = 12;
 
-fn percent(ratio: Option<f64>) -> String {
+/// A fraction as a percent with one decimal, or a dash when there is none.
+pub(crate) fn percent(ratio: Option<f64>) -> String {
     ratio.map_or("–".into(), |r| format!("{:.1}%", r * 100.0))
 }
 
