@@ -10,7 +10,7 @@ use std::time::Instant;
 use onramp::app::Application;
 use onramp::config::Settings;
 use onramp::email::Mailer;
-use onramp::store::Db;
+use onramp::store::{Db, Pools};
 
 mod common;
 use common::{callers, database, env_or, summary, timed};
@@ -46,7 +46,7 @@ async fn run() {
         "seed --synthetic: {rows} applicants with their history in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    if let Db::Postgres(p) = &db {
+    if let Pools::Postgres(p) = &db.pools {
         sqlx::query("ANALYZE").execute(p).await.unwrap();
     }
     println!(

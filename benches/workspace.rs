@@ -18,7 +18,7 @@ use onramp::config::Settings;
 use onramp::domain::applicants::Filter;
 use onramp::domain::pipeline::Pipeline;
 use onramp::email::Mailer;
-use onramp::store::{applicants, applications, Db};
+use onramp::store::{applicants, applications, Db, Pools};
 
 mod common;
 use common::{callers, database, env_or, summary, timed};
@@ -100,7 +100,7 @@ async fn run() {
         "seed --synthetic: {rows} rows in {secs:.1} s = {:.0} rows/s",
         rows as f64 / secs
     );
-    if let Db::Postgres(p) = &db {
+    if let Pools::Postgres(p) = &db.pools {
         sqlx::query("ANALYZE").execute(p).await.unwrap();
     }
     let mut child = Command::new(std::env::current_exe().unwrap())

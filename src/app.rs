@@ -9,6 +9,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::email::{Dispatcher, Mailer, Renderer};
 use crate::store::Db;
@@ -39,10 +40,20 @@ pub fn renderer(settings: &Settings) -> anyhow::Result<Renderer> {
 
 impl Application {
     /// Connects, migrates and binds. With port 0 the OS picks a port, and links in emails use it.
-    pub async fn build(mut settings: Settings, mailer: Mailer) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings, mailer: Mailer) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, mailer, Clock::system()).await
+    }
+
+    /// Like `build`, reading the time from `clock` (tests pass a manual clock and move it).
+    pub async fn build_with_clock(
+        mut settings: Settings,
+        mailer: Mailer,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
         let db = Db::connect_with(&settings.database_url, settings.database_max_connections)
             .await
-            .context("connecting to the database")?;
+            .context("connecting to the database")?
+            .with_clock(clock);
         let lock = db
             .startup_lock(&settings.database_url)
             .await
@@ -222,7 +233,7 @@ async fn housekeeping(
         tokio::select! {
             _ = tick.tick() => {
                 state.limits.retain_recent();
-                let now = crate::domain::now();
+                let now = state.db.now();
                 if let Err(e) = crate::store::sessions::delete_expired(&state.db, now).await {
                     tracing::warn!(error = %e, "deleting expired staff sessions failed");
                 }

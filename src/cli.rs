@@ -10,7 +10,6 @@ use uuid::Uuid;
 use crate::app::{shutdown_signal, Application};
 use crate::config::Settings;
 use crate::domain::email::EmailAddress;
-use crate::domain::now;
 use crate::domain::quiz;
 use crate::domain::staff::{self, KeyRole, Role};
 use crate::domain::token::SecretToken;
@@ -360,8 +359,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     }
                     let key = SecretToken::with_prefix("onr_");
                     let mut tx = db.begin().await?;
-                    let id =
-                        api_keys::create(&mut tx, name, role.as_str(), &key.hash(), now()).await?;
+                    let id = api_keys::create(&mut tx, name, role.as_str(), &key.hash(), db.now())
+                        .await?;
                     let subject = format!("api_key:{id}");
                     let after = serde_json::json!({ "name": name, "role": role.as_str() });
                     audit::record(
@@ -373,7 +372,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                             before: None,
                             after: Some(after),
                         },
-                        now(),
+                        db.now(),
                     )
                     .await?;
                     tx.commit().await?;
@@ -398,7 +397,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 }
                 ApikeyCommand::Revoke { id } => {
                     let mut tx = db.begin().await?;
-                    let done = api_keys::revoke(&mut tx, id, now()).await?;
+                    let done = api_keys::revoke(&mut tx, id, db.now()).await?;
                     if done {
                         let subject = format!("api_key:{id}");
                         let entry = audit::Entry {
@@ -408,7 +407,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                             before: Some(serde_json::json!({ "revoked": false })),
                             after: Some(serde_json::json!({ "revoked": true })),
                         };
-                        audit::record(&mut tx, entry, now()).await?;
+                        audit::record(&mut tx, entry, db.now()).await?;
                     }
                     tx.commit().await?;
                     if !done {
@@ -471,7 +470,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                             before: None,
                             after: Some(after),
                         },
-                        now(),
+                        db.now(),
                     )
                     .await?;
                     tx.commit().await?;
@@ -494,7 +493,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 input,
                 dry_run,
                 &source,
-                now(),
+                db.now(),
             )
             .await?;
             import_outcome(&report, dry_run, "snapshot(s)")
@@ -506,7 +505,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let input = open_input(&file)?;
             let source = format!("import:{}", file.display());
             let report =
-                crate::usecases::quality::import(&db, "cli", input, dry_run, &source, now())
+                crate::usecases::quality::import(&db, "cli", input, dry_run, &source, db.now())
                     .await?;
             import_outcome(&report, dry_run, "weekly figure(s)")
         }
@@ -514,7 +513,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             command: ReportCommand::Rebuild,
         } => {
             let db = connect(&settings).await?;
-            let rows = crate::usecases::reports::rebuild(&db, now()).await?;
+            let rows = crate::usecases::reports::rebuild(&db, db.now()).await?;
             println!(
                 "rebuilt the live series ({rows} market-day row(s)) and today's snapshot, and \
                  recounted the funnel and fairness counts"
@@ -525,7 +524,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             command: JobsCommand::List,
         } => {
             let db = connect(&settings).await?;
-            let at = now();
+            let at = db.now();
             for job in crate::jobs::Job::ALL {
                 let fires: Vec<String> = job
                     .next_fires(&settings, at, 3)?
@@ -611,7 +610,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     }
                 }
                 OutboxCommand::Retry { id } => {
-                    if !outbox::retry_failed(&db, id, now()).await? {
+                    if !outbox::retry_failed(&db, id, db.now()).await? {
                         bail!("no failed email has id {id}");
                     }
                     println!("queued {id} again");

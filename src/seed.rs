@@ -9,8 +9,8 @@ use serde::Deserialize;
 use crate::config::Settings;
 use crate::domain::application::RawApplication;
 use crate::domain::email::EmailAddress;
+use crate::domain::quiz;
 use crate::domain::staff::{self, Role};
-use crate::domain::{now, quiz};
 use crate::store::{applications, quizzes, users, Db};
 use crate::usecases::intake::{Channel, Intake};
 
@@ -59,7 +59,7 @@ pub async fn load_demo(db: &Db, intake: &Intake, dir: &Path) -> anyhow::Result<L
         }
         if verified {
             let mut tx = db.begin().await?;
-            applications::mark_email_verified(&mut tx, done.id, now()).await?;
+            applications::mark_email_verified(&mut tx, done.id, db.now()).await?;
             tx.commit().await?;
         }
         loaded.applicants += 1;
@@ -181,7 +181,7 @@ pub async fn load_headcount(db: &Db, path: &Path) -> anyhow::Result<usize> {
     }
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let at = now();
+    let at = db.now();
     let rows =
         headcount_history(&text, at.date_naive()).with_context(|| format!("{}", path.display()))?;
     crate::usecases::reports::record_headcount(db, "seed", &rows, "seed:headcount", at).await?;
@@ -229,7 +229,7 @@ pub async fn load_pilot(db: &Db, intake: &Intake, path: &Path) -> anyhow::Result
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let file: PilotFile =
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    let at = now();
+    let at = db.now();
     let ago = |days: i64| at - Duration::days(days);
     let template = crate::domain::cohorts::DEFAULT_TEMPLATE;
     let mut loaded = 0;
@@ -438,7 +438,7 @@ pub async fn import_questions(db: &Db, path: &Path) -> anyhow::Result<quizzes::I
             problems.join("\n  ")
         )
     })?;
-    Ok(quizzes::import(db, &questions, now()).await?)
+    Ok(quizzes::import(db, &questions, db.now()).await?)
 }
 
 /// Loads quiz definitions (`quizzes.toml`), checked against the bank already stored; a quiz
@@ -456,7 +456,7 @@ pub async fn import_quizzes(db: &Db, path: &Path) -> anyhow::Result<usize> {
     })?;
     let mut tx = db.begin().await?;
     for d in &defs {
-        quizzes::save_quiz(&mut tx, d, now()).await?;
+        quizzes::save_quiz(&mut tx, d, db.now()).await?;
     }
     tx.commit().await?;
     Ok(defs.len())

@@ -11,7 +11,6 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
-use crate::domain::now;
 use crate::store::applicants::{self, Synthetic};
 use crate::store::Db;
 
@@ -221,7 +220,7 @@ const REINDEX_FROM: u64 = 100_000;
 /// Adds `n` synthetic applicants in one transaction (all or nothing); `progress` hears how many
 /// are in so far.
 pub async fn generate(db: &Db, n: u64, mut progress: impl FnMut(u64)) -> anyhow::Result<u64> {
-    let at = now();
+    let at = db.now();
     let run = format!("{:x}", at.timestamp() % 0xfffff);
     let mut rng = StdRng::from_entropy();
     db.prepare_bulk_load().await?;
@@ -434,7 +433,7 @@ mod tests {
     #[test]
     fn synthetic_applicants_are_plausible() {
         let mut rng = StdRng::seed_from_u64(7);
-        let at = now();
+        let at = crate::domain::now();
         let rows: Vec<Synthetic> = (0..2000)
             .map(|i| applicant(&mut rng, "t", i, 2000, at))
             .collect();

@@ -11,7 +11,6 @@ use futures_util::StreamExt;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::domain::now;
 use crate::domain::webhooks::signature;
 use crate::store::webhooks::{self, Claimed};
 use crate::store::Db;
@@ -77,7 +76,7 @@ impl Sender {
 
     /// Sends what is due now.
     pub async fn round(&self) -> anyhow::Result<Round> {
-        self.round_at(now()).await
+        self.round_at(self.db.now()).await
     }
 
     /// Sends what is due at `at` (tests move time forward with it).

@@ -6,12 +6,12 @@
 #![allow(dead_code)]
 
 use axum::routing::post;
-use onramp::store::Db;
+use onramp::store::{Db, Pools};
 
 pub async fn create_baseline_table(db: &Db) {
-    let sql = match db {
-        Db::Sqlite { .. } => "CREATE TABLE IF NOT EXISTS bench_baseline (id BLOB PRIMARY KEY, created_at TEXT NOT NULL)",
-        Db::Postgres(_) => "CREATE TABLE IF NOT EXISTS bench_baseline (id UUID PRIMARY KEY, created_at TIMESTAMPTZ NOT NULL)",
+    let sql = match &db.pools {
+        Pools::Sqlite { .. } => "CREATE TABLE IF NOT EXISTS bench_baseline (id BLOB PRIMARY KEY, created_at TEXT NOT NULL)",
+        Pools::Postgres(_) => "CREATE TABLE IF NOT EXISTS bench_baseline (id UUID PRIMARY KEY, created_at TIMESTAMPTZ NOT NULL)",
     };
     let mut tx = db.begin().await.unwrap();
     onramp::on!(&mut tx, c => sqlx::query(sql).execute(&mut **c).await.map(|_| ())).unwrap();

@@ -18,8 +18,9 @@ pub mod webhooks;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-/// The current time at the precision both engines store (PostgreSQL keeps microseconds), so a value
-/// read back compares equal to the one written.
+/// The system clock at the precision both engines store. The app itself reads the time from its
+/// `Clock` (`db.now()`), so tests can move it; this is for tests and benchmarks that stand
+/// outside an app.
 pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }

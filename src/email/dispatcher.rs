@@ -17,7 +17,6 @@ use uuid::Uuid;
 use super::{Mailer, Renderer, SendError};
 use crate::config::Settings;
 use crate::domain::application::Status;
-use crate::domain::now;
 use crate::domain::token::SecretToken;
 use crate::store::{self, outbox, tokens, Db};
 
@@ -93,7 +92,7 @@ impl Dispatcher {
         if crate::store::jobs::switch(&self.db, OUTBOX_DISPATCH).await? == Some(false) {
             return Ok(Round::default());
         }
-        let now = now();
+        let now = self.db.now();
         let lease = now + chrono::Duration::seconds(self.settings.outbox.lease_secs);
         let rows = outbox::claim(
             &self.db,
@@ -247,7 +246,7 @@ impl Dispatcher {
     async fn mark_sent(&self, row: &outbox::Claimed, response: &str) -> anyhow::Result<()> {
         let mut tries = 0;
         loop {
-            match outbox::mark_sent(&self.db, row.id, &self.worker, response, now()).await {
+            match outbox::mark_sent(&self.db, row.id, &self.worker, response, self.db.now()).await {
                 Ok(kept) => {
                     self.check_lease(row, kept);
                     return Ok(());
@@ -264,7 +263,8 @@ impl Dispatcher {
 
     async fn fail(&self, row: &outbox::Claimed, error: String) -> anyhow::Result<Outcome> {
         tracing::warn!(outbox_id = %row.id, template = %row.template, error = %redact(&error), "email failed");
-        let kept = outbox::mark_failed(&self.db, row.id, &self.worker, &error, now()).await?;
+        let kept =
+            outbox::mark_failed(&self.db, row.id, &self.worker, &error, self.db.now()).await?;
         self.check_lease(row, kept);
         Ok(Outcome::Failed)
     }
@@ -274,7 +274,7 @@ impl Dispatcher {
             let msg = format!("gave up after {} attempts: {error}", row.attempts);
             return self.fail(row, msg).await;
         }
-        let next = now() + self.backoff(row.attempts);
+        let next = self.db.now() + self.backoff(row.attempts);
         tracing::warn!(outbox_id = %row.id, attempt = row.attempts, error = %redact(&error), retry_at = %next, "email not sent, will retry");
         let kept = outbox::mark_retry(&self.db, row.id, &self.worker, &error, next).await?;
         self.check_lease(row, kept);
@@ -339,7 +339,7 @@ impl Dispatcher {
                 Err(e) => Prepared::Fail(format!("the payload is not JSON: {e}")),
             })
             .collect();
-        let now = now();
+        let now = self.db.now();
         self.mint_staff_invites(rows, &mut out, now).await;
         let mut links = Vec::new();
         for (i, row) in rows.iter().enumerate() {
@@ -594,7 +594,12 @@ mod tests {
         settings.outbox.retry_base_secs = 30.0;
         settings.outbox.retry_max_secs = 3600.0;
         let d = Dispatcher::new(
-            Db::Postgres(sqlx::PgPool::connect_lazy("postgres://unused@127.0.0.1/x").unwrap()),
+            Db {
+                pools: crate::store::Pools::Postgres(
+                    sqlx::PgPool::connect_lazy("postgres://unused@127.0.0.1/x").unwrap(),
+                ),
+                clock: crate::clock::Clock::system(),
+            },
             Mailer::memory().0,
             Arc::new(Renderer::new("onramp", "http://x.test", "help@x.test").unwrap()),
             Arc::new(settings),

@@ -10,7 +10,6 @@ use cron::Schedule;
 use tokio::sync::watch;
 
 use crate::config::Settings;
-use crate::domain::now;
 use crate::store::{jobs, Db};
 
 /// A job: its name in `job_runs`, and what one tick does (returning how many things it handled).
@@ -83,10 +82,10 @@ impl Job {
                 Ok(crate::usecases::assessment::close_expired(db, settings).await?)
             }
             Job::LiveSnapshot => {
-                Ok(crate::usecases::reports::snapshot_live(db, now().date_naive()).await?)
+                Ok(crate::usecases::reports::snapshot_live(db, db.now().date_naive()).await?)
             }
             Job::PromoteWaitlist => {
-                Ok(crate::usecases::cohorts::promote_waitlist(db, settings, now()).await?)
+                Ok(crate::usecases::cohorts::promote_waitlist(db, settings, db.now()).await?)
             }
         }
     }
@@ -99,7 +98,7 @@ pub async fn tick(
     job: Job,
     fire_at: DateTime<Utc>,
 ) -> anyhow::Result<Option<usize>> {
-    if !jobs::claim(db, job.name(), fire_at, now()).await? {
+    if !jobs::claim(db, job.name(), fire_at, db.now()).await? {
         return Ok(None);
     }
     let result = job.run(db, settings).await;
@@ -107,7 +106,7 @@ pub async fn tick(
         Ok(n) => ("ok".to_string(), *n as i64),
         Err(e) => (format!("error: {e:#}"), 0),
     };
-    jobs::finish(db, job.name(), fire_at, now(), &outcome, items).await?;
+    jobs::finish(db, job.name(), fire_at, db.now(), &outcome, items).await?;
     result.map(Some)
 }
 
@@ -115,7 +114,7 @@ pub async fn tick(
 /// and recorded in `job_runs` like a scheduled tick: its fire time is this second. None when
 /// another instance claimed that second first.
 pub async fn run_now(db: &Db, settings: &Settings, job: Job) -> anyhow::Result<Option<usize>> {
-    let fire_at = chrono::DurationRound::duration_trunc(now(), chrono::Duration::seconds(1))?;
+    let fire_at = chrono::DurationRound::duration_trunc(db.now(), chrono::Duration::seconds(1))?;
     tick(db, settings, job, fire_at).await
 }
 
@@ -148,19 +147,19 @@ async fn run_job(db: Db, settings: Arc<Settings>, job: Job, mut shutdown: watch:
         tracing::info!(job = job.name(), "job switched off; no catch-up");
     } else if let Ok(Some(last)) = jobs::last_fire(&db, job.name()).await {
         let window = settings.jobs.catch_up_window.duration();
-        if let Some(missed) = next_after(last).filter(|t| *t < now() && *t >= now() - window) {
+        if let Some(missed) = next_after(last).filter(|t| *t < db.now() && *t >= db.now() - window)
+        {
             if let Err(e) = tick(&db, &settings, job, missed).await {
                 tracing::error!(job = job.name(), error = %e, "catch-up tick failed");
             }
         }
     }
     loop {
-        let Some(next) = next_after(now()) else {
+        let Some(next) = next_after(db.now()) else {
             return;
         };
-        let wait = (next - now()).to_std().unwrap_or_default();
         tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
+            _ = db.clock.sleep_until(next) => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
         if !on(db.clone(), settings.clone()).await {

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use super::{on, on_db, Db, Result, Tx};
+use super::{on, on_db, Db, Pools, Result, Tx};
 use crate::domain::applicants::{self, Cursor, Filter, Sort};
 
 /// One row of the list.
@@ -240,7 +240,7 @@ pub async fn page(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<(Vec<ListRo
 /// comes back as one JSON array built by SQLite, in one row. PostgreSQL streams rows cheaply
 /// and reads `page`.
 pub async fn batch(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<(Vec<ListRow>, bool)> {
-    let Db::Sqlite { reader, .. } = db else {
+    let Pools::Sqlite { reader, .. } = &db.pools else {
         return page(db, f, now).await;
     };
     let mut qb = sqlx::QueryBuilder::new(
@@ -331,7 +331,7 @@ pub async fn page_and_counts(
     f: &Filter,
     now: DateTime<Utc>,
 ) -> Result<((Vec<ListRow>, bool), HashMap<String, i64>)> {
-    if let Db::Postgres(_) = db {
+    if let Pools::Postgres(_) = &db.pools {
         let (page, counts) = tokio::join!(page(db, f, now), counts_by_stage(db, f, now));
         return Ok((page?, counts?));
     }
@@ -378,14 +378,14 @@ pub async fn matching_ids(db: &Db, f: &Filter, now: DateTime<Utc>, cap: i64) -> 
 /// The query plan of the list query for `f` (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN
 /// ANALYZE` on PostgreSQL), one line per step, for the benchmark's report.
 pub async fn explain(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<Vec<String>> {
-    Ok(match db {
-        Db::Sqlite { reader, .. } => {
+    Ok(match &db.pools {
+        Pools::Sqlite { reader, .. } => {
             let mut qb = sqlx::QueryBuilder::new("EXPLAIN QUERY PLAN");
             push_list!(&mut qb, f, now, f.limit + 1, LIST_COLUMNS);
             let rows: Vec<(i64, i64, i64, String)> = qb.build_query_as().fetch_all(reader).await?;
             rows.into_iter().map(|r| r.3).collect()
         }
-        Db::Postgres(pool) => {
+        Pools::Postgres(pool) => {
             let mut qb = sqlx::QueryBuilder::new("EXPLAIN ANALYZE");
             push_list!(&mut qb, f, now, f.limit + 1, LIST_COLUMNS);
             qb.build_query_scalar().fetch_all(pool).await?

@@ -40,9 +40,9 @@ macro_rules! on {
 #[macro_export]
 macro_rules! on_db {
     ($db:expr, $p:ident => $body:expr) => {
-        match $db {
-            $crate::store::Db::Sqlite { reader: $p, .. } => $body,
-            $crate::store::Db::Postgres($p) => $body,
+        match &$db.pools {
+            $crate::store::Pools::Sqlite { reader: $p, .. } => $body,
+            $crate::store::Pools::Postgres($p) => $body,
         }
     };
 }
@@ -51,9 +51,9 @@ macro_rules! on_db {
 #[macro_export]
 macro_rules! on_writer {
     ($db:expr, $p:ident => $body:expr) => {
-        match $db {
-            $crate::store::Db::Sqlite { writer: $p, .. } => $body,
-            $crate::store::Db::Postgres($p) => $body,
+        match &$db.pools {
+            $crate::store::Pools::Sqlite { writer: $p, .. } => $body,
+            $crate::store::Pools::Postgres($p) => $body,
         }
     };
 }
@@ -111,8 +111,16 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
 /// 100 MB; the operating system's file cache holds the rest of the database.
 const CACHE_SIZE: &str = "-8192";
 
+/// The store handle every layer holds: the connection pools and the app's clock, so anything
+/// that writes a time reads it from the same place (`db.now()`).
 #[derive(Clone, Debug)]
-pub enum Db {
+pub struct Db {
+    pub pools: Pools,
+    pub clock: crate::clock::Clock,
+}
+
+#[derive(Clone, Debug)]
+pub enum Pools {
     /// SQLite has one writer: writes go through a one-connection pool so they queue in-process
     /// instead of spinning on the busy timeout; reads use a larger pool in parallel (WAL).
     Sqlite {
@@ -131,6 +139,24 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 impl Db {
+    fn new(pools: Pools) -> Self {
+        Db {
+            pools,
+            clock: crate::clock::Clock::system(),
+        }
+    }
+
+    /// The same pools read against `clock` (tests pass a manual one).
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, by the app's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
     /// Connects with the default pool size.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         Self::connect_with(url, DEFAULT_MAX_CONNECTIONS).await
@@ -147,7 +173,7 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
-            Ok(Db::Postgres(pool))
+            Ok(Db::new(Pools::Postgres(pool)))
         } else {
             if let Some(parent) = sqlite_file(url).and_then(|p| p.parent().map(|p| p.to_owned())) {
                 if !parent.as_os_str().is_empty() {
@@ -178,7 +204,7 @@ impl Db {
                         .acquire_timeout(Duration::from_secs(10))
                         .connect_with(opts.clone().read_only(true))
                         .await?;
-                    Ok::<_, sqlx::Error>(Db::Sqlite { writer, reader })
+                    Ok::<_, sqlx::Error>(Db::new(Pools::Sqlite { writer, reader }))
                 };
                 match pools.await {
                     Ok(db) => return Ok(db),
@@ -199,7 +225,7 @@ impl Db {
     /// commit (pages the next batch changes again would be copied over and over); `bulk_load_done`
     /// checkpoints once. PostgreSQL's cache and checkpoints are the server's.
     pub async fn prepare_bulk_load(&self) -> Result<(), StoreError> {
-        if let Db::Sqlite { writer, .. } = self {
+        if let Pools::Sqlite { writer, .. } = &self.pools {
             sqlx::query("PRAGMA cache_size = -262144")
                 .execute(writer)
                 .await?;
@@ -213,7 +239,7 @@ impl Db {
     /// Ends a bulk load: the write-ahead log goes into the database file, and the writer's
     /// settings return to normal.
     pub async fn bulk_load_done(&self) -> Result<(), StoreError> {
-        if let Db::Sqlite { writer, .. } = self {
+        if let Pools::Sqlite { writer, .. } = &self.pools {
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(writer)
                 .await?;
@@ -225,7 +251,7 @@ impl Db {
                 .await?;
             sqlx::query("PRAGMA optimize").execute(writer).await?;
         }
-        if let Db::Postgres(pool) = self {
+        if let Pools::Postgres(pool) = &self.pools {
             // Index-only scans need the visibility map that VACUUM writes (autovacuum would,
             // later); ANALYZE gives the planner the new row counts. The report counts were
             // updated once per row loaded: their dead versions go too.
@@ -240,16 +266,16 @@ impl Db {
     }
 
     pub fn engine(&self) -> &'static str {
-        match self {
-            Db::Sqlite { .. } => "sqlite",
-            Db::Postgres(_) => "postgres",
+        match &self.pools {
+            Pools::Sqlite { .. } => "sqlite",
+            Pools::Postgres(_) => "postgres",
         }
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        match self {
-            Db::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
-            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
+            Pools::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         // Rows stored before the applicant list existed get their search terms and person
         // keys (a no-op once done).
@@ -260,9 +286,9 @@ impl Db {
     /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`):
     /// a deferred transaction that reads and then writes fails with SQLITE_BUSY instead of waiting.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(match self {
-            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        Ok(match &self.pools {
+            Pools::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
 
@@ -272,8 +298,8 @@ impl Db {
     /// the guard drops (the connection closes, so even a crash releases it). SQLite: an
     /// exclusive lock on a file next to the database.
     pub async fn startup_lock(&self, url: &str) -> Result<StartupLock, StoreError> {
-        match self {
-            Db::Postgres(pool) => {
+        match &self.pools {
+            Pools::Postgres(pool) => {
                 let mut conn = pool.acquire().await?.detach();
                 sqlx::query("SELECT pg_advisory_lock($1)")
                     .bind(STARTUP_LOCK_KEY)
@@ -281,7 +307,7 @@ impl Db {
                     .await?;
                 Ok(StartupLock::Postgres(Some(conn)))
             }
-            Db::Sqlite { .. } => {
+            Pools::Sqlite { .. } => {
                 let Some(path) = sqlite_file(url) else {
                     return Ok(StartupLock::None);
                 };
@@ -310,12 +336,12 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        match self {
-            Db::Sqlite { writer, reader } => {
+        match &self.pools {
+            Pools::Sqlite { writer, reader } => {
                 reader.close().await;
                 writer.close().await;
             }
-            Db::Postgres(p) => p.close().await,
+            Pools::Postgres(p) => p.close().await,
         }
     }
 }

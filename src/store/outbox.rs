@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on, on_db, on_writer, Db, Result, Tx};
+use super::{on, on_db, on_writer, Db, Pools, Result, Tx};
 
 pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
@@ -115,7 +115,7 @@ pub async fn claim(
     lease_until: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Claimed>> {
-    let lock = if matches!(db, Db::Postgres(_)) {
+    let lock = if matches!(db.pools, Pools::Postgres(_)) {
         "FOR UPDATE SKIP LOCKED"
     } else {
         ""

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{on, on_db, on_writer, Db, Result, Tx};
+use super::{on, on_db, on_writer, Db, Pools, Result, Tx};
 use crate::domain::webhooks::NewWebhook;
 
 /// An endpoint as staff and the API see it (never its secret).
@@ -129,7 +129,7 @@ pub async fn claim(
     lease_until: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Claimed>> {
-    let lock = if matches!(db, Db::Postgres(_)) {
+    let lock = if matches!(db.pools, Pools::Postgres(_)) {
         "FOR UPDATE OF d SKIP LOCKED"
     } else {
         ""

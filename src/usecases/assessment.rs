@@ -9,7 +9,6 @@ use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::domain::application::Status;
-use crate::domain::now;
 use crate::domain::quiz::{
     self, rest_scores, score_attempt, Answer, CategoryScore, ItemSums, ItemToScore, QuizDef,
 };
@@ -24,7 +23,8 @@ const CAN_TAKE: [&str; 2] = ["verified", "quiz_failed"];
 /// The applicant behind a quiz link, if the link is live.
 pub async fn application_for_token(db: &Db, presented: &str) -> Result<Option<Uuid>, StoreError> {
     let t = tokens::find(db, &hash_token(presented), tokens::QUIZ).await?;
-    Ok(t.filter(|t| t.expires_at > now()).map(|t| t.application_id))
+    Ok(t.filter(|t| t.expires_at > db.now())
+        .map(|t| t.application_id))
 }
 
 /// The quiz an applicant takes, chosen by market and languages.
@@ -113,7 +113,7 @@ pub async fn overview(
 ) -> Result<Overview, StoreError> {
     let mut latest = attempts::latest(db, application_id).await?;
     if let Some(a) = &latest {
-        if a.status == attempts::OPEN && a.closes_at < now() {
+        if a.status == attempts::OPEN && a.closes_at < db.now() {
             finish(db, settings, a.id, "timed_out").await?;
             latest = attempts::latest(db, application_id).await?;
         }
@@ -131,7 +131,7 @@ pub async fn overview(
         quiz.as_ref().map(|q| &q.1),
         latest.as_ref(),
         elsewhere,
-        now(),
+        db.now(),
     );
     Ok(Overview {
         app,
@@ -195,7 +195,7 @@ pub async fn quiz_link(
         return Ok(None);
     }
     let ttl = Duration::days(settings.status_token_ttl_days);
-    let token = tokens::issue(db, application_id, tokens::QUIZ, ttl, now()).await?;
+    let token = tokens::issue(db, application_id, tokens::QUIZ, ttl, db.now()).await?;
     Ok(Some(token))
 }
 
@@ -243,7 +243,7 @@ pub async fn start(
             })
             .collect()
     };
-    let now = now();
+    let now = db.now();
     let mut tx = db.begin().await?;
     let latest = attempts::latest_tx(&mut tx, application_id).await?;
     let app = applications::get_tx(&mut tx, application_id).await?;
@@ -310,7 +310,7 @@ pub async fn save_answer(
     position: i64,
     answer: &Answer,
 ) -> Result<Saved, StoreError> {
-    let now = now();
+    let now = db.now();
     if attempt.status != attempts::OPEN || now > attempt.closes_at {
         return Ok(Saved::Closed);
     }
@@ -356,7 +356,7 @@ pub async fn finish_read(
     let attempt_id = attempt.id;
     let def = attempt.quiz_def()?;
     let app = applications::get(db, attempt.application_id).await?;
-    let now = now();
+    let now = db.now();
     let mut tx = db.begin().await?;
     if !attempts::claim_finish(&mut tx, attempt_id, by, now).await? {
         return Ok(false);
@@ -496,7 +496,7 @@ fn item_sums(
 pub async fn close_expired(db: &Db, settings: &Settings) -> Result<usize, StoreError> {
     let mut closed = 0;
     loop {
-        let due = attempts::due_to_close(db, now(), 100).await?;
+        let due = attempts::due_to_close(db, db.now(), 100).await?;
         if due.is_empty() {
             return Ok(closed);
         }

@@ -13,7 +13,6 @@ use uuid::Uuid;
 use super::cohorts::{offer_in_tx, OfferOutcome, CLOSED};
 use super::pipeline::{move_email_payload, move_in_tx};
 use crate::config::Settings;
-use crate::domain::now;
 use crate::domain::pipeline::Pipeline;
 use crate::store::audit::{self, Entry};
 use crate::store::{applications, cohorts, on, outbox, tags, Db, StoreError, Tx};
@@ -111,7 +110,7 @@ pub async fn run(
     ids: &[Uuid],
     action: &Action,
 ) -> Result<Report, StoreError> {
-    let at = now();
+    let at = db.now();
     let mut tx = db.begin().await?;
     let claimed = claim(&mut tx, key, actor, action, at).await?;
     if !claimed {

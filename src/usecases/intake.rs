@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -11,7 +11,6 @@ use uuid::Uuid;
 use crate::config::Settings;
 use crate::domain::application::{NewApplication, Status};
 use crate::domain::email::EmailAddress;
-use crate::domain::now;
 use crate::domain::screening::{self, Outcome};
 use crate::domain::token::{hash_token, SecretToken};
 use crate::store::outbox::{self, NewEmail};
@@ -159,7 +158,7 @@ async fn write_batch(
     settings: &Settings,
     apps: &[Signup<'_>],
 ) -> Result<Vec<Submitted>, StoreError> {
-    let now = now();
+    let now = db.now();
     struct Screened {
         id: Uuid,
         status: Status,
@@ -275,7 +274,7 @@ async fn write_batch(
         let existing = applications::find_by_email_tx(&mut tx, app.email.as_str())
             .await?
             .ok_or(StoreError::NotFound)?;
-        send_new_link(&mut tx, settings, &existing, "duplicate_signup").await?;
+        send_new_link(&mut tx, settings, &existing, "duplicate_signup", db.now()).await?;
         out.push(Submitted {
             id: existing.id,
             status: existing.status.clone(),
@@ -295,8 +294,8 @@ async fn send_new_link(
     settings: &Settings,
     app: &applications::ApplicationRow,
     why: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let now = now();
     let not_after = now - Duration::seconds(settings.verify_resend_cooldown_secs);
     if !applications::claim_link_resend(tx, app.id, now, not_after).await? {
         return Ok(());
@@ -372,7 +371,7 @@ async fn correct_email_once(
     receipt: Option<&str>,
     new_email: &EmailAddress,
 ) -> Result<(), StoreError> {
-    let now = now();
+    let now = db.now();
     let mut tx = db.begin().await?;
     let target = match receipt {
         Some(hash) => {
@@ -430,12 +429,12 @@ async fn correct_email_once(
                 now,
             )
             .await?;
-            send_new_link(&mut tx, settings, &existing, "requested_new_link").await?;
+            send_new_link(&mut tx, settings, &existing, "requested_new_link", db.now()).await?;
             return tx.commit().await;
         }
     }
     if let Some(existing) = applications::find_by_email_tx(&mut tx, new_email.as_str()).await? {
-        send_new_link(&mut tx, settings, &existing, "requested_new_link").await?;
+        send_new_link(&mut tx, settings, &existing, "requested_new_link", db.now()).await?;
     }
     tx.commit().await
 }
@@ -453,7 +452,7 @@ pub async fn renew_link(db: &Db, settings: &Settings, presented: &str) -> Result
     };
     let mut tx = db.begin().await?;
     let app = applications::get_tx(&mut tx, id).await?;
-    send_new_link(&mut tx, settings, &app, "renewed_link").await?;
+    send_new_link(&mut tx, settings, &app, "renewed_link", db.now()).await?;
     tx.commit().await
 }
 
@@ -465,7 +464,7 @@ pub async fn request_new_link(
 ) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     if let Some(app) = applications::find_by_email_tx(&mut tx, email.as_str()).await? {
-        send_new_link(&mut tx, settings, &app, "requested_new_link").await?;
+        send_new_link(&mut tx, settings, &app, "requested_new_link", db.now()).await?;
     }
     tx.commit().await
 }
@@ -487,7 +486,7 @@ pub enum Verified {
 pub async fn check_verify_link(db: &Db, presented: &str) -> Result<Verified, StoreError> {
     match tokens::find(db, &hash_token(presented), tokens::VERIFY_EMAIL).await? {
         Some(t) if t.used_at.is_some() => Ok(Verified::AlreadyUsed),
-        Some(t) if t.expires_at > now() => {
+        Some(t) if t.expires_at > db.now() => {
             let app = applications::get(db, t.application_id).await?;
             Ok(Verified::Done {
                 id: t.application_id,
@@ -500,7 +499,7 @@ pub async fn check_verify_link(db: &Db, presented: &str) -> Result<Verified, Sto
 
 pub async fn verify_email(db: &Db, presented: &str) -> Result<Verified, StoreError> {
     let hash = hash_token(presented);
-    let now = now();
+    let now = db.now();
     let mut tx = db.begin().await?;
     // The application row is locked before the link, in the order an address correction
     // takes them, so the two cannot deadlock and a correction's checks hold while it writes.
@@ -566,7 +565,7 @@ pub async fn status_link(
     application_id: Uuid,
 ) -> Result<SecretToken, StoreError> {
     let ttl = Duration::days(settings.status_token_ttl_days);
-    tokens::issue(db, application_id, tokens::STATUS, ttl, now()).await
+    tokens::issue(db, application_id, tokens::STATUS, ttl, db.now()).await
 }
 
 /// The application behind a status link, if the link is live.
@@ -575,5 +574,6 @@ pub async fn application_for_status_token(
     presented: &str,
 ) -> Result<Option<Uuid>, StoreError> {
     let t = tokens::find(db, &hash_token(presented), tokens::STATUS).await?;
-    Ok(t.filter(|t| t.expires_at > now()).map(|t| t.application_id))
+    Ok(t.filter(|t| t.expires_at > db.now())
+        .map(|t| t.application_id))
 }

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::domain::now;
 use crate::domain::pipeline::{MoveError, Pipeline};
 use crate::store::audit::{self, Entry};
 use crate::store::{applications, outbox, Db, StoreError, Tx};
@@ -222,7 +221,7 @@ pub async fn move_application(
     reason: Option<&str>,
     template: Option<&str>,
 ) -> Result<Moved, MoveFailure> {
-    let at = now();
+    let at = db.now();
     let mut tx = db.begin().await?;
     let app = applications::get_for_update(&mut tx, id).await?;
     if let Some(why) = agent_step_only(pipeline, &app.status, to) {
@@ -250,7 +249,7 @@ pub async fn move_application(
 /// Adds a note to an application's timeline; the audit row records that a note was added
 /// (and its length), not what it says.
 pub async fn add_note(db: &Db, actor: &str, id: Uuid, body: &str) -> Result<(), MoveFailure> {
-    let at = now();
+    let at = db.now();
     let mut tx = db.begin().await?;
     applications::get_for_update(&mut tx, id).await?;
     applications::record_event(&mut tx, id, "note", json!({ "body": body }), actor, at).await?;
@@ -276,7 +275,7 @@ pub async fn set_tag(
     tag: &str,
     on: bool,
 ) -> Result<bool, MoveFailure> {
-    let at = now();
+    let at = db.now();
     let mut tx = db.begin().await?;
     applications::get_for_update(&mut tx, id).await?;
     let changed = if on {
@@ -365,7 +364,7 @@ pub async fn merge(db: &Db, actor: &str, a: Uuid, b: Uuid) -> Result<Uuid, Merge
             "An applicant cannot be merged with themselves.",
         ));
     }
-    let at = now();
+    let at = db.now();
     let mut tx = db.begin().await?;
     let mut apps = applications::get_many_for_update(&mut tx, &[a, b]).await?;
     if apps.len() != 2 {

@@ -6,7 +6,6 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::domain::now;
 use crate::store::audit::{self, Entry};
 use crate::store::{applications, attempts, outbox, tokens, Db, StoreError};
 
@@ -77,13 +76,13 @@ pub async fn record_export(db: &Db, actor: &str, id: Uuid) -> Result<(), StoreEr
         before: None,
         after: None,
     };
-    audit::record(&mut tx, entry, now()).await?;
+    audit::record(&mut tx, entry, db.now()).await?;
     tx.commit().await
 }
 
 /// Erases an applicant's personal data, in one transaction with its audit row.
 pub async fn erase(db: &Db, actor: &str, id: Uuid) -> Result<(), StoreError> {
-    let at = now();
+    let at = db.now();
     let erased_address = format!("erased-{}@erased.invalid", id.simple());
     let mut tx = db.begin().await?;
     applications::get_for_update(&mut tx, id).await?;

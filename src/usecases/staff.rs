@@ -9,7 +9,6 @@ use anyhow::bail;
 use tokio::sync::Semaphore;
 
 use crate::domain::email::EmailAddress;
-use crate::domain::now;
 use crate::domain::staff::{self, Role};
 use crate::store::audit::{self, Entry};
 use crate::store::{sessions, users, Db, StoreError};
@@ -27,7 +26,7 @@ pub async fn create(
 ) -> anyhow::Result<()> {
     let hash = staff::hash_password(password)?;
     let mut tx = db.begin().await?;
-    let id = match users::create(&mut tx, email.as_str(), role.as_str(), &hash, now()).await {
+    let id = match users::create(&mut tx, email.as_str(), role.as_str(), &hash, db.now()).await {
         Ok(id) => id,
         Err(StoreError::Conflict(_)) => bail!("--email: a user with this email already exists"),
         Err(e) => return Err(e.into()),
@@ -36,7 +35,16 @@ pub async fn create(
         users::require_password_change(&mut tx, id).await?;
     }
     let after = serde_json::json!({ "role": role.as_str(), "must_change_password": must_change });
-    audit_user(&mut tx, actor, "staff.create", id, None, Some(after)).await?;
+    audit_user(
+        &mut tx,
+        db.now(),
+        actor,
+        "staff.create",
+        id,
+        None,
+        Some(after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -44,6 +52,7 @@ pub async fn create(
 /// The audit row for a change to staff account `id`.
 async fn audit_user(
     tx: &mut crate::store::Tx,
+    at: chrono::DateTime<chrono::Utc>,
     actor: &str,
     action: &str,
     id: uuid::Uuid,
@@ -58,7 +67,7 @@ async fn audit_user(
         before,
         after,
     };
-    audit::record(tx, entry, now()).await
+    audit::record(tx, entry, at).await
 }
 
 /// Sets a new password and ends every session of that user, in one transaction. Returns how
@@ -80,7 +89,16 @@ pub async fn set_password(
     }
     let ended = sessions::end_all(&mut tx, id).await?;
     let after = serde_json::json!({ "must_change_password": must_change, "sessions_ended": ended });
-    audit_user(&mut tx, actor, "staff.set_password", id, None, Some(after)).await?;
+    audit_user(
+        &mut tx,
+        db.now(),
+        actor,
+        "staff.set_password",
+        id,
+        None,
+        Some(after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(ended)
 }
@@ -102,6 +120,7 @@ pub async fn change_own_password(
     let after = serde_json::json!({ "other_sessions_ended": ended });
     audit_user(
         &mut tx,
+        db.now(),
         &actor,
         "staff.change_own_password",
         user_id,
@@ -116,12 +135,21 @@ pub async fn change_own_password(
 /// Disables an account and ends its sessions at once, in one transaction; how many ended.
 pub async fn disable(db: &Db, actor: &str, email: &EmailAddress) -> anyhow::Result<u64> {
     let mut tx = db.begin().await?;
-    let Some(id) = users::disable(&mut tx, email.as_str(), now()).await? else {
+    let Some(id) = users::disable(&mut tx, email.as_str(), db.now()).await? else {
         bail!("--email: no staff account has this email");
     };
     let ended = sessions::end_all(&mut tx, id).await?;
     let after = serde_json::json!({ "disabled": true, "sessions_ended": ended });
-    audit_user(&mut tx, actor, "staff.disable", id, None, Some(after)).await?;
+    audit_user(
+        &mut tx,
+        db.now(),
+        actor,
+        "staff.disable",
+        id,
+        None,
+        Some(after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(ended)
 }
@@ -211,7 +239,7 @@ pub async fn invite(
         .await
         .map_err(|e| StoreError::Batch(e.to_string()))?
         .map_err(|e| StoreError::Batch(e.to_string()))?;
-    let at = now();
+    let at = db.now();
     let mut tx = db.begin().await?;
     let id = match users::create(&mut tx, email.as_str(), role.as_str(), &hash, at).await {
         Ok(id) => id,
@@ -236,7 +264,16 @@ pub async fn invite(
     )
     .await?;
     let after = serde_json::json!({ "role": role.as_str(), "invited": true });
-    audit_user(&mut tx, actor, "staff.invite", id, None, Some(after)).await?;
+    audit_user(
+        &mut tx,
+        db.now(),
+        actor,
+        "staff.invite",
+        id,
+        None,
+        Some(after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -265,6 +302,7 @@ pub async fn set_role(
     if before != role.as_str() {
         audit_user(
             &mut tx,
+            db.now(),
             actor,
             "staff.set_role",
             id,
@@ -297,13 +335,22 @@ pub async fn deactivate(
             "This is the only active admin: make someone else admin first.".into(),
         ));
     }
-    if !users::disable_by_id(&mut tx, id, now()).await? {
+    if !users::disable_by_id(&mut tx, id, db.now()).await? {
         return Err(StoreError::NotFound.into());
     }
     let ended = sessions::end_all(&mut tx, id).await?;
     let after = serde_json::json!({ "disabled": true, "sessions_ended": ended });
     let actor = format!("staff:{actor_id}");
-    audit_user(&mut tx, &actor, "staff.disable", id, None, Some(after)).await?;
+    audit_user(
+        &mut tx,
+        db.now(),
+        &actor,
+        "staff.disable",
+        id,
+        None,
+        Some(after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(ended)
 }
@@ -320,7 +367,7 @@ pub async fn accept_invite(
         .await
         .map_err(|e| StoreError::Batch(e.to_string()))?
         .map_err(|e| StoreError::Batch(e.to_string()))?;
-    let at = now();
+    let at = db.now();
     let mut tx = db.begin().await?;
     if !users::use_invite(&mut tx, token_hash, user_id, at).await? {
         return Ok(false);
@@ -328,6 +375,7 @@ pub async fn accept_invite(
     users::set_password_hash_by_id(&mut tx, user_id, &hash).await?;
     audit_user(
         &mut tx,
+        db.now(),
         &format!("staff:{user_id}"),
         "staff.accept_invite",
         user_id,

@@ -149,7 +149,7 @@ pub async fn csv_export(
     actor: &str,
     filter: Filter,
 ) -> Result<Response, crate::store::StoreError> {
-    let at = crate::domain::now();
+    let at = db.now();
     let mut tx = db.begin().await?;
     let query = query_string(&filter.to_query(&["limit"]));
     audit::record(

@@ -196,13 +196,13 @@ async fn readiness_answers_within_a_probe_timeout_when_the_database_hangs() {
     let app = spawn_app().await;
     // Hold every connection the readiness check could use.
     let mut held = Vec::new();
-    match &app.db {
-        onramp::store::Db::Sqlite { reader, .. } => {
+    match &app.db.pools {
+        onramp::store::Pools::Sqlite { reader, .. } => {
             for _ in 0..reader.options().get_max_connections() {
                 held.push(Held::Sqlite(reader.acquire().await.unwrap()));
             }
         }
-        onramp::store::Db::Postgres(pool) => {
+        onramp::store::Pools::Postgres(pool) => {
             for _ in 0..pool.options().get_max_connections() {
                 held.push(Held::Postgres(pool.acquire().await.unwrap()));
             }

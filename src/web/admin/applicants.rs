@@ -17,7 +17,7 @@ use super::{field, Recruiter, Staff};
 use crate::domain::applicants::{Filter, Sort};
 use crate::domain::cohorts::CohortStatus;
 use crate::domain::pipeline::Pipeline;
-use crate::domain::{add_error, now, FieldErrors};
+use crate::domain::{add_error, FieldErrors};
 use crate::store::cohorts::{self as cohort_store, CohortRow};
 use crate::store::{applicants, applications, attempts, tags, users};
 use crate::usecases::bulk::{self, Action};
@@ -63,7 +63,7 @@ pub async fn list(
             e,
         ),
     };
-    let at = now();
+    let at = s.db.now();
     let ((rows, more), counts) = applicants::page_and_counts(&s.db, &filter, at).await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let (tags, dups) = applicants::tags_and_duplicates(&s.db, &ids).await?;
@@ -179,13 +179,17 @@ pub async fn list(
             "stuck_days": raw("stuck_days"),
             "sort_options": option_list(&sorts, filter.sort.as_str()),
             "narrowed": filter.narrows() || filter.stage.is_some(),
-            "bulk": bulk_controls(&pipeline, &cohort_store::list(&s.db).await?),
+            "bulk": bulk_controls(
+                &pipeline,
+                &cohort_store::list(&s.db).await?,
+                s.db.now().date_naive(),
+            ),
         }),
     ))
 }
 
 /// The controls of the bulk form and of an applicant's move form.
-fn bulk_controls(pipeline: &Pipeline, cohorts: &[CohortRow]) -> Value {
+fn bulk_controls(pipeline: &Pipeline, cohorts: &[CohortRow], today: chrono::NaiveDate) -> Value {
     let stages: Vec<Value> = pipeline
         .stages()
         .iter()
@@ -208,7 +212,6 @@ fn bulk_controls(pipeline: &Pipeline, cohorts: &[CohortRow]) -> Value {
         .map(|(v, l)| json!({ "value": v, "label": l }))
         .collect();
     // Cohorts that still take offers, soonest start first.
-    let today = now().date_naive();
     let mut open: Vec<&CohortRow> = cohorts
         .iter()
         .filter(|c| {
@@ -430,7 +433,7 @@ async fn applicant_page(
     }
     let days = app
         .stage_since
-        .map_or(String::new(), |t| (now() - t).num_days().to_string());
+        .map_or(String::new(), |t| (s.db.now() - t).num_days().to_string());
     Ok(staff.page(
         status,
         "admin_applicant",
@@ -469,7 +472,11 @@ async fn applicant_page(
             "tags": tag_list,
             "duplicates": duplicates,
             "next_stages": next,
-            "controls": bulk_controls(&pipeline, &cohort_store::list(&s.db).await?),
+            "controls": bulk_controls(
+                &pipeline,
+                &cohort_store::list(&s.db).await?,
+                s.db.now().date_naive(),
+            ),
         }),
     ))
 }
@@ -780,7 +787,8 @@ async fn bulk_request(
         let filter_pairs = form::query(Some(field(pairs, "filter").to_string()));
         match listing::filter(&filter_pairs, pipeline) {
             Ok(f) => {
-                ids = applicants::matching_ids(&s.db, &f, now(), bulk::MAX_ROWS as i64 + 1).await?;
+                ids = applicants::matching_ids(&s.db, &f, s.db.now(), bulk::MAX_ROWS as i64 + 1)
+                    .await?;
                 if ids.len() > bulk::MAX_ROWS {
                     add_error(
                         &mut errors,

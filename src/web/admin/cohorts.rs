@@ -13,15 +13,15 @@ use uuid::Uuid;
 
 use super::{field, Recruiter, Staff};
 use crate::domain::cohorts::{parse_cohort, CohortStatus};
-use crate::domain::{add_error, iso, now, time, FieldErrors};
+use crate::domain::{add_error, iso, time, FieldErrors};
 use crate::store::cohorts::{self as store, CohortRow};
 use crate::usecases::cohorts::{self, CreateFailure, MarkFailure};
 use crate::usecases::onboarding::{self, Step, StepFailure, Ticker};
 use crate::web::pages::errors_context;
 use crate::web::{form, AppState, PageError};
 
-fn status_of(c: &CohortRow) -> CohortStatus {
-    CohortStatus::of(c.start_date, c.marked.as_deref(), now().date_naive())
+fn status_of(c: &CohortRow, today: chrono::NaiveDate) -> CohortStatus {
+    CohortStatus::of(c.start_date, c.marked.as_deref(), today)
 }
 
 fn actor(staff: &Staff) -> String {
@@ -50,6 +50,7 @@ async fn list_page(
     kept: &form::Pairs,
     errors: &FieldErrors,
 ) -> Result<Response, PageError> {
+    let today = s.db.now().date_naive();
     let rows: Vec<Value> = store::list(&s.db)
         .await?
         .iter()
@@ -58,7 +59,7 @@ async fn list_page(
                 "id": c.id, "name": c.name,
                 "market": iso::country_name(&c.market).unwrap_or(&c.market),
                 "language": iso::language_name(&c.language).unwrap_or(&c.language),
-                "start": time::date_of(c.start_date), "status": status_of(c).as_str(),
+                "start": time::date_of(c.start_date), "status": status_of(c, today).as_str(),
                 "seats": format!("{} of {}", c.seats_taken, c.capacity),
                 "owner": c.owner_email, "waitlist": c.waitlist,
             })
@@ -126,7 +127,7 @@ pub async fn create(
         Ok(n) => n,
         Err(errors) => return list_page(&staff, &s, &pairs, &errors).await,
     };
-    match cohorts::create(&s.db, &actor(&staff), Some(staff.id), &new, now()).await {
+    match cohorts::create(&s.db, &actor(&staff), Some(staff.id), &new, s.db.now()).await {
         Ok(c) => Ok(Redirect::to(&format!("/admin/cohorts/{}?done=created", c.id)).into_response()),
         Err(CreateFailure::Invalid(errors)) => list_page(&staff, &s, &pairs, &errors).await,
         Err(CreateFailure::Store(e)) => Err(e.into()),
@@ -153,7 +154,7 @@ async fn detail_page(
         return Ok(staff.not_found(NOT_FOUND));
     };
     let ticks = store::ticks_of_cohort(&s.db, id).await?;
-    let status = status_of(&cohort);
+    let status = status_of(&cohort, s.db.now().date_naive());
     let tz = s.settings.time_zone(&cohort.market);
     let items: Vec<Value> = checklist
         .iter()
@@ -290,7 +291,7 @@ pub async fn set_status(
         );
         return detail_page(&staff, &s, id, shown).await;
     }
-    match cohorts::mark(&s.db, &actor(&staff), id, to, now()).await {
+    match cohorts::mark(&s.db, &actor(&staff), id, to, s.db.now()).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/cohorts/{id}?done=status")).into_response()),
         Err(MarkFailure::NoCohort) => Ok(staff.not_found(NOT_FOUND)),
         Err(MarkFailure::Refused(why)) => {
@@ -320,7 +321,7 @@ pub async fn activate_ready(
         return Ok(staff.not_found(NOT_FOUND));
     }
     let pipeline = s.pipeline()?;
-    let done = cohorts::activate_ready(&s.db, &pipeline, &actor(&staff), id, now()).await?;
+    let done = cohorts::activate_ready(&s.db, &pipeline, &actor(&staff), id, s.db.now()).await?;
     let mut notice = format!("{} member(s) activated.", done.live.len());
     if !done.not_ready.is_empty() {
         notice.push_str(&format!(
@@ -400,7 +401,7 @@ pub async fn save_ticks(
             &item.key,
             want,
             value,
-            now(),
+            s.db.now(),
         )
         .await
         {
@@ -477,7 +478,7 @@ pub async fn step(
         member,
         step,
         reason.as_deref(),
-        now(),
+        s.db.now(),
     )
     .await
     {

@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{field, Recruiter};
-use crate::domain::now;
 use crate::store::outbox;
 use crate::web::{form, AppState, PageError};
 
@@ -82,7 +81,7 @@ pub async fn retry(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let queued = match id.parse::<Uuid>() {
-        Ok(id) => outbox::retry_failed(&s.db, id, now()).await?,
+        Ok(id) => outbox::retry_failed(&s.db, id, s.db.now()).await?,
         Err(_) => false,
     };
     let to = format!(

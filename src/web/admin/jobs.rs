@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{json, Value};
 
 use super::{field, Staff};
-use crate::domain::now;
 use crate::email::dispatcher::OUTBOX_DISPATCH;
 use crate::jobs::Job;
 use crate::store::audit::{self, Entry};
@@ -35,7 +34,7 @@ pub async fn list(
         "resumed" => Some("Sending resumed: the outbox sends what waited."),
         _ => None,
     };
-    let at = now();
+    let at = s.db.now();
     let tz = s.settings.jobs.time_zone;
     let mut rows: Vec<Value> = Vec::new();
     for job in Job::ALL {
@@ -100,7 +99,7 @@ pub async fn run(
             before: None,
             after: Some(json!({ "claimed": done == "ran" })),
         },
-        now(),
+        s.db.now(),
     )
     .await?;
     tx.commit().await?;
@@ -134,7 +133,7 @@ pub async fn switch(
         }
         None => return Ok(staff.not_found(NO_JOB)),
     };
-    let at = now();
+    let at = s.db.now();
     let mut tx = s.db.begin().await?;
     store::set_switch(&mut tx, &name, enabled, &format!("staff:{}", staff.id), at).await?;
     audit::record(

@@ -29,7 +29,7 @@ use super::{form, pages, AppError, AppState, PageError};
 use crate::domain::email::EmailAddress;
 use crate::domain::staff::Role;
 use crate::domain::token::{hash_token, SecretToken};
-use crate::domain::{now, FieldErrors};
+use crate::domain::FieldErrors;
 use crate::store::{applications, outbox, sessions, users};
 
 /// `__Host-`: the browser keeps it only if it is `Secure`, for `Path=/` and without a
@@ -186,7 +186,7 @@ impl FromRequestParts<AppState> for PasswordChange {
         }
         let token = session_token(&parts.headers).map(|t| hash_token(&t));
         let user = match &token {
-            Some(h) => sessions::user(&s.db, h, now())
+            Some(h) => sessions::user(&s.db, h, s.db.now())
                 .await
                 .map_err(|e| PageError::from(e).into_response())?,
             None => None,
@@ -264,7 +264,7 @@ pub async fn home(staff: Staff, State(s): State<AppState>) -> Result<Response, P
         .collect();
     let total: i64 = by_status.iter().map(|(_, n)| n).sum();
     if !staff.may_recruit() {
-        let today = crate::domain::now().date_naive();
+        let today = s.db.now().date_naive();
         let filter = crate::domain::reports::Filter::parse(None, None, None, today)
             .expect("the default filter is valid");
         let weeks = crate::usecases::reports::replacement(&s.db, &filter, today).await?;
@@ -345,7 +345,7 @@ pub async fn login(
         Ok(e) if errors.is_empty() => users::credentials(&s.db, e.as_str()).await?,
         _ => None,
     };
-    let at = now();
+    let at = s.db.now();
     // A locked or disabled account is checked against the dummy hash like an unknown one, and
     // answers exactly as a wrong password does: the answer tells an attacker nothing.
     let open = user.as_ref().filter(|u| !u.shut(at));
@@ -410,7 +410,7 @@ pub async fn login(
 
 pub async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
     if let Some(t) = session_token(&headers) {
-        sessions::delete(&s.db, &hash_token(&t), now()).await?;
+        sessions::delete(&s.db, &hash_token(&t), s.db.now()).await?;
     }
     let mut r = Redirect::to("/admin/login").into_response();
     r.headers_mut().insert(

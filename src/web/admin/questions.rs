@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::{field, Recruiter, Staff};
 use crate::domain::quiz::{normalize_text, Choice, Kind, Question};
-use crate::domain::{add_error, now, FieldErrors};
+use crate::domain::{add_error, FieldErrors};
 use crate::store::quizzes;
 use crate::usecases::assessment::category_label;
 use crate::web::pages::errors_context;
@@ -410,7 +410,7 @@ pub async fn create(
             None,
         ));
     }
-    quizzes::save_question(&s.db, &q, now()).await?;
+    quizzes::save_question(&s.db, &q, s.db.now()).await?;
     Ok(Redirect::to(&format!("/admin/questions/{}?outcome=saved", q.key)).into_response())
 }
 
@@ -439,7 +439,7 @@ pub async fn update(
             None,
         ));
     }
-    let outcome = if quizzes::save_question(&s.db, &q, now()).await? {
+    let outcome = if quizzes::save_question(&s.db, &q, s.db.now()).await? {
         "saved"
     } else {
         "unchanged"

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::{field, Recruiter, Staff};
 use crate::domain::quiz::{Kind, QuizDef};
-use crate::domain::{add_error, now, FieldErrors};
+use crate::domain::{add_error, FieldErrors};
 use crate::store::{quizzes, Db};
 use crate::usecases::assessment::category_label;
 use crate::web::pages::errors_context;
@@ -310,7 +310,7 @@ async fn save(
         .await;
     }
     let mut tx = s.db.begin().await?;
-    quizzes::save_quiz(&mut tx, &def, now()).await?;
+    quizzes::save_quiz(&mut tx, &def, s.db.now()).await?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/quizzes").into_response())
 }

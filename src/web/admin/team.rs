@@ -13,7 +13,7 @@ use super::{field, Staff};
 use crate::domain::email::EmailAddress;
 use crate::domain::staff::Role;
 use crate::domain::token::hash_token;
-use crate::domain::{add_error, now, FieldErrors};
+use crate::domain::{add_error, FieldErrors};
 use crate::store::{audit, users};
 use crate::usecases::staff::{self as accounts, AccountRefusal};
 use crate::web::pages::{self, errors_context};
@@ -271,7 +271,7 @@ pub async fn invite_form(
     State(s): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
-    match users::invite_user(&s.db, &hash_token(&token), now()).await? {
+    match users::invite_user(&s.db, &hash_token(&token), s.db.now()).await? {
         Some((_, email)) => Ok(invite_page(
             StatusCode::OK,
             &token,
@@ -303,7 +303,7 @@ pub async fn accept_invite(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let hash = hash_token(&token);
-    let Some((user, email)) = users::invite_user(&s.db, &hash, now()).await? else {
+    let Some((user, email)) = users::invite_user(&s.db, &hash, s.db.now()).await? else {
         return Ok(pages::error_page(StatusCode::NOT_FOUND, INVITE_GONE));
     };
     let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;

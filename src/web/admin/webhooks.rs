@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{field, Staff};
 use crate::domain::webhooks::{parse_webhook, EVENTS};
-use crate::domain::{now, FieldErrors};
+use crate::domain::FieldErrors;
 use crate::store::webhooks as store;
 use crate::usecases::webhooks;
 use crate::web::pages::{errors_context, form_title};
@@ -122,7 +122,7 @@ pub async fn create(
     });
     match parse_webhook(&value) {
         Ok(new) => {
-            webhooks::register(&s.db, &format!("staff:{}", staff.id), &new, now()).await?;
+            webhooks::register(&s.db, &format!("staff:{}", staff.id), &new, s.db.now()).await?;
             Ok(Redirect::to("/admin/webhooks?done=created").into_response())
         }
         Err(errors) => page(&staff, &s, &pairs, &errors, None).await,
@@ -141,7 +141,7 @@ pub async fn delete(
 ) -> Result<Response, PageError> {
     let actor = format!("staff:{}", staff.id);
     match webhook_id(&id) {
-        Some(id) if webhooks::remove(&s.db, &actor, id, now()).await? => {
+        Some(id) if webhooks::remove(&s.db, &actor, id, s.db.now()).await? => {
             Ok(Redirect::to("/admin/webhooks?done=deleted").into_response())
         }
         _ => Ok(staff.not_found("There is no such webhook.")),
@@ -156,7 +156,7 @@ pub async fn enable(
 ) -> Result<Response, PageError> {
     let actor = format!("staff:{}", staff.id);
     match webhook_id(&id) {
-        Some(id) if webhooks::enable(&s.db, &actor, id, now()).await? => {
+        Some(id) if webhooks::enable(&s.db, &actor, id, s.db.now()).await? => {
             Ok(Redirect::to("/admin/webhooks?done=enabled").into_response())
         }
         Some(_) => Ok(Redirect::to("/admin/webhooks").into_response()),

@@ -7,7 +7,6 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::ApiKey;
-use crate::domain::now;
 use crate::store::applicants;
 use crate::web::{form, listing, AppError, AppState};
 
@@ -54,7 +53,7 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, AppError> {
     let f = filter(&s, query)?;
-    let (rows, more) = applicants::page(&s.db, &f, now()).await?;
+    let (rows, more) = applicants::page(&s.db, &f, s.db.now()).await?;
     let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
     let (tags, dups) = applicants::tags_and_duplicates(&s.db, &ids).await?;
     let items: Vec<Value> = rows

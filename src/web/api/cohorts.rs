@@ -16,7 +16,6 @@ use uuid::Uuid;
 use super::applications::{application_id, nullable, string, ErrorsOut, NO_CONTROL, VISIBLE};
 use super::ApiKey;
 use crate::domain::cohorts::{parse_cohort, CohortStatus};
-use crate::domain::now;
 use crate::store::cohorts::{CohortRow, ItemRow, MemberRow, TickRow};
 use crate::usecases::cohorts::{self, CreateFailure, OfferFailure, OfferOutcome};
 use crate::usecases::onboarding::{self, Step, StepFailure, Ticker};
@@ -156,8 +155,9 @@ fn cohort_json(
     checklist: &[ItemRow],
     members: &[MemberRow],
     ticks: &[TickRow],
+    today: chrono::NaiveDate,
 ) -> Value {
-    let status = CohortStatus::of(c.start_date, c.marked.as_deref(), now().date_naive());
+    let status = CohortStatus::of(c.start_date, c.marked.as_deref(), today);
     json!({
         "id": c.id,
         "name": c.name,
@@ -202,7 +202,7 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     let value = form::json(&headers, body, s.settings.max_body_bytes)?;
     let new = parse_cohort(&value).map_err(AppError::Validation)?;
-    let at = now();
+    let at = s.db.now();
     let cohort = match cohorts::create(&s.db, &key.actor(), None, &new, at).await {
         Ok(c) => c,
         Err(CreateFailure::Invalid(errors)) => return Err(AppError::Validation(errors)),
@@ -213,7 +213,13 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         [(axum::http::header::LOCATION, location)],
-        Json(cohort_json(&cohort, &checklist, &[], &[])),
+        Json(cohort_json(
+            &cohort,
+            &checklist,
+            &[],
+            &[],
+            s.db.now().date_naive(),
+        )),
     )
         .into_response())
 }
@@ -245,7 +251,13 @@ pub async fn get_one(
         .await?
         .ok_or(AppError::NotFound(NO_COHORT))?;
     let ticks = crate::store::cohorts::ticks_of_cohort(&s.db, id).await?;
-    Ok(Json(cohort_json(&cohort, &checklist, &members, &ticks)))
+    Ok(Json(cohort_json(
+        &cohort,
+        &checklist,
+        &members,
+        &ticks,
+        s.db.now().date_naive(),
+    )))
 }
 
 /// The applicants to offer seats to.
@@ -296,7 +308,7 @@ pub async fn create_offers(
         &key.actor(),
         cohort_id,
         &ids,
-        now(),
+        s.db.now(),
     )
     .await
     .map_err(|e| match e {
@@ -415,7 +427,7 @@ pub async fn tick(
         &item,
         done,
         bandwidth,
-        now(),
+        s.db.now(),
     )
     .await?;
     let mine: Vec<&TickRow> = ticks.iter().collect();
@@ -441,7 +453,8 @@ async fn step(
 ) -> Result<Json<Value>, AppError> {
     let id = application_id(id)?;
     let pipeline = s.pipeline()?;
-    let stage = onboarding::take(&s.db, &pipeline, &key.actor(), id, step, reason, now()).await?;
+    let stage =
+        onboarding::take(&s.db, &pipeline, &key.actor(), id, step, reason, s.db.now()).await?;
     Ok(Json(json!({ "id": id, "stage": stage })))
 }
 
@@ -571,10 +584,11 @@ pub async fn offboard(
     )
 )]
 pub async fn list(_key: ApiKey, State(s): State<AppState>) -> Result<Json<Value>, AppError> {
+    let today = s.db.now().date_naive();
     let items: Vec<Value> = crate::store::cohorts::list(&s.db)
         .await?
         .iter()
-        .map(|c| cohort_json(c, &[], &[], &[]))
+        .map(|c| cohort_json(c, &[], &[], &[], today))
         .collect();
     Ok(Json(json!({ "items": items })))
 }
@@ -617,7 +631,7 @@ pub async fn set_status(
         _ => return Err(AppError::field("status", "Give status as live or closed.")),
     };
     let id = cohort_id(&id)?;
-    cohorts::mark(&s.db, &key.actor(), id, &to, now())
+    cohorts::mark(&s.db, &key.actor(), id, &to, s.db.now())
         .await
         .map_err(mark_error)?;
     get_one(key, State(s), Path(id.to_string())).await
@@ -655,7 +669,7 @@ pub async fn activate_ready(
         return Err(AppError::NotFound(NO_COHORT));
     }
     let pipeline = s.pipeline()?;
-    let done = cohorts::activate_ready(&s.db, &pipeline, &key.actor(), id, now()).await?;
+    let done = cohorts::activate_ready(&s.db, &pipeline, &key.actor(), id, s.db.now()).await?;
     Ok(Json(json!({
         "activated": done.live,
         "not_ready": done.not_ready.iter().map(|(id, why)| json!({

@@ -138,7 +138,7 @@ impl FromRequestParts<AppState> for ApiKey {
                 "This API key is not valid or has been revoked.",
             ));
         };
-        api_keys::touch(&s.db, id, crate::domain::now()).await?;
+        api_keys::touch(&s.db, id, s.db.now()).await?;
         // A role this build does not know (written by a newer one) gets the narrowest.
         Ok(ApiKey {
             id,

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::applications::{string, ErrorsOut, NO_CONTROL, VISIBLE};
 use super::ApiKey;
 use crate::domain::reports::{self, Filter, RawHeadcount};
-use crate::domain::{now, FieldErrors};
+use crate::domain::FieldErrors;
 use crate::store::reports as rows;
 use crate::usecases::reports as report;
 use crate::web::form;
@@ -56,7 +56,7 @@ pub fn report_query(
 fn query_of(s: &AppState, raw: Option<String>) -> Result<ReportQuery, AppError> {
     report_query(
         &form::query(raw),
-        now().date_naive(),
+        s.db.now().date_naive(),
         s.settings.forecast_weeks,
     )
     .map_err(AppError::Validation)
@@ -90,7 +90,7 @@ pub async fn replacement(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, AppError> {
     let q = query_of(&s, raw)?;
-    let weeks = report::replacement(&s.db, &q.filter, now().date_naive()).await?;
+    let weeks = report::replacement(&s.db, &q.filter, s.db.now().date_naive()).await?;
     Ok(Json(json!({
         "market": q.filter.market, "from": q.filter.from, "to": q.filter.to, "weeks": weeks,
     })))
@@ -127,7 +127,7 @@ pub async fn forecast(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, AppError> {
     let q = query_of(&s, raw)?;
-    let f = report::forecast(&s.db, &q.filter, q.target, q.weeks, now().date_naive()).await?;
+    let f = report::forecast(&s.db, &q.filter, q.target, q.weeks, s.db.now().date_naive()).await?;
     Ok(Json(json!(f)))
 }
 
@@ -162,7 +162,9 @@ pub async fn funnel(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, AppError> {
     let q = query_of(&s, raw)?;
-    Ok(Json(json!(report::funnel(&s.db, &q.filter, now()).await?)))
+    Ok(Json(json!(
+        report::funnel(&s.db, &q.filter, s.db.now()).await?
+    )))
 }
 
 /// Selection rates at each automated or recruiter step (knockout screening, quiz, shortlist,
@@ -228,7 +230,7 @@ pub async fn quality(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, AppError> {
     let q = query_of(&s, raw)?;
-    let r = crate::usecases::quality::report(&s.db, &q.filter, now()).await?;
+    let r = crate::usecases::quality::report(&s.db, &q.filter, s.db.now()).await?;
     Ok(Json(json!(r)))
 }
 
@@ -312,7 +314,7 @@ pub async fn record_headcount(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
     let value = form::json(&headers, body, s.settings.max_body_bytes)?;
-    let at = now();
+    let at = s.db.now();
     let snapshot = RawHeadcount::from_json(&value)
         .and_then(|raw| raw.parse(at.date_naive()))
         .map_err(AppError::Validation)?;

@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use super::applications::ErrorsOut;
 use super::ApiKey;
-use crate::domain::now;
 use crate::domain::webhooks::parse_webhook;
 use crate::store::webhooks::{self as store, WebhookRow};
 use crate::usecases::webhooks;
@@ -89,7 +88,7 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     let value = form::json(&headers, body, s.settings.max_body_bytes)?;
     let new = parse_webhook(&value).map_err(AppError::Validation)?;
-    let w = webhooks::register(&s.db, &key.actor(), &new, now()).await?;
+    let w = webhooks::register(&s.db, &key.actor(), &new, s.db.now()).await?;
     Ok((StatusCode::CREATED, Json(webhook_json(&w))).into_response())
 }
 
@@ -129,7 +128,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
     let id: Uuid = id.parse().map_err(|_| AppError::NotFound(NO_WEBHOOK))?;
-    if webhooks::remove(&s.db, &key.actor(), id, now()).await? {
+    if webhooks::remove(&s.db, &key.actor(), id, s.db.now()).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(AppError::NotFound(NO_WEBHOOK))

@@ -13,7 +13,7 @@ use super::chart::{line_chart, Line};
 use super::pages::{errors_context, form_title};
 use super::{form, listing, AppState, PageError};
 use crate::domain::reports::{Filter, RawHeadcount, ReplacementWeek};
-use crate::domain::{iso, now, time, FieldErrors};
+use crate::domain::{iso, time, FieldErrors};
 use crate::store::reports as rows;
 use crate::usecases::reports as report;
 
@@ -240,7 +240,7 @@ async fn page(
     headcount: HeadcountForm,
     notice: Option<&str>,
 ) -> Result<Response, PageError> {
-    let today = now().date_naive();
+    let today = s.db.now().date_naive();
     let (q, query_errors) = match query {
         Ok(q) => (q, FieldErrors::new()),
         Err(e) => (
@@ -279,10 +279,10 @@ async fn page(
             "/reports/replacement.csv?{}",
             filter_query(&q.filter)
         ));
-        ctx["funnel"] = funnel_context(&report::funnel(&s.db, &q.filter, now()).await?);
+        ctx["funnel"] = funnel_context(&report::funnel(&s.db, &q.filter, s.db.now()).await?);
         let fair = report::fairness(&s.db, &q.filter, s.settings.fairness_min_group).await?;
         ctx["fairness"] = fairness_context(&fair);
-        let quality = crate::usecases::quality::report(&s.db, &q.filter, now()).await?;
+        let quality = crate::usecases::quality::report(&s.db, &q.filter, s.db.now()).await?;
         ctx["quality"] = quality_context(&quality);
         ctx["forecast"] = json!({
             "summary": f.summary, "target": f.target, "live": f.live, "reached": f.reached,
@@ -318,7 +318,7 @@ pub async fn reports(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
     let pairs = form::query(raw);
-    let query = report_query(&pairs, now().date_naive(), s.settings.forecast_weeks);
+    let query = report_query(&pairs, s.db.now().date_naive(), s.settings.forecast_weeks);
     let notice = (field(&pairs, "recorded") == "1")
         .then_some("The headcount snapshot is recorded; the report below includes it.");
     let blank = HeadcountForm {
@@ -343,7 +343,7 @@ pub async fn record_headcount(
         date: field(&pairs, "date").to_string(),
         headcount: field(&pairs, "headcount").to_string(),
     };
-    let at = now();
+    let at = s.db.now();
     match raw.parse(at.date_naive()) {
         Ok(h) => {
             let actor = format!("staff:{}", staff.id);
@@ -364,7 +364,7 @@ pub async fn replacement_csv(
     State(s): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
-    let today = now().date_naive();
+    let today = s.db.now().date_naive();
     let q = report_query(&form::query(raw), today, s.settings.forecast_weeks)
         .map_err(crate::web::AppError::Validation)?;
     let weeks = report::replacement(&s.db, &q.filter, today).await?;

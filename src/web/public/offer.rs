@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::link_invalid;
 use crate::domain::token::hash_token;
-use crate::domain::{iso, now, time};
+use crate::domain::{iso, time};
 use crate::store::tokens;
 use crate::usecases::cohorts::{self, Answer};
 use crate::web::form;
@@ -23,7 +23,8 @@ const INVALID: &str = "This offer link has expired or is not valid.";
 
 async fn application_of(s: &AppState, token: &str) -> Result<Option<Uuid>, PageError> {
     let t = tokens::find(&s.db, &hash_token(token), tokens::OFFER).await?;
-    Ok(t.filter(|t| t.expires_at > now()).map(|t| t.application_id))
+    Ok(t.filter(|t| t.expires_at > s.db.now())
+        .map(|t| t.application_id))
 }
 
 pub async fn show(
@@ -51,7 +52,7 @@ async fn render(
     let tz = s.settings.time_zone(&cohort.market);
     let closed = cohort.marked.as_deref() == Some("closed");
     let open = crate::store::cohorts::OPEN.contains(&offer.status.as_str())
-        && offer.expires_at > now()
+        && offer.expires_at > s.db.now()
         && !closed;
     let (heading, message) = match offer.status.as_str() {
         "accepted" => (
@@ -121,7 +122,7 @@ pub async fn answer(
         _ => return render(&s, id, &token, false, StatusCode::UNPROCESSABLE_ENTITY).await,
     };
     let pipeline = s.pipeline()?;
-    match cohorts::answer(&s.db, &pipeline, id, accept, now()).await? {
+    match cohorts::answer(&s.db, &pipeline, id, accept, s.db.now()).await? {
         Answer::Full | Answer::Closed => render(&s, id, &token, false, StatusCode::CONFLICT).await,
         _ => Ok(Redirect::to(&format!("/offer/{token}")).into_response()),
     }

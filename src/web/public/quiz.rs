@@ -162,7 +162,7 @@ async fn running(s: &AppState, token: &str) -> Result<Result<Running, Response>,
         return Ok(Err(link_invalid(EXPIRED, token)));
     };
     match attempts::latest(&s.db, app_id).await? {
-        Some(a) if a.status == attempts::OPEN && a.closes_at >= crate::domain::now() => {
+        Some(a) if a.status == attempts::OPEN && a.closes_at >= s.db.now() => {
             let items = attempts::items(&s.db, a.id).await?;
             let country = applications::get(&s.db, app_id).await?.country;
             Ok(Ok((a, items, s.settings.time_zone(&country))))
@@ -175,10 +175,8 @@ async fn running(s: &AppState, token: &str) -> Result<Result<Running, Response>,
 type Running = (AttemptRow, Vec<Item>, Tz);
 
 /// Time left until the deadline, as the page shows it, and in seconds for the countdown.
-pub fn remaining(attempt: &AttemptRow) -> (String, i64) {
-    let secs = (attempt.deadline - crate::domain::now())
-        .num_seconds()
-        .max(0);
+pub fn remaining(attempt: &AttemptRow, now: chrono::DateTime<chrono::Utc>) -> (String, i64) {
+    let secs = (attempt.deadline - now).num_seconds().max(0);
     (format!("{} min {:02} s", secs / 60, secs % 60), secs)
 }
 
@@ -198,6 +196,7 @@ pub async fn question(
     };
     Ok(question_page(
         StatusCode::OK,
+        s.db.now(),
         &token,
         &run,
         item,
@@ -208,6 +207,7 @@ pub async fn question(
 
 fn question_page(
     status: StatusCode,
+    now: chrono::DateTime<chrono::Utc>,
     token: &str,
     (attempt, items, tz): &Running,
     item: &Item,
@@ -234,7 +234,7 @@ fn question_page(
             }))
         })
         .collect();
-    let (left, left_secs) = remaining(attempt);
+    let (left, left_secs) = remaining(attempt, now);
     let nav: Vec<Value> = items
         .iter()
         .map(|i| {
@@ -417,6 +417,7 @@ pub async fn answer(
     if !errors.is_empty() {
         return Ok(question_page(
             StatusCode::UNPROCESSABLE_ENTITY,
+            s.db.now(),
             &token,
             &run,
             item,
@@ -457,7 +458,7 @@ pub async fn review(
         .map(|i| json!({ "n": i.position, "answered": i.answer.is_some() }))
         .collect();
     let unanswered = items.iter().filter(|i| i.answer.is_none()).count();
-    let (left, left_secs) = remaining(attempt);
+    let (left, left_secs) = remaining(attempt, s.db.now());
     Ok(pages::render(
         StatusCode::OK,
         "quiz_review",
@@ -490,7 +491,7 @@ pub async fn submit(
     check_attempt(&pairs, latest.as_ref())?;
     let attempt = latest.expect("checked above");
     if attempt.status == attempts::OPEN {
-        let by = if crate::domain::now() > attempt.closes_at {
+        let by = if s.db.now() > attempt.closes_at {
             "timed_out"
         } else {
             "submitted"

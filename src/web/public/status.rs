@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::link_invalid;
 use crate::domain::application::Status;
-use crate::domain::{now, time, FieldErrors};
+use crate::domain::{time, FieldErrors};
 use crate::store::{applications, attempts};
 use crate::usecases::assessment::{self, Gate};
 use crate::usecases::intake;
@@ -97,8 +97,16 @@ pub async fn tick(
     };
     let outcome = match (done, bandwidth) {
         (Ok(done), Ok(bandwidth)) => {
-            match onboarding::tick(&s.db, Ticker::Applicant, id, &item, done, bandwidth, now())
-                .await
+            match onboarding::tick(
+                &s.db,
+                Ticker::Applicant,
+                id,
+                &item,
+                done,
+                bandwidth,
+                s.db.now(),
+            )
+            .await
             {
                 Ok(_) => Ok(()),
                 Err(StepFailure::Invalid(e)) => Err((StatusCode::UNPROCESSABLE_ENTITY, e)),
@@ -232,7 +240,7 @@ async fn render_status_with(
     let quiz: Value = match (&ov.gate, &ov.latest) {
         (Gate::InProgress, Some(a)) => {
             let items = attempts::items(&s.db, a.id).await?;
-            let (left, _) = super::quiz::remaining(a);
+            let (left, _) = super::quiz::remaining(a, s.db.now());
             json!({
                 "in_progress": true,
                 "time_left": left,
