@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 
 use crate::domain::screening::{default_markets, default_rules, Market, Rule};
+use crate::domain::time::Span;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -112,6 +113,30 @@ pub struct JobSettings {
     pub live_snapshot: String,
     /// Offers seats that are free again to the next people on their cohort's waitlist.
     pub promote_waitlist: String,
+    /// Reminds applicants who have not confirmed their email, and closes (`expired`) those
+    /// who never do.
+    pub verify_reminder: String,
+    /// Invites verified applicants to a quiz that now exists for them, and reminds those who
+    /// have not started it.
+    pub quiz_reminder: String,
+    /// Reminds applicants of offers about to expire and releases expired ones; reminds
+    /// members before their cohort starts.
+    pub offer_reminders: String,
+    /// The verification reminder goes this long after the last verification email.
+    pub verify_reminder_after: Span,
+    /// Still unconfirmed this long after the last verification email: the application
+    /// expires.
+    pub verify_expire_after: Span,
+    /// The quiz reminder goes this long after the invitation if no attempt started...
+    pub quiz_reminder_after: Span,
+    /// ...and the last one this long after it.
+    pub quiz_last_reminder_after: Span,
+    /// A pending offer's reminder goes this long before it expires.
+    pub offer_reminder_before: Span,
+    /// Members get a reminder this long before their cohort starts...
+    pub start_reminder_before: Span,
+    /// ...and the last one this long before.
+    pub start_last_reminder_before: Span,
     /// Jobs switched on or off by name (`[jobs.enabled] live_snapshot = false`); a job not
     /// named is on.
     pub enabled: std::collections::BTreeMap<String, bool>,
@@ -129,6 +154,16 @@ impl Default for JobSettings {
             close_quiz_attempts: "0 * * * * *".into(),
             live_snapshot: "0 55 23 * * *".into(),
             promote_waitlist: "15 * * * * *".into(),
+            verify_reminder: "20 */10 * * * *".into(),
+            quiz_reminder: "25 */10 * * * *".into(),
+            offer_reminders: "30 */10 * * * *".into(),
+            verify_reminder_after: Span::hours(24),
+            verify_expire_after: Span::hours(7 * 24),
+            quiz_reminder_after: Span::hours(2 * 24),
+            quiz_last_reminder_after: Span::hours(5 * 24),
+            offer_reminder_before: Span::hours(24),
+            start_reminder_before: Span::hours(3 * 24),
+            start_last_reminder_before: Span::hours(24),
             enabled: Default::default(),
             time_zone: chrono_tz::UTC,
             catch_up_window: crate::domain::time::Span::hours(6),
@@ -291,6 +326,9 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("ONRAMP_JOB_CLOSE_QUIZ_ATTEMPTS", "jobs.close_quiz_attempts"),
     ("ONRAMP_JOB_LIVE_SNAPSHOT", "jobs.live_snapshot"),
     ("ONRAMP_JOB_PROMOTE_WAITLIST", "jobs.promote_waitlist"),
+    ("ONRAMP_JOB_VERIFY_REMINDER", "jobs.verify_reminder"),
+    ("ONRAMP_JOB_QUIZ_REMINDER", "jobs.quiz_reminder"),
+    ("ONRAMP_JOB_OFFER_REMINDERS", "jobs.offer_reminders"),
     (
         "ONRAMP_JOB_CLOSE_QUIZ_ATTEMPTS_ENABLED",
         "jobs.enabled.close_quiz_attempts",
@@ -302,6 +340,31 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     (
         "ONRAMP_JOB_PROMOTE_WAITLIST_ENABLED",
         "jobs.enabled.promote_waitlist",
+    ),
+    (
+        "ONRAMP_JOB_VERIFY_REMINDER_ENABLED",
+        "jobs.enabled.verify_reminder",
+    ),
+    (
+        "ONRAMP_JOB_QUIZ_REMINDER_ENABLED",
+        "jobs.enabled.quiz_reminder",
+    ),
+    (
+        "ONRAMP_JOB_OFFER_REMINDERS_ENABLED",
+        "jobs.enabled.offer_reminders",
+    ),
+    ("ONRAMP_VERIFY_REMINDER_AFTER", "jobs.verify_reminder_after"),
+    ("ONRAMP_VERIFY_EXPIRE_AFTER", "jobs.verify_expire_after"),
+    ("ONRAMP_QUIZ_REMINDER_AFTER", "jobs.quiz_reminder_after"),
+    (
+        "ONRAMP_QUIZ_LAST_REMINDER_AFTER",
+        "jobs.quiz_last_reminder_after",
+    ),
+    ("ONRAMP_OFFER_REMINDER_BEFORE", "jobs.offer_reminder_before"),
+    ("ONRAMP_START_REMINDER_BEFORE", "jobs.start_reminder_before"),
+    (
+        "ONRAMP_START_LAST_REMINDER_BEFORE",
+        "jobs.start_last_reminder_before",
     ),
     ("ONRAMP_TIME_ZONE", "jobs.time_zone"),
     ("ONRAMP_JOB_CATCH_UP_WINDOW", "jobs.catch_up_window"),
@@ -431,6 +494,23 @@ impl Settings {
         );
         set!("ONRAMP_JOB_LIVE_SNAPSHOT", self.jobs.live_snapshot);
         set!("ONRAMP_JOB_PROMOTE_WAITLIST", self.jobs.promote_waitlist);
+        set!("ONRAMP_JOB_VERIFY_REMINDER", self.jobs.verify_reminder);
+        set!("ONRAMP_JOB_QUIZ_REMINDER", self.jobs.quiz_reminder);
+        set!("ONRAMP_JOB_OFFER_REMINDERS", self.jobs.offer_reminders);
+        let j = &mut self.jobs;
+        set!("ONRAMP_VERIFY_REMINDER_AFTER", j.verify_reminder_after);
+        set!("ONRAMP_VERIFY_EXPIRE_AFTER", j.verify_expire_after);
+        set!("ONRAMP_QUIZ_REMINDER_AFTER", j.quiz_reminder_after);
+        set!(
+            "ONRAMP_QUIZ_LAST_REMINDER_AFTER",
+            j.quiz_last_reminder_after
+        );
+        set!("ONRAMP_OFFER_REMINDER_BEFORE", j.offer_reminder_before);
+        set!("ONRAMP_START_REMINDER_BEFORE", j.start_reminder_before);
+        set!(
+            "ONRAMP_START_LAST_REMINDER_BEFORE",
+            j.start_last_reminder_before
+        );
         for job in crate::jobs::Job::ALL {
             let key = format!("ONRAMP_JOB_{}_ENABLED", job.name().to_ascii_uppercase());
             if let Some(v) = get(&key) {
@@ -501,6 +581,16 @@ impl Settings {
         }
         if self.database_max_connections == 0 {
             bail!("database_max_connections: use at least 1");
+        }
+        let j = &self.jobs;
+        if j.verify_expire_after.duration() <= j.verify_reminder_after.duration() {
+            bail!("jobs.verify_expire_after (ONRAMP_VERIFY_EXPIRE_AFTER) must be longer than jobs.verify_reminder_after (ONRAMP_VERIFY_REMINDER_AFTER)");
+        }
+        if j.quiz_last_reminder_after.duration() <= j.quiz_reminder_after.duration() {
+            bail!("jobs.quiz_last_reminder_after (ONRAMP_QUIZ_LAST_REMINDER_AFTER) must be longer than jobs.quiz_reminder_after (ONRAMP_QUIZ_REMINDER_AFTER)");
+        }
+        if j.start_last_reminder_before.duration() >= j.start_reminder_before.duration() {
+            bail!("jobs.start_last_reminder_before (ONRAMP_START_LAST_REMINDER_BEFORE) must be shorter than jobs.start_reminder_before (ONRAMP_START_REMINDER_BEFORE)");
         }
         if self.mail.pool_size == 0 || self.outbox.batch_size <= 0 {
             bail!("mail.pool_size and outbox.batch_size must be at least 1");

@@ -46,11 +46,13 @@ pub enum Status {
     OnHold,
     Withdrawn,
     Offboarded,
+    /// Never confirmed their email in time; the address may apply again.
+    Expired,
 }
 
 impl Status {
     /// Every status with a fixed id (`InReview` stands for the configured review stages).
-    pub const ALL: [Status; 14] = [
+    pub const ALL: [Status; 15] = [
         Status::Applied,
         Status::Verified,
         Status::Waitlisted,
@@ -65,6 +67,7 @@ impl Status {
         Status::OnHold,
         Status::Withdrawn,
         Status::Offboarded,
+        Status::Expired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +87,7 @@ impl Status {
             Status::OnHold => "on_hold",
             Status::Withdrawn => "withdrawn",
             Status::Offboarded => "offboarded",
+            Status::Expired => "expired",
         }
     }
 
@@ -116,6 +120,7 @@ impl Status {
             Status::OnHold => "On hold",
             Status::Withdrawn => "Withdrawn",
             Status::Offboarded => "No longer active",
+            Status::Expired => "Closed: the email address was not confirmed in time",
         }
     }
 }

@@ -70,11 +70,17 @@ pub enum Kind {
     Rejected,
     Withdrawn,
     Offboarded,
+    /// Never confirmed their email in time (the verify_reminder job moves them); the address
+    /// may apply again, which reopens the application.
+    Expired,
 }
 
 impl Kind {
     fn is_final(self) -> bool {
-        matches!(self, Kind::Rejected | Kind::Withdrawn | Kind::Offboarded)
+        matches!(
+            self,
+            Kind::Rejected | Kind::Withdrawn | Kind::Offboarded | Kind::Expired
+        )
     }
 }
 
@@ -101,6 +107,7 @@ const BUILT_IN: &[(&str, &str, Kind)] = &[
     ("rejected", "Rejected", Kind::Rejected),
     ("withdrawn", "Withdrawn", Kind::Withdrawn),
     ("offboarded", "Offboarded", Kind::Offboarded),
+    ("expired", "Expired, email never confirmed", Kind::Expired),
 ];
 
 pub const REJECTED: &str = "rejected";
@@ -202,6 +209,10 @@ impl Pipeline {
         let recruiting = |k: Kind| matches!(k, QuizPassed | Shortlisted | Review(_) | Offered);
         match (from, to) {
             (f, _) if f.is_final() => false,
+            // Only the unconfirmed expire (the scheduled job moves them; see
+            // usecases::pipeline::agent_step_only).
+            (Screening, Expired) => true,
+            (_, Expired) => false,
             (_, Screening | QuizPassed) => false,
             (_, Rejected | Withdrawn) => true,
             (Live | Paused, Offboarded) => true,
@@ -304,6 +315,7 @@ fn flow_order(k: Kind) -> usize {
         Kind::Rejected => 105,
         Kind::Withdrawn => 106,
         Kind::Offboarded => 107,
+        Kind::Expired => 108,
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 use serde_json::{json, Value};
@@ -313,6 +313,13 @@ impl Dispatcher {
         if let Some(r) = &self.reply_to {
             builder = builder.reply_to(r.clone());
         }
+        // RFC 8058 one-click unsubscribe, on non-essential mail only (the link is minted only
+        // for those templates).
+        if let Some(url) = data["unsubscribe_url"].as_str().filter(|u| !u.is_empty()) {
+            builder = builder
+                .header(ListUnsubscribe(format!("<{url}>")))
+                .header(ListUnsubscribePost);
+        }
         Ok(builder.multipart(
             MultiPart::alternative()
                 .singlepart(
@@ -502,13 +509,20 @@ enum LinkKind {
     Quiz,
     /// A cohort offer's page, where the applicant accepts or declines.
     Offer,
+    /// The one-click unsubscribe page (non-essential mail only).
+    Unsubscribe,
 }
 
 impl LinkKind {
     /// The links an email carries.
     fn of(template: &str) -> &'static [Self] {
+        use LinkKind::*;
         match template {
             "verify_email" => &[LinkKind::Verify],
+            "verify_reminder" => &[Verify, Unsubscribe],
+            "quiz_reminder" => &[Quiz, Status, Unsubscribe],
+            "offer_reminder" => &[Offer, Status, Unsubscribe],
+            "cohort_start_reminder" => &[Status, Unsubscribe],
             "email_verified"
             | "quiz_passed"
             | "stage_update"
@@ -528,6 +542,7 @@ impl LinkKind {
             LinkKind::Status => tokens::STATUS,
             LinkKind::Quiz => tokens::QUIZ,
             LinkKind::Offer => tokens::OFFER,
+            LinkKind::Unsubscribe => tokens::UNSUBSCRIBE,
         }
     }
 
@@ -536,6 +551,8 @@ impl LinkKind {
             LinkKind::Verify => chrono::Duration::hours(s.verify_token_ttl_hours),
             LinkKind::Status | LinkKind::Quiz => chrono::Duration::days(s.status_token_ttl_days),
             LinkKind::Offer => s.offer_ttl.duration(),
+            // Long enough that a reminder found in an old inbox still works.
+            LinkKind::Unsubscribe => chrono::Duration::days(365),
         }
     }
 
@@ -546,6 +563,7 @@ impl LinkKind {
             LinkKind::Status => "status_url",
             LinkKind::Quiz => "quiz_url",
             LinkKind::Offer => "offer_url",
+            LinkKind::Unsubscribe => "unsubscribe_url",
         }
     }
 
@@ -555,6 +573,7 @@ impl LinkKind {
             LinkKind::Status => "status",
             LinkKind::Quiz => "quiz",
             LinkKind::Offer => "offer",
+            LinkKind::Unsubscribe => "unsubscribe",
         }
     }
 }
@@ -582,6 +601,43 @@ fn redact(text: &str) -> String {
         .map(|w| if w.contains('@') { "<address>" } else { w })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `List-Unsubscribe: <https://…/unsubscribe/TOKEN>`
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_string()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): the link unsubscribes on a
+/// POST, with no page in between.
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_string())
+    }
 }
 
 #[cfg(test)]

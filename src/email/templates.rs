@@ -30,8 +30,26 @@ email_files!(
     "staff_invite",
     "cohort_offer",
     "agent_activated",
-    "agent_offboarded"
+    "agent_offboarded",
+    "verify_reminder",
+    "quiz_reminder",
+    "offer_reminder",
+    "cohort_start_reminder"
 );
+
+/// Reminders and nudges: mail an applicant may turn off. They carry `List-Unsubscribe` (RFC
+/// 8058) and a one-click link; every other email is essential (verification, quiz invitations,
+/// results, offers) and carries neither.
+pub const NON_ESSENTIAL: &[&str] = &[
+    "verify_reminder",
+    "quiz_reminder",
+    "offer_reminder",
+    "cohort_start_reminder",
+];
+
+pub fn is_non_essential(template: &str) -> bool {
+    NON_ESSENTIAL.contains(&template)
+}
 
 const BASE_TXT: &str = include_str!("../../email_templates/base.txt.hbs");
 const BASE_HTML: &str = include_str!("../../email_templates/base.html.hbs");
@@ -74,6 +92,8 @@ impl Renderer {
                 "base_url": base_url,
                 "privacy_url": format!("{base_url}/privacy"),
                 "support_email": support_email,
+                // Set (by the dispatcher) only on non-essential mail.
+                "unsubscribe_url": "",
             }),
         })
     }

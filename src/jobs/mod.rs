@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::config::Settings;
 use crate::store::{jobs, Db};
+use crate::usecases::reminders;
 
 /// A job: its name in `job_runs`, and what one tick does (returning how many things it handled).
 #[derive(Clone, Copy)]
@@ -18,13 +19,19 @@ pub enum Job {
     CloseQuizAttempts,
     LiveSnapshot,
     PromoteWaitlist,
+    VerifyReminder,
+    QuizReminder,
+    OfferReminders,
 }
 
 impl Job {
-    pub const ALL: [Job; 3] = [
+    pub const ALL: [Job; 6] = [
         Job::CloseQuizAttempts,
         Job::LiveSnapshot,
         Job::PromoteWaitlist,
+        Job::VerifyReminder,
+        Job::QuizReminder,
+        Job::OfferReminders,
     ];
 
     pub fn name(self) -> &'static str {
@@ -32,6 +39,9 @@ impl Job {
             Job::CloseQuizAttempts => "close_quiz_attempts",
             Job::LiveSnapshot => "live_snapshot",
             Job::PromoteWaitlist => "promote_waitlist",
+            Job::VerifyReminder => "verify_reminder",
+            Job::QuizReminder => "quiz_reminder",
+            Job::OfferReminders => "offer_reminders",
         }
     }
 
@@ -73,6 +83,9 @@ impl Job {
             Job::CloseQuizAttempts => &s.jobs.close_quiz_attempts,
             Job::LiveSnapshot => &s.jobs.live_snapshot,
             Job::PromoteWaitlist => &s.jobs.promote_waitlist,
+            Job::VerifyReminder => &s.jobs.verify_reminder,
+            Job::QuizReminder => &s.jobs.quiz_reminder,
+            Job::OfferReminders => &s.jobs.offer_reminders,
         }
     }
 
@@ -87,6 +100,9 @@ impl Job {
             Job::PromoteWaitlist => {
                 Ok(crate::usecases::cohorts::promote_waitlist(db, settings, db.now()).await?)
             }
+            Job::VerifyReminder => Ok(reminders::verify(db, settings, db.now()).await?),
+            Job::QuizReminder => Ok(reminders::quiz(db, settings, db.now()).await?),
+            Job::OfferReminders => Ok(reminders::offers(db, settings, db.now()).await?),
         }
     }
 }

@@ -33,11 +33,21 @@ pub struct ApplicationRow {
     pub stage_since: Option<DateTime<Utc>>,
     /// When the agent went live (the first time), if they did.
     pub went_live_at: Option<DateTime<Utc>>,
+    /// When they turned off non-essential mail (reminders and nudges), if they did.
+    pub unsubscribed_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, email, full_name, phone, country, area, languages, weekly_hours, \
+impl ApplicationRow {
+    /// Whether they turned off non-essential mail.
+    pub fn unsubscribed(&self) -> bool {
+        self.unsubscribed_at.is_some()
+    }
+}
+
+pub(crate) const COLUMNS: &str =
+    "id, email, full_name, phone, country, area, languages, weekly_hours, \
      student, customer, adult, equipment, motivation, utm_source, utm_campaign, ref_code, status, \
-     email_verified_at, created_at, updated_at, stage_since, went_live_at";
+     email_verified_at, created_at, updated_at, stage_since, went_live_at, unsubscribed_at";
 
 /// Inserts each application unless one with its email exists (already stored, or earlier in the
 /// same list), in one statement. Returns the ids that were inserted: the check and the insert are

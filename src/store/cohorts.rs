@@ -127,7 +127,7 @@ pub struct OfferRow {
     pub decided_at: Option<DateTime<Utc>>,
 }
 
-const OFFER_COLUMNS: &str =
+pub(crate) const OFFER_COLUMNS: &str =
     "id, cohort_id, application_id, status, expires_at, created_at, decided_at";
 
 /// Offer states that are still open (one per applicant at a time).

@@ -10,6 +10,7 @@ pub mod cohorts;
 pub mod jobs;
 pub mod outbox;
 pub mod quizzes;
+pub mod reminders;
 pub mod reports;
 pub mod sessions;
 pub mod tags;

@@ -12,6 +12,8 @@ pub const STATUS: &str = "status";
 pub const QUIZ: &str = "quiz";
 /// Opens the applicant's cohort offer (accept or decline); reusable until it expires.
 pub const OFFER: &str = "offer";
+/// Turns off the applicant's non-essential mail (the one-click link in reminders).
+pub const UNSUBSCRIBE: &str = "unsubscribe";
 /// Kept by the browser that signed up (a cookie), so it can correct a mistyped address.
 pub const SIGNUP_RECEIPT: &str = "signup_receipt";
 

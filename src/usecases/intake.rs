@@ -271,9 +271,14 @@ async fn write_batch(
             continue;
         }
         // The address was already stored, or came earlier in this batch.
-        let existing = applications::find_by_email_tx(&mut tx, app.email.as_str())
+        let mut existing = applications::find_by_email_tx(&mut tx, app.email.as_str())
             .await?
             .ok_or(StoreError::NotFound)?;
+        if existing.status == Status::Expired.as_str() {
+            // The address never confirmed and the application closed: applying again reopens
+            // it, with a fresh verification link and reminders as for a new signup.
+            existing = reopen_expired(&mut tx, existing, db.now()).await?;
+        }
         send_new_link(&mut tx, settings, &existing, "duplicate_signup", db.now()).await?;
         out.push(Submitted {
             id: existing.id,
@@ -283,6 +288,19 @@ async fn write_batch(
     }
     tx.commit().await?;
     Ok(out)
+}
+
+/// Returns an expired application to `applied`, so its address can confirm again.
+async fn reopen_expired(
+    tx: &mut Tx,
+    app: applications::ApplicationRow,
+    now: DateTime<Utc>,
+) -> Result<applications::ApplicationRow, StoreError> {
+    if applications::move_status(tx, app.id, &[Status::Expired.as_str()], "applied", now).await? {
+        crate::store::reminders::forget(tx, app.id, crate::usecases::reminders::VERIFY).await?;
+        applications::record_event(tx, app.id, "reapplied", json!({}), "applicant", now).await?;
+    }
+    applications::get_tx(tx, app.id).await
 }
 
 /// Queues a fresh link if the last went out longer ago than the cooldown: a verification link

@@ -11,6 +11,7 @@ pub mod onboarding;
 pub mod pipeline;
 pub mod privacy;
 pub mod quality;
+pub mod reminders;
 pub mod reports;
 pub mod staff;
 pub mod webhooks;

@@ -196,7 +196,17 @@ pub(crate) async fn move_in_tx(
 /// A move into `live`, `paused` or `offboarded` that the flow has is still refused as a plain
 /// move: activation checks the checklist and the start date, and pausing and offboarding
 /// need a reason, so those go through the cohort's steps (`usecases::onboarding`).
+///
+/// `expired` is refused too: only the verify_reminder job moves applicants there, a week after
+/// their last verification email.
 pub fn agent_step_only(pipeline: &Pipeline, from: &str, to: &str) -> Option<MoveError> {
+    if to == "expired" {
+        return Some(MoveError::NotAllowed(
+            "Applications expire on their own when the email is not confirmed in time; reject \
+             or withdraw the application instead."
+                .into(),
+        ));
+    }
     let agent_stage = matches!(to, "live" | "paused" | "offboarded");
     (agent_stage && pipeline.check_move(from, to, None).is_ok()).then(|| {
         MoveError::NotAllowed(

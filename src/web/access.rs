@@ -71,7 +71,7 @@ fn row(
 /// Every route of the public port. Paths under `/admin` and `/api` are written in full.
 pub fn routes(limits: &RateLimits) -> Vec<Route> {
     use admin::{applicants, cohorts, emails, jobs, questions, quizzes, team, webhooks};
-    use public::{apply, offer, quiz, status, verify};
+    use public::{apply, offer, quiz, status, unsubscribe, verify};
     use Access::*;
     let (g, p) = (Method::GET, Method::POST);
     vec![
@@ -124,6 +124,18 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
         ),
         row(g.clone(), "/offer/{token}", Link, get(offer::show)),
         row(p.clone(), "/offer/{token}", Link, post(offer::answer)),
+        row(
+            g.clone(),
+            "/unsubscribe/{token}",
+            Link,
+            get(unsubscribe::show),
+        ),
+        row(
+            p.clone(),
+            "/unsubscribe/{token}",
+            Link,
+            post(unsubscribe::confirm),
+        ),
         row(
             p.clone(),
             "/status/{token}/quiz",

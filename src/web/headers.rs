@@ -13,9 +13,16 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 
 /// Paths whose URL holds a secret (an applicant's link).
 fn tokened(path: &str) -> bool {
-    ["/verify/", "/status/", "/quiz/", "/links/"]
-        .iter()
-        .any(|p| path.starts_with(p))
+    [
+        "/verify/",
+        "/status/",
+        "/quiz/",
+        "/links/",
+        "/offer/",
+        "/unsubscribe/",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
 }
 
 /// Pages never to be cached: those with a secret in the URL, and those with a person's data

@@ -30,6 +30,7 @@ page_files!(
     "verify_confirm",
     "link_used",
     "offer",
+    "unsubscribe",
     "privacy",
     "error",
     "quiz",

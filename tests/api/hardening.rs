@@ -820,6 +820,19 @@ async fn every_route_answers_each_caller_as_the_access_table_says() {
     app.offer(&cohort, &[&olga]).await;
     let offer_link = app.offer_link("olga@example.com").await;
     let offer_token = offer_link.trim_start_matches("/offer/").to_string();
+    // The unsubscribe link a reminder carries (minted the way the dispatcher does).
+    let olga_id: uuid::Uuid = olga.parse().unwrap();
+    let unsubscribe_token = onramp::store::tokens::issue(
+        &app.db,
+        olga_id,
+        onramp::store::tokens::UNSUBSCRIBE,
+        chrono::Duration::days(1),
+        app.db.now(),
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .to_string();
 
     let mut sessions = std::collections::HashMap::new();
     let mut keys = std::collections::HashMap::new();
@@ -875,6 +888,7 @@ async fn every_route_answers_each_caller_as_the_access_table_says() {
                 (Caller::ApplicantLink, Some("status")) => status_token.as_str(),
                 (Caller::ApplicantLink, Some("verify")) => verify_token.as_str(),
                 (Caller::ApplicantLink, Some("offer")) => offer_token.as_str(),
+                (Caller::ApplicantLink, Some("unsubscribe")) => unsubscribe_token.as_str(),
                 _ => "not-a-real-link-0000000000000000000000000",
             };
             let slug = if pattern.contains("questions") {

@@ -130,6 +130,8 @@ pub struct TestApp {
     pub dispatcher: Arc<Dispatcher>,
     pub smtp: Arc<Mutex<Smtp>>,
     pub api_key: String,
+    /// The app's clock: the system's, or a manual one the test moves (`spawn_app_at`).
+    pub clock: onramp::clock::Clock,
     _dir: tempfile::TempDir,
 }
 
@@ -184,13 +186,23 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(edit: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_at(edit, onramp::clock::Clock::system()).await
+}
+
+/// An app that reads the time from `clock` (a manual clock the test moves).
+pub async fn spawn_app_at(
+    edit: impl FnOnce(&mut Settings),
+    clock: onramp::clock::Clock,
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let (port, smtp) = start_smtp();
     let url = fresh_database_url(dir.path()).await;
     let mut settings = test_settings(&url, dir.path(), port);
     edit(&mut settings);
     let mailer = Mailer::from_settings(&settings).unwrap();
-    let app = Application::build(settings, mailer).await.unwrap();
+    let app = Application::build_with_clock(settings, mailer, clock.clone())
+        .await
+        .unwrap();
     let base = format!("http://{}", app.addr);
     let metrics_base = app.metrics_addr.map(|a| format!("http://{a}"));
     let db = app.state.db.clone();
@@ -223,6 +235,7 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Settings)) -> TestApp {
         dispatcher,
         smtp,
         api_key: key.as_str().to_string(),
+        clock,
         _dir: dir,
     }
 }

@@ -7,6 +7,7 @@ mod cohort_pages;
 mod cohorts;
 mod hardening;
 mod helpers;
+mod jobs;
 mod journey;
 mod ops;
 mod outbox;

@@ -198,6 +198,7 @@ fn bulk_controls(pipeline: &Pipeline, cohorts: &[CohortRow], today: chrono::Naiv
                 st.kind,
                 crate::domain::pipeline::Kind::Screening
                     | crate::domain::pipeline::Kind::QuizPassed
+                    | crate::domain::pipeline::Kind::Expired
             )
         })
         .map(|st| json!({ "value": st.id, "label": st.label }))

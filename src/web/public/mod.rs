@@ -6,6 +6,7 @@ pub mod apply;
 pub mod offer;
 pub mod quiz;
 pub mod status;
+pub mod unsubscribe;
 pub mod verify;
 
 use axum::http::header;

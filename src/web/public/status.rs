@@ -155,6 +155,7 @@ fn next_step(status: Status) -> &'static str {
         Status::Paused => "Your shifts are paused. Reply to any email from us when you are ready to come back.",
         Status::Withdrawn => "You withdrew this application. To apply again, reply to any email from us.",
         Status::Offboarded => "You are no longer working with us. Thank you for the work you did.",
+        Status::Expired => "Your email address was not confirmed within a week, so this application closed. You are welcome to apply again with the same address: fill in the form on the home page.",
     }
 }
 
