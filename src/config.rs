@@ -122,6 +122,12 @@ pub struct JobSettings {
     /// Reminds applicants of offers about to expire and releases expired ones; reminds
     /// members before their cohort starts.
     pub offer_reminders: String,
+    /// Nudges applicants idle in a stage longer than the stage's limit (`idle_limits`).
+    pub idle_nudge: String,
+    /// Anonymises applications rejected, withdrawn or expired `retention_months` ago.
+    pub retention_purge: String,
+    /// Months after which a rejected, withdrawn or expired application is anonymised.
+    pub retention_months: u32,
     /// The verification reminder goes this long after the last verification email.
     pub verify_reminder_after: Span,
     /// Still unconfirmed this long after the last verification email: the application
@@ -157,6 +163,9 @@ impl Default for JobSettings {
             verify_reminder: "20 */10 * * * *".into(),
             quiz_reminder: "25 */10 * * * *".into(),
             offer_reminders: "30 */10 * * * *".into(),
+            idle_nudge: "0 0 10 * * *".into(),
+            retention_purge: "0 30 3 * * *".into(),
+            retention_months: 6,
             verify_reminder_after: Span::hours(24),
             verify_expire_after: Span::hours(7 * 24),
             quiz_reminder_after: Span::hours(2 * 24),
@@ -329,6 +338,8 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("ONRAMP_JOB_VERIFY_REMINDER", "jobs.verify_reminder"),
     ("ONRAMP_JOB_QUIZ_REMINDER", "jobs.quiz_reminder"),
     ("ONRAMP_JOB_OFFER_REMINDERS", "jobs.offer_reminders"),
+    ("ONRAMP_JOB_IDLE_NUDGE", "jobs.idle_nudge"),
+    ("ONRAMP_JOB_RETENTION_PURGE", "jobs.retention_purge"),
     (
         "ONRAMP_JOB_CLOSE_QUIZ_ATTEMPTS_ENABLED",
         "jobs.enabled.close_quiz_attempts",
@@ -353,6 +364,16 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "ONRAMP_JOB_OFFER_REMINDERS_ENABLED",
         "jobs.enabled.offer_reminders",
     ),
+    ("ONRAMP_JOB_IDLE_NUDGE_ENABLED", "jobs.enabled.idle_nudge"),
+    (
+        "ONRAMP_JOB_RETENTION_PURGE_ENABLED",
+        "jobs.enabled.retention_purge",
+    ),
+    (
+        "ONRAMP_IDLE_LIMITS",
+        "pipeline.idle_limits (stage=span, comma-separated: quiz_passed=5d,shortlisted=7d)",
+    ),
+    ("ONRAMP_RETENTION_MONTHS", "jobs.retention_months"),
     ("ONRAMP_VERIFY_REMINDER_AFTER", "jobs.verify_reminder_after"),
     ("ONRAMP_VERIFY_EXPIRE_AFTER", "jobs.verify_expire_after"),
     ("ONRAMP_QUIZ_REMINDER_AFTER", "jobs.quiz_reminder_after"),
@@ -497,6 +518,22 @@ impl Settings {
         set!("ONRAMP_JOB_VERIFY_REMINDER", self.jobs.verify_reminder);
         set!("ONRAMP_JOB_QUIZ_REMINDER", self.jobs.quiz_reminder);
         set!("ONRAMP_JOB_OFFER_REMINDERS", self.jobs.offer_reminders);
+        set!("ONRAMP_JOB_IDLE_NUDGE", self.jobs.idle_nudge);
+        set!("ONRAMP_JOB_RETENTION_PURGE", self.jobs.retention_purge);
+        set!("ONRAMP_RETENTION_MONTHS", self.jobs.retention_months);
+        if let Some(v) = get("ONRAMP_IDLE_LIMITS") {
+            let mut limits = std::collections::BTreeMap::new();
+            for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let Some((stage, span)) = pair.split_once('=') else {
+                    bail!("ONRAMP_IDLE_LIMITS: write stage=span pairs such as shortlisted=7d, not {pair:?}");
+                };
+                let span: Span = span
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("ONRAMP_IDLE_LIMITS: {}: {e}", stage.trim()))?;
+                limits.insert(stage.trim().to_string(), span);
+            }
+            self.pipeline.idle_limits = limits;
+        }
         let j = &mut self.jobs;
         set!("ONRAMP_VERIFY_REMINDER_AFTER", j.verify_reminder_after);
         set!("ONRAMP_VERIFY_EXPIRE_AFTER", j.verify_expire_after);
@@ -583,6 +620,9 @@ impl Settings {
             bail!("database_max_connections: use at least 1");
         }
         let j = &self.jobs;
+        if j.retention_months == 0 {
+            bail!("jobs.retention_months (ONRAMP_RETENTION_MONTHS): use at least 1");
+        }
         if j.verify_expire_after.duration() <= j.verify_reminder_after.duration() {
             bail!("jobs.verify_expire_after (ONRAMP_VERIFY_EXPIRE_AFTER) must be longer than jobs.verify_reminder_after (ONRAMP_VERIFY_REMINDER_AFTER)");
         }

@@ -126,6 +126,10 @@ pub struct Filter {
     pub applied_from: Option<NaiveDate>,
     pub applied_to: Option<NaiveDate>,
     pub stuck_days: Option<i64>,
+    /// Only those in their stage longer than the stage's limit (`pipeline.idle_limits`): the
+    /// limits are copied here when the filter is read.
+    pub stuck: bool,
+    pub stuck_limits: Vec<(String, chrono::Duration)>,
     pub sort: Sort,
     pub limit: i64,
     pub after: Option<Cursor>,
@@ -148,6 +152,7 @@ pub const PARAMETERS: &[&str] = &[
     "applied_from",
     "applied_to",
     "stuck_days",
+    "stuck",
     "sort",
     "limit",
     "after",
@@ -220,6 +225,10 @@ impl Filter {
                         "Use a whole number of days from 1 to 3650 for stuck_days.",
                     ),
                 },
+                "stuck" => {
+                    f.stuck = boolean("stuck", v, e) == Some(true);
+                    f.stuck_limits = stuck_limits(f.stuck, pipeline);
+                }
                 "sort" => sort_raw = Some(v),
                 "limit" => match v.parse::<i64>() {
                     Ok(n) if (1..=LIMIT_MAX).contains(&n) => f.limit = n,
@@ -307,6 +316,7 @@ impl Filter {
         push("applied_from", self.applied_from.map(|d| d.to_string()));
         push("applied_to", self.applied_to.map(|d| d.to_string()));
         push("stuck_days", self.stuck_days.map(|d| d.to_string()));
+        push("stuck", self.stuck.then(|| "true".to_string()));
         push(
             "sort",
             (self.sort != Sort::default()).then(|| self.sort.as_str().to_string()),
@@ -353,6 +363,15 @@ fn search_words(v: &str, e: &mut FieldErrors) -> Vec<String> {
         );
     }
     words
+}
+
+/// The limits a `stuck=true` filter applies (none for false or unreadable).
+fn stuck_limits(stuck: bool, pipeline: &Pipeline) -> Vec<(String, chrono::Duration)> {
+    if stuck {
+        pipeline.idle_limits().to_vec()
+    } else {
+        Vec::new()
+    }
 }
 
 fn boolean(field: &str, v: &str, e: &mut FieldErrors) -> Option<bool> {

@@ -9,6 +9,8 @@
 
 use serde::Deserialize;
 
+use super::time::Span;
+
 /// A review stage an admin defines, between `shortlisted` and `offered`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -24,6 +26,10 @@ pub struct PipelineSettings {
     pub review_stages: Vec<ReviewStage>,
     /// The reasons a move to `rejected` may give; one is required.
     pub reject_reasons: Vec<String>,
+    /// How long an applicant may stay in a stage before they count as stuck: the `idle_nudge`
+    /// job nudges them once per stay, and the applicant list's `stuck` filter shows them. A
+    /// stage not named has no limit.
+    pub idle_limits: std::collections::BTreeMap<String, Span>,
 }
 
 impl Default for PipelineSettings {
@@ -48,6 +54,16 @@ impl Default for PipelineSettings {
             ]
             .map(String::from)
             .to_vec(),
+            // Built-in stages only: review stages are the admin's to define, and to limit.
+            idle_limits: [
+                ("quiz_passed", 5),
+                ("shortlisted", 7),
+                ("on_hold", 30),
+                ("onboarding", 14),
+            ]
+            .into_iter()
+            .map(|(stage, days)| (stage.to_string(), Span::hours(days * 24)))
+            .collect(),
         }
     }
 }
@@ -144,6 +160,7 @@ impl MoveError {
 pub struct Pipeline {
     stages: Vec<Stage>,
     reasons: Vec<String>,
+    idle_limits: Vec<(String, chrono::Duration)>,
 }
 
 impl Pipeline {
@@ -185,9 +202,30 @@ impl Pipeline {
         if s.reject_reasons.iter().all(|r| r.trim().is_empty()) {
             return Err("pipeline.reject_reasons: list at least one reason".into());
         }
+        for stage in s.idle_limits.keys() {
+            if !stages.iter().any(|st| &st.id == stage) {
+                return Err(format!(
+                    "pipeline.idle_limits (ONRAMP_IDLE_LIMITS): {stage:?} is not a stage"
+                ));
+            }
+        }
+        // In the flow's order, as people read them.
+        let mut idle_limits: Vec<(Kind, String, chrono::Duration)> = stages
+            .iter()
+            .filter_map(|st| {
+                s.idle_limits
+                    .get(&st.id)
+                    .map(|l| (st.kind, st.id.clone(), l.duration()))
+            })
+            .collect();
+        idle_limits.sort_by_key(|(kind, ..)| flow_order(*kind));
         Ok(Self {
             stages,
             reasons: s.reject_reasons.clone(),
+            idle_limits: idle_limits
+                .into_iter()
+                .map(|(_, id, limit)| (id, limit))
+                .collect(),
         })
     }
 
@@ -197,6 +235,11 @@ impl Pipeline {
 
     pub fn stages(&self) -> &[Stage] {
         &self.stages
+    }
+
+    /// Each stage with a time limit, and the limit.
+    pub fn idle_limits(&self) -> &[(String, chrono::Duration)] {
+        &self.idle_limits
     }
 
     pub fn reject_reasons(&self) -> &[String] {

@@ -78,6 +78,21 @@ mod tests {
     }
 }
 
+/// A length of time for people: "7 days", "1 day", "36 hours", "30 minutes".
+pub fn in_words(d: chrono::Duration) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    let secs = d.num_seconds();
+    if secs % 86_400 == 0 {
+        plural(secs / 86_400, "day")
+    } else if secs % 3600 == 0 {
+        plural(secs / 3600, "hour")
+    } else if secs % 60 == 0 {
+        plural(secs / 60, "minute")
+    } else {
+        plural(secs, "second")
+    }
+}
+
 /// A length of time written the way settings write it: a whole number and a unit, `30s`, `15m`,
 /// `72h`, `7d` or `2w` (the unit is required, so `72` is not read as hours or seconds by guess).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

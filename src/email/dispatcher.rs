@@ -522,7 +522,7 @@ impl LinkKind {
             "verify_reminder" => &[Verify, Unsubscribe],
             "quiz_reminder" => &[Quiz, Status, Unsubscribe],
             "offer_reminder" => &[Offer, Status, Unsubscribe],
-            "cohort_start_reminder" => &[Status, Unsubscribe],
+            "cohort_start_reminder" | "idle_nudge" => &[Status, Unsubscribe],
             "email_verified"
             | "quiz_passed"
             | "stage_update"

@@ -34,7 +34,8 @@ email_files!(
     "verify_reminder",
     "quiz_reminder",
     "offer_reminder",
-    "cohort_start_reminder"
+    "cohort_start_reminder",
+    "idle_nudge"
 );
 
 /// Reminders and nudges: mail an applicant may turn off. They carry `List-Unsubscribe` (RFC
@@ -45,6 +46,7 @@ pub const NON_ESSENTIAL: &[&str] = &[
     "quiz_reminder",
     "offer_reminder",
     "cohort_start_reminder",
+    "idle_nudge",
 ];
 
 pub fn is_non_essential(template: &str) -> bool {

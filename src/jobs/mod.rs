@@ -22,16 +22,20 @@ pub enum Job {
     VerifyReminder,
     QuizReminder,
     OfferReminders,
+    IdleNudge,
+    RetentionPurge,
 }
 
 impl Job {
-    pub const ALL: [Job; 6] = [
+    pub const ALL: [Job; 8] = [
         Job::CloseQuizAttempts,
         Job::LiveSnapshot,
         Job::PromoteWaitlist,
         Job::VerifyReminder,
         Job::QuizReminder,
         Job::OfferReminders,
+        Job::IdleNudge,
+        Job::RetentionPurge,
     ];
 
     pub fn name(self) -> &'static str {
@@ -42,6 +46,8 @@ impl Job {
             Job::VerifyReminder => "verify_reminder",
             Job::QuizReminder => "quiz_reminder",
             Job::OfferReminders => "offer_reminders",
+            Job::IdleNudge => "idle_nudge",
+            Job::RetentionPurge => "retention_purge",
         }
     }
 
@@ -86,6 +92,8 @@ impl Job {
             Job::VerifyReminder => &s.jobs.verify_reminder,
             Job::QuizReminder => &s.jobs.quiz_reminder,
             Job::OfferReminders => &s.jobs.offer_reminders,
+            Job::IdleNudge => &s.jobs.idle_nudge,
+            Job::RetentionPurge => &s.jobs.retention_purge,
         }
     }
 
@@ -103,6 +111,10 @@ impl Job {
             Job::VerifyReminder => Ok(reminders::verify(db, settings, db.now()).await?),
             Job::QuizReminder => Ok(reminders::quiz(db, settings, db.now()).await?),
             Job::OfferReminders => Ok(reminders::offers(db, settings, db.now()).await?),
+            Job::IdleNudge => Ok(reminders::idle(db, settings, db.now()).await?),
+            Job::RetentionPurge => {
+                Ok(crate::usecases::privacy::purge(db, settings, db.now()).await?)
+            }
         }
     }
 }

@@ -133,6 +133,19 @@ macro_rules! push_conditions {
             qb.push(format!(" AND {t}.stage_since < "))
                 .push_bind(cutoff);
         }
+        if f.stuck {
+            // Over their own stage's limit; no limits at all match nobody.
+            qb.push(" AND (1 = 0");
+            for (stage, limit) in &f.stuck_limits {
+                let cutoff: DateTime<Utc> = $now - *limit;
+                qb.push(format!(" OR ({t}.status = "))
+                    .push_bind(stage.clone())
+                    .push(format!(" AND {t}.stage_since < "))
+                    .push_bind(cutoff)
+                    .push(")");
+            }
+            qb.push(")");
+        }
     }};
 }
 

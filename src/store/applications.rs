@@ -386,6 +386,15 @@ pub async fn erase_personal(
     super::applicants::unindex(tx, id, erased_address).await
 }
 
+/// Applications in a purged stage (rejected, withdrawn, expired) since before `cutoff` and
+/// not yet anonymised, oldest first.
+pub async fn purgeable(db: &Db, cutoff: DateTime<Utc>, limit: i64) -> Result<Vec<Uuid>> {
+    const SQL: &str = "SELECT id FROM applications \
+        WHERE status IN ('rejected', 'withdrawn', 'expired') AND stage_since < $1 \
+        AND email NOT LIKE '%@erased.invalid' ORDER BY stage_since, id LIMIT $2";
+    Ok(on_db!(db, p => sqlx::query_scalar(SQL).bind(cutoff).bind(limit).fetch_all(p).await?))
+}
+
 /// Bind parameters per `IN (…)` list: well under SQLite's limit of 32,766.
 const IN_CHUNK: usize = 1000;
 

@@ -122,6 +122,29 @@ pub async fn quiz_not_started(
     )
 }
 
+/// Applicants in `stage` since before `cutoff` who take non-essential mail and were not nudged
+/// during this stay; after `from` (their stage_since, id), longest idle first.
+pub async fn idle(
+    db: &Db,
+    stage: &str,
+    cutoff: DateTime<Utc>,
+    from: Cursor,
+    limit: i64,
+) -> Result<Vec<ApplicationRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM applications a WHERE a.status = $1 AND a.stage_since < $2 \
+         AND a.unsubscribed_at IS NULL \
+         AND (a.stage_since > $3 OR (a.stage_since = $3 AND a.id > $4)) \
+         AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.application_id = a.id \
+             AND r.kind LIKE 'idle:%' AND r.sent_at >= a.stage_since) \
+         ORDER BY a.stage_since, a.id LIMIT $5"
+    );
+    Ok(
+        on_db!(db, p => sqlx::query_as(&sql).bind(stage).bind(cutoff).bind(from.0).bind(from.1)
+        .bind(limit).fetch_all(p).await?),
+    )
+}
+
 /// Pending offers that expire after `after` and at or before `until`, soonest first.
 pub async fn pending_offers(
     db: &Db,

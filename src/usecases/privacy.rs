@@ -7,7 +7,10 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::store::audit::{self, Entry};
-use crate::store::{applications, attempts, outbox, tokens, Db, StoreError};
+use chrono::{DateTime, Utc};
+
+use crate::config::Settings;
+use crate::store::{applications, attempts, outbox, tokens, Db, StoreError, Tx};
 
 /// Everything stored about one applicant.
 pub async fn export(db: &Db, id: Uuid) -> Result<Value, StoreError> {
@@ -83,13 +86,9 @@ pub async fn record_export(db: &Db, actor: &str, id: Uuid) -> Result<(), StoreEr
 /// Erases an applicant's personal data, in one transaction with its audit row.
 pub async fn erase(db: &Db, actor: &str, id: Uuid) -> Result<(), StoreError> {
     let at = db.now();
-    let erased_address = format!("erased-{}@erased.invalid", id.simple());
     let mut tx = db.begin().await?;
     applications::get_for_update(&mut tx, id).await?;
-    applications::erase_personal(&mut tx, id, &erased_address, at).await?;
-    outbox::erase_for_application(&mut tx, id, &erased_address).await?;
-    tokens::delete_for_application(&mut tx, id).await?;
-    applications::record_event(&mut tx, id, "erased", json!({}), actor, at).await?;
+    erase_in_tx(&mut tx, actor, id, at).await?;
     let subject = format!("application:{id}");
     let entry = Entry {
         actor,
@@ -101,3 +100,75 @@ pub async fn erase(db: &Db, actor: &str, id: Uuid) -> Result<(), StoreError> {
     audit::record(&mut tx, entry, at).await?;
     tx.commit().await
 }
+
+/// The address an erased application keeps: unique to it, and never deliverable.
+pub fn erased_address(id: Uuid) -> String {
+    format!("erased-{}@erased.invalid", id.simple())
+}
+
+/// Anonymises application `id` (locked by the caller) inside `tx`: personal fields, its emails'
+/// addresses and its links; a timeline event records it.
+async fn erase_in_tx(
+    tx: &mut Tx,
+    actor: &str,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let erased_address = erased_address(id);
+    applications::erase_personal(tx, id, &erased_address, at).await?;
+    outbox::erase_for_application(tx, id, &erased_address).await?;
+    tokens::delete_for_application(tx, id).await?;
+    applications::record_event(tx, id, "erased", json!({}), actor, at).await
+}
+
+/// `retention_purge`: applications rejected, withdrawn or expired more than
+/// `retention_months` ago are anonymised as an erasure does it, a batch per transaction with
+/// one audit row per batch. Returns how many were anonymised.
+pub async fn purge(db: &Db, settings: &Settings, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    const ACTOR: &str = "retention_purge";
+    const BATCH: i64 = 200;
+    let cutoff = now
+        .checked_sub_months(chrono::Months::new(settings.jobs.retention_months))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let mut done = 0;
+    loop {
+        let due = applications::purgeable(db, cutoff, BATCH).await?;
+        if due.is_empty() {
+            break;
+        }
+        let mut tx = db.begin().await?;
+        let still: Vec<Uuid> = applications::get_many_for_update(&mut tx, &due)
+            .await?
+            .into_iter()
+            .filter(|a| {
+                PURGED_STAGES.contains(&a.status.as_str()) && a.email != erased_address(a.id)
+            })
+            .map(|a| a.id)
+            .collect();
+        for id in &still {
+            erase_in_tx(&mut tx, ACTOR, *id, now).await?;
+        }
+        let entry = Entry {
+            actor: ACTOR,
+            action: "application.retention_purge",
+            subject: "applications",
+            before: None,
+            after: Some(json!({
+                "anonymised": still.len(),
+                "application_ids": still,
+                "ended_before": cutoff,
+                "stages": PURGED_STAGES,
+            })),
+        };
+        audit::record(&mut tx, entry, now).await?;
+        tx.commit().await?;
+        done += still.len();
+        if still.is_empty() {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// The stages whose applications the retention purge anonymises once old enough.
+pub const PURGED_STAGES: [&str; 3] = ["rejected", "withdrawn", "expired"];

@@ -177,6 +177,59 @@ async fn quiz_emails(
     Ok(n)
 }
 
+/// `idle_nudge`: applicants in a stage longer than its limit (`pipeline.idle_limits`) get one
+/// nudge per stay in it; their recruiter finds them under the applicant list's `stuck` filter.
+pub async fn idle(db: &Db, settings: &Settings, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let pipeline = pipeline_of(settings)?;
+    let mut done = 0;
+    for (stage, limit) in pipeline.idle_limits() {
+        let label = pipeline
+            .stage(stage)
+            .map_or(stage.as_str(), |s| s.label.as_str());
+        let cutoff = now - *limit;
+        let mut from = reminders::start();
+        loop {
+            let due = reminders::idle(db, stage, cutoff, from, BATCH).await?;
+            let Some(last) = due.last() else { break };
+            from = (last.stage_since.unwrap_or(last.created_at), last.id);
+            let stay = |a: &ApplicationRow| a.stage_since.map_or(0, |t| t.timestamp_micros());
+            let claims: Vec<(Uuid, String)> = due
+                .iter()
+                .map(|a| (a.id, format!("idle:{stage}:{}", stay(a))))
+                .collect();
+            let Some((mut tx, apps)) = claim_batch(db, &claims, now).await? else {
+                continue;
+            };
+            let emails: Vec<NewEmail> = apps
+                .iter()
+                // Still in the stay that was due.
+                .filter(|a| {
+                    &a.status == stage && due.iter().any(|d| d.id == a.id && stay(d) == stay(a))
+                })
+                .map(|a| {
+                    let since = a.stage_since.unwrap_or(a.created_at);
+                    NewEmail {
+                        idempotency_key: format!("reminder:idle:{}:{stage}:{}", a.id, stay(a)),
+                        template: "idle_nudge",
+                        recipient: &a.email,
+                        payload: json!({
+                            "application_id": a.id,
+                            "name": a.full_name,
+                            "stage": label,
+                            "since": time::date(since, settings.time_zone(&a.country)),
+                            "onboarding": stage == "onboarding",
+                        }),
+                    }
+                })
+                .collect();
+            outbox::enqueue_many(&mut tx, &emails, now).await?;
+            tx.commit().await?;
+            done += emails.len();
+        }
+    }
+    Ok(done)
+}
+
 /// Claims `claims` in a new transaction and re-reads, under lock, the applicants whose claim
 /// was new: the caller queues their emails and commits. None when nobody is new.
 async fn claim_batch(

@@ -372,3 +372,161 @@ async fn offer_reminders_remind_before_expiry_release_on_expiry_and_remind_membe
     app.clock.set(at("2027-03-01T06:00:00Z"));
     assert_eq!(app.tick(Job::OfferReminders).await, 0);
 }
+
+impl TestApp {
+    /// Moves `id` to `to` through the API (rejections with a listed reason).
+    async fn moved(&self, id: &str, to: &str) {
+        let mut body = serde_json::json!({ "to": to });
+        if to == "rejected" {
+            body["reason"] = "Role filled".into();
+        }
+        let r = self.move_to(id, body).await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+
+    /// The emails of those the applicant list's `stuck` filter shows.
+    async fn stuck(&self) -> Vec<String> {
+        let r = self
+            .get_key(&self.api_key, "/api/v1/applications?stuck=true")
+            .await;
+        assert_eq!(r.status(), 200);
+        let r: serde_json::Value = r.json().await.unwrap();
+        let mut out: Vec<String> = r["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["email"].as_str().unwrap().to_string())
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+#[tokio::test]
+async fn idle_nudge_nudges_once_per_stay_over_the_stage_limit_and_the_stuck_filter_shows_them() {
+    // The phone screen is a review stage the admin gives a limit.
+    let app = spawn_app_at(
+        |s| {
+            s.pipeline
+                .idle_limits
+                .insert("phone_screen".into(), "7d".parse().unwrap());
+        },
+        Clock::manual(onramp::domain::now()),
+    )
+    .await;
+    let u1 = app.shortlisted("u1@x.test").await;
+    let u2 = app.shortlisted("u2@x.test").await;
+    let u3 = app.shortlisted("u3@x.test").await;
+    let u4 = app.shortlisted("u4@x.test").await;
+    app.moved(&u3, "rejected").await;
+    onramp::usecases::reminders::unsubscribe(&app.db, u2.parse().unwrap(), app.db.now())
+        .await
+        .unwrap();
+    app.advance(Duration::days(3));
+    app.moved(&u4, "phone_screen").await;
+    app.drain().await;
+
+    // Shortlisted has a 7-day limit: six days on, nobody is stuck.
+    app.advance(Duration::days(3));
+    assert_eq!(app.tick(Job::IdleNudge).await, 0);
+    assert!(app.stuck().await.is_empty());
+    // Past it: u1 is nudged; u2 is stuck too but unsubscribed; u3 was rejected (no limit).
+    app.advance(Duration::days(1) + Duration::hours(1));
+    let seen = app.received().len();
+    assert_eq!(app.tick(Job::IdleNudge).await, 1);
+    app.drain().await;
+    let mail = app.new_mail(seen, "u1@x.test");
+    assert_eq!(mail.len(), 1);
+    assert_eq!(subject(&mail[0]), "An update on your onramp application");
+    assert!(decode_qp(&mail[0]).contains("Shortlisted"));
+    unsubscribe_link(&mail[0], &app.base);
+    assert_eq!(app.received().len(), seen + 1);
+    assert_eq!(app.stuck().await, ["u1@x.test", "u2@x.test"]);
+    // The admin page's filter says what the limits are.
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let cookie = app.sign_in("rita@onramp.test").await;
+    let page = app
+        .get_as(&cookie, "/admin/applicants?stuck=true")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Limits: Quiz passed 5 days, Shortlisted 7 days, Phone screen 7 days, Onboarding 14 days, On hold 30 days."), "{page}");
+    assert!(page.contains("u1@x.test") && page.contains("u2@x.test"));
+    assert!(!page.contains("u4@x.test"));
+    // u4 passes the phone screen's 7 days; u1 is not nudged twice for one stay.
+    app.advance(Duration::days(3));
+    let seen = app.received().len();
+    assert_eq!(app.tick(Job::IdleNudge).await, 1);
+    app.drain().await;
+    assert_eq!(app.new_mail(seen, "u4@x.test").len(), 1);
+    assert!(app.new_mail(seen, "u1@x.test").is_empty());
+    // A new stay in a stage may be nudged again.
+    app.moved(&u1, "phone_screen").await;
+    app.advance(Duration::days(7) + Duration::hours(1));
+    let seen = app.received().len();
+    assert_eq!(app.tick(Job::IdleNudge).await, 1);
+    app.drain().await;
+    assert_eq!(app.new_mail(seen, "u1@x.test").len(), 1);
+    // A bad value for the filter is named.
+    let r = app
+        .get_key(&app.api_key, "/api/v1/applications?stuck=maybe")
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("stuck"));
+}
+
+#[tokio::test]
+async fn retention_purge_anonymises_old_endings_in_audited_batches_and_keeps_the_rest() {
+    let t0 = onramp::domain::now();
+    let app = app_at(t0).await;
+    let rejected = app.shortlisted("old-rejected@x.test").await;
+    let withdrawn = app.shortlisted("old-withdrawn@x.test").await;
+    let kept = app.shortlisted("kept@x.test").await;
+    let recent = app.shortlisted("recent@x.test").await;
+    assert_eq!(app.apply(&valid_form("never@x.test")).await.status(), 303);
+    app.moved(&rejected, "rejected").await;
+    app.moved(&withdrawn, "withdrawn").await;
+    // never@ expires a week on.
+    app.advance(Duration::days(7) + Duration::hours(1));
+    assert_eq!(app.tick(Job::VerifyReminder).await, 1);
+    assert_eq!(
+        app.status_of("never@x.test").await.as_deref(),
+        Some("expired")
+    );
+    app.advance(Duration::days(140));
+    app.moved(&recent, "rejected").await;
+    app.drain().await;
+
+    // Not yet six months.
+    assert_eq!(app.tick(Job::RetentionPurge).await, 0);
+    app.advance(Duration::days(45));
+    let before = app.count("audit_log").await;
+    assert_eq!(app.tick(Job::RetentionPurge).await, 3);
+    for id in [&rejected, &withdrawn] {
+        let a = onramp::store::applications::get(&app.db, id.parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(a.full_name, "Erased");
+        assert!(a.email.ends_with("@erased.invalid"), "{}", a.email);
+        assert!(a.phone.is_none());
+    }
+    assert_eq!(
+        app.status_of("never@x.test").await,
+        None,
+        "the address is gone"
+    );
+    for who in ["kept@x.test", "recent@x.test"] {
+        assert!(app.status_of(who).await.is_some(), "{who} kept");
+    }
+    assert_eq!(app.stage(&kept).await, "shortlisted");
+    // One audit row for the batch, naming how many.
+    assert_eq!(app.count("audit_log").await, before + 1);
+    let rows = app.table_rows("audit_log").await;
+    let purge: Vec<&String> = rows
+        .iter()
+        .filter(|r| r.contains("application.retention_purge"))
+        .collect();
+    assert_eq!(purge.len(), 1);
+    assert!(purge[0].contains(r#"anonymised\":3"#), "{}", purge[0]);
+}

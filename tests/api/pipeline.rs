@@ -28,7 +28,7 @@ impl TestApp {
         body["id"].as_str().unwrap().to_string()
     }
 
-    async fn move_to(&self, id: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn move_to(&self, id: &str, body: Value) -> reqwest::Response {
         self.post_json(&format!("/api/v1/applications/{id}/moves"), &body)
             .await
     }

@@ -19,7 +19,7 @@ impl TestApp {
         body["id"].as_str().unwrap().to_string()
     }
 
-    async fn get_key(&self, key: &str, path: &str) -> reqwest::Response {
+    pub(crate) async fn get_key(&self, key: &str, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.base))
             .bearer_auth(key)

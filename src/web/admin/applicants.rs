@@ -177,6 +177,8 @@ pub async fn list(
             "applied_from": raw("applied_from"),
             "applied_to": raw("applied_to"),
             "stuck_days": raw("stuck_days"),
+            "stuck": filter.stuck,
+            "stuck_hint": stuck_hint(&pipeline),
             "sort_options": option_list(&sorts, filter.sort.as_str()),
             "narrowed": filter.narrows() || filter.stage.is_some(),
             "bulk": bulk_controls(
@@ -186,6 +188,25 @@ pub async fn list(
             ),
         }),
     ))
+}
+
+/// The stage limits the "stuck" filter applies, in words: "Shortlisted 7 days, ...".
+fn stuck_hint(pipeline: &Pipeline) -> String {
+    let limits: Vec<String> = pipeline
+        .idle_limits()
+        .iter()
+        .map(|(stage, limit)| {
+            let label = pipeline
+                .stage(stage)
+                .map_or(stage.as_str(), |s| s.label.as_str());
+            format!("{label} {}", crate::domain::time::in_words(*limit))
+        })
+        .collect();
+    if limits.is_empty() {
+        "No stage has a time limit.".into()
+    } else {
+        format!("Limits: {}.", limits.join(", "))
+    }
 }
 
 /// The controls of the bulk form and of an applicant's move form.

@@ -36,6 +36,7 @@ fn filter(
         ("applied_from" = Option<chrono::NaiveDate>, Query, description = "First day applied, YYYY-MM-DD (UTC)"),
         ("applied_to" = Option<chrono::NaiveDate>, Query, description = "Last day applied, YYYY-MM-DD (UTC), inclusive"),
         ("stuck_days" = Option<i64>, Query, description = "In their stage for more than this many days", minimum = 1, maximum = 3650),
+        ("stuck" = Option<bool>, Query, description = "`true`: only those in their stage longer than that stage's limit (`pipeline.idle_limits`, e.g. shortlisted 7 days); `false` or absent: no filter"),
         ("sort" = Option<String>, Query, description = "`applied_desc` (default), `applied_asc`, `score_desc`, `score_asc`, `name_asc` or `name_desc`", pattern = "^(applied_desc|applied_asc|score_desc|score_asc|name_asc|name_desc)$"),
         ("limit" = Option<i64>, Query, description = "Page size, default 50", minimum = 1, maximum = 500),
         ("after" = Option<String>, Query, description = "The `next` cursor of the previous page (same sort)"),
