@@ -489,8 +489,32 @@ async fn every_page_passes_axe_and_fits_a_phone_for_every_role() {
             .find_map(|m| link(m, &base, "/status/"))
             .expect("a status link to pia"),
     );
+    // A reminder's unsubscribe link, before and after it was used.
+    let unsubscribe = |id: &String| {
+        let id: uuid::Uuid = id.parse().unwrap();
+        let db = app.db.clone();
+        async move {
+            let t = onramp::store::tokens::issue(
+                &db,
+                id,
+                onramp::store::tokens::UNSUBSCRIBE,
+                chrono::Duration::days(1),
+                db.now(),
+            )
+            .await
+            .unwrap();
+            format!("/unsubscribe/{}", t.as_str())
+        }
+    };
+    let unsubscribe_open = unsubscribe(&olga).await;
+    let unsubscribe_used = unsubscribe(&pia).await;
+    onramp::usecases::reminders::unsubscribe(&app.db, pia.parse().unwrap(), app.db.now())
+        .await
+        .unwrap();
     let pages: Vec<(String, String)> = vec![
         ("home".into(), "/".into()),
+        ("unsubscribe".into(), unsubscribe_open),
+        ("unsubscribed".into(), unsubscribe_used),
         ("cohort offer".into(), format!("{open_offer}?choice=accept")),
         (
             "cohort offer, declining".into(),

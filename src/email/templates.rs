@@ -53,6 +53,61 @@ pub fn is_non_essential(template: &str) -> bool {
     NON_ESSENTIAL.contains(&template)
 }
 
+/// Data to preview any email with (`/admin/outbox`): every field any template reads, with
+/// plausible values; links point at this site with a placeholder token that opens nothing.
+/// Reminders get an unsubscribe link as they do when sent.
+pub fn sample_data(template: &str, base_url: &str) -> Value {
+    let link = |path: &str| format!("{base_url}/{path}/preview-only-this-link-opens-nothing");
+    let mut data = json!({
+        "application_id": "01900000-0000-7000-8000-000000000000",
+        "name": "Ana Lind",
+        "verify_url": link("verify"),
+        "status_url": link("status"),
+        "quiz_url": link("quiz"),
+        "offer_url": format!("{}?choice=accept", link("offer")),
+        "invite_url": format!("{base_url}/admin/invite/preview-only"),
+        "expires_days": 7,
+        "expires_hours": 72,
+        "waitlisted": false,
+        "reasons": ["We are not hiring in your country yet."],
+        "quiz_title": "Support skills (Sweden)",
+        "questions": 20,
+        "minutes": 30,
+        "pass_percent": 70,
+        "max_attempts": 2,
+        "percent": 82,
+        "passed": true,
+        "categories": [
+            { "label": "Writing to customers", "percent": 90, "passed": true },
+            { "label": "Spotting fraud", "percent": 70, "passed": true },
+        ],
+        "timed_out": false,
+        "retry_on": "2 December 2026",
+        "attempts_left": 1,
+        "quiz_stage": true,
+        "status_label": "Email confirmed: next is the skills quiz",
+        "stage_label": "Phone screen",
+        "next_step": "A recruiter will call you within a few working days.",
+        "role": "recruiter",
+        "cohort": "Pilot SE 3",
+        "market": "Sweden",
+        "language": "Swedish",
+        "start_date": "1 March 2027",
+        "starts": "1 March 2027 at 00:00 (Stockholm time, CET)",
+        "expires": "23 February 2027 at 13:00 (Stockholm time, CET)",
+        "reopened": false,
+        "last": false,
+        "todo": ["Sign the contractor agreement", "Test your headset"],
+        "stage": "Shortlisted",
+        "since": "20 February 2027",
+        "onboarding": false,
+    });
+    if is_non_essential(template) {
+        data["unsubscribe_url"] = json!(link("unsubscribe"));
+    }
+    data
+}
+
 const BASE_TXT: &str = include_str!("../../email_templates/base.txt.hbs");
 const BASE_HTML: &str = include_str!("../../email_templates/base.html.hbs");
 
@@ -173,6 +228,22 @@ mod tests {
         assert!(e.html.contains("http://x.test/verify/abc"));
         assert!(e.text.contains("http://x.test/verify/abc"));
         assert!(!e.subject.is_empty());
+    }
+
+    #[test]
+    fn every_template_previews_with_the_sample_data() {
+        let r = renderer();
+        for name in EMAILS {
+            let e = r
+                .render(name, &sample_data(name, "http://x.test"))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!e.subject.is_empty() && !e.text.is_empty(), "{name}");
+            assert_eq!(
+                e.text.contains("/unsubscribe/"),
+                is_non_essential(name),
+                "{name}: only reminders offer the unsubscribe link"
+            );
+        }
     }
 
     #[test]

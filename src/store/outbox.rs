@@ -293,6 +293,61 @@ pub async fn list(db: &Db, status: Option<&str>, limit: i64) -> Result<Vec<Outbo
     Ok(on_db!(db, p => sqlx::query_as(SQL).bind(status).bind(limit).fetch_all(p).await?))
 }
 
+/// What the admins' outbox page lists: one state (`sending` is a pending email whose lease is
+/// live: a dispatcher is sending it now), one template, and addresses containing `to`.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub state: String,
+    pub template: Option<String>,
+    pub to: Option<String>,
+    pub limit: i64,
+}
+
+/// Every state the outbox page shows, `sending` among them.
+pub const VIEW_STATES: [&str; 5] = [PENDING, "sending", SENT, FAILED, CANCELLED];
+
+/// Newest first, as `l` says.
+pub async fn listing(db: &Db, l: &Listing, now: DateTime<Utc>) -> Result<Vec<OutboxRow>> {
+    const SQL: &str = "SELECT id, idempotency_key, template, recipient, status, attempts, \
+        next_attempt_at, last_error, smtp_response, created_at, sent_at FROM outbox \
+        WHERE (($1 = 'sending' AND status = 'pending' AND locked_until > $2) \
+            OR ($1 = 'pending' AND status = 'pending' \
+                AND (locked_until IS NULL OR locked_until <= $2)) \
+            OR ($1 NOT IN ('sending', 'pending') AND status = $1)) \
+        AND ($3 IS NULL OR template = $3) \
+        AND ($4 IS NULL OR LOWER(recipient) LIKE $4 ESCAPE '\\') \
+        ORDER BY created_at DESC, id DESC LIMIT $5";
+    let to = l.to.as_ref().map(|t| {
+        let escaped = t
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    Ok(
+        on_db!(db, p => sqlx::query_as(SQL).bind(&l.state).bind(now).bind(&l.template).bind(&to)
+        .bind(l.limit).fetch_all(p).await?),
+    )
+}
+
+/// How many emails are being sent right now (pending under a live lease).
+pub async fn count_sending(db: &Db, now: DateTime<Utc>) -> Result<i64> {
+    const SQL: &str = "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND locked_until > $1";
+    Ok(on_db!(db, p => sqlx::query_scalar(SQL).bind(now).fetch_one(p).await?))
+}
+
+/// Cancels a failed email for good (an admin decided it should not go); false if it was not
+/// failed.
+pub async fn cancel_failed(db: &Db, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+    const SQL: &str = "UPDATE outbox SET status = 'cancelled', \
+        last_error = COALESCE(last_error, '') || ' (cancelled by an admin)', next_attempt_at = $2 \
+        WHERE id = $1 AND status = 'failed'";
+    let n = on_writer!(db, p => sqlx::query(SQL).bind(id).bind(now).execute(p).await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
 pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>> {
     const SQL: &str = "SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status";
     Ok(on_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await?))

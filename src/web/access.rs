@@ -70,7 +70,9 @@ fn row(
 
 /// Every route of the public port. Paths under `/admin` and `/api` are written in full.
 pub fn routes(limits: &RateLimits) -> Vec<Route> {
-    use admin::{applicants, cohorts, emails, jobs, questions, quizzes, team, webhooks};
+    use admin::{
+        applicants, cohorts, emails, jobs, outbox_page, questions, quizzes, team, webhooks,
+    };
     use public::{apply, offer, quiz, status, unsubscribe, verify};
     use Access::*;
     let (g, p) = (Method::GET, Method::POST);
@@ -412,6 +414,30 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             get(webhooks::list),
         ),
         row(g.clone(), "/admin/jobs", Staff(ADMINS), get(jobs::list)),
+        row(
+            g.clone(),
+            "/admin/outbox",
+            Staff(ADMINS),
+            get(outbox_page::list),
+        ),
+        row(
+            g.clone(),
+            "/admin/outbox/preview/{template}",
+            Staff(ADMINS),
+            get(outbox_page::preview),
+        ),
+        row(
+            p.clone(),
+            "/admin/outbox/{id}/retry",
+            Staff(ADMINS),
+            post(outbox_page::retry),
+        ),
+        row(
+            p.clone(),
+            "/admin/outbox/{id}/cancel",
+            Staff(ADMINS),
+            post(outbox_page::cancel),
+        ),
         row(
             p.clone(),
             "/admin/jobs/{name}/run",

@@ -55,6 +55,8 @@ page_files!(
     "admin_invite",
     "admin_webhooks",
     "admin_jobs",
+    "admin_outbox",
+    "admin_outbox_preview",
     "manager_home",
     "reports",
 );

@@ -756,7 +756,15 @@ pub const STAFF_PAGES: &[&str] = &[
     COHORT_PAGE,
     "/admin/webhooks",
     "/admin/jobs",
+    "/admin/outbox",
+    "/admin/outbox?state=sent&template=verify_email&to=example",
+    OUTBOX_WITH_A_BAD_FILTER,
+    "/admin/outbox/preview/verify_reminder",
+    "/admin/outbox/preview/cohort_offer",
 ];
+
+/// The outbox with filters that cannot be read: the page names both (422).
+pub const OUTBOX_WITH_A_BAD_FILTER: &str = "/admin/outbox?state=lost&template=nope";
 
 /// A cohort's page: `staff_pages` puts a real id in, of a cohort with a member.
 pub const COHORT_PAGE: &str = "/admin/cohorts/{cohort}";
@@ -775,6 +783,11 @@ pub const REPORT_PAGES: &[&str] = &[
 pub const ADMIN_PAGES: &[&str] = &[
     "/admin/webhooks",
     "/admin/jobs",
+    "/admin/outbox",
+    "/admin/outbox?state=sent&template=verify_email&to=example",
+    OUTBOX_WITH_A_BAD_FILTER,
+    "/admin/outbox/preview/verify_reminder",
+    "/admin/outbox/preview/cohort_offer",
     "/admin/users",
     "/admin/audit",
     "/admin/audit?action=staff.create",

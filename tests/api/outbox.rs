@@ -195,3 +195,139 @@ async fn stopping_releases_leases() {
         "the released claim does not count as an attempt"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_filter_the_outbox_retry_or_cancel_failed_mail_and_preview_every_email() {
+    let app = spawn_app().await;
+    for who in ["gone@example.com", "lost@example.com", "fine@example.org"] {
+        app.apply(&valid_form(who)).await;
+    }
+    // Two are refused for good; one goes out.
+    app.set_smtp(SmtpMode::Reject);
+    assert_eq!(app.drain().await.failed, 3);
+    app.set_smtp(SmtpMode::Accept);
+    let rows = outbox::list(&app.db, Some("failed"), 10).await.unwrap();
+    let fine = rows
+        .iter()
+        .find(|r| r.recipient == "fine@example.org")
+        .unwrap();
+    assert!(outbox::retry_failed(&app.db, fine.id, app.db.now())
+        .await
+        .unwrap());
+    assert_eq!(app.drain().await.sent, 1);
+    let gone = rows
+        .iter()
+        .find(|r| r.recipient == "gone@example.com")
+        .unwrap()
+        .id;
+    let lost = rows
+        .iter()
+        .find(|r| r.recipient == "lost@example.com")
+        .unwrap()
+        .id;
+
+    app.staff_user("ada@onramp.test", "admin").await;
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let admin = app.sign_in("ada@onramp.test").await;
+    let recruiter = app.sign_in("rita@onramp.test").await;
+    let page = |cookie: String, path: &'static str| {
+        let app = &app;
+        async move {
+            let r = app.get_as(&cookie, path).await;
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // Failed first, with both; the sent tab has the other, and the address filter narrows.
+    let (status, html) = page(admin.clone(), "/admin/outbox").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("gone@example.com") && html.contains("lost@example.com"));
+    assert!(html.contains("No such mailbox here"));
+    assert!(!html.contains("fine@example.org"));
+    assert!(
+        html.contains("Failed <span class=\"count\">2</span>"),
+        "{html}"
+    );
+    let (_, html) = page(admin.clone(), "/admin/outbox?state=sent").await;
+    assert!(html.contains("fine@example.org") && !html.contains("gone@example.com"));
+    let (_, html) = page(admin.clone(), "/admin/outbox?state=failed&to=LOST").await;
+    assert!(html.contains("lost@example.com") && !html.contains("gone@example.com"));
+    let (_, html) = page(
+        admin.clone(),
+        "/admin/outbox?state=failed&template=application_rejected",
+    )
+    .await;
+    assert!(!html.contains("lost@example.com"), "filtered by email");
+    // Unreadable filters are named, and change nothing.
+    let before = app.table_rows("outbox").await;
+    let (status, html) = page(admin.clone(), "/admin/outbox?state=lost&template=nope").await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("href=\"#state\"") && html.contains("href=\"#template\""),
+        "{html}"
+    );
+    assert!(html.contains("Choose an email from the list."));
+    assert_eq!(app.table_rows("outbox").await, before);
+
+    // A recruiter may not see the outbox or act on it.
+    assert_eq!(page(recruiter.clone(), "/admin/outbox").await.0, 403);
+    let r = app
+        .post_as(&recruiter, &format!("/admin/outbox/{gone}/retry"), &[])
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(app.table_rows("outbox").await, before);
+
+    // Cancel one, send the other again.
+    let r = app
+        .post_as(&admin, &format!("/admin/outbox/{lost}/cancel"), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "/admin/outbox?state=failed&done=cancelled"
+    );
+    let r = app
+        .post_as(&admin, &format!("/admin/outbox/{gone}/retry"), &[])
+        .await;
+    assert_eq!(
+        r.headers()["location"],
+        "/admin/outbox?state=failed&done=queued"
+    );
+    // Neither is failed any more: acting again changes nothing.
+    let r = app
+        .post_as(&admin, &format!("/admin/outbox/{lost}/retry"), &[])
+        .await;
+    assert_eq!(
+        r.headers()["location"],
+        "/admin/outbox?state=failed&done=unchanged"
+    );
+    let now = outbox::list(&app.db, None, 10).await.unwrap();
+    let status_of = |id| now.iter().find(|r| r.id == id).unwrap().status.as_str();
+    assert_eq!(status_of(lost), "cancelled");
+    assert_eq!(status_of(gone), "pending");
+    assert_eq!(app.drain().await.sent, 1);
+    assert_eq!(mail_to(&app.received(), "lost@example.com").len(), 0);
+    assert_eq!(mail_to(&app.received(), "gone@example.com").len(), 1);
+    let audit = app.table_rows("audit_log").await;
+    assert!(audit.iter().any(|r| r.contains("outbox.cancel")));
+    assert!(audit.iter().any(|r| r.contains("outbox.retry")));
+
+    // Every email previews with sample data, both parts; only reminders offer unsubscribing.
+    for name in onramp::email::templates::EMAILS {
+        let r = app
+            .get_as(&admin, &format!("/admin/outbox/preview/{name}"))
+            .await;
+        assert_eq!(r.status(), 200, "{name}");
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("HTML part") && html.contains("Text part"),
+            "{name}"
+        );
+        assert_eq!(
+            html.contains("/unsubscribe/"),
+            onramp::email::templates::is_non_essential(name),
+            "{name}"
+        );
+    }
+    let r = app.get_as(&admin, "/admin/outbox/preview/nope").await;
+    assert_eq!(r.status(), 404);
+}

@@ -7,6 +7,7 @@ pub mod applicants;
 pub mod cohorts;
 pub mod emails;
 pub mod jobs;
+pub mod outbox_page;
 pub mod questions;
 pub mod quizzes;
 pub mod team;
@@ -97,6 +98,7 @@ const SECTIONS: &[(&str, &str, &str)] = &[
     ("audit", "/admin/audit", "Audit log"),
     ("webhooks", "/admin/webhooks", "Webhooks"),
     ("jobs", "/admin/jobs", "Jobs"),
+    ("outbox", "/admin/outbox", "Outbox"),
 ];
 
 impl Staff {
