@@ -126,6 +126,8 @@ pub struct JobSettings {
     pub idle_nudge: String,
     /// Anonymises applications rejected, withdrawn or expired `retention_months` ago.
     pub retention_purge: String,
+    /// Emails every manager the last week's figures (Monday morning, in `time_zone`).
+    pub weekly_report: String,
     /// Months after which a rejected, withdrawn or expired application is anonymised.
     pub retention_months: u32,
     /// The verification reminder goes this long after the last verification email.
@@ -165,6 +167,7 @@ impl Default for JobSettings {
             offer_reminders: "30 */10 * * * *".into(),
             idle_nudge: "0 0 10 * * *".into(),
             retention_purge: "0 30 3 * * *".into(),
+            weekly_report: "0 0 8 * * Mon".into(),
             retention_months: 6,
             verify_reminder_after: Span::hours(24),
             verify_expire_after: Span::hours(7 * 24),
@@ -340,6 +343,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("ONRAMP_JOB_OFFER_REMINDERS", "jobs.offer_reminders"),
     ("ONRAMP_JOB_IDLE_NUDGE", "jobs.idle_nudge"),
     ("ONRAMP_JOB_RETENTION_PURGE", "jobs.retention_purge"),
+    ("ONRAMP_JOB_WEEKLY_REPORT", "jobs.weekly_report"),
     (
         "ONRAMP_JOB_CLOSE_QUIZ_ATTEMPTS_ENABLED",
         "jobs.enabled.close_quiz_attempts",
@@ -368,6 +372,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     (
         "ONRAMP_JOB_RETENTION_PURGE_ENABLED",
         "jobs.enabled.retention_purge",
+    ),
+    (
+        "ONRAMP_JOB_WEEKLY_REPORT_ENABLED",
+        "jobs.enabled.weekly_report",
     ),
     (
         "ONRAMP_IDLE_LIMITS",
@@ -520,6 +528,7 @@ impl Settings {
         set!("ONRAMP_JOB_OFFER_REMINDERS", self.jobs.offer_reminders);
         set!("ONRAMP_JOB_IDLE_NUDGE", self.jobs.idle_nudge);
         set!("ONRAMP_JOB_RETENTION_PURGE", self.jobs.retention_purge);
+        set!("ONRAMP_JOB_WEEKLY_REPORT", self.jobs.weekly_report);
         set!("ONRAMP_RETENTION_MONTHS", self.jobs.retention_months);
         if let Some(v) = get("ONRAMP_IDLE_LIMITS") {
             let mut limits = std::collections::BTreeMap::new();

@@ -11,6 +11,11 @@ use serde_json::Value;
 
 use super::{add_error, iso, FieldErrors};
 
+/// A fraction as a percent with one decimal, or a dash when there is none.
+pub fn percent(ratio: Option<f64>) -> String {
+    ratio.map_or("–".into(), |r| format!("{:.1}%", r * 100.0))
+}
+
 /// The Monday that starts `d`'s ISO week.
 pub fn week_start(d: NaiveDate) -> NaiveDate {
     d - Days::new(u64::from(d.weekday().num_days_from_monday()))

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 use serde_json::{json, Value};
 use tokio::sync::watch;
@@ -320,19 +320,26 @@ impl Dispatcher {
                 .header(ListUnsubscribe(format!("<{url}>")))
                 .header(ListUnsubscribePost);
         }
-        Ok(builder.multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(content.text),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(content.html),
-                ),
-        )?)
+        let text = SinglePart::builder()
+            .header(ContentType::TEXT_PLAIN)
+            .body(content.text);
+        let html = SinglePart::builder()
+            .header(ContentType::TEXT_HTML)
+            .body(content.html);
+        // The weekly report's chart travels inside the email (`cid:`): mail clients load no
+        // remote images.
+        let body = match chart_of(data) {
+            Some(weeks) => {
+                let png = super::chart::replacement_png(&weeks)?;
+                let image = Attachment::new_inline(super::chart::CONTENT_ID.to_string())
+                    .body(png, ContentType::parse("image/png")?);
+                MultiPart::alternative()
+                    .singlepart(text)
+                    .multipart(MultiPart::related().singlepart(html).singlepart(image))
+            }
+            None => MultiPart::alternative().singlepart(text).singlepart(html),
+        };
+        Ok(builder.multipart(body)?)
     }
 
     /// Parses each row's payload and adds the links its email carries. Links carry secrets, so
@@ -601,6 +608,21 @@ fn redact(text: &str) -> String {
         .map(|w| if w.contains('@') { "<address>" } else { w })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The weekly points (live, outsourced) of an email that carries the replacement chart.
+fn chart_of(data: &Value) -> Option<Vec<(i64, i64)>> {
+    data["chart"].as_array().map(|weeks| {
+        weeks
+            .iter()
+            .map(|w| {
+                (
+                    w["live"].as_i64().unwrap_or(0),
+                    w["outsourced"].as_i64().unwrap_or(0),
+                )
+            })
+            .collect()
+    })
 }
 
 /// `List-Unsubscribe: <https://…/unsubscribe/TOKEN>`

@@ -1,5 +1,6 @@
 //! Email: templates, the mailer backends and the outbox dispatcher.
 
+pub mod chart;
 pub mod dispatcher;
 pub mod mailer;
 pub mod smtp;

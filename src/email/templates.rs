@@ -35,7 +35,8 @@ email_files!(
     "quiz_reminder",
     "offer_reminder",
     "cohort_start_reminder",
-    "idle_nudge"
+    "idle_nudge",
+    "weekly_report"
 );
 
 /// Reminders and nudges: mail an applicant may turn off. They carry `List-Unsubscribe` (RFC
@@ -102,6 +103,32 @@ pub fn sample_data(template: &str, base_url: &str) -> Value {
         "since": "20 February 2027",
         "onboarding": false,
     });
+    let report = json!({
+        "week": "2027-W07",
+        "from": "15 February 2027",
+        "to": "21 February 2027",
+        "activated": 14,
+        "offboarded": 2,
+        "live": 212,
+        "outsourced": 2480,
+        "ratio": "8.5%",
+        "forecast": "At 12.5 net activations a week, live agents reach 2480 around 12 March 2031.",
+        "forecast_date": "12 March 2031",
+        "funnel": [
+            { "label": "Applied", "count": 1840, "conversion": null },
+            { "label": "Email confirmed", "count": 1510, "conversion": "82.1%" },
+        ],
+        "flags": [],
+        "chart": [
+            { "week": "2027-W06", "live": 200, "outsourced": 2500 },
+            { "week": "2027-W07", "live": 212, "outsourced": 2480 },
+        ],
+        "chart_weeks": 2,
+        "report_path": "/reports?from=2026-02-22&to=2027-02-21",
+    });
+    if let (Some(d), Value::Object(r)) = (data.as_object_mut(), report) {
+        d.extend(r);
+    }
     if is_non_essential(template) {
         data["unsubscribe_url"] = json!(link("unsubscribe"));
     }

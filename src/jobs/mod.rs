@@ -24,10 +24,11 @@ pub enum Job {
     OfferReminders,
     IdleNudge,
     RetentionPurge,
+    WeeklyReport,
 }
 
 impl Job {
-    pub const ALL: [Job; 8] = [
+    pub const ALL: [Job; 9] = [
         Job::CloseQuizAttempts,
         Job::LiveSnapshot,
         Job::PromoteWaitlist,
@@ -36,6 +37,7 @@ impl Job {
         Job::OfferReminders,
         Job::IdleNudge,
         Job::RetentionPurge,
+        Job::WeeklyReport,
     ];
 
     pub fn name(self) -> &'static str {
@@ -48,6 +50,7 @@ impl Job {
             Job::OfferReminders => "offer_reminders",
             Job::IdleNudge => "idle_nudge",
             Job::RetentionPurge => "retention_purge",
+            Job::WeeklyReport => "weekly_report",
         }
     }
 
@@ -94,6 +97,7 @@ impl Job {
             Job::OfferReminders => &s.jobs.offer_reminders,
             Job::IdleNudge => &s.jobs.idle_nudge,
             Job::RetentionPurge => &s.jobs.retention_purge,
+            Job::WeeklyReport => &s.jobs.weekly_report,
         }
     }
 
@@ -114,6 +118,9 @@ impl Job {
             Job::IdleNudge => Ok(reminders::idle(db, settings, db.now()).await?),
             Job::RetentionPurge => {
                 Ok(crate::usecases::privacy::purge(db, settings, db.now()).await?)
+            }
+            Job::WeeklyReport => {
+                Ok(crate::usecases::reports::weekly_report(db, settings, db.now()).await?)
             }
         }
     }

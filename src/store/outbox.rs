@@ -54,15 +54,25 @@ pub struct NewEmail<'a> {
 
 /// Queues emails in one statement; one whose idempotency key is already queued is skipped.
 pub async fn enqueue_many(tx: &mut Tx, emails: &[NewEmail<'_>], now: DateTime<Utc>) -> Result<()> {
-    // Twelve binds a row: 1,000 rows a statement stay under SQLite's limit of 32,766.
-    for chunk in emails.chunks(1000) {
-        enqueue_chunk(tx, chunk, now).await?;
-    }
-    Ok(())
+    enqueue_many_counted(tx, emails, now).await.map(|_| ())
 }
 
-async fn enqueue_chunk(tx: &mut Tx, emails: &[NewEmail<'_>], now: DateTime<Utc>) -> Result<()> {
-    on!(tx, c => {
+/// As `enqueue_many`, returning how many were new (not queued before under their key).
+pub async fn enqueue_many_counted(
+    tx: &mut Tx,
+    emails: &[NewEmail<'_>],
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    // Twelve binds a row: 1,000 rows a statement stay under SQLite's limit of 32,766.
+    let mut n = 0;
+    for chunk in emails.chunks(1000) {
+        n += enqueue_chunk(tx, chunk, now).await?;
+    }
+    Ok(n)
+}
+
+async fn enqueue_chunk(tx: &mut Tx, emails: &[NewEmail<'_>], now: DateTime<Utc>) -> Result<usize> {
+    Ok(on!(tx, c => {
         let mut qb = sqlx::QueryBuilder::new(
             "INSERT INTO outbox (id, idempotency_key, template, recipient, lane, \
              recipient_domain, application_id, payload, status, attempts, next_attempt_at, \
@@ -83,9 +93,8 @@ async fn enqueue_chunk(tx: &mut Tx, emails: &[NewEmail<'_>], now: DateTime<Utc>)
                 .push_bind(now);
         });
         qb.push(" ON CONFLICT (idempotency_key) DO NOTHING");
-        qb.build().execute(&mut **c).await.map(|_| ())
-    })?;
-    Ok(())
+        qb.build().execute(&mut **c).await.map(|r| r.rows_affected() as usize)
+    })?)
 }
 
 pub async fn enqueue(tx: &mut Tx, email: NewEmail<'_>, now: DateTime<Utc>) -> Result<()> {

@@ -14,6 +14,7 @@ use crate::domain::reports::{
     Series, StepRates, HEADCOUNT_FIELDS,
 };
 use crate::store::audit::{self, Entry};
+use crate::store::outbox::{self, NewEmail};
 use crate::store::reports::{self as rows, LiveRow};
 use crate::store::{Db, StoreError, Tx};
 use crate::usecases::import::{csv_rows, Refusal};
@@ -448,6 +449,101 @@ pub async fn rebuild(db: &Db, now: DateTime<Utc>) -> Result<usize, StoreError> {
     .await?;
     tx.commit().await?;
     Ok(live.len())
+}
+
+/// Weeks the weekly report's chart shows.
+pub const WEEKLY_CHART_WEEKS: u64 = 12;
+
+/// `weekly_report`: each manager gets the last complete ISO week's figures by email (once per
+/// manager and week: `report:weekly:{manager}:{week}`): activations and offboardings, live
+/// pilot agents against outsourced headcount with the ratio, the forecast date, the funnel of
+/// the last four weeks' signups, and the fairness flags of the last quarter's. Returns how
+/// many emails it queued.
+pub async fn weekly_report(
+    db: &Db,
+    settings: &crate::config::Settings,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let today = now.date_naive();
+    let end = reports::week_start(today) - chrono::Days::new(1);
+    let start = end - chrono::Days::new(6);
+    let week = reports::week_label(start);
+    let all = |from: NaiveDate| Filter {
+        market: None,
+        from,
+        to: end,
+    };
+    let (live_rows, live, outsourced) = series(db, &all(start)).await?;
+    let in_week = live_rows.iter().filter(|r| r.day >= start && r.day <= end);
+    let (activated, offboarded) =
+        in_week.fold((0, 0), |(a, o), r| (a + r.activated, o + r.offboarded));
+    let (live_now, outsourced_now) = (live.total_on(end), outsourced.total_on(end));
+    let chart = replacement(
+        db,
+        &all(end - chrono::Days::new(WEEKLY_CHART_WEEKS * 7 - 1)),
+        today,
+    )
+    .await?;
+    let f = forecast(
+        db,
+        &all(end - chrono::Days::new(reports::DEFAULT_DAYS)),
+        None,
+        settings.forecast_weeks,
+        today,
+    )
+    .await?;
+    let funnel = funnel(db, &all(end - chrono::Days::new(27)), now).await?;
+    let fairness = fairness(
+        db,
+        &all(end - chrono::Days::new(90)),
+        settings.fairness_min_group,
+    )
+    .await?;
+    let payload = json!({
+        "week": week,
+        "from": crate::domain::time::date_of(start),
+        "to": crate::domain::time::date_of(end),
+        "activated": activated,
+        "offboarded": offboarded,
+        "live": live_now,
+        "outsourced": outsourced_now,
+        "ratio": reports::percent(reports::ratio(live_now, outsourced_now)),
+        "forecast": f.summary,
+        "forecast_date": f.date.map(crate::domain::time::date_of),
+        "funnel": funnel.steps.iter().map(|st| json!({
+            "label": st.label, "count": st.count,
+            "conversion": st.conversion.map(|c| reports::percent(Some(c))),
+        })).collect::<Vec<_>>(),
+        "flags": fairness.flags.iter().map(|fl| json!({
+            "segment": fl.segment, "step": fl.step, "group": fl.group,
+            "rate": reports::percent(fl.rate),
+            "ratio": fl.impact_ratio.map_or("–".to_string(), |r| format!("{r:.2}")),
+            "highest": fl.highest,
+        })).collect::<Vec<_>>(),
+        "chart": chart.iter().map(|w| json!({
+            "week": w.week, "live": w.live, "outsourced": w.outsourced,
+        })).collect::<Vec<_>>(),
+        "chart_weeks": chart.len(),
+        "report_path": format!("/reports?from={}&to={end}", end - chrono::Days::new(reports::DEFAULT_DAYS)),
+    });
+    let managers: Vec<_> = crate::store::users::list(db)
+        .await?
+        .into_iter()
+        .filter(|u| u.role == "manager" && u.disabled_at.is_none())
+        .collect();
+    let emails: Vec<NewEmail> = managers
+        .iter()
+        .map(|m| NewEmail {
+            idempotency_key: format!("report:weekly:{}:{week}", m.id),
+            template: "weekly_report",
+            recipient: &m.email,
+            payload: payload.clone(),
+        })
+        .collect();
+    let mut tx = db.begin().await?;
+    let queued = outbox::enqueue_many_counted(&mut tx, &emails, now).await?;
+    tx.commit().await?;
+    Ok(queued)
 }
 
 #[cfg(test)]

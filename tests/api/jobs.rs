@@ -62,8 +62,16 @@ impl TestApp {
     }
 }
 
+/// The Subject header, unfolded (a long one continues on indented lines).
 fn subject(mail: &str) -> String {
-    header(mail, "Subject").unwrap_or_default().to_string()
+    let mut lines = mail.lines().skip_while(|l| !l.starts_with("Subject: "));
+    let mut out = lines
+        .next()
+        .map_or(String::new(), |l| l["Subject: ".len()..].to_string());
+    for l in lines.take_while(|l| l.starts_with(' ') || l.starts_with('\t')) {
+        out.push_str(&l[1..]);
+    }
+    out
 }
 
 /// A reminder carries RFC 8058 one-click unsubscribe headers and its link; returns the link.
@@ -529,4 +537,73 @@ async fn retention_purge_anonymises_old_endings_in_audited_batches_and_keeps_the
         .collect();
     assert_eq!(purge.len(), 1);
     assert!(purge[0].contains(r#"anonymised\":3"#), "{}", purge[0]);
+}
+
+#[tokio::test]
+async fn weekly_report_mails_every_manager_the_weeks_figures_with_the_chart_inline() {
+    // Wednesday of 2026-W50.
+    let app = app_at(at("2026-12-09T12:00:00Z")).await;
+    let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed");
+    onramp::seed::load_headcount(&app.db, &seed.join("headcount.toml"))
+        .await
+        .unwrap();
+    // Three activations and one offboarding in Sweden this week.
+    let mut tx = app.db.begin().await.unwrap();
+    for (from, to) in [
+        ("onboarding", "live"),
+        ("onboarding", "live"),
+        ("onboarding", "live"),
+        ("live", "offboarded"),
+    ] {
+        onramp::usecases::reports::record_live_step(&mut tx, "SE", from, to, app.db.now())
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    app.staff_user("max@onramp.test", "manager").await;
+    app.staff_user("mia@onramp.test", "manager").await;
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let mut tx = app.db.begin().await.unwrap();
+    onramp::store::users::disable(&mut tx, "mia@onramp.test", app.db.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // Monday 08:00: the managers who can sign in get last week's report; nobody else.
+    app.clock.set(at("2026-12-14T08:00:00Z"));
+    let seen = app.received().len();
+    assert_eq!(app.tick(Job::WeeklyReport).await, 1);
+    app.drain().await;
+    let received = app.received();
+    assert_eq!(received.len(), seen + 1);
+    let mail = app.new_mail(seen, "max@onramp.test");
+    assert_eq!(mail.len(), 1);
+    let raw = &mail[0];
+    assert!(
+        subject(raw).contains("2 live pilot agents"),
+        "{}",
+        subject(raw)
+    );
+    assert!(subject(raw).contains("(2026-W50)"), "{}", subject(raw));
+    let text = decode_qp(raw);
+    assert!(text.contains("Agents activated: 3"), "{text}");
+    assert!(text.contains("Agents offboarded: 1"), "{text}");
+    assert!(text.contains("Outsourced headcount: "), "{text}");
+    assert!(
+        text.contains(&format!("{}/reports?from=", app.base)),
+        "{text}"
+    );
+    // The chart is a PNG inside the email, referred to by content id; no remote image.
+    assert!(raw.contains("multipart/related"), "{raw}");
+    assert!(raw.contains("Content-Type: image/png"), "{raw}");
+    assert!(raw.contains("Content-ID: <replacement-chart>"), "{raw}");
+    assert!(text.contains("src=\"cid:replacement-chart\""), "{text}");
+    assert!(raw.contains("iVBORw0KGgo"), "the PNG signature, base64");
+    assert!(!text.contains("<img src=\"http"));
+    // Staff mail: no unsubscribe.
+    essential(raw);
+
+    // The next week's report is a new email.
+    app.advance(Duration::days(7));
+    assert_eq!(app.tick(Job::WeeklyReport).await, 1);
 }

@@ -20,10 +20,7 @@ use crate::usecases::reports as report;
 /// Snapshots listed under the headcount form.
 const RECENT: i64 = 12;
 
-/// A fraction as a percent with one decimal, or a dash when there is none.
-pub(crate) fn percent(ratio: Option<f64>) -> String {
-    ratio.map_or("–".into(), |r| format!("{:.1}%", r * 100.0))
-}
+pub(crate) use crate::domain::reports::percent;
 
 fn markets(s: &AppState, current: Option<&str>) -> Vec<Value> {
     s.settings
