@@ -102,6 +102,10 @@ pub struct MailSettings {
     /// First emails (a new signup's verification link) sent per hour to one recipient domain;
     /// more wait. The big webmail domains are exempt.
     pub first_emails_per_domain_per_hour: i64,
+    /// Emails of any kind sent per minute to one recipient domain, across instances; more
+    /// wait their turn (0: no limit). Essential mail is claimed before reminders, so a flood of
+    /// reminders never delays a verification link.
+    pub per_domain_per_minute: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -251,6 +255,7 @@ impl Default for MailSettings {
             file_retention_days: 7,
             pool_size: 4,
             first_emails_per_domain_per_hour: 200,
+            per_domain_per_minute: 600,
         }
     }
 }
@@ -407,6 +412,14 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     (
         "ONRAMP_MAIL_FILE_RETENTION_DAYS",
         "mail.file_retention_days",
+    ),
+    (
+        "ONRAMP_FIRST_EMAILS_PER_DOMAIN_PER_HOUR",
+        "mail.first_emails_per_domain_per_hour",
+    ),
+    (
+        "ONRAMP_MAIL_PER_DOMAIN_PER_MINUTE",
+        "mail.per_domain_per_minute",
     ),
     ("ONRAMP_OUTBOX_POLL_MS", "outbox.poll_interval_ms"),
     ("ONRAMP_OUTBOX_BATCH", "outbox.batch_size"),
@@ -584,6 +597,10 @@ impl Settings {
         set!(
             "ONRAMP_FIRST_EMAILS_PER_DOMAIN_PER_HOUR",
             self.mail.first_emails_per_domain_per_hour
+        );
+        set!(
+            "ONRAMP_MAIL_PER_DOMAIN_PER_MINUTE",
+            self.mail.per_domain_per_minute
         );
         set!("ONRAMP_OUTBOX_POLL_MS", self.outbox.poll_interval_ms);
         set!("ONRAMP_OUTBOX_BATCH", self.outbox.batch_size);

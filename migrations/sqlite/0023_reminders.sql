@@ -15,3 +15,6 @@ ALTER TABLE applications ADD COLUMN unsubscribed_at TEXT;
 
 -- Pending offers by expiry, for the offer reminder job.
 CREATE INDEX offers_open_expiry ON offers (status, expires_at);
+
+-- Mail sent to a domain lately, for the per-domain send rate every dispatcher reads.
+CREATE INDEX outbox_domain_sent ON outbox (recipient_domain, sent_at);

@@ -45,7 +45,7 @@ pub struct Round {
     pub sent: usize,
     pub retried: usize,
     pub failed: usize,
-    /// First emails held back for their domain's hourly limit.
+    /// Emails held back for their domain's send rate (or its first-email allowance).
     pub held: usize,
 }
 
@@ -126,41 +126,76 @@ impl Dispatcher {
         Ok(round)
     }
 
-    /// Holds back first emails (verification links of new signups) beyond the hourly allowance
-    /// of their recipient's domain, so a bot signing up addresses at one company cannot make
-    /// us flood it. The big webmail domains, where most real applicants are, are exempt. A
-    /// held row keeps its attempts and goes again after a pause.
+    /// Holds back what would go over a recipient domain's allowances, counted across
+    /// instances from what the outbox sent:
+    /// - every email: `per_domain_per_minute` (mail providers throttle senders who burst);
+    /// - first emails (verification links of new signups): the hourly allowance, so a bot
+    ///   signing up addresses at one company cannot make us flood it; the big webmail domains,
+    ///   where most real applicants are, are exempt from this one.
+    ///
+    /// A held row keeps its attempts and goes again after a pause.
     async fn hold_over_domain_limit(
         &self,
         rows: Vec<outbox::Claimed>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> anyhow::Result<(Vec<outbox::Claimed>, usize)> {
-        let limit = self.settings.mail.first_emails_per_domain_per_hour;
-        let mut left: HashMap<String, i64> = HashMap::new();
+        let per_minute = self.settings.mail.per_domain_per_minute;
+        let first_per_hour = self.settings.mail.first_emails_per_domain_per_hour;
+        let mut minute_left: HashMap<String, i64> = HashMap::new();
+        let mut first_left: HashMap<String, i64> = HashMap::new();
         let mut keep = Vec::with_capacity(rows.len());
         let mut held = 0;
         for row in rows {
             let domain = &row.recipient_domain;
-            if row.lane != outbox::LANE_FIRST || crate::domain::email::is_common_domain(domain) {
-                keep.push(row);
-                continue;
+            let mut why = None;
+            if per_minute > 0 {
+                if !minute_left.contains_key(domain) {
+                    let since = now - chrono::Duration::minutes(1);
+                    let sent = outbox::sent_to(&self.db, domain, since).await?;
+                    minute_left.insert(domain.clone(), per_minute - sent);
+                }
+                if minute_left[domain] <= 0 {
+                    why = Some((
+                        format!("held: {per_minute} emails a minute to @{domain} already sent"),
+                        chrono::Duration::seconds(15),
+                    ));
+                }
             }
-            if !left.contains_key(domain) {
-                let hour_ago = now - chrono::Duration::hours(1);
-                let sent = outbox::first_emails_sent_to(&self.db, domain, hour_ago).await?;
-                left.insert(domain.clone(), limit - sent);
+            let first =
+                row.lane == outbox::LANE_FIRST && !crate::domain::email::is_common_domain(domain);
+            if why.is_none() && first {
+                if !first_left.contains_key(domain) {
+                    let hour_ago = now - chrono::Duration::hours(1);
+                    let sent = outbox::first_emails_sent_to(&self.db, domain, hour_ago).await?;
+                    first_left.insert(domain.clone(), first_per_hour - sent);
+                }
+                if first_left[domain] <= 0 {
+                    why = Some((
+                        format!(
+                            "held: {first_per_hour} first emails an hour to @{domain} already sent"
+                        ),
+                        chrono::Duration::minutes(10),
+                    ));
+                }
             }
-            let n = left.get_mut(domain).expect("inserted above");
-            if *n > 0 {
-                *n -= 1;
-                keep.push(row);
-                continue;
+            match why {
+                None => {
+                    if let Some(n) = minute_left.get_mut(domain) {
+                        *n -= 1;
+                    }
+                    if first {
+                        if let Some(n) = first_left.get_mut(domain) {
+                            *n -= 1;
+                        }
+                    }
+                    keep.push(row);
+                }
+                Some((why, pause)) => {
+                    outbox::hold(&self.db, &self.worker, row.id, &why, now + pause).await?;
+                    tracing::warn!(domain = %domain, reason = %why, "email held for its domain's send rate");
+                    held += 1;
+                }
             }
-            let why = format!("held: {limit} first emails an hour to @{domain} already sent");
-            let until = now + chrono::Duration::minutes(10);
-            outbox::hold(&self.db, &self.worker, row.id, &why, until).await?;
-            tracing::warn!(domain = %domain, "first email held for its domain's hourly limit");
-            held += 1;
         }
         Ok((keep, held))
     }

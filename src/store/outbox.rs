@@ -20,10 +20,15 @@ pub const LANE_NOW: i16 = 0;
 /// the mail a flood of signups makes, limited per recipient domain.
 pub const LANE_FIRST: i16 = 1;
 
+/// The lane of reminders and nudges: claimed after everything else, so a flood of them never
+/// delays mail people are waiting on.
+pub const LANE_BULK: i16 = 2;
+
 /// The lane an email of `template` goes in.
 pub fn lane(template: &str) -> i16 {
     match template {
         "verify_email" | "application_rejected" => LANE_FIRST,
+        t if crate::email::templates::is_non_essential(t) => LANE_BULK,
         _ => LANE_NOW,
     }
 }
@@ -152,6 +157,12 @@ pub async fn first_emails_sent_to(db: &Db, domain: &str, since: DateTime<Utc>) -
         on_db!(db, p => sqlx::query_scalar(SQL).bind(domain).bind(LANE_FIRST).bind(since)
         .fetch_one(p).await?),
     )
+}
+
+/// Emails of any kind sent to `domain` since `since`, by every instance.
+pub async fn sent_to(db: &Db, domain: &str, since: DateTime<Utc>) -> Result<i64> {
+    const SQL: &str = "SELECT COUNT(*) FROM outbox WHERE recipient_domain = $1 AND sent_at > $2";
+    Ok(on_db!(db, p => sqlx::query_scalar(SQL).bind(domain).bind(since).fetch_one(p).await?))
 }
 
 /// Hands a claimed row back unsent until `until`, without using up an attempt, noting why.

@@ -759,6 +759,76 @@ async fn first_emails_to_one_domain_are_limited_per_hour() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_email_to_one_domain_keeps_to_its_rate_per_minute() {
+    let clock = onramp::clock::Clock::manual(onramp::domain::now());
+    let app = spawn_app_at(|s| s.mail.per_domain_per_minute = 2, clock.clone()).await;
+    for n in 0..5 {
+        app.apply(&valid_form(&format!("ana{n}@gmail.com"))).await;
+    }
+    app.apply(&valid_form("bo@elsewhere.example")).await;
+    // Two a minute to gmail.com (webmail is not exempt from this one); other domains go.
+    let round = app.drain().await;
+    assert_eq!((round.sent, round.held), (3, 3), "{round:?}");
+    assert_eq!(app.drain().await.claimed, 0, "held rows wait");
+    let held: Vec<(i64, Option<String>)> = onramp::on_db!(&app.db, p => sqlx::query_as(
+        "SELECT attempts, last_error FROM outbox WHERE status = 'pending'").fetch_all(p).await)
+    .unwrap();
+    assert_eq!(held.len(), 3);
+    for (attempts, why) in held {
+        assert_eq!(attempts, 0, "holding uses no attempt");
+        assert!(why.unwrap().contains("2 emails a minute to @gmail.com"));
+    }
+    // A minute on, two more; then the last.
+    clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(app.drain().await.sent, 2);
+    clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(app.drain().await.sent, 1);
+    let received = app.received();
+    assert_eq!(received.len(), 6);
+    assert_each_sent_once(&received);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_wait_behind_mail_people_are_waiting_for() {
+    let app = spawn_app_with(|s| s.outbox.batch_size = 1).await;
+    app.apply(&valid_form("ana@example.com")).await;
+    app.drain().await;
+    let ana: uuid::Uuid = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT id FROM applications WHERE email = 'ana@example.com'").fetch_one(p).await)
+    .unwrap();
+    // A reminder queued first, then a new signup's verification link.
+    let mut tx = app.db.begin().await.unwrap();
+    onramp::store::outbox::enqueue(
+        &mut tx,
+        onramp::store::outbox::NewEmail {
+            idempotency_key: format!("reminder:verify:{ana}"),
+            template: "verify_reminder",
+            recipient: "ana@example.com",
+            payload: serde_json::json!({ "application_id": ana, "name": "Ana Lind" }),
+        },
+        app.db.now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    app.apply(&valid_form("bo@example.com")).await;
+    // One email a round: the link someone is waiting for goes first.
+    assert_eq!(app.round().await.sent, 1);
+    assert_eq!(mail_to(&app.received(), "bo@example.com").len(), 1);
+    assert_eq!(
+        mail_to(&app.received(), "ana@example.com").len(),
+        1,
+        "only the first link"
+    );
+    assert_eq!(app.round().await.sent, 1);
+    assert_eq!(
+        mail_to(&app.received(), "ana@example.com").len(),
+        2,
+        "then the reminder"
+    );
+}
+
 // The access table, walked.
 
 #[derive(Debug, Clone, Copy, PartialEq)]
