@@ -607,3 +607,265 @@ async fn weekly_report_mails_every_manager_the_weeks_figures_with_the_chart_inli
     app.advance(Duration::days(7));
     assert_eq!(app.tick(Job::WeeklyReport).await, 1);
 }
+
+/// Waits (polling) until `done` says so, at most 20 s.
+async fn until<F, Fut>(what: &str, done: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !done().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+impl TestApp {
+    /// The finished ticks of `job`, by fire time, with their outcome and items.
+    async fn runs(&self, job: &str) -> Vec<(DateTime<Utc>, String, i64)> {
+        onramp::on_db!(&self.db, p => sqlx::query_as(
+            "SELECT fire_at, outcome, items FROM job_runs WHERE job = $1 \
+             AND finished_at IS NOT NULL ORDER BY fire_at")
+            .bind(job).fetch_all(p).await)
+        .unwrap()
+    }
+
+    /// Starts another instance of the app on the same database, SMTP server and clock, running
+    /// its scheduler and dispatcher; it stops when the returned sender is dropped.
+    async fn instance(&self) -> tokio::sync::oneshot::Sender<()> {
+        let mut settings = (*self.settings).clone();
+        // Its own port; its links name the same site.
+        settings.base_url = Some(self.base.clone());
+        settings.bind = "127.0.0.1:0".parse().unwrap();
+        let mailer = onramp::email::Mailer::from_settings(&settings).unwrap();
+        let app = onramp::app::Application::build_with_clock(settings, mailer, self.clock.clone())
+            .await
+            .unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run(
+            async move {
+                let _ = stopped.await;
+            },
+            true,
+        ));
+        stop
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_run_each_tick_once_and_deliver_each_email_once_over_a_series_of_ticks() {
+    let app = spawn_app_at(
+        |s| {
+            s.jobs.verify_reminder = "0 0 * * * *".into();
+            s.jobs.verify_reminder_after = "1h".parse().unwrap();
+            s.jobs.verify_expire_after = "3h".parse().unwrap();
+        },
+        Clock::manual(at("2026-06-01T00:30:00Z")),
+    )
+    .await;
+    let one = app.instance().await;
+    let two = app.instance().await;
+    let people: Vec<String> = (0..6).map(|i| format!("p{i}@x.test")).collect();
+    for who in &people {
+        assert_eq!(app.apply(&valid_form(who)).await.status(), 303);
+    }
+    // The instances' dispatchers send the verification links.
+    until("the links", || async { app.received().len() == 6 }).await;
+
+    let mut fired = Vec::new();
+    for (hour, reminded) in [(1, 0), (2, 6), (3, 0), (4, 0)] {
+        let fire = at(&format!("2026-06-01T0{hour}:00:00Z"));
+        app.clock.set(fire);
+        until("the tick", || async {
+            app.runs("verify_reminder")
+                .await
+                .iter()
+                .any(|(f, ..)| *f == fire)
+        })
+        .await;
+        fired.push(fire);
+        let runs = app.runs("verify_reminder").await;
+        let this = runs.iter().find(|(f, ..)| *f == fire).unwrap();
+        assert_eq!(this.1, "ok", "{runs:?}");
+        let expected = if hour == 4 { 6 } else { reminded };
+        assert_eq!(this.2, expected, "tick at {hour}:00: {runs:?}");
+    }
+    // Six reminders, delivered by whichever instance claimed them, once each.
+    until("the reminders", || async { app.received().len() == 12 }).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let received = app.received();
+    assert_eq!(received.len(), 12, "nothing more arrives");
+    assert_each_sent_once(&received);
+    for who in &people {
+        let mail = mail_to(&received, who);
+        assert_eq!(mail.len(), 2, "{who}: a link and one reminder");
+        assert_eq!(app.status_of(who).await.as_deref(), Some("expired"));
+    }
+    // Each tick ran once, on one instance: one row per fire time, no others.
+    let runs = app.runs("verify_reminder").await;
+    let times: Vec<DateTime<Utc>> = runs.iter().map(|(f, ..)| *f).collect();
+    assert_eq!(times, fired);
+    assert_eq!(app.count("outbox").await, 12);
+    drop((one, two));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_keep_their_local_hour_across_the_spring_change_in_stockholm() {
+    let app = spawn_app_at(
+        |s| {
+            s.jobs.time_zone = chrono_tz::Europe::Stockholm;
+            s.jobs.live_snapshot = "0 0 9 * * *".into();
+        },
+        Clock::manual(at("2026-03-27T12:00:00Z")),
+    )
+    .await;
+    let instance = app.instance().await;
+    // 9:00 in Stockholm is 08:00 UTC on Saturday (CET) and 07:00 UTC on Sunday (CEST).
+    for fire in ["2026-03-28T08:00:00Z", "2026-03-29T07:00:00Z"] {
+        let fire = at(fire);
+        // A minute before, nothing runs.
+        app.clock.set(fire - Duration::minutes(1));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(!app
+            .runs("live_snapshot")
+            .await
+            .iter()
+            .any(|(f, ..)| *f == fire));
+        app.clock.set(fire);
+        until("the 9:00 tick", || async {
+            app.runs("live_snapshot")
+                .await
+                .iter()
+                .any(|(f, ..)| *f == fire)
+        })
+        .await;
+    }
+    let runs: Vec<DateTime<Utc>> = app
+        .runs("live_snapshot")
+        .await
+        .into_iter()
+        .map(|(f, ..)| f)
+        .collect();
+    assert_eq!(
+        runs,
+        [at("2026-03-28T08:00:00Z"), at("2026-03-29T07:00:00Z")]
+    );
+    drop(instance);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_that_fails_halfway_keeps_what_it_committed_and_the_next_tick_does_the_rest() {
+    let app = app_at(at("2026-06-01T00:00:00Z")).await;
+    for who in ["old1@x.test", "old2@x.test"] {
+        assert_eq!(app.apply(&valid_form(who)).await.status(), 303);
+    }
+    app.advance(Duration::days(6) + Duration::hours(1));
+    for who in ["new@x.test", "boom@x.test"] {
+        assert_eq!(app.apply(&valid_form(who)).await.status(), 303);
+    }
+    app.drain().await;
+    // The outbox refuses the reminder to boom@ (a fault injected for the test).
+    let refuse = match &app.db.pools {
+        onramp::store::Pools::Sqlite { .. } => vec![
+            "CREATE TRIGGER boom BEFORE INSERT ON outbox WHEN NEW.recipient = 'boom@x.test' \
+             AND NEW.template = 'verify_reminder' BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
+        ],
+        onramp::store::Pools::Postgres(_) => vec![
+            "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN \
+             IF NEW.recipient = 'boom@x.test' AND NEW.template = 'verify_reminder' THEN \
+             RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER boom BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION boom()",
+        ],
+    };
+    for sql in &refuse {
+        onramp::on_writer!(&app.db, p => sqlx::query(sql).execute(p).await.map(|_| ())).unwrap();
+    }
+    // A day and a bit on: old1 and old2 expire (committed); the reminders fail with boom@.
+    app.advance(Duration::days(1) + Duration::hours(1));
+    let outcome = onramp::jobs::run_now(&app.db, &app.settings, Job::VerifyReminder).await;
+    assert!(outcome.is_err(), "{outcome:?}");
+    let runs = app.runs("verify_reminder").await;
+    assert_eq!(runs.len(), 1);
+    assert!(runs[0].1.contains("injected fault"), "{runs:?}");
+    for who in ["old1@x.test", "old2@x.test"] {
+        assert_eq!(
+            app.status_of(who).await.as_deref(),
+            Some("expired"),
+            "{who}"
+        );
+    }
+    // Consistent: no reminder counted as sent without its email, and no email queued.
+    assert_eq!(app.count("reminders").await, 0);
+    assert_eq!(
+        onramp::on_db!(&app.db, p => sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM outbox WHERE template = 'verify_reminder'").fetch_one(p).await)
+        .unwrap(),
+        0
+    );
+    // The fault is fixed; the next tick does the rest, and nothing twice.
+    let drop_sql = match &app.db.pools {
+        onramp::store::Pools::Sqlite { .. } => "DROP TRIGGER boom",
+        onramp::store::Pools::Postgres(_) => "DROP TRIGGER boom ON outbox",
+    };
+    onramp::on_writer!(&app.db, p => sqlx::query(drop_sql).execute(p).await.map(|_| ())).unwrap();
+    app.advance(Duration::minutes(10));
+    assert_eq!(app.tick(Job::VerifyReminder).await, 2);
+    let seen = app.received().len();
+    app.drain().await;
+    assert_eq!(app.received().len(), seen + 2);
+    assert_eq!(app.new_mail(seen, "boom@x.test").len(), 1);
+    assert_eq!(app.new_mail(seen, "new@x.test").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_downtime_a_missed_tick_is_caught_up_once_and_only_inside_the_window() {
+    for (window, caught_up) in [("6h", true), ("1h", false)] {
+        let app = spawn_app_at(
+            |s| {
+                s.jobs.verify_reminder = "0 0 * * * *".into();
+                s.jobs.catch_up_window = window.parse().unwrap();
+            },
+            Clock::manual(at("2026-06-01T10:30:00Z")),
+        )
+        .await;
+        // The last tick any instance ran was at 08:00; 09:00 and 10:00 were missed.
+        let last = at("2026-06-01T08:00:00Z");
+        onramp::on_writer!(&app.db, p => sqlx::query(
+            "INSERT INTO job_runs (job, fire_at, started_at, finished_at, outcome, items) \
+             VALUES ('verify_reminder', $1, $1, $1, 'ok', 0)")
+            .bind(last).execute(p).await.map(|_| ()))
+        .unwrap();
+        let instance = app.instance().await;
+        if caught_up {
+            until("the catch-up", || async {
+                app.runs("verify_reminder").await.len() == 2
+            })
+            .await;
+        }
+        // Time for a second catch-up, were there one.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let runs: Vec<DateTime<Utc>> = app
+            .runs("verify_reminder")
+            .await
+            .into_iter()
+            .map(|(f, ..)| f)
+            .collect();
+        let expected = if caught_up {
+            vec![last, at("2026-06-01T09:00:00Z")]
+        } else {
+            vec![last]
+        };
+        assert_eq!(runs, expected, "window {window}");
+        // Then the schedule goes on: 11:00 runs.
+        app.clock.set(at("2026-06-01T11:00:00Z"));
+        until("the 11:00 tick", || async {
+            app.runs("verify_reminder").await.len() == expected.len() + 1
+        })
+        .await;
+        drop(instance);
+    }
+}
