@@ -12,15 +12,12 @@
 //! See benches/README.md.
 
 use std::io::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lettre::message::header::ContentType;
-use lettre::message::{MultiPart, SinglePart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use mailin_embedded::{Handler, Response, Server};
 use onramp::app::Application;
 use onramp::config::Settings;
 use onramp::email::smtp::SmtpPool;
@@ -28,76 +25,8 @@ use onramp::email::{dispatcher, Mailer, Renderer};
 use onramp::store::outbox::{self, NewEmail};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-#[derive(Clone)]
-struct Sink {
-    received: Arc<AtomicU64>,
-}
-
-impl Handler for Sink {
-    fn data(&mut self, _buf: &[u8]) -> std::io::Result<()> {
-        Ok(())
-    }
-
-    fn data_end(&mut self) -> Response {
-        self.received.fetch_add(1, Ordering::Relaxed);
-        mailin_embedded::response::OK
-    }
-}
-
-fn start_sink() -> (u16, Arc<AtomicU64>) {
-    let received = Arc::new(AtomicU64::new(0));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut server = Server::new(Sink {
-        received: received.clone(),
-    });
-    server
-        .with_name("sink.test")
-        .with_num_threads(16)
-        .with_tcp_listener(listener);
-    std::thread::spawn(move || {
-        let _ = server.serve();
-    });
-    (port, received)
-}
-
-/// A message like the ones the service sends: a rendered template, text and HTML.
-fn message(renderer: &Renderer, i: usize) -> Message {
-    let content = renderer
-        .render(
-            "application_rejected",
-            &serde_json::json!({
-                "name": format!("Applicant {i}"),
-                "reasons": ["Our support agents must be 18 or older, so we can't take your application forward."],
-            }),
-        )
-        .unwrap();
-    Message::builder()
-        .from("onramp hiring <hiring@onramp.localhost>".parse().unwrap())
-        .to(format!("applicant{i}@example.com").parse().unwrap())
-        .subject(content.subject)
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(content.text),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(content.html),
-                ),
-        )
-        .unwrap()
-}
+mod common;
+use common::{env_or, message, start_sink};
 
 fn report(name: &str, n: usize, secs: f64, connections: usize, baseline: Option<f64>) -> f64 {
     let per_connection = n as f64 / secs / connections as f64;

@@ -5,7 +5,15 @@
 // Each benchmark uses part of this module.
 #![allow(dead_code)]
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use axum::routing::post;
+use lettre::message::header::ContentType;
+use lettre::message::{MultiPart, SinglePart};
+use lettre::Message;
+use mailin_embedded::{Handler, Response, Server};
+use onramp::email::Renderer;
 use onramp::store::{Db, Pools};
 
 pub async fn create_baseline_table(db: &Db) {
@@ -128,4 +136,69 @@ pub async fn callers(db: &Db, base: &str, role: &str) -> (reqwest::Client, Strin
         .unwrap()
         .to_string();
     (client, format!("Bearer {}", key.as_str()), cookie)
+}
+
+/// An SMTP server on a loopback port that accepts every message and counts them.
+#[derive(Clone)]
+pub struct Sink {
+    received: Arc<AtomicU64>,
+}
+
+impl Handler for Sink {
+    fn data(&mut self, _buf: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        self.received.fetch_add(1, Ordering::Relaxed);
+        mailin_embedded::response::OK
+    }
+}
+
+pub fn start_sink() -> (u16, Arc<AtomicU64>) {
+    let received = Arc::new(AtomicU64::new(0));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut server = Server::new(Sink {
+        received: received.clone(),
+    });
+    server
+        .with_name("sink.test")
+        .with_num_threads(16)
+        .with_tcp_listener(listener);
+    std::thread::spawn(move || {
+        let _ = server.serve();
+    });
+    (port, received)
+}
+
+/// A message like the ones the service sends: a rendered template, text and HTML.
+pub fn message(renderer: &Renderer, i: usize) -> Message {
+    let content = renderer
+        .render(
+            "application_rejected",
+            &serde_json::json!({
+                "name": format!("Applicant {i}"),
+                "reasons": ["Our support agents must be 18 or older, so we can't take your application forward."],
+            }),
+        )
+        .unwrap();
+    Message::builder()
+        .from("onramp hiring <hiring@onramp.localhost>".parse().unwrap())
+        .to(format!("applicant{i}@example.com").parse().unwrap())
+        .subject(content.subject)
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(content.text),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(content.html),
+                ),
+        )
+        .unwrap()
 }

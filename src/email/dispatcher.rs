@@ -109,12 +109,19 @@ impl Dispatcher {
         let (rows, held) = self.hold_over_domain_limit(rows, now).await?;
         round.held = held;
         let prepared = self.prepare(&rows).await;
+        // Sent emails are recorded together when the round's sends are done: one write for the
+        // batch instead of one per email (SQLite has one writer). A crash between a send and
+        // that write means those emails go again once their lease runs out, recognisable by
+        // their Message-ID.
+        let sent = std::sync::Mutex::new(Vec::new());
         let outcomes: Vec<anyhow::Result<Outcome>> =
             futures_util::stream::iter(rows.into_iter().zip(prepared))
-                .map(|(row, data)| self.deliver(row, data))
+                .map(|(row, data)| self.deliver(row, data, &sent))
                 .buffer_unordered(self.settings.mail.pool_size as usize)
                 .collect()
                 .await;
+        self.mark_sent(sent.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .await?;
         for o in outcomes {
             match o? {
                 Outcome::Sent => round.sent += 1,
@@ -241,7 +248,12 @@ impl Dispatcher {
         }
     }
 
-    async fn deliver(&self, row: outbox::Claimed, data: Prepared) -> anyhow::Result<Outcome> {
+    async fn deliver(
+        &self,
+        row: outbox::Claimed,
+        data: Prepared,
+        sent: &std::sync::Mutex<Vec<(Uuid, String)>>,
+    ) -> anyhow::Result<Outcome> {
         if self.stopping.load(Ordering::SeqCst) {
             // Left claimed; `run` releases it so another instance sends it promptly.
             self.skipped.lock().expect("skipped lock").push(row.id);
@@ -267,8 +279,10 @@ impl Dispatcher {
             .await;
         match result {
             Ok(response) => {
-                self.mark_sent(&row, &response).await?;
                 tracing::info!(outbox_id = %row.id, template = %row.template, "email sent");
+                sent.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((row.id, response));
                 Ok(Outcome::Sent)
             }
             Err(SendError::Permanent(e)) => self.fail(&row, e).await,
@@ -276,19 +290,21 @@ impl Dispatcher {
         }
     }
 
-    /// The email went out; recording that must not be lost to a passing database error, or the
-    /// row would be sent again once its lease runs out.
-    async fn mark_sent(&self, row: &outbox::Claimed, response: &str) -> anyhow::Result<()> {
+    /// The emails went out; recording that must not be lost to a passing database error, or
+    /// they would be sent again once their lease runs out.
+    async fn mark_sent(&self, sent: Vec<(Uuid, String)>) -> anyhow::Result<()> {
         let mut tries = 0;
         loop {
-            match outbox::mark_sent(&self.db, row.id, &self.worker, response, self.db.now()).await {
+            match outbox::mark_sent_many(&self.db, &self.worker, &sent, self.db.now()).await {
                 Ok(kept) => {
-                    self.check_lease(row, kept);
+                    for (id, _) in sent.iter().filter(|(id, _)| !kept.contains(id)) {
+                        tracing::error!(outbox_id = %id, "outbox lease was lost before the send was recorded; the email may be sent twice");
+                    }
                     return Ok(());
                 }
                 Err(e) if tries < 5 => {
                     tries += 1;
-                    tracing::warn!(outbox_id = %row.id, error = %e, "could not record a sent email; trying again");
+                    tracing::warn!(emails = sent.len(), error = %e, "could not record sent emails; trying again");
                     tokio::time::sleep(Duration::from_millis(200 * tries)).await;
                 }
                 Err(e) => return Err(e.into()),

@@ -207,6 +207,38 @@ pub async fn mark_sent(
     finish(db, SQL, id, worker, smtp_response, now).await
 }
 
+/// Marks several emails sent in one statement, each with its server's response; returns the
+/// ids still leased to `worker` (those marked).
+pub async fn mark_sent_many(
+    db: &Db,
+    worker: &str,
+    sent: &[(Uuid, String)],
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>> {
+    if sent.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = db.begin().await?;
+    let kept = on!(&mut tx, c => {
+        let mut qb = sqlx::QueryBuilder::new("UPDATE outbox SET status = 'sent', smtp_response = CASE id");
+        for (id, response) in sent {
+            qb.push(" WHEN ").push_bind(*id).push(" THEN ").push_bind(response.clone());
+        }
+        qb.push(" END, sent_at = ").push_bind(now);
+        qb.push(", last_error = NULL, locked_until = NULL, locked_by = NULL WHERE locked_by = ")
+            .push_bind(worker.to_string())
+            .push(" AND id IN (");
+        let mut list = qb.separated(", ");
+        for (id, _) in sent {
+            list.push_bind(*id);
+        }
+        list.push_unseparated(") RETURNING id");
+        qb.build_query_scalar().fetch_all(&mut **c).await
+    })?;
+    tx.commit().await?;
+    Ok(kept)
+}
+
 pub async fn mark_retry(
     db: &Db,
     id: Uuid,

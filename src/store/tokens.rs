@@ -61,15 +61,20 @@ pub async fn insert_many(tx: &mut Tx, tokens: &[NewToken], now: DateTime<Utc>) -
     if tokens.is_empty() {
         return Ok(());
     }
-    let mut replaced: Vec<(Uuid, &str)> = tokens
+    // A new link replaces the unused ones of its purpose: one statement per purpose. A
+    // signup receipt and an unsubscribe link (in every reminder ever sent) stay valid.
+    let mut replaced: std::collections::BTreeMap<&str, Vec<Uuid>> = Default::default();
+    for t in tokens
         .iter()
-        .filter(|t| t.purpose != SIGNUP_RECEIPT)
-        .map(|t| (t.application_id, t.purpose))
-        .collect();
-    replaced.sort_unstable();
-    replaced.dedup();
-    for (application_id, purpose) in replaced {
-        expire_unused(tx, application_id, purpose, now).await?;
+        .filter(|t| t.purpose != SIGNUP_RECEIPT && t.purpose != UNSUBSCRIBE)
+    {
+        replaced
+            .entry(t.purpose)
+            .or_default()
+            .push(t.application_id);
+    }
+    for (purpose, ids) in replaced {
+        expire_unused_many(tx, &ids, purpose, now).await?;
     }
     on!(tx, c => {
         let mut qb = sqlx::QueryBuilder::new(
@@ -142,6 +147,33 @@ pub async fn expire_unused(
         AND purpose = $2 AND used_at IS NULL AND expires_at > $3";
     on!(tx, c => sqlx::query(SQL).bind(application_id).bind(purpose).bind(now)
         .execute(&mut **c).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// `expire_unused` for several applications at once.
+async fn expire_unused_many(
+    tx: &mut Tx,
+    application_ids: &[Uuid],
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for chunk in application_ids.chunks(1000) {
+        on!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new("UPDATE access_tokens SET expires_at = ");
+            qb.push_bind(now)
+                .push(" WHERE purpose = ")
+                .push_bind(purpose.to_string())
+                .push(" AND used_at IS NULL AND expires_at > ")
+                .push_bind(now)
+                .push(" AND application_id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            list.push_unseparated(")");
+            qb.build().execute(&mut **c).await.map(|_| ())
+        })?;
+    }
     Ok(())
 }
 

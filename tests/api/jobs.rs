@@ -270,6 +270,7 @@ async fn quiz_reminder_invites_those_verified_before_a_quiz_existed_and_reminds_
     assert_eq!(app.tick(Job::QuizReminder).await, 2);
     app.drain().await;
     assert_eq!(app.received().len(), seen + 2);
+    let mut first_unsubscribe = String::new();
     for who in ["p@x.test", "q@x.test"] {
         let mail = app.new_mail(seen, who);
         assert_eq!(mail.len(), 1, "{who}");
@@ -278,7 +279,7 @@ async fn quiz_reminder_invites_those_verified_before_a_quiz_existed_and_reminds_
             "{}",
             subject(&mail[0])
         );
-        unsubscribe_link(&mail[0], &app.base);
+        first_unsubscribe = unsubscribe_link(&mail[0], &app.base);
         assert!(link(&mail[0], &app.base, "/quiz/").is_some());
     }
     // Nothing more until five days.
@@ -299,6 +300,10 @@ async fn quiz_reminder_invites_those_verified_before_a_quiz_existed_and_reminds_
     }
     assert!(app.new_mail(seen, "r@x.test").is_empty());
     assert!(app.new_mail(seen, "s@x.test").is_empty());
+    // The first reminder's unsubscribe link still works after the last one went.
+    let page = app.get(&first_unsubscribe).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Stop reminders"));
     // And never again.
     app.advance(Duration::days(30));
     assert_eq!(app.tick(Job::QuizReminder).await, 0);
