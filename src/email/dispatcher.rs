@@ -209,7 +209,7 @@ impl Dispatcher {
 
     /// Runs until `shutdown` turns true: rounds back to back while there is work, a short sleep
     /// when the queue is empty. Sends in flight finish; claimed rows not yet sent are released.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
         let idle = Duration::from_millis(self.settings.outbox.poll_interval_ms);
         let mut wake = {
             let me = self.clone();
@@ -219,6 +219,26 @@ impl Dispatcher {
                 me.stopping.store(true, Ordering::SeqCst);
             })
         };
+        // Two rounds overlap: while one claims, mints links and records, the other's sends keep
+        // the connections busy (they share the pool, so no more than `pool_size` sends run).
+        futures_util::future::join(
+            self.rounds(shutdown.clone(), idle),
+            self.rounds(shutdown.clone(), idle),
+        )
+        .await;
+        wake.abort();
+        let _ = (&mut wake).await;
+        let skipped = std::mem::take(&mut *self.skipped.lock().expect("skipped lock"));
+        match outbox::release(&self.db, &self.worker, &skipped).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(released = n, "released outbox leases"),
+            Err(e) => tracing::error!(error = %e, "could not release outbox leases"),
+        }
+    }
+
+    /// Rounds back to back while there is work, a pause of `idle` when the queue is empty,
+    /// until `shutdown` turns true.
+    async fn rounds(&self, mut shutdown: watch::Receiver<bool>, idle: Duration) {
         loop {
             if *shutdown.borrow() {
                 break;
@@ -237,14 +257,6 @@ impl Dispatcher {
                     _ = shutdown.changed() => {}
                 }
             }
-        }
-        wake.abort();
-        let _ = (&mut wake).await;
-        let skipped = std::mem::take(&mut *self.skipped.lock().expect("skipped lock"));
-        match outbox::release(&self.db, &self.worker, &skipped).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(released = n, "released outbox leases"),
-            Err(e) => tracing::error!(error = %e, "could not release outbox leases"),
         }
     }
 

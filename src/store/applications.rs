@@ -121,12 +121,13 @@ pub async fn get_tx(tx: &mut Tx, id: Uuid) -> Result<ApplicationRow> {
     Ok(on!(tx, c => sqlx::query_as(&sql).bind(id).fetch_one(&mut **c).await?))
 }
 
-/// Marks the email verified (once) and moves a fresh applicant on to `verified`; a waitlisted one
-/// stays waitlisted. Returns false when the email was already verified.
+/// Marks the email verified (once) and moves a fresh applicant on to `verified`, as one whose
+/// application expired unconfirmed and who confirms with a link still live (the reminder's);
+/// a waitlisted one stays waitlisted. Returns false when the email was already verified.
 pub async fn mark_email_verified(tx: &mut Tx, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
     const SQL: &str = "UPDATE applications SET email_verified_at = $2, updated_at = $2, \
-        stage_since = CASE WHEN status = 'applied' THEN $2 ELSE stage_since END, \
-        status = CASE WHEN status = 'applied' THEN 'verified' ELSE status END \
+        stage_since = CASE WHEN status IN ('applied', 'expired') THEN $2 ELSE stage_since END, \
+        status = CASE WHEN status IN ('applied', 'expired') THEN 'verified' ELSE status END \
         WHERE id = $1 AND email_verified_at IS NULL";
     let n =
         on!(tx, c => sqlx::query(SQL).bind(id).bind(now).execute(&mut **c).await?.rows_affected());

@@ -11,7 +11,11 @@ use super::applications::{ApplicationRow, COLUMNS};
 use super::cohorts::{OfferRow, OFFER_COLUMNS};
 use super::{on, on_db, Db, Result, Tx};
 
-/// Where a walk through due applicants stands: the last (created_at, id) handled.
+/// Where a walk through due applicants stands: the last (created_at, id) handled. The walks
+/// compare row values, `(created_at, id) > (…)`, which both engines use as an index bound, so
+/// each batch starts where the last ended. Their statements are not kept prepared
+/// (`persistent(false)`): PostgreSQL then plans each with its values; a cached generic plan for
+/// these made a rerun over 25,000 reminded applicants take 9 s instead of 0.1 s.
 pub type Cursor = (DateTime<Utc>, Uuid);
 
 pub fn start() -> Cursor {
@@ -70,11 +74,11 @@ pub async fn unverified(
     let sql = format!(
         "SELECT {COLUMNS} FROM applications a WHERE a.status = 'applied' \
          AND a.created_at <= $1 AND a.verify_requested_at <= $1 \
-         AND (a.created_at > $2 OR (a.created_at = $2 AND a.id > $3)) {extra} \
+         AND (a.created_at, a.id) > ($2, $3) {extra} \
          ORDER BY a.created_at, a.id LIMIT $4"
     );
     Ok(
-        on_db!(db, p => sqlx::query_as(&sql).bind(cutoff).bind(from.0).bind(from.1).bind(limit)
+        on_db!(db, p => sqlx::query_as(&sql).persistent(false).bind(cutoff).bind(from.0).bind(from.1).bind(limit)
         .bind(reminder.unwrap_or("")).fetch_all(p).await?),
     )
 }
@@ -84,14 +88,14 @@ pub async fn unverified(
 pub async fn never_invited(db: &Db, from: Cursor, limit: i64) -> Result<Vec<ApplicationRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM applications a WHERE a.status = 'verified' \
-         AND (a.created_at > $1 OR (a.created_at = $1 AND a.id > $2)) \
+         AND (a.created_at, a.id) > ($1, $2) \
          AND NOT EXISTS (SELECT 1 FROM quiz_attempts q WHERE q.application_id = a.id) \
          AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.application_id = a.id \
              AND o.template = 'quiz_invitation') \
          ORDER BY a.created_at, a.id LIMIT $3"
     );
     Ok(
-        on_db!(db, p => sqlx::query_as(&sql).bind(from.0).bind(from.1).bind(limit)
+        on_db!(db, p => sqlx::query_as(&sql).persistent(false).bind(from.0).bind(from.1).bind(limit)
         .fetch_all(p).await?),
     )
 }
@@ -108,7 +112,7 @@ pub async fn quiz_not_started(
     let sql = format!(
         "SELECT {COLUMNS} FROM applications a WHERE a.status = 'verified' \
          AND a.created_at <= $1 AND a.unsubscribed_at IS NULL \
-         AND (a.created_at > $2 OR (a.created_at = $2 AND a.id > $3)) \
+         AND (a.created_at, a.id) > ($2, $3) \
          AND EXISTS (SELECT 1 FROM outbox o WHERE o.application_id = a.id \
              AND o.template = 'quiz_invitation' AND o.created_at <= $1) \
          AND NOT EXISTS (SELECT 1 FROM quiz_attempts q WHERE q.application_id = a.id) \
@@ -117,7 +121,7 @@ pub async fn quiz_not_started(
          ORDER BY a.created_at, a.id LIMIT $5"
     );
     Ok(
-        on_db!(db, p => sqlx::query_as(&sql).bind(cutoff).bind(from.0).bind(from.1).bind(kind)
+        on_db!(db, p => sqlx::query_as(&sql).persistent(false).bind(cutoff).bind(from.0).bind(from.1).bind(kind)
         .bind(limit).fetch_all(p).await?),
     )
 }
@@ -134,13 +138,13 @@ pub async fn idle(
     let sql = format!(
         "SELECT {COLUMNS} FROM applications a WHERE a.status = $1 AND a.stage_since < $2 \
          AND a.unsubscribed_at IS NULL \
-         AND (a.stage_since > $3 OR (a.stage_since = $3 AND a.id > $4)) \
+         AND (a.stage_since, a.id) > ($3, $4) \
          AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.application_id = a.id \
              AND r.kind LIKE 'idle:%' AND r.sent_at >= a.stage_since) \
          ORDER BY a.stage_since, a.id LIMIT $5"
     );
     Ok(
-        on_db!(db, p => sqlx::query_as(&sql).bind(stage).bind(cutoff).bind(from.0).bind(from.1)
+        on_db!(db, p => sqlx::query_as(&sql).persistent(false).bind(stage).bind(cutoff).bind(from.0).bind(from.1)
         .bind(limit).fetch_all(p).await?),
     )
 }
@@ -158,7 +162,7 @@ pub async fn pending_offers(
          ORDER BY expires_at, id LIMIT $3"
     );
     Ok(
-        on_db!(db, p => sqlx::query_as(&sql).bind(after).bind(until).bind(limit)
+        on_db!(db, p => sqlx::query_as(&sql).persistent(false).bind(after).bind(until).bind(limit)
         .fetch_all(p).await?),
     )
 }

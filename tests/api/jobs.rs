@@ -102,12 +102,12 @@ async fn verify_reminder_reminds_once_with_a_fresh_link_then_expires_and_the_add
 ) {
     let t0 = onramp::domain::now();
     let app = app_at(t0).await;
-    for who in ["a@x.test", "b@x.test", "c@x.test", "d@x.test"] {
+    for who in ["a@x.test", "b@x.test", "c@x.test", "d@x.test", "e@x.test"] {
         assert_eq!(app.apply(&valid_form(who)).await.status(), 303);
     }
     app.drain().await;
     let first = app.received();
-    assert_eq!(first.len(), 4);
+    assert_eq!(first.len(), 5);
     first.iter().for_each(|m| essential(m));
     // b confirms straight away.
     let b_link = link(mail_to(&first, "b@x.test")[0], &app.base, "/verify/").unwrap();
@@ -117,14 +117,15 @@ async fn verify_reminder_reminds_once_with_a_fresh_link_then_expires_and_the_add
     // 23 hours on, nobody is due.
     app.advance(Duration::hours(23));
     assert_eq!(app.tick(Job::VerifyReminder).await, 0);
-    // 25 hours on: a, c and d get one reminder each, b (confirmed) none.
+    // 25 hours on: a, c, d and e get one reminder each, b (confirmed) none.
     app.advance(Duration::hours(2));
     let seen = app.received().len();
-    assert_eq!(app.tick(Job::VerifyReminder).await, 3);
+    assert_eq!(app.tick(Job::VerifyReminder).await, 4);
     app.drain().await;
     assert!(app.new_mail(seen, "b@x.test").is_empty());
     let mut unsubscribe = String::new();
-    for who in ["a@x.test", "c@x.test", "d@x.test"] {
+    let mut late_link = String::new();
+    for who in ["a@x.test", "c@x.test", "d@x.test", "e@x.test"] {
         let mail = app.new_mail(seen, who);
         assert_eq!(mail.len(), 1, "{who}");
         assert!(
@@ -135,6 +136,9 @@ async fn verify_reminder_reminds_once_with_a_fresh_link_then_expires_and_the_add
         let u = unsubscribe_link(&mail[0], &app.base);
         if who == "c@x.test" {
             unsubscribe = u;
+        }
+        if who == "e@x.test" {
+            late_link = link(&mail[0], &app.base, "/verify/").unwrap();
         }
         if who == "d@x.test" {
             // The reminder's link is a fresh one, and it works.
@@ -175,13 +179,13 @@ async fn verify_reminder_reminds_once_with_a_fresh_link_then_expires_and_the_add
         "{page}"
     );
 
-    // A week after their last link, a and c expire, without an email.
+    // A week after their last link, a, c and e expire, without an email.
     app.advance(Duration::days(6));
     let seen = app.received().len();
-    assert_eq!(app.tick(Job::VerifyReminder).await, 2);
+    assert_eq!(app.tick(Job::VerifyReminder).await, 3);
     app.drain().await;
     assert_eq!(app.received().len(), seen, "expiry sends nothing");
-    for who in ["a@x.test", "c@x.test"] {
+    for who in ["a@x.test", "c@x.test", "e@x.test"] {
         assert_eq!(
             app.status_of(who).await.as_deref(),
             Some("expired"),
@@ -189,6 +193,11 @@ async fn verify_reminder_reminds_once_with_a_fresh_link_then_expires_and_the_add
         );
     }
     assert_eq!(app.status_of("b@x.test").await.as_deref(), Some("verified"));
+    // e confirms late, with the reminder's link (still live): the application is back.
+    app.confirm(&late_link).await;
+    assert_eq!(app.status_of("e@x.test").await.as_deref(), Some("verified"));
+    app.drain().await;
+    let seen = app.received().len();
 
     // An expired address may apply again: the application reopens with a fresh link, and the
     // unsubscribed one still gets it (verification is essential).
