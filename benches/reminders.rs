@@ -13,19 +13,16 @@
 //!    and under 10 s.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use onramp::app::Application;
-use onramp::config::Settings;
 use onramp::email::smtp::SmtpPool;
-use onramp::email::{dispatcher, Mailer, Renderer};
+use onramp::email::Renderer;
 use onramp::store::outbox::{self, NewEmail};
 use onramp::store::{Db, Pools};
 
 mod common;
-use common::{database, env_or, start_sink};
+use common::{env_or, start_sink};
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -46,21 +43,8 @@ async fn run() {
     let n_send = env_or("BENCH_MESSAGES", 10_000).min(due);
     let pool = env_or("BENCH_POOL", 4);
     let dir = tempfile::tempdir().unwrap();
-    let (url, _) = database(dir.path()).await;
-    let db = Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
-    println!(
-        "onramp reminder benchmark: engine={} rows={rows} due={due}",
-        db.engine()
-    );
-    let t = Instant::now();
-    onramp::synthetic::generate(&db, rows, |_| {})
-        .await
-        .unwrap();
-    println!(
-        "seed --synthetic: {rows} applicants in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
+    let (url, db, drop_after) = common::synthetic_db(dir.path(), rows, "reminder").await;
+    println!("due: {due}");
 
     // Nobody is due but the chosen: the unconfirmed got a link just now, then `due` people
     // who signed up over a day ago are unconfirmed with a link 30 hours old.
@@ -132,15 +116,7 @@ async fn run() {
     let dispatch_dir = tempfile::tempdir().unwrap();
     let (port, received) = start_sink();
     let smtp_url = format!("smtp://127.0.0.1:{port}");
-    let mut settings = Settings {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        database_url: url.clone(),
-        data_dir: dispatch_dir.path().to_path_buf(),
-        seed_demo: false,
-        ..Default::default()
-    };
-    settings.mail.smtp_url = Some(smtp_url.clone());
-    settings.mail.pool_size = pool as u32;
+    let mut settings = common::dispatch_settings(&url, dispatch_dir.path(), &smtp_url, pool);
     // One domain for every recipient here: the per-domain rate would measure itself.
     settings.mail.per_domain_per_minute = 0;
     if let Ok(b) = std::env::var("BENCH_BATCH") {
@@ -176,22 +152,12 @@ async fn run() {
         "UPDATE outbox SET status = 'cancelled' WHERE template = 'verify_reminder' \
          AND status = 'pending' AND id > $1").bind(cutoff).execute(p).await.map(|_| ()))
     .unwrap();
-    let app = Application::build(settings, Mailer::memory().0)
-        .await
-        .unwrap();
-    let settings = app.state.settings.clone();
-    let d = dispatcher::Dispatcher::new(
-        app.state.db.clone(),
-        Mailer::from_settings(&settings).unwrap(),
-        Arc::new(onramp::app::renderer(&settings).unwrap()),
-        settings.clone(),
-    )
-    .unwrap();
+    let d = common::dispatcher(settings).await;
     // The dispatcher as the service runs it, until every reminder arrived.
     let before = received.load(Ordering::Relaxed);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let t = Instant::now();
-    let worker = tokio::spawn(Arc::new(d).run(stopped));
+    let worker = tokio::spawn(d.run(stopped));
     while received.load(Ordering::Relaxed) - before < n_send as u64 {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
@@ -230,31 +196,12 @@ async fn run() {
         rate(direct),
         100.0 * rate(dispatched) / rate(direct)
     );
+    common::drop_database(db, drop_after).await;
 }
 
 /// The reminder the dispatcher sends, with its links, built with lettre: the direct path.
 fn reminder(renderer: &Renderer, i: usize) -> lettre::Message {
-    use lettre::message::header::ContentType;
-    use lettre::message::{MultiPart, SinglePart};
     let mut data = onramp::email::templates::sample_data("verify_reminder", "http://127.0.0.1");
     data["name"] = serde_json::json!(format!("Applicant {i}"));
-    let content = renderer.render("verify_reminder", &data).unwrap();
-    lettre::Message::builder()
-        .from("onramp hiring <hiring@onramp.localhost>".parse().unwrap())
-        .to(format!("applicant{i}@example.com").parse().unwrap())
-        .subject(content.subject)
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(content.text),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(content.html),
-                ),
-        )
-        .unwrap()
+    common::rendered(renderer, "verify_reminder", &data, i)
 }

@@ -5,15 +5,13 @@
 //! the same run; with the forecast, fairness, quality and the whole `/reports` page for
 //! information.
 
-use std::time::Instant;
-
 use onramp::app::Application;
 use onramp::config::Settings;
 use onramp::email::Mailer;
-use onramp::store::{Db, Pools};
+use onramp::store::Db;
 
 mod common;
-use common::{callers, database, env_or, summary, timed};
+use common::{callers, env_or, summary, timed};
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -31,24 +29,7 @@ async fn run() {
     let rows = env_or("BENCH_ROWS", 1_000_000) as u64;
     let repeats = env_or("BENCH_REPEATS", 40);
     let dir = tempfile::tempdir().unwrap();
-    let (url, drop_after) = database(dir.path()).await;
-    let db = Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
-    println!(
-        "onramp reports benchmark: engine={} rows={rows}",
-        db.engine()
-    );
-    let t = Instant::now();
-    onramp::synthetic::generate(&db, rows, |_| {})
-        .await
-        .unwrap();
-    println!(
-        "seed --synthetic: {rows} applicants with their history in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
-    if let Pools::Postgres(p) = &db.pools {
-        sqlx::query("ANALYZE").execute(p).await.unwrap();
-    }
+    let (url, db, drop_after) = common::synthetic_db(dir.path(), rows, "reports").await;
     println!(
         "data: {} agents, {} cohorts, {} live rows ({} days), {} headcount snapshots, {} funnel rows",
         count(&db, "SELECT COUNT(*) FROM applications WHERE went_live_at IS NOT NULL").await,
@@ -134,11 +115,5 @@ async fn run() {
             p50 / b50
         );
     }
-    db.close().await;
-    if let Some((url, name)) = drop_after {
-        let admin = sqlx::PgPool::connect(&url).await.unwrap();
-        let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .execute(&admin)
-            .await;
-    }
+    common::drop_database(db, drop_after).await;
 }

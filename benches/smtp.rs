@@ -13,15 +13,12 @@
 
 use std::io::Write as _;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use onramp::app::Application;
-use onramp::config::Settings;
 use onramp::email::smtp::SmtpPool;
-use onramp::email::{dispatcher, Mailer, Renderer};
+use onramp::email::{dispatcher, Renderer};
 use onramp::store::outbox::{self, NewEmail};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -143,27 +140,10 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = std::env::var("BENCH_DATABASE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let mut settings = Settings {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        database_url,
-        data_dir: dir.path().to_path_buf(),
-        seed_demo: false,
-        ..Default::default()
-    };
-    settings.mail.smtp_url = Some(url.clone());
-    settings.mail.pool_size = pool as u32;
+    let mut settings = common::dispatch_settings(&database_url, dir.path(), &url, pool);
     settings.outbox.batch_size = 64;
-    let app = Application::build(settings, Mailer::memory().0)
-        .await
-        .unwrap();
-    let settings = app.state.settings.clone();
-    let d = dispatcher::Dispatcher::new(
-        app.state.db.clone(),
-        Mailer::from_settings(&settings).unwrap(),
-        Arc::new(onramp::app::renderer(&settings).unwrap()),
-        settings.clone(),
-    )
-    .unwrap();
+    let d = common::dispatcher(settings).await;
+    let db = d.db().clone();
     let run = format!("{}", uuid::Uuid::now_v7().simple());
     let recipients: Vec<String> = (0..n_dispatch)
         .map(|i| format!("applicant{i}@example.com"))
@@ -183,7 +163,7 @@ async fn main() {
                 }),
             })
             .collect();
-        let mut tx = app.state.db.begin().await.unwrap();
+        let mut tx = db.begin().await.unwrap();
         outbox::enqueue_many(&mut tx, &emails, onramp::domain::now())
             .await
             .unwrap();

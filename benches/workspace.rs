@@ -296,11 +296,5 @@ async fn run() {
 
     let _ = child.kill();
     let _ = child.wait();
-    db.close().await;
-    if let Some((url, name)) = drop_after {
-        let admin = sqlx::PgPool::connect(&url).await.unwrap();
-        let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .execute(&admin)
-            .await;
-    }
+    common::drop_database(db, drop_after).await;
 }

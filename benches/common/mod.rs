@@ -174,15 +174,25 @@ pub fn start_sink() -> (u16, Arc<AtomicU64>) {
 
 /// A message like the ones the service sends: a rendered template, text and HTML.
 pub fn message(renderer: &Renderer, i: usize) -> Message {
-    let content = renderer
-        .render(
-            "application_rejected",
-            &serde_json::json!({
-                "name": format!("Applicant {i}"),
-                "reasons": ["Our support agents must be 18 or older, so we can't take your application forward."],
-            }),
-        )
-        .unwrap();
+    rendered(
+        renderer,
+        "application_rejected",
+        &serde_json::json!({
+            "name": format!("Applicant {i}"),
+            "reasons": ["Our support agents must be 18 or older, so we can't take your application forward."],
+        }),
+        i,
+    )
+}
+
+/// `template` rendered with `data`, built with lettre as a text and HTML message to applicant `i`.
+pub fn rendered(
+    renderer: &Renderer,
+    template: &str,
+    data: &serde_json::Value,
+    i: usize,
+) -> Message {
+    let content = renderer.render(template, data).unwrap();
     Message::builder()
         .from("onramp hiring <hiring@onramp.localhost>".parse().unwrap())
         .to(format!("applicant{i}@example.com").parse().unwrap())
@@ -201,4 +211,84 @@ pub fn message(renderer: &Renderer, i: usize) -> Message {
                 ),
         )
         .unwrap()
+}
+
+/// A fresh database of the engine asked for, migrated, with `rows` synthetic applicants and
+/// their history (`seed --synthetic`); prints how long the generation took.
+pub async fn synthetic_db(
+    dir: &std::path::Path,
+    rows: u64,
+    what: &str,
+) -> (String, Db, Option<(String, String)>) {
+    let (url, drop_after) = database(dir).await;
+    let db = Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    println!(
+        "onramp {what} benchmark: engine={} rows={rows}",
+        db.engine()
+    );
+    let t = std::time::Instant::now();
+    onramp::synthetic::generate(&db, rows, |_| {})
+        .await
+        .unwrap();
+    println!(
+        "seed --synthetic: {rows} applicants with their history in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    if let Pools::Postgres(p) = &db.pools {
+        sqlx::query("ANALYZE").execute(p).await.unwrap();
+    }
+    (url, db, drop_after)
+}
+
+/// Drops the benchmark's PostgreSQL database, if it made one.
+pub async fn drop_database(db: Db, drop_after: Option<(String, String)>) {
+    db.close().await;
+    if let Some((url, name)) = drop_after {
+        let admin = sqlx::PgPool::connect(&url).await.unwrap();
+        let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&admin)
+            .await;
+    }
+}
+
+/// The settings of a dispatcher benchmark: the database at `url`, `smtp_url` with `pool`
+/// connections, files under `dir`.
+pub fn dispatch_settings(
+    url: &str,
+    dir: &std::path::Path,
+    smtp_url: &str,
+    pool: usize,
+) -> onramp::config::Settings {
+    let mut settings = onramp::config::Settings {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        database_url: url.to_string(),
+        data_dir: dir.to_path_buf(),
+        seed_demo: false,
+        ..Default::default()
+    };
+    settings.mail.smtp_url = Some(smtp_url.to_string());
+    settings.mail.pool_size = pool as u32;
+    // Every recipient is at one domain here: the per-domain rate would measure itself.
+    settings.mail.per_domain_per_minute = 0;
+    settings
+}
+
+/// The real outbox dispatcher for `settings` (migrating the database first), sending over SMTP.
+pub async fn dispatcher(
+    settings: onramp::config::Settings,
+) -> Arc<onramp::email::dispatcher::Dispatcher> {
+    let app = onramp::app::Application::build(settings, onramp::email::Mailer::memory().0)
+        .await
+        .unwrap();
+    let settings = app.state.settings.clone();
+    Arc::new(
+        onramp::email::dispatcher::Dispatcher::new(
+            app.state.db.clone(),
+            onramp::email::Mailer::from_settings(&settings).unwrap(),
+            Arc::new(onramp::app::renderer(&settings).unwrap()),
+            settings.clone(),
+        )
+        .unwrap(),
+    )
 }

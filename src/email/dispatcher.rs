@@ -353,6 +353,11 @@ impl Dispatcher {
         }
     }
 
+    /// The store it works on.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Delay before retry number `attempts` (1-based): base, 2×base, 4×base … capped.
     pub fn backoff(&self, attempts: i64) -> chrono::Duration {
         let o = &self.settings.outbox;
