@@ -48,6 +48,17 @@ pub async fn invite(
     let Some((_, def)) = quiz_for_application(db, app).await? else {
         return Ok(false);
     };
+    queue_invitation(tx, app, &def, now).await?;
+    Ok(true)
+}
+
+/// Queues the invitation to quiz `def` (once per application).
+pub async fn queue_invitation(
+    tx: &mut Tx,
+    app: &applications::ApplicationRow,
+    def: &QuizDef,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     outbox::enqueue(
         tx,
         NewEmail {
@@ -66,8 +77,7 @@ pub async fn invite(
         },
         now,
     )
-    .await?;
-    Ok(true)
+    .await
 }
 
 /// Where an applicant stands with their quiz.

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::domain::pipeline::Pipeline;
+use crate::domain::quiz::QuizDef;
 use crate::domain::{iso, time};
 use crate::store::applications::{self, ApplicationRow};
 use crate::store::outbox::{self, NewEmail};
@@ -96,21 +97,17 @@ pub async fn quiz(db: &Db, settings: &Settings, now: DateTime<Utc>) -> Result<us
         let due = reminders::never_invited(db, from, BATCH).await?;
         let Some(last) = due.last() else { break };
         from = (last.created_at, last.id);
-        let with_quiz: Vec<&ApplicationRow> = due
+        let with_quiz: Vec<(&ApplicationRow, &QuizDef)> = due
             .iter()
-            .filter(|a| {
-                let langs: Vec<&str> = a.languages.split(',').collect();
-                crate::domain::quiz::quiz_for(&all, |(_, d)| d, &a.country, &langs).is_some()
-            })
+            .filter_map(|a| quiz_of(&all, a).map(|d| (a, d)))
             .collect();
         if with_quiz.is_empty() {
             continue;
         }
         let mut tx = db.begin().await?;
-        for a in with_quiz {
-            if assessment::invite(db, &mut tx, a, now).await? {
-                done += 1;
-            }
+        for (a, def) in with_quiz {
+            assessment::queue_invitation(&mut tx, a, def, now).await?;
+            done += 1;
         }
         tx.commit().await?;
     }
@@ -136,45 +133,45 @@ pub async fn quiz(db: &Db, settings: &Settings, now: DateTime<Utc>) -> Result<us
             let Some((mut tx, apps)) = claim_batch(db, &claims, now).await? else {
                 continue;
             };
-            done += quiz_emails(db, &mut tx, &apps, last, now).await?;
+            done += quiz_emails(&all, &mut tx, &apps, last, now).await?;
             tx.commit().await?;
         }
     }
     Ok(done)
 }
 
+/// The quiz `a` takes, by market and languages, among `all`.
+fn quiz_of<'q>(all: &'q [(Uuid, QuizDef)], a: &ApplicationRow) -> Option<&'q QuizDef> {
+    let langs: Vec<&str> = a.languages.split(',').collect();
+    crate::domain::quiz::quiz_for(all, |(_, d)| d, &a.country, &langs).map(|(_, d)| d)
+}
+
 async fn quiz_emails(
-    db: &Db,
+    all: &[(Uuid, QuizDef)],
     tx: &mut Tx,
     apps: &[ApplicationRow],
     last: bool,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let mut n = 0;
-    for a in apps.iter().filter(|a| a.status == "verified") {
-        let Some((_, def)) = assessment::quiz_for_application(db, a).await? else {
-            continue;
-        };
-        outbox::enqueue(
-            tx,
-            NewEmail {
-                idempotency_key: format!("reminder:quiz:{}:{}", a.id, if last { 2 } else { 1 }),
-                template: "quiz_reminder",
-                recipient: &a.email,
-                payload: json!({
-                    "application_id": a.id,
-                    "name": a.full_name,
-                    "quiz_title": def.title,
-                    "minutes": def.time_limit_minutes,
-                    "last": last,
-                }),
-            },
-            now,
-        )
-        .await?;
-        n += 1;
-    }
-    Ok(n)
+    let emails: Vec<NewEmail> = apps
+        .iter()
+        .filter(|a| a.status == "verified")
+        .filter_map(|a| quiz_of(all, a).map(|def| (a, def)))
+        .map(|(a, def)| NewEmail {
+            idempotency_key: format!("reminder:quiz:{}:{}", a.id, if last { 2 } else { 1 }),
+            template: "quiz_reminder",
+            recipient: &a.email,
+            payload: json!({
+                "application_id": a.id,
+                "name": a.full_name,
+                "quiz_title": def.title,
+                "minutes": def.time_limit_minutes,
+                "last": last,
+            }),
+        })
+        .collect();
+    outbox::enqueue_many(tx, &emails, now).await?;
+    Ok(emails.len())
 }
 
 /// `idle_nudge`: applicants in a stage longer than its limit (`pipeline.idle_limits`) get one
