@@ -60,10 +60,6 @@ impl Clock {
         m.moved.notify_waiters();
     }
 
-    pub fn is_manual(&self) -> bool {
-        self.manual.is_some()
-    }
-
     /// Waits until the clock reads `at` or later: a real sleep on the system clock, and until
     /// the test moves it far enough on a manual one.
     pub async fn sleep_until(&self, at: DateTime<Utc>) {

@@ -158,7 +158,7 @@ impl Dispatcher {
             if per_minute > 0 {
                 if !minute_left.contains_key(domain) {
                     let since = now - chrono::Duration::minutes(1);
-                    let sent = outbox::sent_to(&self.db, domain, since).await?;
+                    let sent = outbox::sent_to(&self.db, domain, None, since).await?;
                     minute_left.insert(domain.clone(), per_minute - sent);
                 }
                 if minute_left[domain] <= 0 {
@@ -173,7 +173,9 @@ impl Dispatcher {
             if why.is_none() && first {
                 if !first_left.contains_key(domain) {
                     let hour_ago = now - chrono::Duration::hours(1);
-                    let sent = outbox::first_emails_sent_to(&self.db, domain, hour_ago).await?;
+                    let sent =
+                        outbox::sent_to(&self.db, domain, Some(outbox::LANE_FIRST), hour_ago)
+                            .await?;
                     first_left.insert(domain.clone(), first_per_hour - sent);
                 }
                 if first_left[domain] <= 0 {
@@ -396,7 +398,10 @@ impl Dispatcher {
             .body(content.html);
         // The weekly report's chart travels inside the email (`cid:`): mail clients load no
         // remote images.
-        let body = match chart_of(data) {
+        let chart = (row.template == "weekly_report")
+            .then(|| chart_of(data))
+            .flatten();
+        let body = match chart {
             Some(weeks) => {
                 let png = super::chart::replacement_png(&weeks)?;
                 let image = Attachment::new_inline(super::chart::CONTENT_ID.to_string())

@@ -149,20 +149,21 @@ pub async fn claim(
     Ok(rows)
 }
 
-/// First emails sent to `domain` since `since`.
-pub async fn first_emails_sent_to(db: &Db, domain: &str, since: DateTime<Utc>) -> Result<i64> {
-    const SQL: &str = "SELECT COUNT(*) FROM outbox WHERE recipient_domain = $1 AND lane = $2 \
-        AND sent_at > $3";
-    Ok(
-        on_db!(db, p => sqlx::query_scalar(SQL).bind(domain).bind(LANE_FIRST).bind(since)
-        .fetch_one(p).await?),
-    )
-}
-
-/// Emails of any kind sent to `domain` since `since`, by every instance.
-pub async fn sent_to(db: &Db, domain: &str, since: DateTime<Utc>) -> Result<i64> {
-    const SQL: &str = "SELECT COUNT(*) FROM outbox WHERE recipient_domain = $1 AND sent_at > $2";
-    Ok(on_db!(db, p => sqlx::query_scalar(SQL).bind(domain).bind(since).fetch_one(p).await?))
+/// Emails sent to `domain` since `since`, by every instance: of one lane, or of any.
+pub async fn sent_to(
+    db: &Db,
+    domain: &str,
+    lane: Option<i16>,
+    since: DateTime<Utc>,
+) -> Result<i64> {
+    // Two texts rather than `$3 IS NULL OR lane = $3`, so each keeps its index bound.
+    const ANY: &str = "SELECT COUNT(*) FROM outbox WHERE recipient_domain = $1 AND sent_at > $2";
+    const LANE: &str = "SELECT COUNT(*) FROM outbox WHERE recipient_domain = $1 AND sent_at > $2 \
+        AND lane = $3";
+    Ok(on_db!(db, p => match lane {
+        None => sqlx::query_scalar(ANY).bind(domain).bind(since).fetch_one(p).await?,
+        Some(l) => sqlx::query_scalar(LANE).bind(domain).bind(since).bind(l).fetch_one(p).await?,
+    }))
 }
 
 /// Hands a claimed row back unsent until `until`, without using up an attempt, noting why.
@@ -192,19 +193,6 @@ async fn finish(
     let n = on_writer!(db, p => sqlx::query(sql).bind(id).bind(worker).bind(a).bind(b)
         .execute(p).await?.rows_affected());
     Ok(n == 1)
-}
-
-pub async fn mark_sent(
-    db: &Db,
-    id: Uuid,
-    worker: &str,
-    smtp_response: &str,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    const SQL: &str = "UPDATE outbox SET status = 'sent', smtp_response = $3, sent_at = $4, \
-        last_error = NULL, locked_until = NULL, locked_by = NULL \
-        WHERE id = $1 AND locked_by = $2";
-    finish(db, SQL, id, worker, smtp_response, now).await
 }
 
 /// Marks several emails sent in one statement, each with its server's response; returns the

@@ -67,7 +67,7 @@ pub async fn unverified(
         "AND a.unsubscribed_at IS NULL AND NOT EXISTS (SELECT 1 FROM reminders r \
          WHERE r.application_id = a.id AND r.kind = $5)"
     } else {
-        "AND $5 = $5"
+        ""
     };
     // created_at <= cutoff is implied (the last link went out after signup) and lets the
     // (status, created_at, id) index bound the walk.
@@ -77,10 +77,18 @@ pub async fn unverified(
          AND (a.created_at, a.id) > ($2, $3) {extra} \
          ORDER BY a.created_at, a.id LIMIT $4"
     );
-    Ok(
-        on_db!(db, p => sqlx::query_as(&sql).persistent(false).bind(cutoff).bind(from.0).bind(from.1).bind(limit)
-        .bind(reminder.unwrap_or("")).fetch_all(p).await?),
-    )
+    Ok(on_db!(db, p => {
+        let q = sqlx::query_as(&sql)
+            .persistent(false)
+            .bind(cutoff)
+            .bind(from.0)
+            .bind(from.1)
+            .bind(limit);
+        match reminder {
+            Some(kind) => q.bind(kind).fetch_all(p).await?,
+            None => q.fetch_all(p).await?,
+        }
+    }))
 }
 
 /// Verified applicants who have not started a quiz and were never invited to one, after
@@ -164,15 +172,6 @@ pub async fn pending_offers(
     Ok(
         on_db!(db, p => sqlx::query_as(&sql).persistent(false).bind(after).bind(until).bind(limit)
         .fetch_all(p).await?),
-    )
-}
-
-/// Whether `application_id` turned off non-essential mail.
-pub async fn unsubscribed(db: &Db, application_id: Uuid) -> Result<bool> {
-    const SQL: &str = "SELECT unsubscribed_at IS NOT NULL FROM applications WHERE id = $1";
-    Ok(
-        on_db!(db, p => sqlx::query_scalar(SQL).bind(application_id).fetch_optional(p).await?)
-            .unwrap_or(false),
     )
 }
 

@@ -145,6 +145,10 @@ pub async fn purge(db: &Db, settings: &Settings, now: DateTime<Utc>) -> Result<u
             })
             .map(|a| a.id)
             .collect();
+        // All of the batch changed meanwhile (a rare race): nothing to purge, nothing to audit.
+        if still.is_empty() {
+            break;
+        }
         for id in &still {
             erase_in_tx(&mut tx, ACTOR, *id, now).await?;
         }
@@ -163,9 +167,6 @@ pub async fn purge(db: &Db, settings: &Settings, now: DateTime<Utc>) -> Result<u
         audit::record(&mut tx, entry, now).await?;
         tx.commit().await?;
         done += still.len();
-        if still.is_empty() {
-            break;
-        }
     }
     Ok(done)
 }

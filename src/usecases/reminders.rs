@@ -197,12 +197,11 @@ pub async fn idle(db: &Db, settings: &Settings, now: DateTime<Utc>) -> Result<us
             let Some((mut tx, apps)) = claim_batch(db, &claims, now).await? else {
                 continue;
             };
+            let due_stay: HashMap<Uuid, i64> = due.iter().map(|a| (a.id, stay(a))).collect();
             let emails: Vec<NewEmail> = apps
                 .iter()
                 // Still in the stay that was due.
-                .filter(|a| {
-                    &a.status == stage && due.iter().any(|d| d.id == a.id && stay(d) == stay(a))
-                })
+                .filter(|a| &a.status == stage && due_stay.get(&a.id) == Some(&stay(a)))
                 .map(|a| {
                     let since = a.stage_since.unwrap_or(a.created_at);
                     NewEmail {
