@@ -229,6 +229,7 @@ async fn run() {
                 application_id: done.id,
                 purpose: tokens::QUIZ,
                 expires_at: expires,
+                replaces: false,
             }],
             now(),
         )

@@ -435,6 +435,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 );
                 let report = crate::usecases::import::import_csv(
                     &intake,
+                    &db,
                     std::io::BufReader::new(input),
                     dry_run,
                     |read| bar.set_position(read),

@@ -233,6 +233,9 @@ pub async fn load_pilot(db: &Db, intake: &Intake, path: &Path) -> anyhow::Result
     let ago = |days: i64| at - Duration::days(days);
     let template = crate::domain::cohorts::DEFAULT_TEMPLATE;
     let mut loaded = 0;
+    // Every member gets a phone number of their own, from the ranges set aside for fiction
+    // (Sweden's PTS: 070-174 06 05 to 06 99; Berlin's 030 23125 000 to 999).
+    let mut member = 0;
     for c in &file.cohort {
         let cohort_id = uuid::Uuid::now_v7();
         let mut people = Vec::new();
@@ -244,9 +247,14 @@ pub async fn load_pilot(db: &Db, intake: &Intake, path: &Path) -> anyhow::Result
                 .map(|ch| if ch == ' ' { '.' } else { ch })
                 .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '.')
                 .collect::<String>();
+            member += 1;
+            let phone = match c.market.as_str() {
+                "SE" => format!("+46 70 174 06 {:02}", 5 + member),
+                _ => format!("+49 30 23125 {:03}", member),
+            };
             let form = serde_json::json!({
                 "full_name": m.name, "email": format!("{local}@example.com"),
-                "phone": "+46701234567", "country": c.market, "area": "city",
+                "phone": phone, "country": c.market, "area": "city",
                 "languages": [c.language, "en"], "weekly_hours": 20, "adult": true,
                 "equipment": true, "consent": true, "utm_source": "demo",
             });
@@ -360,6 +368,13 @@ async fn seed_empty_tables(
 ) -> anyhow::Result<FirstStart> {
     let dir = &settings.seed_dir;
     let mut out = FirstStart::default();
+    // The checklist first: the demo pilot's cohorts copy it when they are made.
+    let template = crate::domain::cohorts::DEFAULT_TEMPLATE;
+    if crate::store::cohorts::template_size(db, template).await? == 0
+        && dir.join("checklist.toml").exists()
+    {
+        out.checklist = Some(import_checklist(db, &dir.join("checklist.toml")).await?);
+    }
     if settings.seed_demo && applications::count(db).await? == 0 {
         if dir.join("applicants.toml").exists() {
             out.applicants = Some(load_demo(db, intake, dir).await?.applicants);
@@ -372,12 +387,6 @@ async fn seed_empty_tables(
         } else {
             tracing::warn!(dir = %dir.display(), "no demo data found; starting empty");
         }
-    }
-    let template = crate::domain::cohorts::DEFAULT_TEMPLATE;
-    if crate::store::cohorts::template_size(db, template).await? == 0
-        && dir.join("checklist.toml").exists()
-    {
-        out.checklist = Some(import_checklist(db, &dir.join("checklist.toml")).await?);
     }
     if quizzes::count(db).await? == 0 && dir.join("questions.toml").exists() {
         out.questions = Some(

@@ -146,7 +146,7 @@ async fn applicant_fixes_a_mistake_then_verifies_in_a_browser() {
         .send_keys("20")
         .await
         .unwrap();
-    field("adult").await.unwrap().click().await.unwrap();
+    field("adult-yes").await.unwrap().click().await.unwrap();
     field("equipment").await.unwrap().click().await.unwrap();
     field("consent").await.unwrap().click().await.unwrap();
     c.find(Locator::Css("form button[type=submit]"))
@@ -405,7 +405,7 @@ async fn submit_apply(c: &fantoccini::Client, base: &str, email: &str, next: &st
          f.full_name.value = 'Ana Lind'; f.email.value = arguments[0]; f.country.value = 'SE'; \
          document.getElementById('area-town').checked = true; \
          document.getElementById('lang-sv').checked = true; f.weekly_hours.value = '20'; \
-         f.adult.checked = true; f.equipment.checked = true; f.consent.checked = true; \
+         document.getElementById('adult-yes').checked = true; f.equipment.checked = true; f.consent.checked = true; \
          f.submit();",
         vec![serde_json::json!(email)],
     )

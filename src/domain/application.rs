@@ -238,7 +238,7 @@ fn validate_phone(phone: &str) -> Result<(), ValidationError> {
     } else {
         Err(error(
             "phone",
-            "Enter your phone number in international format, starting with + and your country code, like +46 70 123 45 67.",
+            "Enter your phone number in international format, starting with + and your country code, like +46 70 174 06 90.",
         ))
     }
 }

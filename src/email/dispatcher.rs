@@ -462,11 +462,12 @@ impl Dispatcher {
             let rows_to_store: Vec<tokens::NewToken> = links
                 .iter()
                 .filter(|(i, app_id, ..)| current_address(&contacts, *app_id, &rows[*i]))
-                .map(|(_, app_id, kind, token)| tokens::NewToken {
+                .map(|(i, app_id, kind, token)| tokens::NewToken {
                     hash: token.hash(),
                     application_id: *app_id,
                     purpose: kind.purpose(),
                     expires_at: now + kind.ttl(&self.settings),
+                    replaces: renews_links(&out[*i]),
                 })
                 .collect();
             tokens::insert_many(&mut tx, &rows_to_store, now).await?;
@@ -512,6 +513,12 @@ impl Dispatcher {
         }
         out
     }
+}
+
+/// Whether an email's links replace the applicant's earlier ones: only the link an applicant
+/// asked for ("Email me a new link", `outbox::RENEWS_LINKS` in its payload) does.
+fn renews_links(p: &Prepared) -> bool {
+    matches!(p, Prepared::Ready(v) if v[outbox::RENEWS_LINKS] == json!(true))
 }
 
 /// How long a staff invitation link works.

@@ -111,6 +111,13 @@ pub async fn find_by_email_tx(tx: &mut Tx, email: &str) -> Result<Option<Applica
     Ok(on!(tx, c => sqlx::query_as(&sql).bind(email).fetch_optional(&mut **c).await?))
 }
 
+/// Whether an application has this address.
+pub async fn email_taken(db: &Db, email: &str) -> Result<bool> {
+    const SQL: &str = "SELECT COUNT(*) FROM applications WHERE email = $1";
+    let n: i64 = on_db!(db, p => sqlx::query_scalar(SQL).bind(email).fetch_one(p).await?);
+    Ok(n > 0)
+}
+
 pub async fn get(db: &Db, id: Uuid) -> Result<ApplicationRow> {
     let sql = format!("SELECT {COLUMNS} FROM applications WHERE id = $1");
     Ok(on_db!(db, p => sqlx::query_as(&sql).bind(id).fetch_one(p).await?))

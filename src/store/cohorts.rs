@@ -477,6 +477,15 @@ pub async fn promotable(tx: &mut Tx) -> Result<Vec<(Uuid, Uuid)>> {
     Ok(on!(tx, c => sqlx::query_as(SQL).fetch_all(&mut **c).await?))
 }
 
+/// A waitlisted offer's place in its cohort's queue (1 = next), in the order seats are given.
+pub async fn waitlist_place(db: &Db, offer: &OfferRow) -> Result<i64> {
+    const SQL: &str = "SELECT COUNT(*) FROM offers e WHERE e.cohort_id = $1 \
+        AND e.status = 'waitlisted' AND (e.created_at < $2 OR (e.created_at = $2 AND e.id < $3))";
+    let ahead: i64 = on_db!(db, p => sqlx::query_scalar(SQL).bind(offer.cohort_id)
+        .bind(offer.created_at).bind(offer.id).fetch_one(p).await?);
+    Ok(ahead + 1)
+}
+
 /// Turns a waitlisted offer into a pending one that runs until `expires_at`.
 pub async fn reopen_offer(
     tx: &mut Tx,

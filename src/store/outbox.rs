@@ -12,6 +12,10 @@ pub const FAILED: &str = "failed";
 /// Never to be sent: the address it was for was corrected before it went.
 pub const CANCELLED: &str = "cancelled";
 /// Every state an outbox row can be in.
+/// The payload field (`true`) of an email whose links end the applicant's earlier links of
+/// the same purpose when they are minted: a link the applicant asked for.
+pub const RENEWS_LINKS: &str = "renews_links";
+
 pub const STATES: [&str; 4] = [PENDING, SENT, FAILED, CANCELLED];
 
 /// The lane of mail people are waiting on; always claimed first.

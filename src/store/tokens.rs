@@ -29,6 +29,10 @@ pub struct NewToken {
     pub application_id: Uuid,
     pub purpose: &'static str,
     pub expires_at: DateTime<Utc>,
+    /// Ends the application's earlier unused links of the same purpose. Only a link the
+    /// applicant asked to renew does: routine emails leave earlier links working for their
+    /// whole lifetime, so a bookmarked status page or a quiz open in another tab keeps working.
+    pub replaces: bool,
 }
 
 /// Issues a new link of `purpose` for an application, valid for `ttl`: the token goes to the
@@ -46,6 +50,7 @@ pub async fn issue(
         application_id,
         purpose,
         expires_at: now + ttl,
+        replaces: false,
     };
     let mut tx = db.begin().await?;
     insert_many(&mut tx, &[row], now).await?;
@@ -53,21 +58,15 @@ pub async fn issue(
     Ok(token)
 }
 
-/// Stores tokens (their hashes) in one statement. A new link replaces the earlier unused
-/// ones of its purpose for that application: only the newest link in someone's inbox works,
-/// so an old email that leaks opens nothing. (Signup receipts live in their own browser and
-/// are left alone.)
+/// Stores tokens (their hashes) in one statement. A link marked `replaces` (the applicant
+/// asked for a new one) first ends the earlier unused links of its purpose, one statement per
+/// purpose; every other link leaves the earlier ones alone.
 pub async fn insert_many(tx: &mut Tx, tokens: &[NewToken], now: DateTime<Utc>) -> Result<()> {
     if tokens.is_empty() {
         return Ok(());
     }
-    // A new link replaces the unused ones of its purpose: one statement per purpose. A
-    // signup receipt and an unsubscribe link (in every reminder ever sent) stay valid.
     let mut replaced: std::collections::BTreeMap<&str, Vec<Uuid>> = Default::default();
-    for t in tokens
-        .iter()
-        .filter(|t| t.purpose != SIGNUP_RECEIPT && t.purpose != UNSUBSCRIBE)
-    {
+    for t in tokens.iter().filter(|t| t.replaces) {
         replaced
             .entry(t.purpose)
             .or_default()

@@ -386,7 +386,10 @@ pub async fn answer(
     if !cohorts::OPEN.contains(&offer.status.as_str()) {
         return Ok(Answer::NothingOpen);
     }
-    let (outcome, offer_to, stage_to) = if offer.expires_at <= now {
+    // Leaving a waitlist is a decline whenever it comes; the offer's first deadline does not
+    // apply to a place in the queue.
+    let leaving_waitlist = !accept && offer.status == "waitlisted";
+    let (outcome, offer_to, stage_to) = if offer.expires_at <= now && !leaving_waitlist {
         (Answer::Expired, "expired", Some("shortlisted"))
     } else if !accept {
         (Answer::Declined, "declined", Some("shortlisted"))
@@ -452,6 +455,31 @@ pub async fn answer(
     .await?;
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// A fresh link to the applicant's open offer (pending, or a place on a waitlist), for the
+/// status page's "Open my offer"; None when no offer is open.
+pub async fn offer_link(
+    db: &Db,
+    settings: &Settings,
+    application_id: Uuid,
+) -> Result<Option<crate::domain::token::SecretToken>, StoreError> {
+    let open = offer_of(db, application_id)
+        .await?
+        .is_some_and(|(o, _)| cohorts::OPEN.contains(&o.status.as_str()));
+    if !open {
+        return Ok(None);
+    }
+    let ttl = settings.offer_ttl.duration();
+    let token = crate::store::tokens::issue(
+        db,
+        application_id,
+        crate::store::tokens::OFFER,
+        ttl,
+        db.now(),
+    )
+    .await?;
+    Ok(Some(token))
 }
 
 /// The applicant's latest offer with its cohort, for their offer page.

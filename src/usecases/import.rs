@@ -4,9 +4,11 @@
 //! is reported by its line in the file (the header is line 1) and its field.
 
 use std::io::Read;
+use std::sync::{Arc, Mutex};
 
 use crate::domain::application::{RawApplication, FORM_FIELDS};
 use crate::domain::FieldErrors;
+use crate::store::Db;
 use crate::usecases::intake::{Channel, Intake};
 
 /// A row that was not imported: its line in the file, the field, and why.
@@ -64,15 +66,66 @@ fn row_to_form(
     }
 }
 
+/// Counts the lines of what a CSV reader reads, so a row is named by its real line whether
+/// the file ends lines with LF or with CRLF (RFC 4180's own line end, which spreadsheet
+/// programs write, and which the csv crate's own line count gets wrong).
+struct Lines<R> {
+    inner: R,
+    read: u64,
+    newlines: Newlines,
+}
+
+/// Where a file's newlines are (their byte offsets), shared with the reader that finds them.
+type Newlines = Arc<Mutex<Vec<u64>>>;
+
+/// The line (1-based) that byte `at` of the file is on, from where the newlines are.
+fn line_at(newlines: &Newlines, at: u64) -> u64 {
+    newlines.lock().expect("not poisoned").partition_point(|&n| n < at) as u64 + 1
+}
+
+impl<R: Read> Read for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut newlines = self.newlines.lock().expect("not poisoned");
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' {
+                newlines.push(self.read + i as u64);
+            }
+        }
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// A CSV reader over `input` and where its newlines are.
+fn line_counting_reader<R: Read>(
+    input: R,
+    flexible: bool,
+) -> (csv::Reader<Lines<R>>, Newlines) {
+    let newlines = Newlines::default();
+    let lines = Lines {
+        inner: input,
+        read: 0,
+        newlines: newlines.clone(),
+    };
+    let reader = csv::ReaderBuilder::new()
+        .flexible(flexible)
+        .from_reader(lines);
+    (reader, newlines)
+}
+
 /// Imports (or with `dry_run`, only checks) every row of `input`. `progress` is called after
-/// each row with the number of bytes read so far.
+/// each row with the number of bytes read so far. A dry run predicts the real run: a row whose
+/// address already applied, in the database or earlier in the file, counts as already applied.
 pub async fn import_csv(
     intake: &Intake,
+    db: &Db,
     input: impl Read,
     dry_run: bool,
     mut progress: impl FnMut(u64),
 ) -> anyhow::Result<Report> {
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+    let (mut reader, newlines) = line_counting_reader(input, false);
+    let mut seen = std::collections::HashSet::new();
     let header = reader.headers()?.clone();
     if let Some(unknown) = header.iter().find(|h| !FORM_FIELDS.contains(&h.trim())) {
         anyhow::bail!(
@@ -83,7 +136,7 @@ pub async fn import_csv(
     let mut report = Report::default();
     let mut record = csv::StringRecord::new();
     loop {
-        let line = reader.position().line();
+        let line = line_at(&newlines, reader.position().byte());
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
@@ -96,7 +149,9 @@ pub async fn import_csv(
                 continue;
             }
         }
-        let line = record.position().map_or(line, |p| p.line());
+        let line = record
+            .position()
+            .map_or(line, |p| line_at(&newlines, p.byte()));
         let parsed = row_to_form(&header, &record).and_then(|raw| raw.parse());
         match parsed {
             Err(errors) => {
@@ -110,7 +165,16 @@ pub async fn import_csv(
                     }
                 }
             }
-            Ok(_) if dry_run => report.imported += 1,
+            Ok(app) if dry_run => {
+                let email = app.email.as_str();
+                if seen.insert(email.to_string())
+                    && !crate::store::applications::email_taken(db, email).await?
+                {
+                    report.imported += 1;
+                } else {
+                    report.already_applied += 1;
+                }
+            }
             Ok(app) => {
                 let done = intake.submit(app, Channel::Import).await?;
                 if done.created {
@@ -137,7 +201,7 @@ pub fn csv_rows<T>(
     fields: &[&str],
     mut parse: impl FnMut(&[String]) -> Result<T, FieldErrors>,
 ) -> anyhow::Result<Rows<T>> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let (mut reader, newlines) = line_counting_reader(input, true);
     let header: Vec<String> = reader
         .headers()?
         .iter()
@@ -164,7 +228,7 @@ pub fn csv_rows<T>(
     let mut refused = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
-        let line = reader.position().line();
+        let line = line_at(&newlines, reader.position().byte());
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
@@ -177,7 +241,9 @@ pub fn csv_rows<T>(
                 continue;
             }
         }
-        let line = record.position().map_or(line, |p| p.line());
+        let line = record
+            .position()
+            .map_or(line, |p| line_at(&newlines, p.byte()));
         if record.len() != header.len() {
             refused.push(Refusal {
                 line,

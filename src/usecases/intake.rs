@@ -13,7 +13,7 @@ use crate::domain::application::{NewApplication, Status};
 use crate::domain::email::EmailAddress;
 use crate::domain::screening::{self, Outcome};
 use crate::domain::token::{hash_token, SecretToken};
-use crate::store::outbox::{self, NewEmail};
+use crate::store::outbox::{self, NewEmail, RENEWS_LINKS};
 use crate::store::{applications, tokens, Db, StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,6 +214,7 @@ async fn write_batch(
                 application_id: s.id,
                 purpose: tokens::SIGNUP_RECEIPT,
                 expires_at: now + Duration::minutes(RECEIPT_TTL_MINUTES),
+                replaces: false,
             })
         })
         .collect();
@@ -343,6 +344,9 @@ async fn queue_link(
         )
     };
     let reasons = applications::failed_reasons_tx(tx, app.id).await?;
+    // The applicant asked for a new link, or changed the address: the new one ends the links
+    // sent before. A repeat signup (which anyone can make with the address) ends nothing.
+    let renews = matches!(why, RENEWED_LINK | REQUESTED_NEW_LINK | EMAIL_CORRECTED);
     outbox::enqueue(
         tx,
         NewEmail {
@@ -354,6 +358,7 @@ async fn queue_link(
                 "name": app.full_name,
                 "waitlisted": app.status == Status::Waitlisted.as_str(),
                 "reasons": reasons,
+                (RENEWS_LINKS): renews,
             }),
         },
         now,
@@ -435,7 +440,7 @@ async fn correct_email_once(
                 )
                 .await?;
                 let corrected = applications::get_tx(&mut tx, id).await?;
-                queue_link(&mut tx, &corrected, "email_corrected", now).await?;
+                queue_link(&mut tx, &corrected, EMAIL_CORRECTED, now).await?;
                 return tx.commit().await;
             };
             applications::record_event(
@@ -447,15 +452,19 @@ async fn correct_email_once(
                 now,
             )
             .await?;
-            send_new_link(&mut tx, settings, &existing, "requested_new_link", db.now()).await?;
+            send_new_link(&mut tx, settings, &existing, REQUESTED_NEW_LINK, db.now()).await?;
             return tx.commit().await;
         }
     }
     if let Some(existing) = applications::find_by_email_tx(&mut tx, new_email.as_str()).await? {
-        send_new_link(&mut tx, settings, &existing, "requested_new_link", db.now()).await?;
+        send_new_link(&mut tx, settings, &existing, REQUESTED_NEW_LINK, db.now()).await?;
     }
     tx.commit().await
 }
+
+/// Why a link was sent, for the ones the applicant asked for.
+const RENEWED_LINK: &str = "renewed_link";
+const REQUESTED_NEW_LINK: &str = "requested_new_link";
 
 /// Events that use up one of an application's `MAX_CORRECTIONS`.
 const EMAIL_CORRECTED: &str = "email_corrected";
@@ -470,7 +479,7 @@ pub async fn renew_link(db: &Db, settings: &Settings, presented: &str) -> Result
     };
     let mut tx = db.begin().await?;
     let app = applications::get_tx(&mut tx, id).await?;
-    send_new_link(&mut tx, settings, &app, "renewed_link", db.now()).await?;
+    send_new_link(&mut tx, settings, &app, RENEWED_LINK, db.now()).await?;
     tx.commit().await
 }
 
@@ -482,7 +491,7 @@ pub async fn request_new_link(
 ) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     if let Some(app) = applications::find_by_email_tx(&mut tx, email.as_str()).await? {
-        send_new_link(&mut tx, settings, &app, "requested_new_link", db.now()).await?;
+        send_new_link(&mut tx, settings, &app, REQUESTED_NEW_LINK, db.now()).await?;
     }
     tx.commit().await
 }

@@ -127,6 +127,18 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
         row(g.clone(), "/offer/{token}", Link, get(offer::show)),
         row(p.clone(), "/offer/{token}", Link, post(offer::answer)),
         row(
+            p.clone(),
+            "/offer/{token}/status",
+            Link,
+            post(offer::to_status),
+        ),
+        row(
+            p.clone(),
+            "/status/{token}/offer",
+            Link,
+            post(status::open_offer),
+        ),
+        row(
             g.clone(),
             "/unsubscribe/{token}",
             Link,
@@ -156,6 +168,12 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
         row(p.clone(), "/quiz/{token}/q/{n}", Link, post(quiz::answer)),
         row(g.clone(), "/quiz/{token}/review", Link, get(quiz::review)),
         row(p.clone(), "/quiz/{token}/submit", Link, post(quiz::submit)),
+        row(
+            p.clone(),
+            "/quiz/{token}/status",
+            Link,
+            post(quiz::to_status),
+        ),
         // Staff.
         row(g.clone(), "/admin/login", Public, get(admin::login_form)),
         row(

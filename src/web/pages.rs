@@ -22,6 +22,7 @@ page_files!(
     "home",
     "apply",
     "thanks",
+    "too_young",
     "status",
     "link_invalid",
     "resend",

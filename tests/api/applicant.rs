@@ -541,9 +541,12 @@ async fn the_numbers_applicants_see_come_from_the_screening_config() {
         ),
         "{mail}"
     );
-    let mut minor = valid_form("minor@example.com");
-    minor.retain(|(k, _)| *k != "adult");
-    app.apply(&minor).await;
+    // The form asks the configured age, and an API signup that is not old enough is told it.
+    let html = app.get("/apply").await.text().await.unwrap();
+    assert!(html.contains("Are you 21 or older?"), "{html}");
+    let mut minor = valid_json("minor@example.com");
+    minor["adult"] = serde_json::json!(false);
+    app.post_json("/api/v1/applications", &minor).await;
     app.drain().await;
     let mail = decode_qp(mail_to(&app.received(), "minor@example.com")[0]);
     assert!(mail.contains("must be 21 or older"), "{mail}");

@@ -139,7 +139,7 @@ async fn rejected_form_keeps_every_value_and_escapes_markup() {
     assert!(html.contains(r#"value="sv" checked"#));
     assert!(html.contains(r#"value="en" checked"#));
     assert!(html.contains(r#"value="20""#));
-    assert!(html.contains(r#"id="adult" name="adult" value="on" checked"#));
+    assert!(html.contains(r#"id="adult-yes" name="adult" value="yes" checked"#));
     assert!(html.contains(r#"id="consent" name="consent" value="on" checked"#));
     assert_eq!(app.count("applications").await, 0);
 

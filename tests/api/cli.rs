@@ -270,30 +270,36 @@ async fn headcount_import_names_bad_rows_by_line_and_field_and_fails_in_a_dry_ru
          Bluepeak,DE,12/01/2026,ten\n",
     )
     .unwrap();
-    let path = file.to_str().unwrap();
-    let dry = cli
-        .run(&["headcount", "import", path, "--dry-run"], "")
-        .await;
-    assert!(!dry.status.success(), "a dry run with bad rows fails");
-    let err = String::from_utf8_lossy(&dry.stderr);
-    for expected in [
-        "line 3, headcount:",
-        "line 4, market:",
-        "line 4, vendor:",
-        "line 6, date:",
-        "line 6, headcount:",
-    ] {
-        assert!(err.contains(expected), "{expected}: {err}");
+    // The same file with CRLF line ends (what spreadsheet programs write) names the same lines.
+    let crlf = cli.dir.path().join("headcount-crlf.csv");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&crlf, text.replace('\n', "\r\n")).unwrap();
+    for path in [file.to_str().unwrap(), crlf.to_str().unwrap()] {
+        let dry = cli
+            .run(&["headcount", "import", path, "--dry-run"], "")
+            .await;
+        assert!(!dry.status.success(), "a dry run with bad rows fails");
+        let err = String::from_utf8_lossy(&dry.stderr);
+        for expected in [
+            "line 3, headcount:",
+            "line 4, market:",
+            "line 4, vendor:",
+            "line 6, date:",
+            "line 6, headcount:",
+        ] {
+            assert!(err.contains(expected), "{path}: {expected}: {err}");
+        }
+        assert!(
+            !err.contains("line 2,") && !err.contains("line 5,"),
+            "{err}"
+        );
+        let out = String::from_utf8_lossy(&dry.stdout);
+        assert!(
+            out.contains("would import 2 snapshot(s), refused 3 row(s)"),
+            "{out}"
+        );
     }
-    assert!(
-        !err.contains("line 2,") && !err.contains("line 5,"),
-        "{err}"
-    );
-    let out = String::from_utf8_lossy(&dry.stdout);
-    assert!(
-        out.contains("would import 2 snapshot(s), refused 3 row(s)"),
-        "{out}"
-    );
+    let path = file.to_str().unwrap();
     let db = cli.db().await;
     assert_eq!(count(&db, "outsourced_headcount").await, 0);
 
@@ -696,6 +702,35 @@ async fn first_start_seeds_and_creates_the_admin_and_a_restart_changes_nothing()
     // 32 demo applicants and the demo pilot's 15 members, its 3 cohorts and 312 weekly
     // headcount snapshots.
     assert_eq!(before, [47, 66, 2, 1, 3, 312]);
+    // Distinct people: no two demo applicants share a phone number.
+    let shared: i64 = onramp::on_db!(&db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT phone FROM applications WHERE phone IS NOT NULL \
+         GROUP BY phone HAVING COUNT(*) > 1) x").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(shared, 0, "demo people share phone numbers");
+    // Every demo cohort has the checklist its form proposes, and the ticks tell each member's
+    // story: all done for those who went live, none for Noah Strand, who did no onboarding.
+    let without: i64 = onramp::on_db!(&db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM cohorts c WHERE NOT EXISTS \
+         (SELECT 1 FROM cohort_checklist_items i WHERE i.cohort_id = c.id)").fetch_one(p).await)
+    .unwrap();
+    assert_eq!(without, 0, "a demo cohort without checklist items");
+    let ticks = |name: &'static str| {
+        let db = db.clone();
+        async move {
+            let n: i64 = onramp::on_db!(&db, p => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM checklist_ticks t JOIN applications a \
+                 ON a.id = t.application_id WHERE a.full_name = $1")
+                .bind(name).fetch_one(p).await)
+            .unwrap();
+            n
+        }
+    };
+    let items = count(&db, "checklist_template_items").await;
+    assert!(items > 0);
+    assert_eq!(ticks("Astrid Holm").await, items);
+    assert_eq!(ticks("Adam Nyström").await, items);
+    assert_eq!(ticks("Noah Strand").await, 0);
     let (mut second, out) = cli.serve().await;
     let out = out.join("\n");
     assert!(!out.contains("bootstrap admin"), "{out}");
@@ -964,28 +999,34 @@ async fn applicants_import_from_csv_by_row_naming_line_and_field() {
          Ana Again,ANA@example.com,SE,city,sv,20,true,true,true,false\n",
     )
     .unwrap();
+    let crlf = cli.dir.path().join("from-old-ats-crlf.csv");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&crlf, text.replace('\n', "\r\n")).unwrap();
     let path = file.to_str().unwrap();
     let db = cli.db().await;
 
-    // A dry run checks everything and writes nothing.
-    let out = cli
-        .run(&["applicants", "import", path, "--dry-run"], "")
-        .await;
-    assert!(!out.status.success());
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(
-        stdout.contains("would import 3, already applied 0, refused 2"),
-        "{stdout}"
-    );
-    assert!(stderr.contains("line 3, email:"), "{stderr}");
-    assert!(
-        stderr.contains("line 4, student: Write true or false."),
-        "{stderr}"
-    );
-    assert_eq!(count(&db, "applications").await, 0);
+    // A dry run checks everything, writes nothing, and predicts the real run exactly (the
+    // second Ana is the same address); LF and CRLF files name the same lines.
+    for path in [path, crlf.to_str().unwrap()] {
+        let out = cli
+            .run(&["applicants", "import", path, "--dry-run"], "")
+            .await;
+        assert!(!out.status.success());
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(
+            stdout.contains("would import 2, already applied 1, refused 2"),
+            "{stdout}"
+        );
+        assert!(stderr.contains("line 3, email:"), "{path}: {stderr}");
+        assert!(
+            stderr.contains("line 4, student: Write true or false."),
+            "{path}: {stderr}"
+        );
+        assert_eq!(count(&db, "applications").await, 0);
+    }
 
     // The real run imports the good rows, each whole, and still says which were refused.
     let out = cli.run(&["applicants", "import", path], "").await;

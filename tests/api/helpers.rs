@@ -1023,10 +1023,12 @@ impl TestApp {
 
 // Cohort helpers, shared by the API and browser tests.
 
-/// A valid cohort request; tests change one thing at a time.
+/// A valid cohort request, starting twelve weeks after today on the system clock (the clock
+/// of every app that does not set its own); tests change one thing at a time.
 pub fn cohort_request(name: &str) -> serde_json::Value {
+    let start = onramp::domain::now().date_naive() + chrono::Duration::weeks(12);
     serde_json::json!({ "name": name, "market": "SE", "language": "sv",
-                        "start_date": "2027-03-01", "capacity": 12 })
+                        "start_date": start.to_string(), "capacity": 12 })
 }
 
 impl TestApp {

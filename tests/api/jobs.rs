@@ -324,7 +324,9 @@ async fn offer_reminders_remind_before_expiry_release_on_expiry_and_remind_membe
     // The cohort starts 2027-03-01 in Stockholm: 2027-02-28T23:00Z.
     let app = app_at(at("2027-02-20T12:00:00Z")).await;
     app.load_checklist().await;
-    let cohort = app.made_cohort(&cohort_request("Pilot SE 3")).await;
+    let mut body = cohort_request("Pilot SE 3");
+    body["start_date"] = serde_json::json!("2027-03-01");
+    let cohort = app.made_cohort(&body).await;
     let x = app.shortlisted("x@x.test").await;
     let y = app.shortlisted("y@x.test").await;
     let z = app.shortlisted("z@x.test").await;

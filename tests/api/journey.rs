@@ -132,8 +132,14 @@ async fn signup_to_verified_applicant() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn knockout_rules_store_reasons_and_tell_the_applicant() {
     let app = spawn_app().await;
-    let mut minor = valid_form("minor@example.com");
-    minor.retain(|(k, _)| *k != "adult");
+    // Through the API (an integration that forwards "not 18"): the form asks the question
+    // as Yes/No and never stores a "No" (see `a_no_on_the_age_question_stores_and_sends_nothing`).
+    let mut minor = valid_json("minor@example.com");
+    minor["adult"] = serde_json::json!(false);
+    assert_eq!(
+        app.post_json("/api/v1/applications", &minor).await.status(),
+        201
+    );
     let mut abroad = valid_form("abroad@example.com");
     abroad.iter_mut().find(|f| f.0 == "country").unwrap().1 = "BR".into();
     let mut few_hours = valid_form("few@example.com");
@@ -143,7 +149,7 @@ async fn knockout_rules_store_reasons_and_tell_the_applicant() {
         .find(|f| f.0 == "weekly_hours")
         .unwrap()
         .1 = "14".into();
-    for f in [&minor, &abroad, &few_hours] {
+    for f in [&abroad, &few_hours] {
         assert_eq!(app.apply(f).await.status(), 303);
     }
     assert_eq!(
@@ -369,5 +375,42 @@ async fn verified_applicant_can_get_a_new_status_link() {
     assert_eq!(
         app.status_of("lost@example.com").await.as_deref(),
         Some("verified")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_no_on_the_age_question_stores_and_sends_nothing() {
+    let app = spawn_app().await;
+    // Left unanswered, the question is a form error naming it, and nothing is stored.
+    let mut unanswered = valid_form("young@example.com");
+    unanswered.retain(|(k, _)| *k != "adult");
+    let before = app.snapshot().await;
+    let r = app.apply(&unanswered).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(r##"<a href="#adult-yes">Answer whether you are 18 or older"##),
+        "{html}"
+    );
+    // What was typed is kept.
+    assert!(html.contains(r#"value="young@example.com""#));
+    assert_eq!(app.snapshot().await, before);
+    // A real "No": a page that says why, at once; nothing stored, no email queued.
+    let mut no = valid_form("young@example.com");
+    no.iter_mut().find(|(k, _)| *k == "adult").unwrap().1 = "no".into();
+    let r = app.apply(&no).await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("must be 18 or older"), "{html}");
+    assert!(html.contains(r#"href="/apply""#));
+    assert_eq!(app.snapshot().await, before);
+    assert_eq!(app.drain().await.claimed, 0);
+    // "Yes" applies as before.
+    let mut yes = valid_form("young@example.com");
+    yes.iter_mut().find(|(k, _)| *k == "adult").unwrap().1 = "yes".into();
+    assert_eq!(app.apply(&yes).await.status(), 303);
+    assert_eq!(
+        app.status_of("young@example.com").await.as_deref(),
+        Some("applied")
     );
 }

@@ -9,6 +9,7 @@ mod hardening;
 mod helpers;
 mod jobs;
 mod journey;
+mod links;
 mod ops;
 mod outbox;
 mod pages;

@@ -107,7 +107,7 @@ fn application_in_schema() -> Object {
                 .schema_type(nullable(Type::String))
                 .pattern(Some(PHONE_PATTERN))
                 .description(Some(
-                    "Optional; international format, e.g. `+46 70 123 45 67`.",
+                    "Optional; international format, e.g. `+46 70 174 06 90`.",
                 )),
         )
         .property(

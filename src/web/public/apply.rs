@@ -63,7 +63,24 @@ pub async fn submit(
     let checked = form::first(&pairs, "email_checked")
         .unwrap_or("")
         .to_lowercase();
+    // The age question is a yes/no choice: left unanswered it is a form error, and a real
+    // "no" ends here with a page that says why, storing and sending nothing.
+    let adult = form::first(&pairs, "adult").map(str::trim).unwrap_or("");
+    if adult.eq_ignore_ascii_case("no") {
+        return Ok(too_young(&s));
+    }
+    let unanswered_age = adult.is_empty();
     let (mut raw, mut errors) = RawApplication::from_pairs(pairs);
+    if unanswered_age {
+        crate::domain::add_error(
+            &mut errors,
+            "adult",
+            format!(
+                "Answer whether you are {} or older: choose Yes or No.",
+                s.settings.min_age
+            ),
+        );
+    }
     if let Some(fix) = chosen_fix.filter(|f| !f.is_empty()) {
         raw.email = fix;
     }
@@ -111,6 +128,16 @@ pub async fn submit(
         .await?;
     // The same answer whether or not the address was new: nothing to learn from it.
     Ok(to_thanks(&s, &receipt, &email))
+}
+
+/// The answer to "No, I am not old enough": at once, with the reason, and nothing stored.
+fn too_young(s: &AppState) -> Response {
+    pages::render(
+        StatusCode::OK,
+        "too_young",
+        "We can't take your application",
+        json!({ "min_age": s.settings.min_age }),
+    )
 }
 
 const RECEIPT_COOKIE: &str = "onramp_signup";
@@ -210,6 +237,7 @@ pub async fn fix(
 fn anchor(field: &str) -> String {
     match field {
         "area" => "area-rural".into(),
+        "adult" => "adult-yes".into(),
         "languages" => format!("lang-{}", COMMON_LANGUAGES[0]),
         "utm_source" | "utm_campaign" | "ref" => format!("error-{field}"),
         other => other.into(),

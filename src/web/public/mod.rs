@@ -39,6 +39,16 @@ pub fn link_used(token: &str) -> axum::response::Response {
     )
 }
 
+/// A fresh status link for applicant `id`, and the redirect to it: the way from a quiz or
+/// offer page (whose own link the applicant holds) to their status page.
+pub async fn to_status_page(
+    s: &AppState,
+    id: uuid::Uuid,
+) -> Result<axum::response::Response, super::PageError> {
+    let token = crate::usecases::intake::status_link(&s.db, &s.settings, id).await?;
+    Ok(axum::response::Redirect::to(&format!("/status/{}", token.as_str())).into_response())
+}
+
 pub async fn home(axum::extract::State(s): axum::extract::State<AppState>) -> impl IntoResponse {
     let markets: Vec<&str> = s
         .settings

@@ -54,20 +54,25 @@ async fn render(
     let open = crate::store::cohorts::OPEN.contains(&offer.status.as_str())
         && offer.expires_at > s.db.now()
         && !closed;
+    let waitlisted = offer.status == "waitlisted" && !closed;
+    let place = if waitlisted {
+        Some(crate::store::cohorts::waitlist_place(&s.db, &offer).await?)
+    } else {
+        None
+    };
     let (heading, message) = match offer.status.as_str() {
         "accepted" => (
             "Your seat is confirmed",
-            "Welcome aboard. Your onboarding checklist is on your status page; the link is in \
-             the email we sent with this offer.",
+            "Welcome aboard. Your onboarding checklist is on your status page.",
         ),
         "declined" => (
             "You declined this offer",
             "Thank you for letting us know. Your application stays with us for a later cohort.",
         ),
-        "waitlisted" => (
+        "waitlisted" if !closed => (
             "You are on the waitlist",
-            "The cohort was full when you accepted. If a seat frees up before it starts, we \
-             will email you.",
+            "The cohort was full when you accepted, so you are on its waitlist. You don't need \
+             to do anything now.",
         ),
         _ if closed => (
             "This cohort has closed",
@@ -92,7 +97,12 @@ async fn render(
             "token": token,
             "heading": heading,
             "message": message,
-            "open": open && !full,
+            // A waitlisted person has nothing to accept: a seat that opens comes as a new
+            // offer by email. They may leave the waitlist.
+            "open": open && !full && !waitlisted,
+            "waitlisted": waitlisted,
+            "place": place,
+            "hold": crate::domain::time::in_words(s.settings.offer_ttl.duration()),
             "full": full,
             "choice_error": choice_error,
             "decline_first": decline_first,
@@ -103,6 +113,17 @@ async fn render(
             "expires": time::date_time(offer.expires_at, tz),
         }),
     ))
+}
+
+/// "Go to my status page" from the offer page: a fresh status link, straight to it.
+pub async fn to_status(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    match application_of(&s, &token).await? {
+        Some(id) => super::to_status_page(&s, id).await,
+        None => Ok(link_invalid(INVALID, &token)),
+    }
 }
 
 /// The answer: `choice=accept` or `choice=decline`.

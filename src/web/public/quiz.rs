@@ -133,6 +133,17 @@ pub fn result_context(a: &AttemptRow, tz: Tz) -> Value {
     })
 }
 
+/// "Go to my status page" from any quiz page: a fresh status link, straight to it.
+pub async fn to_status(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    match applicant(&s, &token).await? {
+        Some(id) => super::to_status_page(&s, id).await,
+        None => Ok(link_invalid(EXPIRED, &token)),
+    }
+}
+
 pub async fn start(
     State(s): State<AppState>,
     Path(token): Path<String>,

@@ -139,6 +139,21 @@ pub async fn open_quiz(
     }
 }
 
+/// "Open my offer": a fresh link to the applicant's open offer, straight into it.
+pub async fn open_offer(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let Some(id) = intake::application_for_status_token(&s.db, &token).await? else {
+        return Ok(link_invalid(EXPIRED, &token));
+    };
+    match crate::usecases::cohorts::offer_link(&s.db, &s.settings, id).await? {
+        Some(offer) => Ok(Redirect::to(&format!("/offer/{}", offer.as_str())).into_response()),
+        // Answered or ended meanwhile: the status page says where things stand.
+        None => Ok(Redirect::to(&format!("/status/{token}")).into_response()),
+    }
+}
+
 fn next_step(status: Status) -> &'static str {
     match status {
         Status::Applied => "Open the link in the email we sent you to confirm your address.",
@@ -149,8 +164,8 @@ fn next_step(status: Status) -> &'static str {
         Status::QuizFailed => "If you have attempts left, you can take the quiz again once the waiting time has passed.",
         Status::Shortlisted | Status::InReview => "A recruiter is looking at your application and will email you about the next step.",
         Status::OnHold => "Your application is paused for now. We'll email you when we can take it further.",
-        Status::Offered => "Look in your email for the offer of a place in a pilot group, and answer it there.",
-        Status::Onboarding => "Work through the onboarding steps we emailed you; we'll tell you when you can go live.",
+        Status::Offered => "Answer the offer of a place in a pilot group: open it with the button above or from the offer email.",
+        Status::Onboarding => "Work through your onboarding checklist above: mark your own steps as you finish them, and a recruiter marks the rest. We'll email you when you can go live.",
         Status::Live => "You are a live support agent. Thank you for being part of the team.",
         Status::Paused => "Your shifts are paused. Reply to any email from us when you are ready to come back.",
         Status::Withdrawn => "You withdrew this application. To apply again, reply to any email from us.",
@@ -178,9 +193,9 @@ async fn render_status(
 }
 
 /// The applicant's cohort, offer and onboarding checklist, for the status page.
-fn cohort_context(o: &Onboarding, status_token: &str) -> Value {
+fn cohort_context(o: &Onboarding, status_token: &str, place: Option<i64>) -> Value {
     let offer = match o.offer.status.as_str() {
-        "pending" => "Waiting for your answer: the offer email has the buttons",
+        "pending" => "Waiting for your answer",
         "accepted" => "Accepted: your seat is confirmed",
         "waitlisted" => "On the waitlist: the cohort was full when you accepted",
         "declined" => "Declined",
@@ -208,6 +223,9 @@ fn cohort_context(o: &Onboarding, status_token: &str) -> Value {
         "start_date": time::date_of(o.cohort.start_date),
         "offer": offer,
         "accepted": o.offer.status == "accepted",
+        "pending": o.offer.status == "pending",
+        "waitlisted": o.offer.status == "waitlisted",
+        "place": place,
         "done": o.ticks.len(),
         "total": o.checklist.len(),
         "checklist": checklist,
@@ -262,9 +280,23 @@ async fn render_status_with(
         }),
         _ => Value::Null,
     };
-    let cohort = onboarding::of_applicant(&s.db, id)
-        .await?
-        .map(|o| cohort_context(&o, status_token));
+    let onboarding = onboarding::of_applicant(&s.db, id).await?;
+    let place = match &onboarding {
+        Some(o) if o.offer.status == "waitlisted" => {
+            Some(crate::store::cohorts::waitlist_place(&s.db, &o.offer).await?)
+        }
+        _ => None,
+    };
+    let cohort = onboarding
+        .as_ref()
+        .map(|o| cohort_context(o, status_token, place));
+    let next = match place {
+        Some(n) => format!(
+            "You are number {n} in line for a seat. If one opens before the cohort starts, \
+             we'll email you an offer to accept; you don't need to do anything until then."
+        ),
+        None => next_step(status).to_string(),
+    };
     let (summary, _) = pages::errors_context(errors);
     Ok(pages::render(
         code,
@@ -278,7 +310,7 @@ async fn render_status_with(
             "applied_on": time::date(app.created_at, tz),
             "status_label": status.label(),
             "token": status_token,
-            "next_step": next_step(status),
+            "next_step": next,
             "reasons": reasons,
             "result": result,
             "quiz": quiz,
