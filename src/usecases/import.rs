@@ -80,7 +80,9 @@ type Newlines = Arc<Mutex<Vec<u64>>>;
 
 /// The line (1-based) that byte `at` of the file is on, from where the newlines are.
 fn line_at(newlines: &Newlines, at: u64) -> u64 {
-    newlines.lock().expect("not poisoned").partition_point(|&n| n < at) as u64 + 1
+    // A record after a CRLF starts at that line's LF (the reader stops at the CR), so a
+    // newline at `at` itself ends the line before.
+    newlines.lock().expect("not poisoned").partition_point(|&n| n <= at) as u64 + 1
 }
 
 impl<R: Read> Read for Lines<R> {

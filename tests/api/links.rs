@@ -129,3 +129,113 @@ async fn a_quiz_continued_in_a_second_tab_keeps_the_first_tab_working() {
     assert_eq!(done.passed, Some(true), "the right answer from tab 2 counted");
     assert_eq!(app.count("quiz_attempts").await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enter_goes_forward_and_every_quiz_and_offer_page_has_a_way_to_the_status_page() {
+    let app = spawn_app().await;
+    app.load_quizzes().await;
+    app.load_checklist().await;
+    let email = "enter@example.com";
+    let (quiz, _) = app.start_quiz(email).await;
+    // Enter submits a form's first submit button: on question 2 that is the forward one.
+    let html = app.get(&format!("{quiz}/q/2")).await.text().await.unwrap();
+    let first_submit = html
+        .split("type=\"submit\"")
+        .nth(1)
+        .expect("a submit button");
+    assert!(
+        first_submit.trim_start().starts_with("name=\"go\" value=\"next\""),
+        "{html}"
+    );
+    assert!(html.contains("value=\"prev\""), "go back is still there");
+    // The result page, and a reload of it, leads to the status page.
+    app.answer_all(&quiz, email, true).await;
+    let attempt = app.latest_attempt(email).await;
+    assert_eq!(app.submit(&quiz, attempt.id).await.status(), 303);
+    for _ in 0..2 {
+        let page = app.get(&quiz).await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains(&format!("action=\"{quiz}/status\"")),
+            "{html}"
+        );
+    }
+    let status = location(&app.post_form(&format!("{quiz}/status"), "").await);
+    assert!(status.starts_with("/status/"), "{status}");
+    assert_eq!(app.get(&status).await.status(), 200);
+    // A dead quiz link says why and offers a new one instead.
+    let dead = app.post_form("/quiz/not-a-token/status", "").await;
+    assert_eq!(dead.status(), 410);
+    assert!(dead.text().await.unwrap().contains("Email me a new link"));
+
+    // The accepted-offer page leads to the status page, whose checklist is the next step.
+    let id = app.shortlisted("seat@example.com").await;
+    let cohort = app.made_cohort(&cohort_request("Way on")).await;
+    app.offer(&cohort, &[&id]).await;
+    let offer = app.offer_link("seat@example.com").await;
+    assert_eq!(app.post_form(&offer, "choice=accept").await.status(), 303);
+    let html = app.get(&offer).await.text().await.unwrap();
+    assert!(html.contains("Your seat is confirmed"), "{html}");
+    assert!(html.contains(&format!("action=\"{offer}/status\"")), "{html}");
+    let status = location(&app.post_form(&format!("{offer}/status"), "").await);
+    let html = app.get(&status).await.text().await.unwrap();
+    assert!(html.contains("Onboarding checklist"), "{html}");
+    assert!(html.contains("Work through your onboarding checklist"), "{html}");
+    assert!(!html.contains("we emailed you"), "{html}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waitlisted_applicant_sees_their_place_and_can_leave_but_not_accept() {
+    let app = spawn_app().await;
+    app.load_checklist().await;
+    let mut body = cohort_request("Two seats");
+    body["capacity"] = serde_json::json!(2);
+    body["waitlist"] = serde_json::json!(true);
+    let cohort = app.made_cohort(&body).await;
+    let emails = ["w1@example.com", "w2@example.com", "w3@example.com"];
+    let mut ids = Vec::new();
+    for e in emails {
+        ids.push(app.shortlisted(e).await);
+    }
+    app.offer(&cohort, &ids.iter().collect::<Vec<_>>()).await;
+    let mut offers = Vec::new();
+    for e in emails {
+        offers.push(app.offer_link(e).await);
+    }
+    for o in &offers {
+        assert_eq!(app.post_form(o, "choice=accept").await.status(), 303);
+    }
+    assert_eq!(app.seats_taken(&cohort).await, 2);
+    // The third is on the waitlist: their page shows their place, what happens when a seat
+    // opens, and a way to leave; nothing to accept or answer by.
+    let html = app.get(&offers[2]).await.text().await.unwrap();
+    assert!(html.contains("You are on the waitlist"), "{html}");
+    assert!(html.contains("number 1</strong> in line"), "{html}");
+    assert!(html.contains("Leave the waitlist"), "{html}");
+    for gone in ["Accept the seat", "Answer by", "Decline the offer", "Accepting starts"] {
+        assert!(!html.contains(gone), "{gone}: {html}");
+    }
+    // The status page agrees, and its button opens the same page.
+    let received = app.received();
+    let status = link(mail_to(&received, emails[2]).last().unwrap(), &app.base, "/status/")
+        .unwrap()
+        .replace(&app.base, "");
+    let html = app.get(&status).await.text().await.unwrap();
+    assert!(html.contains("number 1 in line"), "{html}");
+    assert!(!html.contains("Look in your email"), "{html}");
+    let opened = location(&app.post_form(&format!("{status}/offer"), "").await);
+    assert!(opened.starts_with("/offer/"), "{opened}");
+    let html = app.get(&opened).await.text().await.unwrap();
+    assert!(html.contains("You are on the waitlist"), "{html}");
+    // Leaving: back on the shortlist, the seats unchanged.
+    assert_eq!(
+        app.post_form(&opened, "choice=decline").await.status(),
+        303
+    );
+    assert_eq!(app.stage(&ids[2]).await, "shortlisted");
+    assert_eq!(app.seats_taken(&cohort).await, 2);
+    // The first two hold their seats; the status page offers no offer to open any more.
+    let html = app.get(&status).await.text().await.unwrap();
+    assert!(!html.contains("See the waitlist"), "{html}");
+}
