@@ -400,6 +400,63 @@ pub struct GroupRate {
     /// The ratio is under 0.8 and both this group and the highest have at least the minimum
     /// number of people decided.
     pub flagged: bool,
+    /// People who reached the step and are still waiting there (not decided either way).
+    pub pending: i64,
+    /// The median of how long those people have waited, in days (one decimal); None when no
+    /// one is waiting.
+    pub median_wait_days: Option<f64>,
+    /// The median wait is more than `WAIT_RATIO` times the shortest group's median (counted
+    /// as at least a day), and both groups have at least the minimum number of people waiting:
+    /// a group kept waiting, which a rate among the decided cannot show.
+    pub wait_flagged: bool,
+}
+
+/// A group whose median wait at a step is more than this many times the shortest group's is
+/// flagged.
+pub const WAIT_RATIO: f64 = 2.0;
+
+/// The median of `days`, to one decimal; None for none.
+pub fn median_days(days: &mut [f64]) -> Option<f64> {
+    if days.is_empty() {
+        return None;
+    }
+    days.sort_by(f64::total_cmp);
+    let n = days.len();
+    let m = if n % 2 == 1 {
+        days[n / 2]
+    } else {
+        (days[n / 2 - 1] + days[n / 2]) / 2.0
+    };
+    Some((m * 10.0).round() / 10.0)
+}
+
+impl StepRates {
+    /// Adds who is waiting at the step: for each group, how many days each person has waited.
+    /// Flags a group whose median wait is over `WAIT_RATIO` times the shortest median, where
+    /// both have at least `min_group` people waiting.
+    pub fn with_waits(
+        mut self,
+        waits: &std::collections::HashMap<String, Vec<f64>>,
+        min_group: i64,
+    ) -> Self {
+        for g in &mut self.groups {
+            let mut days = waits.get(&g.group).cloned().unwrap_or_default();
+            g.pending = days.len() as i64;
+            g.median_wait_days = median_days(&mut days);
+        }
+        let shortest = self
+            .groups
+            .iter()
+            .filter(|g| g.pending >= min_group)
+            .filter_map(|g| g.median_wait_days)
+            .min_by(f64::total_cmp);
+        for g in &mut self.groups {
+            g.wait_flagged = g.pending >= min_group
+                && matches!((g.median_wait_days, shortest),
+                    (Some(m), Some(s)) if m > WAIT_RATIO * s.max(1.0));
+        }
+        self
+    }
 }
 
 /// The groups of a segment at one step, with the group of the highest rate.
@@ -436,6 +493,9 @@ pub fn impact(step: usize, groups: &[(String, i64, i64)], min_group: i64) -> Ste
                 rate: *rate,
                 impact_ratio,
                 flagged: big_enough && impact_ratio.is_some_and(|r| r < FOUR_FIFTHS),
+                pending: 0,
+                median_wait_days: None,
+                wait_flagged: false,
             }
         })
         .collect();

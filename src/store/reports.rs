@@ -515,6 +515,50 @@ pub async fn quality_agents(
     })
 }
 
+/// Someone waiting at a fairness step: their group in each segment (area, student, customer,
+/// source, country) and since when they have been in their stage.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Waiting {
+    pub area: String,
+    pub student: bool,
+    pub customer: bool,
+    pub source: String,
+    pub country: String,
+    pub stage_since: Option<DateTime<Utc>>,
+}
+
+/// The people who signed up in the range and are waiting at fairness step `step` (1 = the
+/// quiz … 4 = activation): through the step before it, not decided at it, and still in the
+/// process (not expired, rejected or withdrawn).
+pub async fn waiting_at(
+    db: &Db,
+    step: usize,
+    market: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Waiting>> {
+    let (start, end) = signup_range(from, to);
+    let (reached, decided) = (1i64 << (2 * step - 1), 1i64 << (2 * step));
+    on_db!(db, p => {
+        let mut qb = QueryBuilder::new(
+            "SELECT area, student, customer, COALESCE(utm_source, '') AS source, country, \
+             stage_since FROM applications WHERE created_at >= ",
+        );
+        qb.push_bind(start)
+            .push(" AND created_at < ")
+            .push_bind(end)
+            .push(" AND (fair_state & ")
+            .push_bind(reached + decided)
+            .push(") = ")
+            .push_bind(reached)
+            .push(" AND status NOT IN ('expired', 'rejected', 'withdrawn')");
+        if let Some(m) = market {
+            qb.push(" AND country = ").push_bind(m);
+        }
+        Ok(qb.build_query_as().fetch_all(p).await?)
+    })
+}
+
 /// The instants from the start of day `from` to the end of day `to` (UTC), for signup times.
 fn signup_range(from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();

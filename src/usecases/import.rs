@@ -82,7 +82,11 @@ type Newlines = Arc<Mutex<Vec<u64>>>;
 fn line_at(newlines: &Newlines, at: u64) -> u64 {
     // A record after a CRLF starts at that line's LF (the reader stops at the CR), so a
     // newline at `at` itself ends the line before.
-    newlines.lock().expect("not poisoned").partition_point(|&n| n <= at) as u64 + 1
+    newlines
+        .lock()
+        .expect("not poisoned")
+        .partition_point(|&n| n <= at) as u64
+        + 1
 }
 
 impl<R: Read> Read for Lines<R> {
@@ -100,10 +104,7 @@ impl<R: Read> Read for Lines<R> {
 }
 
 /// A CSV reader over `input` and where its newlines are.
-fn line_counting_reader<R: Read>(
-    input: R,
-    flexible: bool,
-) -> (csv::Reader<Lines<R>>, Newlines) {
+fn line_counting_reader<R: Read>(input: R, flexible: bool) -> (csv::Reader<Lines<R>>, Newlines) {
     let newlines = Newlines::default();
     let lines = Lines {
         inner: input,

@@ -2,7 +2,7 @@
 //! replacement series and the forecast read from the kept rows, and the live series' daily
 //! snapshot and rebuild from the applications' timelines.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -314,25 +314,83 @@ pub struct FairnessReport {
     pub min_group: i64,
     pub segments: Vec<SegmentRates>,
     pub flags: Vec<Flag>,
+    /// Groups kept waiting: a median wait over twice the shortest group's at a step.
+    pub wait_flags: Vec<WaitFlag>,
+}
+
+/// A group kept waiting at a step, for the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaitFlag {
+    pub segment: &'static str,
+    pub step: &'static str,
+    pub group: String,
+    pub pending: i64,
+    pub median_wait_days: Option<f64>,
+}
+
+/// A group as the report names it.
+fn group_name(grp: &str) -> String {
+    if grp.is_empty() { "(none)" } else { grp }.to_string()
+}
+
+/// The group someone waiting belongs to in `segment`, as `fairness_daily` names it.
+fn waiting_group(w: &rows::Waiting, segment: &str) -> String {
+    match segment {
+        "area" => w.area.clone(),
+        "student" if w.student => "student".into(),
+        "student" => "not a student".into(),
+        "customer" if w.customer => "customer".into(),
+        "customer" => "not a customer".into(),
+        "source" => w.source.clone(),
+        _ => w.country.clone(),
+    }
 }
 
 pub async fn fairness(db: &Db, f: &Filter, min_group: i64) -> Result<FairnessReport, StoreError> {
     let mut segments = Vec::new();
     let mut flags = Vec::new();
+    let mut wait_flags = Vec::new();
+    // Who waits at each step after screening (where everyone is decided at once), read once
+    // for every segment.
+    let now = db.now();
+    let mut waiting = vec![Vec::new()];
+    for step in 1..reports::FAIRNESS_STEPS.len() {
+        waiting.push(rows::waiting_at(db, step, f.market.as_deref(), f.from, f.to).await?);
+    }
     for (segment, label) in reports::SEGMENTS {
         let rows = rows::fairness(db, segment, f.market.as_deref(), f.from, f.to).await?;
         let steps: Vec<StepRates> = (0..reports::FAIRNESS_STEPS.len())
             .map(|i| {
                 let groups: Vec<(String, i64, i64)> = rows
                     .iter()
-                    .map(|r| {
-                        let name = if r.grp.is_empty() { "(none)" } else { &r.grp };
-                        (name.to_string(), r.steps()[i].0, r.steps()[i].1)
-                    })
+                    .map(|r| (group_name(&r.grp), r.steps()[i].0, r.steps()[i].1))
                     .collect();
-                reports::impact(i, &groups, min_group)
+                let mut waits: HashMap<String, Vec<f64>> = HashMap::new();
+                for w in &waiting[i] {
+                    let since = w.stage_since.unwrap_or(now);
+                    let days = (now - since).num_minutes().max(0) as f64 / (24.0 * 60.0);
+                    waits
+                        .entry(group_name(&waiting_group(w, segment)))
+                        .or_default()
+                        .push(days);
+                }
+                reports::impact(i, &groups, min_group).with_waits(&waits, min_group)
             })
             .collect();
+        for st in &steps {
+            wait_flags.extend(
+                st.groups
+                    .iter()
+                    .filter(|g| g.wait_flagged)
+                    .map(|g| WaitFlag {
+                        segment,
+                        step: st.step,
+                        group: g.group.clone(),
+                        pending: g.pending,
+                        median_wait_days: g.median_wait_days,
+                    }),
+            );
+        }
         for st in &steps {
             flags.extend(st.groups.iter().filter(|g| g.flagged).map(|g| Flag {
                 segment,
@@ -357,6 +415,7 @@ pub async fn fairness(db: &Db, f: &Filter, min_group: i64) -> Result<FairnessRep
         min_group,
         segments,
         flags,
+        wait_flags,
     })
 }
 

@@ -82,6 +82,7 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
         row(g.clone(), "/privacy", Public, get(public::privacy)),
         row(g.clone(), "/static/app.css", Public, get(public::css)),
         row(g.clone(), "/static/app.js", Public, get(public::js)),
+        row(g.clone(), "/favicon.ico", Public, get(public::favicon)),
         row(g.clone(), "/apply", Public, get(apply::show)),
         row(
             p.clone(),

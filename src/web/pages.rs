@@ -64,6 +64,7 @@ page_files!(
 
 pub const CSS: &str = include_str!("templates/app.css");
 pub const JS: &str = include_str!("templates/app.js");
+pub const FAVICON: &[u8] = include_bytes!("templates/favicon.ico");
 
 static PAGES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
     let mut hb = Handlebars::new();

@@ -41,7 +41,10 @@ async fn the_status_link_from_confirming_outlives_every_routine_email() {
     assert_eq!(app.get(&bookmark).await.status(), 200);
     let quiz = location(&app.post_form(&format!("{bookmark}/quiz"), "").await);
     assert!(quiz.starts_with("/quiz/"), "{quiz}");
-    assert_eq!(app.post_form(&format!("{quiz}/start"), "").await.status(), 303);
+    assert_eq!(
+        app.post_form(&format!("{quiz}/start"), "").await.status(),
+        303
+    );
     app.answer_all(&quiz, email, false).await;
     let attempt = app.latest_attempt(email).await;
     assert_eq!(app.submit(&quiz, attempt.id).await.status(), 303);
@@ -88,7 +91,10 @@ async fn a_quiz_continued_in_a_second_tab_keeps_the_first_tab_working() {
     let tab1 = link(mail_to(&received, email)[1], &app.base, "/quiz/")
         .unwrap()
         .replace(&app.base, "");
-    assert_eq!(app.post_form(&format!("{tab1}/start"), "").await.status(), 303);
+    assert_eq!(
+        app.post_form(&format!("{tab1}/start"), "").await.status(),
+        303
+    );
     let attempt = app.latest_attempt(email).await;
     let items = onramp::store::attempts::items(&app.db, attempt.id)
         .await
@@ -126,7 +132,11 @@ async fn a_quiz_continued_in_a_second_tab_keeps_the_first_tab_working() {
     assert_eq!(app.submit(&tab2, attempt.id).await.status(), 303);
     let done = app.latest_attempt(email).await;
     assert_eq!(done.id, attempt.id);
-    assert_eq!(done.passed, Some(true), "the right answer from tab 2 counted");
+    assert_eq!(
+        done.passed,
+        Some(true),
+        "the right answer from tab 2 counted"
+    );
     assert_eq!(app.count("quiz_attempts").await, 1);
 }
 
@@ -144,7 +154,9 @@ async fn enter_goes_forward_and_every_quiz_and_offer_page_has_a_way_to_the_statu
         .nth(1)
         .expect("a submit button");
     assert!(
-        first_submit.trim_start().starts_with("name=\"go\" value=\"next\""),
+        first_submit
+            .trim_start()
+            .starts_with("name=\"go\" value=\"next\""),
         "{html}"
     );
     assert!(html.contains("value=\"prev\""), "go back is still there");
@@ -177,11 +189,17 @@ async fn enter_goes_forward_and_every_quiz_and_offer_page_has_a_way_to_the_statu
     assert_eq!(app.post_form(&offer, "choice=accept").await.status(), 303);
     let html = app.get(&offer).await.text().await.unwrap();
     assert!(html.contains("Your seat is confirmed"), "{html}");
-    assert!(html.contains(&format!("action=\"{offer}/status\"")), "{html}");
+    assert!(
+        html.contains(&format!("action=\"{offer}/status\"")),
+        "{html}"
+    );
     let status = location(&app.post_form(&format!("{offer}/status"), "").await);
     let html = app.get(&status).await.text().await.unwrap();
     assert!(html.contains("Onboarding checklist"), "{html}");
-    assert!(html.contains("Work through your onboarding checklist"), "{html}");
+    assert!(
+        html.contains("Work through your onboarding checklist"),
+        "{html}"
+    );
     assert!(!html.contains("we emailed you"), "{html}");
 }
 
@@ -213,14 +231,23 @@ async fn a_waitlisted_applicant_sees_their_place_and_can_leave_but_not_accept() 
     assert!(html.contains("You are on the waitlist"), "{html}");
     assert!(html.contains("number 1</strong> in line"), "{html}");
     assert!(html.contains("Leave the waitlist"), "{html}");
-    for gone in ["Accept the seat", "Answer by", "Decline the offer", "Accepting starts"] {
+    for gone in [
+        "Accept the seat",
+        "Answer by",
+        "Decline the offer",
+        "Accepting starts",
+    ] {
         assert!(!html.contains(gone), "{gone}: {html}");
     }
     // The status page agrees, and its button opens the same page.
     let received = app.received();
-    let status = link(mail_to(&received, emails[2]).last().unwrap(), &app.base, "/status/")
-        .unwrap()
-        .replace(&app.base, "");
+    let status = link(
+        mail_to(&received, emails[2]).last().unwrap(),
+        &app.base,
+        "/status/",
+    )
+    .unwrap()
+    .replace(&app.base, "");
     let html = app.get(&status).await.text().await.unwrap();
     assert!(html.contains("number 1 in line"), "{html}");
     assert!(!html.contains("Look in your email"), "{html}");
@@ -229,10 +256,7 @@ async fn a_waitlisted_applicant_sees_their_place_and_can_leave_but_not_accept() 
     let html = app.get(&opened).await.text().await.unwrap();
     assert!(html.contains("You are on the waitlist"), "{html}");
     // Leaving: back on the shortlist, the seats unchanged.
-    assert_eq!(
-        app.post_form(&opened, "choice=decline").await.status(),
-        303
-    );
+    assert_eq!(app.post_form(&opened, "choice=decline").await.status(), 303);
     assert_eq!(app.stage(&ids[2]).await, "shortlisted");
     assert_eq!(app.seats_taken(&cohort).await, 2);
     // The first two hold their seats; the status page offers no offer to open any more.

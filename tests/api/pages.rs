@@ -163,3 +163,22 @@ async fn sign_in_returns_to_the_page_asked_for_and_only_on_this_site() {
         .unwrap()
         .contains(r#"name="next" value="/admin/quizzes""#));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_site_icon_is_served_and_every_page_names_it() {
+    let app = spawn_app().await;
+    let r = app.get("/favicon.ico").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/x-icon");
+    let icon = r.bytes().await.unwrap();
+    // An ICO directory with one image, a PNG inside.
+    assert_eq!(&icon[..4], &[0, 0, 1, 0]);
+    assert_eq!(&icon[22..26], b"\x89PNG");
+    for page in ["/", "/apply", "/privacy"] {
+        let html = app.get(page).await.text().await.unwrap();
+        assert!(
+            html.contains(r#"<link rel="icon" href="/favicon.ico""#),
+            "{page}"
+        );
+    }
+}

@@ -1043,3 +1043,97 @@ async fn the_demo_pilot_gives_the_reports_and_cohort_pages_something_to_show() {
     // Nobody was emailed.
     assert_eq!(app.count("outbox").await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fairness_shows_who_waits_at_each_step_and_flags_a_group_kept_waiting() {
+    let app = spawn_app_at(
+        |s| s.fairness_min_group = 2,
+        onramp::clock::Clock::manual(onramp::domain::now()),
+    )
+    .await;
+    let manager = key_with_role(&app, "manager").await;
+    // Two city and two rural applicants passed the quiz and wait for the shortlist: the city
+    // ones for a day, the rural ones for ten.
+    let now = app.db.now();
+    for (n, (area, waited)) in [("city", 1), ("city", 1), ("rural", 10), ("rural", 12)]
+        .iter()
+        .enumerate()
+    {
+        let mut body = valid_json(&format!("w{n}@example.com"));
+        body["area"] = json!(area);
+        let r = app.post_json("/api/v1/applications", &body).await;
+        let id: uuid::Uuid = r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let since = now - chrono::Duration::days(*waited);
+        let mut tx = app.db.begin().await.unwrap();
+        onramp::on!(&mut tx, c => sqlx::query(
+            "UPDATE applications SET status = 'quiz_passed', score_bp = 8000, \
+             email_verified_at = $2, stage_since = $2 WHERE id = $1")
+            .bind(id).bind(since).execute(&mut **c).await.map(|_| ()))
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let f = app.report(&manager, "/api/v1/reports/fairness").await;
+    let shortlist = f["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["segment"] == "area")
+        .unwrap()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "shortlist")
+        .unwrap()
+        .clone();
+    let group = |g: &str| {
+        shortlist["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["group"] == g)
+            .unwrap()
+            .clone()
+    };
+    // No one is decided at the shortlist, so no rate can show the difference; the waits do.
+    assert_eq!(group("city")["decided"], 0);
+    assert_eq!(group("city")["pending"], 2);
+    assert_eq!(group("city")["median_wait_days"], 1.0);
+    assert_eq!(group("city")["wait_flagged"], false);
+    assert_eq!(group("rural")["pending"], 2);
+    assert_eq!(group("rural")["median_wait_days"], 11.0);
+    assert_eq!(group("rural")["wait_flagged"], true);
+    let flags = f["wait_flags"].as_array().unwrap();
+    assert!(
+        flags.iter().any(|x| x["segment"] == "area"
+            && x["group"] == "rural"
+            && x["step"] == "shortlist"
+            && x["pending"] == 2),
+        "{flags:?}"
+    );
+    // Nobody waits at screening, where everyone is decided at once.
+    assert!(f["segments"][0]["steps"][0]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["pending"] == 0));
+    // Once the rural pair is decided, nobody is kept waiting.
+    app.clock.advance(chrono::Duration::hours(1));
+    let mut tx = app.db.begin().await.unwrap();
+    onramp::on!(&mut tx, c => sqlx::query(
+        "UPDATE applications SET status = 'shortlisted' WHERE area = 'rural'")
+        .execute(&mut **c).await.map(|_| ()))
+    .unwrap();
+    tx.commit().await.unwrap();
+    let f = app.report(&manager, "/api/v1/reports/fairness").await;
+    assert!(f["wait_flags"].as_array().unwrap().is_empty(), "{f}");
+    // The page states the rule and shows the waits.
+    app.staff_user("mia@onramp.test", "manager").await;
+    let cookie = app.sign_in("mia@onramp.test").await;
+    let html = app.get_as(&cookie, "/reports").await.text().await.unwrap();
+    assert!(html.contains("No group is flagged for waiting"), "{html}");
+    assert!(html.contains("2 waiting, median 1.0 d"), "{html}");
+}

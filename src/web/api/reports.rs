@@ -184,9 +184,14 @@ pub async fn funnel(
     responses(
         (status = 200, description = "`{market, from, to, min_group, segments: [{segment, \
             label, steps: [{step (screening, quiz, shortlist, offer, activation), label, \
-            highest, groups: [{group, decided, passed, rate, impact_ratio, flagged}]}]}], flags: \
-            [{segment, step, group, rate, impact_ratio, decided, highest}]}`. A step's rate counts \
-            only people decided there: someone pending is in neither part."),
+            highest, groups: [{group, decided, passed, rate, impact_ratio, flagged, pending, \
+            median_wait_days, wait_flagged}]}]}], flags: [{segment, step, group, rate, \
+            impact_ratio, decided, highest}], wait_flags: [{segment, step, group, pending, \
+            median_wait_days}]}`. A step's rate counts only people decided there: someone \
+            pending is in neither part, and is counted in `pending` instead, with the median of \
+            how many days those people have waited in their stage (`median_wait_days`, null when \
+            no one waits). A group whose median wait is over twice the shortest group's (at least \
+            a day) is `wait_flagged` when both have `fairness_min_group` people waiting."),
         (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
         (status = 403, description = "Manager and admin keys only", body = ErrorsOut),
         (status = 422, description = "A parameter is wrong; `errors` names it", body = ErrorsOut),

@@ -166,9 +166,12 @@ fn fairness_context(f: &report::FairnessReport) -> Value {
                                 "rate": percent(g.rate), "decided": g.decided,
                                 "ratio": ratio(g.impact_ratio), "flagged": g.flagged,
                                 "highest": st.highest.as_deref() == Some(name.as_str()),
+                                "pending": g.pending,
+                                "wait": g.median_wait_days.map(|d| format!("{d:.1}")),
+                                "wait_flagged": g.wait_flagged,
                             }),
                             None => json!({ "rate": "–", "decided": 0, "ratio": "–",
-                                            "flagged": false, "highest": false }),
+                                            "flagged": false, "highest": false, "pending": 0 }),
                         })
                         .collect();
                     json!({ "group": name, "cells": cells })
@@ -186,6 +189,11 @@ fn fairness_context(f: &report::FairnessReport) -> Value {
             "rate": percent(fl.rate), "ratio": ratio(fl.impact_ratio), "decided": fl.decided,
             "highest": fl.highest,
         })).collect::<Vec<_>>(),
+        "wait_flags": f.wait_flags.iter().map(|fl| json!({
+            "segment": fl.segment, "step": fl.step, "group": fl.group, "pending": fl.pending,
+            "wait": fl.median_wait_days.map(|d| format!("{d:.1}")),
+        })).collect::<Vec<_>>(),
+        "wait_ratio": crate::domain::reports::WAIT_RATIO,
     })
 }
 

@@ -99,3 +99,14 @@ pub async fn css() -> impl IntoResponse {
         pages::CSS,
     )
 }
+
+/// The site's icon, which browsers ask for on every page.
+pub async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/x-icon"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        pages::FAVICON,
+    )
+}
