@@ -936,7 +936,7 @@ pub fn unescape_html(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+pub fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     let key = format!(" {name}=\"");
     let start = tag.find(&key)? + key.len();
     let end = start + tag[start..].find('"')?;

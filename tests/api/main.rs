@@ -9,6 +9,7 @@ mod hardening;
 mod helpers;
 mod jobs;
 mod journey;
+mod journeys;
 mod links;
 mod ops;
 mod outbox;
