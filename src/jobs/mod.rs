@@ -170,8 +170,9 @@ async fn run_job(db: Db, settings: Arc<Settings>, job: Job, mut shutdown: watch:
             .next()
             .map(|n| n.with_timezone(&Utc))
     };
-    // Catch up: if the tick after the last claimed one is already past, and not older than
-    // the catch-up window, run it once now.
+    // Catch up: if ticks were missed since the last claimed one, run the newest of them that
+    // is inside the catch-up window, once (a job's tick does all that is due, so one run
+    // covers every missed tick).
     let on = |db: Db, settings: Arc<Settings>| async move {
         job.is_on(&db, &settings).await.unwrap_or_else(|e| {
             tracing::error!(job = job.name(), error = %e, "could not read the job's switch");
@@ -181,9 +182,17 @@ async fn run_job(db: Db, settings: Arc<Settings>, job: Job, mut shutdown: watch:
     if !on(db.clone(), settings.clone()).await {
         tracing::info!(job = job.name(), "job switched off; no catch-up");
     } else if let Ok(Some(last)) = jobs::last_fire(&db, job.name()).await {
-        let window = settings.jobs.catch_up_window.duration();
-        if let Some(missed) = next_after(last).filter(|t| *t < db.now() && *t >= db.now() - window)
-        {
+        let now = db.now();
+        let window_start = now - settings.jobs.catch_up_window.duration();
+        // Walk only the window's fire times (from just before it), never all since `last`.
+        let from = last.max(window_start - chrono::Duration::seconds(1));
+        let mut newest = None;
+        let mut t = from;
+        while let Some(n) = next_after(t).filter(|n| *n < now) {
+            newest = Some(n);
+            t = n;
+        }
+        if let Some(missed) = newest.filter(|t| *t >= window_start && *t > last) {
             if let Err(e) = tick(&db, &settings, job, missed).await {
                 tracing::error!(job = job.name(), error = %e, "catch-up tick failed");
             }

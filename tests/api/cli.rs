@@ -832,10 +832,12 @@ async fn logs_hold_no_names_addresses_or_tokens() {
     let email = "zelda.quuxworth@example.com";
     let mut form = valid_form(email);
     form[0].1 = name.into();
+    // As a browser on the site posts: staff forms refuse a request that does not say so.
     let post = |path: String, body: String| {
         client
             .post(format!("{base}{path}"))
             .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
             .body(body)
             .send()
     };
@@ -885,16 +887,21 @@ async fn logs_hold_no_names_addresses_or_tokens() {
             .status(),
         200
     );
-    let _ = post(
+    let resend = post(
         "/verify/resend".into(),
         format!("email={}", email.replace('@', "%40")),
     )
-    .await;
-    let _ = post(
+    .await
+    .unwrap();
+    assert_eq!(resend.status(), 200);
+    // A failed sign-in reaches the handler (a wrong password, not a refused request).
+    let login = post(
         "/admin/login".into(),
         "email=admin%40onramp.localhost&password=wrong+password+here".into(),
     )
-    .await;
+    .await
+    .unwrap();
+    assert_eq!(login.status(), 422);
     tokio::time::sleep(Duration::from_millis(500)).await;
     child.kill().await.unwrap();
     let _ = child.wait().await;

@@ -392,7 +392,7 @@ async fn a_seat_given_back_goes_to_the_waitlist_and_a_rejected_applicant_cannot_
         303
     );
     assert_eq!(app.stage(&cy).await, "withdrawn");
-    assert_eq!(app.snapshot().await.len(), before.len());
+    assert_eq!(app.snapshot().await, before);
     assert_eq!(app.seats_taken(&cohort).await, 1);
 
     // Nothing to promote while the seat is held.

@@ -495,9 +495,13 @@ async fn two_accepts_of_the_last_seat_on_two_instances_take_one_seat() {
         .unwrap();
     let other_base = format!("http://{}", other.addr);
     tokio::spawn(other.run(std::future::pending(), false));
+    // Both answers leave together: each waits at the barrier until the other is ready.
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
     let answer = |base: String, page: String| {
         let client = app.client.clone();
+        let barrier = barrier.clone();
         async move {
+            barrier.wait().await;
             client
                 .post(format!("{base}{page}"))
                 .header("sec-fetch-site", "same-origin")
@@ -509,9 +513,10 @@ async fn two_accepts_of_the_last_seat_on_two_instances_take_one_seat() {
         }
     };
     let (a, b) = tokio::join!(
-        answer(app.base.clone(), ana_page),
-        answer(other_base, bo_page)
+        tokio::spawn(answer(app.base.clone(), ana_page)),
+        tokio::spawn(answer(other_base, bo_page))
     );
+    let (a, b) = (a.unwrap(), b.unwrap());
     let mut codes = [a.status().as_u16(), b.status().as_u16()];
     codes.sort();
     assert_eq!(codes, [303, 409], "one seat, one refusal");

@@ -371,18 +371,32 @@ impl TestApp {
         on_db!(&self.db, p => sqlx::query_scalar(&sql).fetch_one(p).await).unwrap()
     }
 
-    /// The contents of every table a signup writes, row by row, to show a rejected input changed
-    /// nothing: an overwritten row shows here, not only an added one.
-    pub async fn snapshot(&self) -> Vec<Vec<String>> {
+    /// The contents of every table, row by row, to show a rejected input changed nothing: an
+    /// overwritten row shows here, not only an added one. Left out: the migrations, and the
+    /// bookkeeping every request may touch (a session's or key's last use).
+    pub async fn snapshot(&self) -> Vec<(String, Vec<String>)> {
+        const SKIP: [&str; 3] = ["_sqlx_migrations", "staff_sessions", "api_keys"];
+        let tables: Vec<String> = match &self.db.pools {
+            onramp::store::Pools::Sqlite { reader: p, .. } => sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )
+            .fetch_all(p)
+            .await
+            .unwrap(),
+            onramp::store::Pools::Postgres(p) => sqlx::query_scalar(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' \
+                 ORDER BY tablename",
+            )
+            .fetch_all(p)
+            .await
+            .unwrap(),
+        };
+        assert!(tables.len() > 20, "{tables:?}");
         let mut v = Vec::new();
-        for t in [
-            "applications",
-            "screening_results",
-            "application_events",
-            "access_tokens",
-            "outbox",
-        ] {
-            v.push(self.table_rows(t).await);
+        for t in tables.into_iter().filter(|t| !SKIP.contains(&t.as_str())) {
+            let rows = self.table_rows(&t).await;
+            v.push((t, rows));
         }
         v
     }
@@ -407,6 +421,14 @@ impl TestApp {
                 } else if let Ok(v) = r.try_get::<Option<i32>, _>($i) {
                     format!("{v:?}")
                 } else if let Ok(v) = r.try_get::<Option<i16>, _>($i) {
+                    format!("{v:?}")
+                } else if let Ok(v) = r.try_get::<Option<f64>, _>($i) {
+                    format!("{v:?}")
+                } else if let Ok(v) = r.try_get::<Option<f32>, _>($i) {
+                    format!("{v:?}")
+                } else if let Ok(v) = r.try_get::<Option<Vec<u8>>, _>($i) {
+                    format!("{v:?}")
+                } else if let Ok(v) = r.try_get::<Option<chrono::NaiveDate>, _>($i) {
                     format!("{v:?}")
                 } else {
                     panic!("column {} of {table}: unknown type", $i)

@@ -305,48 +305,6 @@ async fn the_scheduler_runs_a_one_second_schedule_and_records_each_tick() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missed_tick_is_caught_up_once_at_start() {
-    let app = spawn_app().await;
-    // The last tick any instance ran was long ago: many ticks were missed since.
-    let last = (now() - Span::hours(3)).with_timezone(&chrono::Utc);
-    let last = chrono::DurationRound::duration_trunc(last, Span::minutes(1)).unwrap();
-    on_writer!(&app.db, p => sqlx::query(
-        "INSERT INTO job_runs (job, fire_at, started_at, finished_at, outcome, items) \
-         VALUES ('close_quiz_attempts', $1, $1, $1, 'ok', 0)")
-        .bind(last).execute(p).await.map(|_| ()))
-    .unwrap();
-    let mut settings = (*app.settings).clone();
-    settings.jobs.close_quiz_attempts = "0 * * * * *".into();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let handles = jobs::spawn_all(app.db.clone(), Arc::new(settings), stopped);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while scalar(
-        &app.db,
-        "SELECT COUNT(*) FROM job_runs WHERE finished_at IS NOT NULL \
-         AND job = 'close_quiz_attempts'",
-    )
-    .await
-        < 2
-        && Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // Give a second catch-up (if there were one) the time to show.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    stop.send(true).unwrap();
-    for h in handles {
-        let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
-    }
-    let fired: Vec<chrono::DateTime<chrono::Utc>> = on_db!(&app.db, p => sqlx::query_scalar(
-        "SELECT fire_at FROM job_runs WHERE job = 'close_quiz_attempts' ORDER BY fire_at")
-        .fetch_all(p).await)
-    .unwrap();
-    // The old tick and one catch-up: the tick after it, not one per missed minute.
-    assert_eq!(fired.len(), 2, "{fired:?}");
-    assert_eq!(fired[1], last + Span::minutes(1));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_is_left_alone_until_it_is_due() {
     let app = spawn_app().await;
     app.apply(&valid_form("later@example.com")).await;

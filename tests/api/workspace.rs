@@ -167,7 +167,19 @@ async fn the_list_filters_sorts_and_pages_by_every_parameter() {
         app.listed("limit=2").await,
         vec![cara.clone(), bo.clone(), anna.clone()]
     );
-    assert_eq!(app.listed("sort=score_desc&limit=1").await.len(), 3);
+    // Scores sort highest first, and those without one (Bo) last, across pages of one.
+    for (id, score) in [(&anna, 9000), (&cara, 5000)] {
+        let id: uuid::Uuid = id.parse().unwrap();
+        let mut tx = app.db.begin().await.unwrap();
+        onramp::on!(&mut tx, c => sqlx::query("UPDATE applications SET score_bp = $2 WHERE id = $1")
+            .bind(id).bind(score as i64).execute(&mut **c).await.map(|_| ()))
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(
+        app.listed("sort=score_desc&limit=1").await,
+        vec![anna.clone(), cara.clone(), bo.clone()]
+    );
     // An item carries what the list shows.
     let r = app
         .get_key(&app.api_key, "/api/v1/applications?tag=evening")
@@ -703,7 +715,9 @@ async fn quiz_attempts_count_per_person_not_per_address() {
     // The same person under a +tag alias of the same mailbox gets no fresh attempt.
     let alias = "analind+again@googlemail.com";
     let quiz = app.invited(alias).await;
-    let _ = app.post_form(&format!("{quiz}/start"), "").await;
+    // Refused: the page says why (no attempts left for this person), and nothing starts.
+    let r = app.post_form(&format!("{quiz}/start"), "").await;
+    assert_eq!(r.status(), 409);
     let attempts: i64 = onramp::on_db!(&app.db, p => sqlx::query_scalar(
         "SELECT COUNT(*) FROM quiz_attempts q JOIN applications a ON a.id = q.application_id \
          WHERE a.email = $1").bind(alias).fetch_one(p).await)
