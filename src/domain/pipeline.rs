@@ -193,11 +193,22 @@ impl Pipeline {
                     r.id
                 ));
             }
-            stages.push(Stage {
-                id: r.id.clone(),
-                label: r.label.clone(),
-                kind: Kind::Review(i),
-            });
+            // Review stages sit in the flow after the shortlist, before an offer, and are
+            // listed there.
+            let after_shortlist = stages
+                .iter()
+                .position(|st| st.kind == Kind::Shortlisted)
+                .expect("shortlisted is built in")
+                + 1
+                + i;
+            stages.insert(
+                after_shortlist,
+                Stage {
+                    id: r.id.clone(),
+                    label: r.label.clone(),
+                    kind: Kind::Review(i),
+                },
+            );
         }
         if s.reject_reasons.iter().all(|r| r.trim().is_empty()) {
             return Err("pipeline.reject_reasons: list at least one reason".into());

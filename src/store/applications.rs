@@ -315,6 +315,25 @@ pub async fn contacts_tx(tx: &mut Tx, ids: &[Uuid]) -> Result<HashMap<Uuid, (Str
     Ok(rows.into_iter().map(|(id, s, e)| (id, (s, e))).collect())
 }
 
+/// The names of applications `ids` (at most a thousand at a time), for reports about them.
+pub async fn names(db: &Db, ids: &[Uuid]) -> Result<HashMap<Uuid, String>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<(Uuid, String)> = on_db!(db, p => {
+            let mut qb =
+                sqlx::QueryBuilder::new("SELECT id, full_name FROM applications WHERE id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            list.push_unseparated(")");
+            qb.build_query_as().fetch_all(p).await?
+        });
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>> {
     const SQL: &str = "SELECT status, COUNT(*) FROM applications GROUP BY status ORDER BY status";
     Ok(on_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await?))

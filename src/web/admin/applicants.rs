@@ -214,12 +214,17 @@ fn bulk_controls(pipeline: &Pipeline, cohorts: &[CohortRow], today: chrono::Naiv
     let stages: Vec<Value> = pipeline
         .stages()
         .iter()
+        // Only stages a plain move can reach: an agent goes live, pauses or leaves through
+        // their cohort's steps (checklist and reason), so those would always be refused here.
         .filter(|st| {
             !matches!(
                 st.kind,
                 crate::domain::pipeline::Kind::Screening
                     | crate::domain::pipeline::Kind::QuizPassed
                     | crate::domain::pipeline::Kind::Expired
+                    | crate::domain::pipeline::Kind::Live
+                    | crate::domain::pipeline::Kind::Paused
+                    | crate::domain::pipeline::Kind::Offboarded
             )
         })
         .map(|st| json!({ "value": st.id, "label": st.label }))
@@ -788,7 +793,7 @@ async fn bulk_request(
                 add_error(
                     &mut errors,
                     "template",
-                    "Choose the email to send (stage_update).",
+                    "Choose the email to send: Tell the applicant their new stage and what comes next.",
                 );
                 None
             }
@@ -968,10 +973,16 @@ pub async fn bulk_run(
             s.metrics.moved(to, report.done);
         }
     }
+    // People, by name: a list of ids tells a recruiter nothing.
+    let ids: Vec<Uuid> = report.failed.iter().map(|f| f.id).collect();
+    let names = crate::store::applications::names(&s.db, &ids).await?;
     let failed: Vec<Value> = report
         .failed
         .iter()
-        .map(|f| json!({ "id": f.id, "reason": f.reason }))
+        .map(|f| {
+            let name = names.get(&f.id).map_or("(no longer here)", String::as_str);
+            json!({ "id": f.id, "name": name, "reason": f.reason })
+        })
         .collect();
     Ok(staff.page(
         StatusCode::OK,

@@ -261,7 +261,7 @@ pub async fn home(staff: Staff, State(s): State<AppState>) -> Result<Response, P
                 .iter()
                 .find(|(k, _)| *k == st.id)
                 .map_or(0, |(_, n)| *n);
-            json!({ "label": st.label, "count": n })
+            json!({ "label": st.label, "count": n, "stage": st.id })
         })
         .collect();
     let total: i64 = by_status.iter().map(|(_, n)| n).sum();

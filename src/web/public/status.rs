@@ -121,7 +121,11 @@ pub async fn tick(
     };
     match outcome {
         Ok(()) => Ok(Redirect::to(&format!("/status/{token}#checklist")).into_response()),
-        Err((code, errors)) => render_status_with(&s, id, &token, false, code, &errors).await,
+        Err((code, errors)) => {
+            // The figure typed stays in its field, to correct rather than type again.
+            let typed = form::first(&pairs, "bandwidth_mbps").unwrap_or("");
+            render_status_with(&s, id, &token, false, code, &errors, typed).await
+        }
     }
 }
 
@@ -188,6 +192,7 @@ async fn render_status(
         just_verified,
         StatusCode::OK,
         &FieldErrors::new(),
+        "",
     )
     .await
 }
@@ -239,6 +244,7 @@ async fn render_status_with(
     just_verified: bool,
     code: StatusCode,
     errors: &FieldErrors,
+    typed_bandwidth: &str,
 ) -> Result<Response, PageError> {
     let app = applications::get(&s.db, id).await?;
     let tz = s.settings.time_zone(&app.country);
@@ -315,6 +321,8 @@ async fn render_status_with(
             "result": result,
             "quiz": quiz,
             "status_token": status_token,
+            "typed_bandwidth": typed_bandwidth,
+            "bandwidth_error": errors.get("bandwidth_mbps").map(|m| m.join(" ")),
         }),
     ))
 }
