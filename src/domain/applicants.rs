@@ -222,7 +222,7 @@ impl Filter {
                     _ => add_error(
                         e,
                         "stuck_days",
-                        "Use a whole number of days from 1 to 3650 for stuck_days.",
+                        "Use a whole number of days from 1 to 3650 for “In stage over (days)”.",
                     ),
                 },
                 "stuck" => {
@@ -374,12 +374,30 @@ fn stuck_limits(stuck: bool, pipeline: &Pipeline) -> Vec<(String, chrono::Durati
     }
 }
 
+/// A filter as the list's form labels it, so a message names what the person sees; the API's
+/// `errors` object still keys it by the parameter.
+fn label(field: &str) -> String {
+    let l = match field {
+        "student" => "Student",
+        "customer" => "Customer",
+        "source" => "Source",
+        "campaign" => "Campaign",
+        "score_min" => "Score from %",
+        "score_max" => "Score to %",
+        "applied_from" => "Applied from",
+        "applied_to" => "Applied to",
+        "stuck" => "Stuck",
+        other => other,
+    };
+    format!("“{l}”")
+}
+
 fn boolean(field: &str, v: &str, e: &mut FieldErrors) -> Option<bool> {
     match v {
         "true" => Some(true),
         "false" => Some(false),
         _ => {
-            add_error(e, field, format!("Use true or false for {field}."));
+            add_error(e, field, format!("Use true or false for {}.", label(field)));
             None
         }
     }
@@ -390,7 +408,10 @@ fn text(field: &str, v: &str, e: &mut FieldErrors) -> Option<String> {
         add_error(
             e,
             field,
-            format!("Use at most {TEXT_MAX} characters, on one line, for {field}."),
+            format!(
+                "Use at most {TEXT_MAX} characters, on one line, for {}.",
+                label(field)
+            ),
         );
         return None;
     }
@@ -404,7 +425,7 @@ fn percent(field: &str, v: &str, e: &mut FieldErrors) -> Option<i64> {
             add_error(
                 e,
                 field,
-                format!("Use a whole percentage from 0 to 100 for {field}."),
+                format!("Use a whole percentage from 0 to 100 for {}.", label(field)),
             );
             None
         }
@@ -418,7 +439,10 @@ fn date(field: &str, v: &str, e: &mut FieldErrors) -> Option<NaiveDate> {
             add_error(
                 e,
                 field,
-                format!("Use a date written as YYYY-MM-DD, like 2026-03-01, for {field}."),
+                format!(
+                    "Use a date written as YYYY-MM-DD, like 2026-03-01, for {}.",
+                    label(field)
+                ),
             );
             None
         }

@@ -153,7 +153,18 @@ pub fn anchor_id(field: &str) -> String {
 
 /// The error summary and per-field messages a form template shows.
 pub fn errors_context(errors: &crate::domain::FieldErrors) -> (Vec<Value>, Value) {
-    let summary = errors
+    errors_context_in(errors, &[])
+}
+
+/// `errors_context` with the summary in the form's order: fields as `order` lists them, then
+/// any others, so the summary reads top to bottom like the form.
+pub fn errors_context_in(
+    errors: &crate::domain::FieldErrors,
+    order: &[&str],
+) -> (Vec<Value>, Value) {
+    let mut fields: Vec<(&String, &Vec<String>)> = errors.iter().collect();
+    fields.sort_by_key(|(f, _)| order.iter().position(|o| o == f).unwrap_or(order.len()));
+    let summary = fields
         .iter()
         .map(|(f, m)| json!({ "anchor": anchor_id(f), "message": m.join(" ") }))
         .collect();

@@ -201,6 +201,17 @@ async fn enter_goes_forward_and_every_quiz_and_offer_page_has_a_way_to_the_statu
         "{html}"
     );
     assert!(!html.contains("we emailed you"), "{html}");
+    // A bandwidth figure the page cannot read is named, and stays in its field to correct.
+    let r = app
+        .post_form(
+            &format!("{status}/checklist/equipment_check"),
+            "done=true&bandwidth_mbps=fast",
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"value="fast""#), "{html}");
+    assert!(html.contains("Enter the bandwidth as a number"), "{html}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

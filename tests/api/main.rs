@@ -18,6 +18,7 @@ mod pipeline;
 mod promises;
 mod quiz;
 mod quiz_bank;
+mod recruiters;
 mod reliability;
 mod reports;
 mod team;

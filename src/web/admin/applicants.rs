@@ -22,7 +22,7 @@ use crate::store::cohorts::{self as cohort_store, CohortRow};
 use crate::store::{applicants, applications, attempts, tags, users};
 use crate::usecases::bulk::{self, Action};
 use crate::usecases::pipeline::{self as moves, MoveFailure, MOVE_TEMPLATES};
-use crate::web::pages::errors_context;
+use crate::web::pages::{errors_context, errors_context_in};
 use crate::web::{form, listing, AppError, AppState, PageError};
 
 const DATE: &str = "%Y-%m-%d";
@@ -138,7 +138,7 @@ pub async fn list(
         .map(|a| (a.as_str(), a.label()))
         .collect();
     let yes_no = [("true", "Yes"), ("false", "No")];
-    let (summary, by_field) = errors_context(&errors);
+    let (summary, by_field) = errors_context_in(&errors, crate::domain::applicants::PARAMETERS);
     let title = crate::web::pages::form_title("Applicants", &errors);
     let current_query = listing::query_string(&filter.to_query(&["limit"]));
     Ok(staff.page(

@@ -17,7 +17,7 @@ use crate::domain::{add_error, iso, time, FieldErrors};
 use crate::store::cohorts::{self as store, CohortRow};
 use crate::usecases::cohorts::{self, CreateFailure, MarkFailure};
 use crate::usecases::onboarding::{self, Step, StepFailure, Ticker};
-use crate::web::pages::errors_context;
+use crate::web::pages::{errors_context, errors_context_in};
 use crate::web::{form, AppState, PageError};
 
 fn status_of(c: &CohortRow, today: chrono::NaiveDate) -> CohortStatus {
@@ -77,7 +77,7 @@ async fn list_page(
             )
         })
         .collect();
-    let (summary, fe) = errors_context(errors);
+    let (summary, fe) = errors_context_in(errors, FORM_FIELDS);
     let form: serde_json::Map<String, Value> = FORM_FIELDS
         .iter()
         .map(|f| (f.to_string(), json!(kept_value(f))))

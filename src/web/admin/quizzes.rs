@@ -15,7 +15,7 @@ use crate::domain::quiz::{Kind, QuizDef};
 use crate::domain::{add_error, FieldErrors};
 use crate::store::{quizzes, Db};
 use crate::usecases::assessment::category_label;
-use crate::web::pages::errors_context;
+use crate::web::pages::errors_context_in;
 use crate::web::{form, pages, AppError, AppState, PageError};
 
 pub async fn list(staff: Recruiter, State(s): State<AppState>) -> Result<Response, PageError> {
@@ -91,7 +91,7 @@ async fn form_page(
     raw: &BTreeMap<String, String>,
     errors: &FieldErrors,
 ) -> Result<Response, PageError> {
-    let (summary, fe) = errors_context(errors);
+    let (summary, fe) = errors_context_in(errors, FORM_FIELDS);
     let mut v = raw.clone();
     for f in FORM_FIELDS {
         v.entry(f.to_string()).or_default();

@@ -14,7 +14,7 @@ use crate::domain::webhooks::{parse_webhook, EVENTS};
 use crate::domain::FieldErrors;
 use crate::store::webhooks as store;
 use crate::usecases::webhooks;
-use crate::web::pages::{errors_context, form_title};
+use crate::web::pages::{errors_context_in, form_title};
 use crate::web::{form, AppState, PageError};
 
 const ATTEMPTS_SHOWN: i64 = 20;
@@ -69,7 +69,7 @@ async fn page(
         .iter()
         .map(|(k, l)| json!({ "value": k, "label": l, "checked": picked.contains(k) }))
         .collect();
-    let (summary, fe) = errors_context(errors);
+    let (summary, fe) = errors_context_in(errors, &["url", "secret", "events"]);
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {

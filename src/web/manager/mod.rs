@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::admin::{field, Staff};
 use super::api::reports::{report_query, ReportQuery};
 use super::chart::{line_chart, Line};
-use super::pages::{errors_context, form_title};
+use super::pages::{errors_context_in, form_title};
 use super::{form, listing, AppState, PageError};
 use crate::domain::reports::{Filter, RawHeadcount, ReplacementWeek};
 use crate::domain::{iso, time, FieldErrors};
@@ -258,7 +258,19 @@ async fn page(
     for (f, m) in &headcount.errors {
         all_errors.insert(format!("hc-{f}"), m.clone());
     }
-    let (summary, fe) = errors_context(&all_errors);
+    // In the page's order: the report's filters, then the headcount form.
+    let order = [
+        "market",
+        "from",
+        "to",
+        "target",
+        "weeks",
+        "hc-vendor",
+        "hc-market",
+        "hc-date",
+        "hc-headcount",
+    ];
+    let (summary, fe) = errors_context_in(&all_errors, &order);
     let mut ctx = json!({
         "replacement": null, "csv": null, "forecast": null, "funnel": null, "fairness": null, "quality": null,
         "errors": summary, "fe": fe, "notice": notice,

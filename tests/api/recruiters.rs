@@ -1,0 +1,150 @@
+//! Recruiters off the happy path: the ways on from their home page, the moves they are offered,
+//! and what a bulk action reports.
+
+use crate::helpers::*;
+
+/// The markup of the `<select>` with this id.
+fn select<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<select id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no select {id}"));
+    &html[start..start + html[start..].find("</select>").unwrap()]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_home_page_counts_lead_to_their_lists_in_pipeline_order() {
+    let app = spawn_app().await;
+    app.shortlisted("short@example.com").await;
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let cookie = app.sign_in("rita@onramp.test").await;
+    let html = app.get_as(&cookie, "/admin").await.text().await.unwrap();
+    assert!(
+        html.contains(r#"<a href="/admin/applicants?stage=shortlisted">Shortlisted</a>"#),
+        "{html}"
+    );
+    // The configured review stages come after the shortlist and before an offer.
+    let at = |label: &str| {
+        html.find(&format!(">{label}</a>"))
+            .unwrap_or_else(|| panic!("{label}: {html}"))
+    };
+    assert!(at("Shortlisted") < at("Phone screen"));
+    assert!(at("Phone screen") < at("References"));
+    assert!(at("References") < at("Offered a cohort place"));
+    // The link leads to the list with that filter.
+    let list = app
+        .get_as(&cookie, "/admin/applicants?stage=shortlisted")
+        .await;
+    assert_eq!(list.status(), 200);
+    assert!(list.text().await.unwrap().contains("short@example.com"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_moves_offer_only_reachable_stages_and_report_people_by_name() {
+    let app = spawn_app().await;
+    let shortlisted = app.shortlisted("bo.berg@example.com").await;
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let cookie = app.sign_in("rita@onramp.test").await;
+    let html = app
+        .get_as(&cookie, "/admin/applicants")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let stages = select(&html, "bulk-to");
+    for never in ["live", "paused", "offboarded", "expired", "verified"] {
+        assert!(
+            !stages.contains(&format!("value=\"{never}\"")),
+            "{never}: {stages}"
+        );
+    }
+    for offered in ["shortlisted", "rejected", "on_hold"] {
+        assert!(
+            stages.contains(&format!("value=\"{offered}\"")),
+            "{offered}"
+        );
+    }
+    // Emails are named by what they say, not their template id.
+    let emails = select(&html, "bulk-template");
+    assert!(
+        emails.contains(">Tell the applicant their new stage and what comes next<"),
+        "{emails}"
+    );
+    // A bulk move some cannot make names them in the report.
+    let r = app
+        .post_as(
+            &cookie,
+            "/admin/applicants/bulk",
+            &[
+                ("action", "move".into()),
+                // Onboarding comes only from an accepted offer.
+                ("to", "onboarding".into()),
+                ("scope", "picked".into()),
+                ("filter", "".into()),
+                ("id", shortlisted.clone()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    let fields = form_fields(&page, "/admin/applicants/bulk/run");
+    let done = app
+        .post_as(
+            &cookie,
+            "/admin/applicants/bulk/run",
+            &fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect::<Vec<_>>(),
+        )
+        .await;
+    let report = done.text().await.unwrap();
+    assert!(report.contains("Not done, and why"), "{report}");
+    assert!(
+        report.contains(&format!(
+            "<a href=\"/admin/applicants/{shortlisted}\">Ana Lind</a>"
+        )),
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_summaries_follow_the_form_and_filters_are_named_by_their_labels() {
+    let app = spawn_app().await;
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let cookie = app.sign_in("rita@onramp.test").await;
+    // Every field of the cohort form wrong: the summary lists them as the form does.
+    let r = app
+        .post_as(
+            &cookie,
+            "/admin/cohorts",
+            &[
+                ("name", "".into()),
+                ("market", "XX".into()),
+                ("language", "zz".into()),
+                ("start_date", "soon".into()),
+                ("capacity", "none".into()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    let summary = &html[html.find("error-summary").unwrap()..];
+    let summary = &summary[..summary.find("</ul>").unwrap()];
+    let at = |field: &str| {
+        summary
+            .find(&format!("href=\"#{field}\""))
+            .unwrap_or_else(|| panic!("{field}: {summary}"))
+    };
+    assert!(at("name") < at("market"), "{summary}");
+    assert!(at("market") < at("language"), "{summary}");
+    assert!(at("language") < at("start_date"), "{summary}");
+    assert!(at("start_date") < at("capacity"), "{summary}");
+    // A filter the list cannot read is named as the form labels it.
+    let r = app
+        .get_as(&cookie, "/admin/applicants?applied_from=1%2F2%2F2026")
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("for “Applied from”"), "{html}");
+    assert!(!html.contains("for applied_from"), "{html}");
+}
