@@ -748,6 +748,9 @@ async fn recruiter_filters_opens_rejects_with_a_reason_and_notes_in_a_browser() 
     choose(c, "to", "rejected").await;
     choose(c, "reason", "Role filled").await;
     click(c, "form[action$='/move'] button:not([name])").await;
+    // Rejecting is final: a page asks first, naming whom.
+    wait_text(c, "h1", "Reject Anna Lindqvist?").await;
+    click(c, "form[action$='/move'] button:not([name])").await;
     wait_text(c, ".notice", "Moved").await;
     wait_text(c, ".timeline", "Reason: Role filled").await;
     c.find(Locator::Id("body"))

@@ -92,7 +92,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn is_final(self) -> bool {
+    pub fn is_final(self) -> bool {
         matches!(
             self,
             Kind::Rejected | Kind::Withdrawn | Kind::Offboarded | Kind::Expired

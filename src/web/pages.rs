@@ -49,6 +49,7 @@ page_files!(
     "admin_applicants",
     "admin_applicant",
     "admin_bulk",
+    "admin_confirm",
     "admin_cohorts",
     "admin_cohort",
     "admin_users",

@@ -217,13 +217,18 @@ async fn a_recruiter_runs_a_cohort_from_the_staff_pages() {
     assert!(r.text().await.unwrap().contains("href=\"#reason\""));
     assert_eq!(app.stage(&ana).await, "live");
     for (s, to) in [("pause", "paused"), ("offboard", "offboarded")] {
-        let r = app
-            .post_as(
-                &rita,
-                &step,
-                &[("step", s.into()), ("reason", "exams".into())],
-            )
-            .await;
+        let mut fields = vec![("step", s.to_string()), ("reason", "exams".to_string())];
+        if s == "offboard" {
+            // Final: the page asks first, naming whom and why, and nothing changes yet.
+            let r = app.post_as(&rita, &step, &fields).await;
+            assert_eq!(r.status(), 200);
+            let html = r.text().await.unwrap();
+            assert!(html.contains("Offboard Ana Lind?"), "{html}");
+            assert!(html.contains("(reason: exams)"), "{html}");
+            assert_eq!(app.stage(&ana).await, "paused");
+            fields.push(("confirm", "yes".into()));
+        }
+        let r = app.post_as(&rita, &step, &fields).await;
         assert_eq!(r.status(), 303, "{s}");
         assert_eq!(app.stage(&ana).await, to);
     }
@@ -234,10 +239,26 @@ async fn a_recruiter_runs_a_cohort_from_the_staff_pages() {
         .post_as(&rita, &status, &[("status", "paused".into())])
         .await;
     assert_eq!(r.status(), 422);
+    // Closing is final: the page asks first and nothing changes yet.
+    let before = app.snapshot().await;
+    let r = app
+        .post_as(&rita, &status, &[("status", "closed".into())])
+        .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("A closed cohort cannot be opened again"),
+        "{html}"
+    );
+    assert_eq!(app.snapshot().await, before);
     assert_eq!(
-        app.post_as(&rita, &status, &[("status", "closed".into())])
-            .await
-            .status(),
+        app.post_as(
+            &rita,
+            &status,
+            &[("status", "closed".into()), ("confirm", "yes".into())]
+        )
+        .await
+        .status(),
         303
     );
     let r = app

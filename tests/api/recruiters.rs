@@ -148,3 +148,75 @@ async fn error_summaries_follow_the_form_and_filters_are_named_by_their_labels()
     assert!(html.contains("for “Applied from”"), "{html}");
     assert!(!html.contains("for applied_from"), "{html}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_typed_beside_a_refused_move_is_kept_and_goes_with_the_move() {
+    let app = spawn_app().await;
+    let id = app.shortlisted("note@example.com").await;
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let cookie = app.sign_in("rita@onramp.test").await;
+    let page = format!("/admin/applicants/{id}");
+    let html = app.get_as(&cookie, &page).await.text().await.unwrap();
+    // One form: the note's box and button belong to the move form.
+    assert!(
+        html.contains(r#"name="body" rows="4" form="move-form""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("formaction=\"{page}/notes\"")),
+        "{html}"
+    );
+    let note = "Called twice, sends the papers on Monday";
+    let r = app
+        .post_as(
+            &cookie,
+            &format!("{page}/move"),
+            &[("to", "onboarding".into()), ("body", note.into())],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&format!(">{note}</textarea>")), "{html}");
+    assert_eq!(app.stage(&id).await, "shortlisted");
+    // A move that works adds the note too.
+    let r = app
+        .post_as(
+            &cookie,
+            &format!("{page}/move"),
+            &[("to", "phone_screen".into()), ("body", note.into())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.stage(&id).await, "phone_screen");
+    let html = app.get_as(&cookie, &page).await.text().await.unwrap();
+    assert!(html.contains(note), "{html}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_move_to_a_final_stage_names_whom_before_it_runs() {
+    let app = spawn_app().await;
+    let a = app.shortlisted("one@example.com").await;
+    let b = app.shortlisted("two@example.com").await;
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let cookie = app.sign_in("rita@onramp.test").await;
+    let before = app.snapshot().await;
+    let r = app
+        .post_as(
+            &cookie,
+            "/admin/applicants/bulk",
+            &[
+                ("action", "reject".into()),
+                ("reason", "Role filled".into()),
+                ("scope", "picked".into()),
+                ("filter", "".into()),
+                ("id", a.clone()),
+                ("id", b.clone()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<p>Ana Lind, Ana Lind.</p>"), "{html}");
+    assert!(html.contains("This stage is final"), "{html}");
+    assert_eq!(app.snapshot().await, before);
+}

@@ -151,13 +151,23 @@ async fn roles_change_and_deactivation_ends_sessions_but_the_last_admin_stays() 
         .await;
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("only active admin"));
+    let confirmed = [("confirm", "yes".to_string())];
     let r = app
-        .post_as(&ada, &format!("/admin/users/{ada_id}/disable"), &[])
+        .post_as(&ada, &format!("/admin/users/{ada_id}/disable"), &confirmed)
         .await;
     assert_eq!(r.status(), 409);
-    // Deactivating ends the person's sessions at once.
+    // Deactivating asks first, naming whom, and changes nothing until confirmed.
     let r = app
         .post_as(&ada, &format!("/admin/users/{rita_id}/disable"), &[])
+        .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Deactivate rita@onramp.test?"), "{html}");
+    assert!(html.contains(r#"name="confirm" value="yes""#), "{html}");
+    assert_eq!(app.get_as(&rita, "/admin").await.status(), 200);
+    // Confirmed, it ends the person's sessions at once.
+    let r = app
+        .post_as(&ada, &format!("/admin/users/{rita_id}/disable"), &confirmed)
         .await;
     assert_eq!(r.status(), 303);
     let r = app.get_as(&rita, "/admin").await;

@@ -383,9 +383,30 @@ async fn a_recruiter_previews_moves_rejects_with_a_reason_and_notes_on_the_appli
         Some("applied")
     );
 
-    // The move with the email: done, queued in the same transaction, on the timeline.
+    // Rejecting is final: the page asks first, naming whom, why and which email, and
+    // nothing changes until it is confirmed.
     let r = app
         .post_as(&rita, &format!("{page}/move"), &reject(&[]))
+        .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("Reject Zoë &lt;i&gt;Bold O&#x27;Neil?"),
+        "{html}"
+    );
+    assert!(html.contains("(reason: Role filled)"), "{html}");
+    assert!(html.contains("Decline politely"), "{html}");
+    assert_eq!(
+        app.status_of("zoe@example.com").await.as_deref(),
+        Some("applied")
+    );
+    // The move with the email: done, queued in the same transaction, on the timeline.
+    let r = app
+        .post_as(
+            &rita,
+            &format!("{page}/move"),
+            &reject(&[("confirm", "yes")]),
+        )
         .await;
     assert_eq!(r.status(), 303);
     assert_eq!(
@@ -810,17 +831,30 @@ async fn a_merge_keeps_the_older_record_with_both_histories() {
         .post_as(
             &rita,
             &format!("/admin/applicants/{older}/merge"),
-            &[("other", stranger.clone())],
+            &[("other", stranger.clone()), ("confirm", "yes".into())],
         )
         .await;
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("share neither an address"));
-    // Asked from the newer record: the older one still stays.
+    // Asked from the newer record: the page asks first, naming both, and nothing changes.
+    let before = app.snapshot().await;
     let r = app
         .post_as(
             &rita,
             &format!("/admin/applicants/{newer}/merge"),
             &[("other", older.clone())],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("This cannot be undone"), "{html}");
+    assert_eq!(app.snapshot().await, before);
+    // Confirmed: the older one still stays.
+    let r = app
+        .post_as(
+            &rita,
+            &format!("/admin/applicants/{newer}/merge"),
+            &[("other", older.clone()), ("confirm", "yes".into())],
         )
         .await;
     assert_eq!(r.status(), 303);
@@ -876,7 +910,10 @@ async fn a_merge_waits_while_both_records_have_a_quiz_attempt_running() {
         .post_as(
             &rita,
             &format!("/admin/applicants/{}/merge", first.application_id),
-            &[("other", second.application_id.to_string())],
+            &[
+                ("other", second.application_id.to_string()),
+                ("confirm", "yes".to_string()),
+            ],
         )
         .await;
     assert_eq!(r.status(), 409);

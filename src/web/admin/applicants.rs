@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{field, Recruiter, Staff};
+use super::{field, Confirm, Recruiter, Staff};
 use crate::domain::applicants::{Filter, Sort};
 use crate::domain::cohorts::CohortStatus;
 use crate::domain::pipeline::Pipeline;
@@ -559,11 +559,23 @@ pub async fn move_one(
     let to = field(&pairs, "to").to_string();
     let reason = Some(field(&pairs, "reason")).filter(|r| !r.is_empty());
     let template = Some(field(&pairs, "template")).filter(|t| !t.is_empty());
-    let kept = json!({ "to": to, "reason": reason, "template": template });
+    // A note typed beside the move goes with it, and stays typed if the move is refused.
+    let note_raw = super::untrimmed(&pairs, "body");
+    let kept = json!({ "to": to, "reason": reason, "template": template, "body": note_raw });
     let mut errors = FieldErrors::new();
     if to.is_empty() {
         add_error(&mut errors, "to", "Choose the stage to move to.");
     }
+    let note = match note_raw.trim() {
+        "" => None,
+        _ => match crate::domain::application::parse_note(&note_raw) {
+            Ok(t) => Some(t),
+            Err(m) => {
+                add_error(&mut errors, "body", m);
+                None
+            }
+        },
+    };
     if let Err(m) = moves::check_template(template, &to) {
         add_error(&mut errors, "template", m);
     }
@@ -600,12 +612,20 @@ pub async fn move_one(
         return applicant_page(&staff, &s, id, extra, StatusCode::OK).await;
     }
     if errors.is_empty() {
+        if let Some(page) = confirm_final_move(&staff, &s, &pipeline, &pairs, id).await? {
+            return Ok(page);
+        }
         let done =
             moves::move_application(&s.db, &pipeline, &actor(&staff), id, &to, reason, template)
                 .await;
         match done {
             Ok(_) => {
                 s.metrics.moved(&to, 1);
+                if let Some(text) = &note {
+                    moves::add_note(&s.db, &actor(&staff), id, text)
+                        .await
+                        .map_err(AppError::from)?;
+                }
                 return Ok(back_to(id, "moved"));
             }
             Err(MoveFailure::NotFound) => return Ok(staff.not_found(NO_SUCH)),
@@ -625,6 +645,71 @@ pub async fn move_one(
     applicant_page(&staff, &s, id, extra, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
+/// A move to a final stage (rejected, withdrawn) asks once more, naming the person, the reason
+/// and the email, since nothing follows it.
+async fn confirm_final_move(
+    staff: &Staff,
+    s: &AppState,
+    pipeline: &Pipeline,
+    pairs: &form::Pairs,
+    id: Uuid,
+) -> Result<Option<Response>, PageError> {
+    let to = field(pairs, "to");
+    let Some(stage) = pipeline.stage(to).filter(|st| st.kind.is_final()) else {
+        return Ok(None);
+    };
+    let app = applications::get(&s.db, id).await?;
+    // A move the flow refuses anyway (no reason given, say) is refused at once, unasked.
+    let reason_given = Some(field(pairs, "reason")).filter(|r| !r.is_empty());
+    if pipeline.check_move(&app.status, to, reason_given).is_err() {
+        return Ok(None);
+    }
+    let name = app.full_name;
+    let verb = if to == crate::domain::pipeline::REJECTED {
+        "reject"
+    } else {
+        "withdraw"
+    };
+    let reason = match field(pairs, "reason") {
+        "" => String::new(),
+        r => format!(" (reason: {r})"),
+    };
+    let email = match field(pairs, "template") {
+        "" => " No email goes to them.".to_string(),
+        t => format!(
+            " They get the email “{}”.",
+            moves::MOVE_TEMPLATES
+                .iter()
+                .find(|(k, _)| *k == t)
+                .map_or(t, |(_, l)| l)
+        ),
+    };
+    let title = format!("{} {name}?", capitalised(verb));
+    let what = format!(
+        "{name} moves to {}{reason}.{email} {} is final: the application cannot be moved on \
+         again.",
+        stage.label, stage.label
+    );
+    let button = format!("Yes, {verb} {name}");
+    let back = format!("/admin/applicants/{id}");
+    let ask = Confirm {
+        title: &title,
+        what: &what,
+        button: &button,
+        action: &format!("/admin/applicants/{id}/move"),
+        back: &back,
+        section: "applicants",
+    };
+    Ok(staff.confirm_first(pairs, ask))
+}
+
+fn capitalised(word: &str) -> String {
+    let mut c = word.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 /// `POST /admin/applicants/{id}/notes`.
 pub async fn add_note(
     staff: Recruiter,
@@ -638,9 +723,14 @@ pub async fn add_note(
     };
     let pairs = read_form(&s, &headers, body).await?;
     let raw = super::untrimmed(&pairs, "body");
+    // The move fields share the form: a refused note keeps them as chosen.
+    let kept = json!({
+        "body": raw, "to": field(&pairs, "to"), "reason": field(&pairs, "reason"),
+        "template": field(&pairs, "template"),
+    });
     let text = match crate::domain::application::parse_note(&raw) {
         Ok(t) => t,
-        Err(m) => return refused(&staff, &s, id, "body", m, json!({ "body": raw })).await,
+        Err(m) => return refused(&staff, &s, id, "body", m, kept).await,
     };
     match moves::add_note(&s.db, &actor(&staff), id, &text).await {
         Ok(()) => Ok(back_to(id, "note")),
@@ -692,6 +782,33 @@ pub async fn merge(
     let Some(other) = parse_id(field(&pairs, "other")) else {
         return Ok(staff.not_found(NO_SUCH));
     };
+    let (Ok(this), Ok(that)) = (
+        applications::get(&s.db, id).await,
+        applications::get(&s.db, other).await,
+    ) else {
+        return Ok(staff.not_found(NO_SUCH));
+    };
+    let title = format!(
+        "Merge the records of {} and {}?",
+        this.full_name, that.full_name
+    );
+    let what = format!(
+        "{} ({}) and {} ({}) become one record, the older one; the other's history moves into \
+         it and the other record goes. This cannot be undone.",
+        this.full_name, this.email, that.full_name, that.email
+    );
+    let back = format!("/admin/applicants/{id}");
+    let ask = Confirm {
+        title: &title,
+        what: &what,
+        button: "Yes, merge them",
+        action: &format!("/admin/applicants/{id}/merge"),
+        back: &back,
+        section: "applicants",
+    };
+    if let Some(page) = staff.confirm_first(&pairs, ask) {
+        return Ok(page);
+    }
     match moves::merge(&s.db, &actor(&staff), id, other).await {
         Ok(kept) => Ok(back_to(kept, "merged")),
         Err(moves::MergeFailure::NotFound) => Ok(staff.not_found(NO_SUCH)),
@@ -888,23 +1005,40 @@ pub async fn bulk_confirm(
             .collect::<Vec<_>>(),
     );
     match bulk_request(&s, &pipeline, &pairs).await? {
-        Ok(req) => Ok(staff.page(
-            StatusCode::OK,
-            "admin_bulk",
-            "Confirm bulk action",
-            "applicants",
-            json!({
-                "confirm": true,
-                "count": req.ids.len(),
-                "all": req.all,
-                "what": req.action.describe(&pipeline),
-                "fields": carried(&pairs),
-                "key": Uuid::new_v4(),
-                "back": back,
-                "report": null,
-                "errors": [],
-            }),
-        )),
+        Ok(req) => {
+            // To whom, by name: the first few, and how many more.
+            const NAMED: usize = 10;
+            let shown = &req.ids[..req.ids.len().min(NAMED)];
+            let names = crate::store::applications::names(&s.db, shown).await?;
+            let mut whom: Vec<String> = shown
+                .iter()
+                .filter_map(|id| names.get(id).cloned())
+                .collect();
+            whom.sort();
+            let more = req.ids.len().saturating_sub(whom.len());
+            let final_stage = matches!(&req.action, Action::Move { to, .. }
+                if pipeline.stage(to).is_some_and(|st| st.kind.is_final()));
+            Ok(staff.page(
+                StatusCode::OK,
+                "admin_bulk",
+                "Confirm bulk action",
+                "applicants",
+                json!({
+                    "confirm": true,
+                    "whom": whom,
+                    "more": more,
+                    "final_stage": final_stage,
+                    "count": req.ids.len(),
+                    "all": req.all,
+                    "what": req.action.describe(&pipeline),
+                    "fields": carried(&pairs),
+                    "key": Uuid::new_v4(),
+                    "back": back,
+                    "report": null,
+                    "errors": [],
+                }),
+            ))
+        }
         Err(errors) => Ok(bulk_refused(&staff, &back, &errors)),
     }
 }

@@ -291,6 +291,30 @@ pub async fn set_status(
         );
         return detail_page(&staff, &s, id, shown).await;
     }
+    if to == "closed" {
+        if let Some(c) = store::get(&s.db, id).await? {
+            let title = format!("Close {}?", c.name);
+            let what = format!(
+                "{} stops taking offers: open offers and the waitlist can no longer be \
+                 accepted, and its members who are not live yet keep their place but no one \
+                 new joins. A closed cohort cannot be opened again.",
+                c.name
+            );
+            let button = format!("Yes, close {}", c.name);
+            let back = format!("/admin/cohorts/{id}");
+            let ask = super::Confirm {
+                title: &title,
+                what: &what,
+                button: &button,
+                action: &format!("/admin/cohorts/{id}/status"),
+                back: &back,
+                section: "cohorts",
+            };
+            if let Some(page) = staff.confirm_first(&pairs, ask) {
+                return Ok(page);
+            }
+        }
+    }
     match cohorts::mark(&s.db, &actor(&staff), id, to, s.db.now()).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/cohorts/{id}?done=status")).into_response()),
         Err(MarkFailure::NoCohort) => Ok(staff.not_found(NOT_FOUND)),
@@ -470,6 +494,31 @@ pub async fn step(
             Err(errors) => return step_refused(&staff, &s, id, StepFailure::Invalid(errors)).await,
         }
     };
+    if step == Step::Offboard {
+        let name = crate::store::applications::get(&s.db, member)
+            .await
+            .map(|a| a.full_name)
+            .unwrap_or_default();
+        let title = format!("Offboard {name}?");
+        let what = format!(
+            "{name} stops working as an agent (reason: {}). They leave the live count today, \
+             and offboarded is final: they cannot be made live again.",
+            reason.as_deref().unwrap_or("")
+        );
+        let button = format!("Yes, offboard {name}");
+        let back = format!("/admin/cohorts/{id}#member-{member}");
+        let ask = super::Confirm {
+            title: &title,
+            what: &what,
+            button: &button,
+            action: &format!("/admin/cohorts/{id}/members/{member}/step"),
+            back: &back,
+            section: "cohorts",
+        };
+        if let Some(page) = staff.confirm_first(&pairs, ask) {
+            return Ok(page);
+        }
+    }
     let pipeline = s.pipeline()?;
     match onboarding::take(
         &s.db,

@@ -129,6 +129,34 @@ impl Staff {
         pages::render_in(status, template, title, ctx, &self.shell(section))
     }
 
+    /// An irreversible action asks once more. Unless its form says `confirm=yes`, this is the
+    /// page that names what will happen and to whom, whose button posts the same form again,
+    /// confirmed, beside a way back; None when the form is confirmed. No script needed.
+    pub fn confirm_first(&self, pairs: &form::Pairs, ask: Confirm<'_>) -> Option<Response> {
+        if form::first(pairs, "confirm") == Some("yes") {
+            return None;
+        }
+        let fields: Vec<Value> = pairs
+            .iter()
+            .filter(|(k, _)| k != "confirm")
+            .filter_map(|(k, v)| v.as_ref().ok().map(|v| json!({ "name": k, "value": v })))
+            .collect();
+        Some(self.page(
+            StatusCode::OK,
+            "admin_confirm",
+            ask.title,
+            ask.section,
+            json!({
+                "title": ask.title,
+                "what": ask.what,
+                "button": ask.button,
+                "action": ask.action,
+                "back": ask.back,
+                "fields": fields,
+            }),
+        ))
+    }
+
     /// An error page that keeps the staff navigation.
     pub fn error(&self, status: StatusCode, message: &str) -> Response {
         pages::error_page_in(status, message, &self.shell(""))
@@ -247,6 +275,22 @@ impl FromRequestParts<AppState> for Recruiter {
         }
         Ok(Recruiter(staff))
     }
+}
+
+/// What a confirmation page asks (see `Staff::confirm_first`).
+pub struct Confirm<'a> {
+    /// The page's heading, such as "Reject Ana Lind?".
+    pub title: &'a str,
+    /// What will happen, to whom, and what cannot be undone.
+    pub what: &'a str,
+    /// The confirming button, such as "Yes, reject Ana Lind".
+    pub button: &'a str,
+    /// Where the confirmed form goes (the same action).
+    pub action: &'a str,
+    /// The way back without doing it.
+    pub back: &'a str,
+    /// The navigation section the page belongs to.
+    pub section: &'a str,
 }
 
 pub async fn home(staff: Staff, State(s): State<AppState>) -> Result<Response, PageError> {

@@ -191,8 +191,32 @@ pub async fn deactivate(
     staff: Staff,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
+    let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
     let id = user_id(&id)?;
+    let email = users::emails_by_id(&s.db)
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    let title = format!("Deactivate {email}?");
+    let what = format!(
+        "{email} can no longer sign in, and their sessions end now. What they did stays in the \
+         audit log under their name."
+    );
+    let button = format!("Yes, deactivate {email}");
+    let ask = super::Confirm {
+        title: &title,
+        what: &what,
+        button: &button,
+        action: &format!("/admin/users/{id}/disable"),
+        back: "/admin/users",
+        section: "users",
+    };
+    if let Some(page) = staff.confirm_first(&pairs, ask) {
+        return Ok(page);
+    }
     match accounts::deactivate(&s.db, staff.id, id).await {
         Ok(_) => Ok(Redirect::to("/admin/users?done=disabled").into_response()),
         Err(e) => {
