@@ -889,7 +889,7 @@ async fn a_seat_is_offered_accepted_ticked_and_activated_and_the_report_follows_
     wait_text(c, "#grid-caption", "Members").await;
     let boxes = c
         .find_all(Locator::Css(&format!(
-            "input[type=checkbox][form='ticks-{ana}']"
+            "#member-{ana} input[type=checkbox][form='grid-form']"
         )))
         .await
         .unwrap();
@@ -903,7 +903,7 @@ async fn a_seat_is_offered_accepted_ticked_and_activated_and_the_report_follows_
         .send_keys("55")
         .await
         .unwrap();
-    click(c, &format!("form#ticks-{ana} button")).await;
+    click(c, &format!("#member-{ana} button[form='grid-form']")).await;
     wait_text(c, ".notice", "The checklist is saved").await;
     click(
         c,

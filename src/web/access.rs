@@ -294,6 +294,12 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
         ),
         row(
             p.clone(),
+            "/admin/cohorts/{id}/checklist",
+            Staff(RECRUITING),
+            post(cohorts::save_grid),
+        ),
+        row(
+            p.clone(),
             "/admin/cohorts/{id}/members/{member}/step",
             Staff(RECRUITING),
             post(cohorts::step),

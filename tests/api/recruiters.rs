@@ -220,3 +220,134 @@ async fn a_bulk_move_to_a_final_stage_names_whom_before_it_runs() {
     assert!(html.contains("This stage is final"), "{html}");
     assert_eq!(app.snapshot().await, before);
 }
+
+impl TestApp {
+    /// A cohort with two members who accepted their seats: (cohort, [member ids]).
+    async fn cohort_of_two(&self) -> (String, Vec<String>) {
+        self.load_checklist().await;
+        let cohort = self.made_cohort(&cohort_request("Grid")).await;
+        let pipeline = onramp::domain::pipeline::Pipeline::new(&self.settings.pipeline).unwrap();
+        let mut members = Vec::new();
+        for email in ["ada.grid@example.com", "bo.grid@example.com"] {
+            let id = self.shortlisted(email).await;
+            self.offer(&cohort, &[&id]).await;
+            let answer = onramp::usecases::cohorts::answer(
+                &self.db,
+                &pipeline,
+                id.parse().unwrap(),
+                true,
+                self.db.now(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(answer, onramp::usecases::cohorts::Answer::Accepted);
+            members.push(id);
+        }
+        (cohort, members)
+    }
+
+    async fn ticks_of(&self, member: &str) -> Vec<String> {
+        let id: uuid::Uuid = member.parse().unwrap();
+        onramp::on_db!(&self.db, p => sqlx::query_scalar(
+            "SELECT item_key FROM checklist_ticks WHERE application_id = $1 ORDER BY item_key")
+            .bind(id).fetch_all(p).await)
+        .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cohort_grid_saves_every_row_at_once_and_never_undoes_a_tick_made_meanwhile() {
+    let app = spawn_app().await;
+    let (cohort, m) = app.cohort_of_two().await;
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let cookie = app.sign_in("rita@onramp.test").await;
+    let page = format!("/admin/cohorts/{cohort}");
+    let grid = format!("{page}/checklist");
+    let html = app.get_as(&cookie, &page).await.text().await.unwrap();
+    assert!(html.contains(&format!("action=\"{grid}\"")), "{html}");
+    // Ticks in both rows, one Save: both rows are saved.
+    let r = app
+        .post_as(
+            &cookie,
+            &grid,
+            &[
+                ("item", format!("{}:contract_signed", m[0])),
+                ("item", format!("{}:identity_verified", m[1])),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.ticks_of(&m[0]).await, ["contract_signed"]);
+    assert_eq!(app.ticks_of(&m[1]).await, ["identity_verified"]);
+    // The page as drawn now; then Bo ticks his contract from his status page.
+    let html = app.get_as(&cookie, &page).await.text().await.unwrap();
+    let drawn: Vec<(String, String)> = form_fields_for(&html, "grid-form");
+    let r = app
+        .post_json(
+            &format!("/api/v1/applications/{}/checklist/contract_signed", m[1]),
+            &serde_json::json!({ "done": true }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    // The recruiter, on the page drawn before, ticks Ada's identity and saves: Bo's tick stays.
+    let mut fields = drawn.clone();
+    fields.push(("item".into(), format!("{}:identity_verified", m[0])));
+    let fields: Vec<(&str, String)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    assert_eq!(app.post_as(&cookie, &grid, &fields).await.status(), 303);
+    assert_eq!(
+        app.ticks_of(&m[0]).await,
+        ["contract_signed", "identity_verified"]
+    );
+    assert_eq!(
+        app.ticks_of(&m[1]).await,
+        ["contract_signed", "identity_verified"]
+    );
+    // A figure the grid cannot read: nothing is saved, and the grid comes back as typed.
+    let before = app.snapshot().await;
+    let r = app
+        .post_as(
+            &cookie,
+            &grid,
+            &[
+                ("item", format!("{}:equipment_check", m[0])),
+                (&format!("bandwidth_mbps-{}", m[0]), "fast".into()),
+                ("item", format!("{}:equipment_check", m[1])),
+                (&format!("bandwidth_mbps-{}", m[1]), "50".into()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("value=\"fast\""), "{html}");
+    assert!(
+        html.contains(&format!(
+            "value=\"{}:equipment_check\" id=\"t-{}-equipment_check\" checked",
+            m[1], m[1]
+        )),
+        "{html}"
+    );
+    assert_eq!(app.snapshot().await, before);
+}
+
+/// The fields a browser would send for the form with this id: inputs inside it or naming it
+/// with `form=`, checked boxes only.
+fn form_fields_for(html: &str, form: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for tag in html.split("<input").skip(1) {
+        let tag = &tag[..tag.find('>').unwrap()];
+        if attr(tag, "form") != Some(form) {
+            continue;
+        }
+        let kind = attr(tag, "type").unwrap_or("text");
+        if kind == "checkbox" && !tag.contains(" checked") {
+            continue;
+        }
+        if let (Some(n), Some(v)) = (attr(tag, "name"), attr(tag, "value")) {
+            out.push((n.to_string(), v.to_string()));
+        }
+    }
+    out
+}

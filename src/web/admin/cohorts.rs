@@ -142,6 +142,15 @@ struct Shown {
     errors: FieldErrors,
     notice: Option<String>,
     status: Option<StatusCode>,
+    /// The grid as the recruiter left it when a save was refused.
+    typed: Option<TypedGrid>,
+}
+
+/// The grid's ticks, (member, item), and each member's bandwidth figure, as typed.
+#[derive(Default)]
+struct TypedGrid {
+    ticks: std::collections::HashSet<(Uuid, String)>,
+    bandwidth: std::collections::HashMap<Uuid, String>,
 }
 
 async fn detail_page(
@@ -176,10 +185,18 @@ async fn detail_page(
                 .iter()
                 .map(|i| {
                     let t = mine.iter().find(|t| t.item_key == i.key);
+                    // `was` is the state the form is drawn with: a save changes only the cells
+                    // the recruiter changed, never a tick made elsewhere meanwhile.
+                    let (done, value) = match &shown.typed {
+                        Some(g) => (
+                            g.ticks.contains(&(m.application_id, i.key.clone())),
+                            g.bandwidth.get(&m.application_id).map(|v| json!(v)),
+                        ),
+                        None => (t.is_some(), t.and_then(|t| t.value).map(|v| json!(v))),
+                    };
                     json!({
-                        "key": i.key, "label": i.label, "done": t.is_some(),
-                        "records": i.records.is_some(),
-                        "value": t.and_then(|t| t.value),
+                        "key": i.key, "label": i.label, "done": done, "was": t.is_some(),
+                        "records": i.records.is_some(), "value": value,
                     })
                 })
                 .collect();
@@ -267,6 +284,7 @@ fn one_error(field: &str, message: impl Into<String>, status: StatusCode) -> Sho
         errors,
         notice: None,
         status: Some(status),
+        typed: None,
     }
 }
 
@@ -436,6 +454,105 @@ pub async fn save_ticks(
     Ok(Redirect::to(&format!("/admin/cohorts/{id}?done=ticks#member-{member}")).into_response())
 }
 
+/// `POST /admin/cohorts/{id}/checklist`: the whole grid in one form, so ticks in other rows
+/// are saved with the row whose Save was pressed. Fields: `item` = `{member}:{key}` for each
+/// ticked cell, `was` = the same for each cell ticked when the page was drawn, and
+/// `bandwidth_mbps-{member}`. Only cells whose tick differs from `was` change (or whose figure
+/// changed), so a tick the applicant made meanwhile is never undone. Nothing is saved when a
+/// cell is refused, and the grid comes back as it was typed.
+pub async fn save_grid(
+    Recruiter(staff): Recruiter,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
+    let Some(id) = cohort_id(&id) else {
+        return Ok(staff.not_found(NOT_FOUND));
+    };
+    let cells = |name: &str| -> std::collections::HashSet<(Uuid, String)> {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .filter_map(|(_, v)| v.as_deref().ok())
+            .filter_map(|v| v.split_once(':'))
+            .filter_map(|(m, k)| Some((m.parse().ok()?, k.to_string())))
+            .collect()
+    };
+    let (wanted, was) = (cells("item"), cells("was"));
+    let mut typed = TypedGrid {
+        ticks: wanted.clone(),
+        ..TypedGrid::default()
+    };
+    for (k, v) in &pairs {
+        if let (Some(m), Ok(v)) = (k.strip_prefix("bandwidth_mbps-"), v) {
+            if let Ok(m) = m.parse::<Uuid>() {
+                typed.bandwidth.insert(m, v.trim().to_string());
+            }
+        }
+    }
+    let checklist = store::checklist(&s.db, id).await?;
+    let ticks = store::ticks_of_cohort(&s.db, id).await?;
+    let members: std::collections::BTreeSet<Uuid> =
+        wanted.iter().chain(&was).map(|(m, _)| *m).collect();
+    // Every change is read and checked first; then they are made.
+    let mut changes = Vec::new();
+    for member in &members {
+        for item in &checklist {
+            let cell = (*member, item.key.clone());
+            let want = wanted.contains(&cell);
+            let figure = typed.bandwidth.get(member).map_or("", String::as_str);
+            let value = if item.records.is_some() && want {
+                match figure.replace(',', ".").parse::<f64>() {
+                    Ok(v) => Some(v),
+                    Err(_) => {
+                        let shown = Shown {
+                            typed: Some(typed),
+                            ..one_error(
+                                "bandwidth_mbps",
+                                format!(
+                                    "Enter the measured bandwidth in Mbit/s to tick \"{}\".",
+                                    item.label
+                                ),
+                                StatusCode::UNPROCESSABLE_ENTITY,
+                            )
+                        };
+                        return detail_page(&staff, &s, id, shown).await;
+                    }
+                }
+            } else {
+                None
+            };
+            let stored = ticks
+                .iter()
+                .find(|t| t.application_id == *member && t.item_key == item.key);
+            let figure_changed =
+                want && value.is_some() && stored.is_some_and(|t| t.value != value);
+            if want != was.contains(&cell) || figure_changed {
+                changes.push((*member, item.key.clone(), want, value));
+            }
+        }
+    }
+    let actor = actor(&staff);
+    for (member, key, want, value) in changes {
+        if let Err(e) = onboarding::tick(
+            &s.db,
+            Ticker::Staff(&actor),
+            member,
+            &key,
+            want,
+            value,
+            s.db.now(),
+        )
+        .await
+        {
+            return step_refused(&staff, &s, id, e).await;
+        }
+    }
+    Ok(Redirect::to(&format!("/admin/cohorts/{id}?done=ticks#grid-heading")).into_response())
+}
+
 async fn step_refused(
     staff: &Staff,
     s: &AppState,
@@ -445,13 +562,13 @@ async fn step_refused(
     let shown = match e {
         StepFailure::Invalid(errors) => Shown {
             errors,
-            notice: None,
             status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+            ..Shown::default()
         },
         StepFailure::Refused(errors) => Shown {
             errors,
-            notice: None,
             status: Some(StatusCode::CONFLICT),
+            ..Shown::default()
         },
         StepFailure::NotFound(why) => one_error("member", why, StatusCode::NOT_FOUND),
         StepFailure::Store(e) => return Err(e.into()),
