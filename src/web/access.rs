@@ -88,7 +88,8 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             p.clone(),
             "/apply",
             Public,
-            post(apply::submit).route_layer(limits.signup()),
+            // Limited inside the handler (`RateLimits::signup_wait`), which keeps the form.
+            post(apply::submit),
         ),
         row(g.clone(), "/apply/thanks", Public, get(apply::thanks)),
         row(

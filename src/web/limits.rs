@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use axum::response::IntoResponse;
 use governor::middleware::NoOpMiddleware;
 use serde::Deserialize;
@@ -160,6 +160,7 @@ pub type Layer = GovernorLayer<ClientIp, NoOpMiddleware, Body>;
 
 /// The limiters of one application, shared by its routes.
 pub struct RateLimits {
+    key: ClientIp,
     signup: Arc<Config>,
     api_signup: Arc<Config>,
     links: Arc<Config>,
@@ -191,6 +192,7 @@ impl RateLimits {
     pub fn new(s: &RateLimitSettings, trusted: &[IpAddr], metrics: Arc<Metrics>) -> Self {
         let key = ClientIp::new(trusted);
         Self {
+            key: key.clone(),
             signup: config(s.signup, &key),
             api_signup: config(s.api_signup, &key),
             links: config(s.links, &key),
@@ -204,8 +206,24 @@ impl RateLimits {
         GovernorLayer::new(config.clone()).error_handler(move |e| refusal(e, audience, &metrics))
     }
 
-    pub fn signup(&self) -> Layer {
-        self.layer(&self.signup, Audience::Page)
+    /// The signup form's limit, checked by its handler rather than a layer, so a refusal can
+    /// show the form again with what was typed: None when the request may go on, else the
+    /// seconds to wait (counted as refused).
+    pub fn signup_wait(&self, peer: IpAddr, headers: &HeaderMap) -> Option<u64> {
+        use governor::clock::{Clock, DefaultClock};
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let key = limit_key(self.key.resolve(peer, forwarded));
+        match self.signup.limiter().check_key(&key) {
+            Ok(_) => None,
+            Err(not_until) => {
+                self.metrics.refused("rate_limit");
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                Some(wait.as_secs().max(1))
+            }
+        }
     }
 
     pub fn api_signup(&self) -> Layer {

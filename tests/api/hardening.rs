@@ -187,6 +187,15 @@ async fn signups_sign_ins_and_link_forms_are_limited_per_address() {
         page.contains("Too many tries from your connection"),
         "{page}"
     );
+    // The form comes back filled in as typed, with the wait, ready to send again.
+    assert!(page.contains(r#"value="ana2@example.com""#), "{page}");
+    assert!(page.contains(r#"value="+46 70 123 45 67""#), "{page}");
+    assert!(page.contains("I like helping people."), "{page}");
+    assert!(page.contains(&format!("Wait {wait} second")), "{page}");
+    assert!(
+        page.contains(r#"<form method="post" action="/apply""#),
+        "{page}"
+    );
     assert_eq!(
         app.count("applications").await,
         2,

@@ -1,11 +1,12 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
+use std::net::SocketAddr;
 
 use crate::domain::application::{
     is_valid_tracking, Area, RawApplication, FORM_FIELDS, WEEKLY_HOURS_MAX, WEEKLY_HOURS_MIN,
@@ -38,7 +39,7 @@ pub async fn show(State(s): State<AppState>, RawQuery(query): RawQuery) -> Respo
         ref_code: tracking("ref"),
         ..Default::default()
     };
-    render_form(&s, StatusCode::OK, &raw, &FieldErrors::new(), None)
+    render_form(&s, StatusCode::OK, &raw, &FieldErrors::new(), None, None)
 }
 
 /// The hidden field of the signup form that only bots fill in.
@@ -46,10 +47,28 @@ const HONEYPOT: &str = "website";
 
 pub async fn submit(
     State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
+    // Over the limit: the form again, filled in as typed, with how long to wait. Nothing is
+    // stored or sent.
+    if let Some(wait) = s.limits.signup_wait(peer.ip(), &headers) {
+        let (raw, _) = RawApplication::from_pairs(pairs);
+        let mut r = render_form(
+            &s,
+            StatusCode::TOO_MANY_REQUESTS,
+            &raw,
+            &FieldErrors::new(),
+            None,
+            Some(wait),
+        );
+        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(r);
+    }
     // The bot trap: a field people never see. A bot that fills it gets the usual answer, so it
     // learns nothing, and nothing is stored or sent.
     if form::first(&pairs, HONEYPOT).is_some_and(|v| !v.is_empty()) {
@@ -94,6 +113,7 @@ pub async fn submit(
                 &raw,
                 &errors,
                 None,
+                None,
             ))
         }
         Err(more) => {
@@ -105,6 +125,7 @@ pub async fn submit(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &raw,
                 &errors,
+                None,
                 None,
             ));
         }
@@ -118,6 +139,7 @@ pub async fn submit(
                 &raw,
                 &FieldErrors::new(),
                 Some((&app.email, &suggestion)),
+                None,
             ));
         }
     }
@@ -251,6 +273,7 @@ fn render_form(
     raw: &RawApplication,
     errors: &FieldErrors,
     suggestion: Option<(&EmailAddress, &EmailAddress)>,
+    wait_secs: Option<u64>,
 ) -> Response {
     let mut ordered: Vec<(&String, &Vec<String>)> = errors.iter().collect();
     ordered.sort_by_key(|(f, _)| {
@@ -346,6 +369,7 @@ fn render_form(
             "hours_max": WEEKLY_HOURS_MAX,
             "market_minimums": minimums,
             "chosen_market": chosen_market,
+            "wait_secs": wait_secs,
             "suggestion": suggestion.map(|(typed, suggested)| json!({
                 "typed": typed.as_str(),
                 "suggested": suggested.as_str(),
