@@ -13,6 +13,7 @@ pub mod reports;
 pub mod screening;
 pub mod staff;
 pub mod time;
+pub mod timeline;
 pub mod token;
 pub mod webhooks;
 

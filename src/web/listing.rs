@@ -235,12 +235,28 @@ pub fn audit_filter(pairs: &Pairs) -> Result<audit::Filter, FieldErrors> {
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     };
+    // A day (the page's date picker: `from` its first moment, `to` its last) or an instant.
     let mut time = |name: &str| match text(name) {
         None => None,
-        Some(v) => match DateTime::parse_from_rfc3339(&v) {
-            Ok(t) => Some(t.with_timezone(&Utc)),
-            Err(_) => {
-                add_error(&mut errors, name, "Give a time like 2026-11-01T00:00:00Z.");
+        Some(v) => match (
+            DateTime::parse_from_rfc3339(&v),
+            chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d"),
+        ) {
+            (Ok(t), _) => Some(t.with_timezone(&Utc)),
+            (_, Ok(d)) if name == "to" => Some(
+                (d + chrono::Days::new(1))
+                    .and_time(chrono::NaiveTime::MIN)
+                    .and_utc()
+                    - chrono::Duration::microseconds(1),
+            ),
+            (_, Ok(d)) => Some(d.and_time(chrono::NaiveTime::MIN).and_utc()),
+            _ => {
+                let label = if name == "from" { "From" } else { "To" };
+                add_error(
+                    &mut errors,
+                    name,
+                    format!("Give “{label}” as a date like 2026-11-01 (or a time like 2026-11-01T09:00:00Z)."),
+                );
                 None
             }
         },

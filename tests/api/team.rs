@@ -185,7 +185,48 @@ async fn roles_change_and_deactivation_ends_sessions_but_the_last_admin_stays() 
         .unwrap();
     assert!(html.contains(&format!("user:{rita_id}")), "{html}");
     assert!(!html.contains("staff.set_role</td>"), "filtered: {html}");
+    // Who did it, by their address rather than an id.
+    assert!(
+        html.contains("<td class=\"break\">ada@onramp.test</td>"),
+        "{html}"
+    );
+    assert!(!html.contains("<td class=\"break\">staff:"), "{html}");
+    // From and To are date pickers; a day covers the whole day.
+    assert!(
+        html.contains(r#"<input type="date" id="from" name="from""#),
+        "{html}"
+    );
+    let today = app.db.now().date_naive();
+    let html = app
+        .get_as(
+            &ada,
+            &format!("/admin/audit?action=staff.disable&from={today}&to={today}"),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!("user:{rita_id}")), "{html}");
+    assert!(
+        html.contains(&format!(r#"name="to" value="{today}""#)),
+        "{html}"
+    );
+    let before = today - chrono::Days::new(1);
+    let html = app
+        .get_as(
+            &ada,
+            &format!("/admin/audit?action=staff.disable&to={before}"),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains(&format!("user:{rita_id}")), "{html}");
     let r = app.get_as(&ada, "/admin/audit?from=yesterday").await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("Give a time like"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Give “From” as a date like"));
 }

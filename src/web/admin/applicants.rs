@@ -376,44 +376,15 @@ async fn applicant_page(
         .rev()
         .map(|t| {
             let d = &t.detail;
-            let text = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
-            let (what, body) = match t.kind.as_str() {
-                "moved" => (
-                    format!(
-                        "Moved from {} to {}",
-                        label(&text("from").unwrap_or_default()),
-                        label(&text("to").unwrap_or_default())
-                    ),
-                    text("reason").map(|r| format!("Reason: {r}")),
-                ),
-                "note" => (
-                    "Note".to_string(),
-                    text("body").or_else(|| Some("(erased)".into())),
-                ),
-                "tagged" => (format!("Tagged {}", text("tag").unwrap_or_default()), None),
-                "untagged" => (
-                    format!("Tag {} removed", text("tag").unwrap_or_default()),
+            let (what, body) = if t.kind == "email" {
+                let text = |k: &str| d.get(k).and_then(Value::as_str);
+                let template = text("template").unwrap_or_default();
+                (
+                    crate::domain::timeline::email_text(template, text("status"), text("error")),
                     None,
-                ),
-                "email" => {
-                    let state = match text("status").as_deref() {
-                        Some("sent") => "sent".to_string(),
-                        Some("failed") => format!(
-                            "could not be sent: {}",
-                            text("error").unwrap_or_else(|| "no reason given".into())
-                        ),
-                        Some("cancelled") => "cancelled".into(),
-                        _ => "queued".into(),
-                    };
-                    (
-                        format!(
-                            "Email {}: {state}",
-                            text("template").unwrap_or_default().replace('_', " ")
-                        ),
-                        None,
-                    )
-                }
-                other => (other.replace('_', " "), None),
+                )
+            } else {
+                crate::domain::timeline::event_text(&t.kind, d, &|s: &str| label(s).to_string())
             };
             json!({
                 "at": t.at.format(TIME).to_string(),
@@ -684,7 +655,7 @@ async fn confirm_final_move(
                 .map_or(t, |(_, l)| l)
         ),
     };
-    let title = format!("{} {name}?", capitalised(verb));
+    let title = format!("{} {name}?", crate::domain::timeline::capitalised(verb));
     let what = format!(
         "{name} moves to {}{reason}.{email} {} is final: the application cannot be moved on \
          again.",
@@ -701,13 +672,6 @@ async fn confirm_final_move(
         section: "applicants",
     };
     Ok(staff.confirm_first(pairs, ask))
-}
-
-fn capitalised(word: &str) -> String {
-    let mut c = word.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 /// `POST /admin/applicants/{id}/notes`.

@@ -253,12 +253,21 @@ pub async fn audit_page(
         keep.push(("after", c));
         format!("/admin/audit?{}", listing::query_string(&keep))
     });
+    // Staff by their address, not their id.
+    let staff_emails = users::emails_by_id(&s.db).await?;
+    let actor_name = |actor: &str| -> String {
+        actor
+            .strip_prefix("staff:")
+            .and_then(|id| id.parse::<Uuid>().ok())
+            .and_then(|id| staff_emails.get(&id).cloned())
+            .unwrap_or_else(|| actor.to_string())
+    };
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
             json!({
                 "at": r.at.format(TIME).to_string(),
-                "actor": r.actor,
+                "actor": actor_name(&r.actor),
                 "action": r.action,
                 "subject": r.subject,
                 "subject_link": r.subject.strip_prefix("application:")
@@ -282,7 +291,9 @@ pub async fn audit_page(
         json!({
             "rows": items, "next": next, "errors": summary, "fe": fe,
             "actor": value("actor"), "action": value("action"), "subject": value("subject"),
-            "from": value("from"), "to": value("to"),
+            // The date picker shows a day; an instant given in the URL shows its day.
+            "from": value("from").chars().take(10).collect::<String>(),
+            "to": value("to").chars().take(10).collect::<String>(),
         }),
     ))
 }
