@@ -453,6 +453,12 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             get(outbox_page::preview),
         ),
         row(
+            g.clone(),
+            "/admin/outbox/preview/{template}/html",
+            Staff(ADMINS),
+            get(outbox_page::preview_html),
+        ),
+        row(
             p.clone(),
             "/admin/outbox/{id}/retry",
             Staff(ADMINS),

@@ -43,15 +43,16 @@ pub async fn security_headers(State(https): State<Https>, req: Request, next: Ne
     let (private, tokened) = (private(path), tokened(path));
     let mut r = next.run(req).await;
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    // A response that sets its own (the email preview's frame, stricter in what it runs) keeps
+    // it; every other gets the site's.
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CSP));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.entry(header::X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
     // A URL with a token is never sent on, not even within the site. Other pages tell only
     // this site where the visitor came from: `no-referrer` there would make browsers send
     // `Origin: null` with their forms, which the staff pages' cross-site check refuses.

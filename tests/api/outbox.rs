@@ -330,4 +330,84 @@ async fn admins_filter_the_outbox_retry_or_cancel_failed_mail_and_preview_every_
     }
     let r = app.get_as(&admin, "/admin/outbox/preview/nope").await;
     assert_eq!(r.status(), 404);
+    assert_eq!(
+        app.get_as(&admin, "/admin/outbox/preview/nope/html")
+            .await
+            .status(),
+        404
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_previews_show_the_html_part_in_a_sandboxed_frame_with_real_quiz_figures() {
+    let app = spawn_app().await;
+    app.load_quizzes().await;
+    app.staff_user("ada@onramp.test", "admin").await;
+    let admin = app.sign_in("ada@onramp.test").await;
+    let mut styled = 0;
+    for name in onramp::email::templates::EMAILS {
+        let page = app
+            .get_as(&admin, &format!("/admin/outbox/preview/{name}"))
+            .await;
+        // The page keeps the site's policy, and frames the HTML part rather than inlining it.
+        let csp = page.headers()["content-security-policy"].to_str().unwrap();
+        assert_eq!(csp, onramp::web::headers::CSP);
+        let html = page.text().await.unwrap();
+        let frame = format!(
+            "<iframe class=\"email-frame\" src=\"/admin/outbox/preview/{name}/html\" sandbox"
+        );
+        assert!(html.contains(&frame), "{name}: {html}");
+        // The frame's document has a policy of its own: its inline styles apply, no script
+        // runs, only this site frames it.
+        let r = app
+            .get_as(&admin, &format!("/admin/outbox/preview/{name}/html"))
+            .await;
+        assert_eq!(r.status(), 200, "{name}");
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap().to_string();
+        assert!(csp.contains("style-src 'unsafe-inline'"), "{csp}");
+        assert!(
+            csp.contains("sandbox") && csp.contains("frame-ancestors 'self'"),
+            "{csp}"
+        );
+        assert!(!csp.contains("script-src"), "{csp}");
+        assert_eq!(h["x-frame-options"], "SAMEORIGIN");
+        let body = r.text().await.unwrap();
+        assert!(body.contains("<body"), "{name}: {body}");
+        if body.contains("style=\"") {
+            styled += 1;
+        }
+    }
+    // Most emails carry inline styles (buttons, colours): what the site's policy would block.
+    assert!(styled >= 10, "{styled}");
+    // The quiz figures are the real quiz's.
+    let (_, def) = onramp::store::quizzes::quizzes(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(_, d)| d.active)
+        .unwrap();
+    let html = app
+        .get_as(&admin, "/admin/outbox/preview/quiz_invitation")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("{} questions", def.question_count())),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("{} minutes", def.time_limit_minutes)),
+        "{html}"
+    );
+    // Recruiters may not look.
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let rita = app.sign_in("rita@onramp.test").await;
+    assert_eq!(
+        app.get_as(&rita, "/admin/outbox/preview/quiz_invitation/html")
+            .await
+            .status(),
+        403
+    );
 }

@@ -3,7 +3,7 @@
 //! good, and a preview of any email with sample data, HTML and text parts.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -228,18 +228,70 @@ pub async fn preview(
     if !EMAILS.contains(&template.as_str()) {
         return Ok(staff.not_found("There is no such email."));
     }
-    let e = s
-        .renderer
-        .render(&template, &sample_data(&template, &s.settings.base_url()))
-        .map_err(crate::web::AppError::Internal)?;
+    let e = rendered_sample(&s, &template).await?;
     Ok(staff.page(
         StatusCode::OK,
         "admin_outbox_preview",
-        &format!("Preview: {template}"),
+        &format!(
+            "Preview: {}",
+            crate::domain::timeline::email_name(&template)
+        ),
         "outbox",
         json!({
-            "template": template, "subject": e.subject, "text": e.text, "html": e.html_body,
+            "template": template, "name": crate::domain::timeline::email_name(&template),
+            "subject": e.subject, "text": e.text,
             "reminder": is_non_essential(&template),
         }),
     ))
+}
+
+/// The HTML part, as its own document, for the preview page's sandboxed frame: the
+/// email's inline styles need a policy of their own, which the site's pages never get. No
+/// script may run in it, and only this site may frame it.
+pub async fn preview_html(
+    staff: Staff,
+    State(s): State<AppState>,
+    Path(template): Path<String>,
+) -> Result<Response, PageError> {
+    if !EMAILS.contains(&template.as_str()) {
+        return Ok(staff.not_found("There is no such email."));
+    }
+    let e = rendered_sample(&s, &template).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, PREVIEW_CSP),
+            (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
+        ],
+        // The whole HTML part as sent, base layout included.
+        e.html,
+    )
+        .into_response())
+}
+
+/// The email preview frame's policy: the email's own inline styles and inline images, nothing
+/// else, no script, framed only by this site.
+pub const PREVIEW_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+    img-src data: cid:; frame-ancestors 'self'; sandbox; base-uri 'none'; form-action 'none'";
+
+/// An email rendered with the sample data, its quiz figures read from the quizzes people take.
+async fn rendered_sample(
+    s: &AppState,
+    template: &str,
+) -> Result<crate::email::templates::EmailContent, PageError> {
+    let mut data = sample_data(template, &s.settings.base_url());
+    if let Some((_, def)) = crate::store::quizzes::quizzes(&s.db)
+        .await?
+        .into_iter()
+        .find(|(_, d)| d.active)
+    {
+        data["quiz_title"] = json!(def.title);
+        data["questions"] = json!(def.question_count());
+        data["minutes"] = json!(def.time_limit_minutes);
+        data["pass_percent"] = json!(def.pass_percent);
+        data["max_attempts"] = json!(def.max_attempts);
+    }
+    s.renderer
+        .render(template, &data)
+        .map_err(|e| crate::web::AppError::Internal(e).into())
 }
