@@ -450,6 +450,28 @@ pub fn country_name(code: &str) -> Option<&'static str> {
     lookup(COUNTRIES, code)
 }
 
+/// The languages a market's customers write in, most common first: what its cohorts support.
+pub fn languages_of_market(country: &str) -> &'static [&'static str] {
+    match country {
+        "SE" => &["sv"],
+        "NO" => &["no", "nb", "nn"],
+        "DK" => &["da"],
+        "FI" => &["fi", "sv"],
+        "DE" | "AT" => &["de"],
+        "CH" => &["de", "fr", "it"],
+        "NL" => &["nl"],
+        "BE" => &["nl", "fr"],
+        "GB" | "IE" | "US" | "AU" | "NZ" => &["en"],
+        "CA" => &["en", "fr"],
+        "FR" => &["fr"],
+        "ES" => &["es"],
+        "IT" => &["it"],
+        "PL" => &["pl"],
+        "PT" | "BR" => &["pt"],
+        _ => &[],
+    }
+}
+
 pub fn language_name(code: &str) -> Option<&'static str> {
     lookup(LANGUAGES, code)
 }

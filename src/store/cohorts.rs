@@ -394,6 +394,53 @@ pub async fn list(db: &Db) -> Result<Vec<CohortRow>> {
     Ok(on_db!(db, p => sqlx::query_as(&sql).fetch_all(p).await?))
 }
 
+/// One page of the cohort list, latest start first: at most `limit` cohorts after `after`
+/// (the last row's start date and id), of `market` and of `status` (planned, onboarding, live
+/// or closed, as `CohortStatus::of` decides on `today`). Reads the `cohorts_start` index.
+pub async fn page(
+    db: &Db,
+    market: Option<&str>,
+    status: Option<&str>,
+    today: NaiveDate,
+    after: Option<(NaiveDate, Uuid)>,
+    limit: i64,
+) -> Result<Vec<CohortRow>> {
+    on_db!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new(format!(
+            "SELECT {COLUMNS} FROM cohorts c LEFT JOIN users u ON u.id = c.owner_id WHERE 1 = 1"
+        ));
+        if let Some(m) = market {
+            qb.push(" AND c.market = ").push_bind(m.to_string());
+        }
+        match status {
+            Some("closed") => {
+                qb.push(" AND c.marked = 'closed'");
+            }
+            Some("live") => {
+                qb.push(" AND c.marked = 'live'");
+            }
+            Some("planned") => {
+                qb.push(" AND c.marked IS NULL AND c.start_date > ").push_bind(today);
+            }
+            Some(_) => {
+                qb.push(" AND c.marked IS NULL AND c.start_date <= ").push_bind(today);
+            }
+            None => {}
+        }
+        if let Some((d, id)) = after {
+            qb.push(" AND (c.start_date < ")
+                .push_bind(d)
+                .push(" OR (c.start_date = ")
+                .push_bind(d)
+                .push(" AND c.id < ")
+                .push_bind(id)
+                .push("))");
+        }
+        qb.push(" ORDER BY c.start_date DESC, c.id DESC LIMIT ").push_bind(limit);
+        Ok(qb.build_query_as().fetch_all(p).await?)
+    })
+}
+
 /// Records a recruiter's marking (`live` or `closed`).
 pub async fn set_marked(tx: &mut Tx, id: Uuid, marked: &str, now: DateTime<Utc>) -> Result<()> {
     const SQL: &str = "UPDATE cohorts SET marked = $2, updated_at = $3 WHERE id = $1";

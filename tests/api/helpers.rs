@@ -777,6 +777,7 @@ pub const STAFF_PAGES: &[&str] = &[
     "/reports?market=SE&weeks=4&target=50",
     REPORT_WITH_A_BAD_FILTER,
     "/admin/cohorts",
+    "/admin/cohorts?market=SE&status=planned",
     COHORT_PAGE,
     "/admin/webhooks",
     "/admin/jobs",
@@ -832,6 +833,7 @@ pub const MANAGER_PAGES: &[&str] = &[
     "/reports?market=SE&weeks=4&target=50",
     REPORT_WITH_A_BAD_FILTER,
     "/admin/cohorts",
+    "/admin/cohorts?market=SE&status=planned",
     COHORT_PAGE,
 ];
 

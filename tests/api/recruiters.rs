@@ -351,3 +351,85 @@ fn form_fields_for(html: &str, form: &str) -> Vec<(String, String)> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cohort_list_pages_filters_and_offers_the_markets_languages_first() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for i in 0..60 {
+        let mut body = cohort_request(&format!("Wave {i:02}"));
+        if i % 3 == 0 {
+            body["market"] = serde_json::json!("DE");
+            body["language"] = serde_json::json!("de");
+        }
+        ids.push(app.made_cohort(&body).await);
+    }
+    // Three closed.
+    for id in &ids[..3] {
+        let r = app
+            .post_json(
+                &format!("/api/v1/cohorts/{id}/status"),
+                &serde_json::json!({ "status": "closed" }),
+            )
+            .await;
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let cookie = app.sign_in("rita@onramp.test").await;
+    let listed = |html: &str| -> Vec<String> {
+        html.split("<a href=\"/admin/cohorts/")
+            .skip(1)
+            .map(|s| s[..36].to_string())
+            .collect()
+    };
+    // Pages of fifty that together list every cohort once.
+    let first = app
+        .get_as(&cookie, "/admin/cohorts")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let page1 = listed(&first);
+    assert_eq!(page1.len(), 50);
+    let next = first
+        .split("<a href=\"")
+        .find_map(|s| s.find("\" rel=\"next\"").map(|i| unescape_html(&s[..i])))
+        .expect("a next page");
+    let second = app.get_as(&cookie, &next).await.text().await.unwrap();
+    let page2 = listed(&second);
+    assert_eq!(page2.len(), 10);
+    assert!(!second.contains("rel=\"next\""));
+    assert!(second.contains("Back to the first page"));
+    let mut all: Vec<String> = page1.into_iter().chain(page2).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 60);
+    // Filters.
+    let de = app
+        .get_as(&cookie, "/admin/cohorts?market=DE")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(listed(&de).len(), 20);
+    let closed = app
+        .get_as(&cookie, "/admin/cohorts?status=closed")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(listed(&closed).len(), 3);
+    let r = app
+        .get_as(&cookie, "/admin/cohorts?market=XX&status=soon")
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Choose a market from the list."), "{html}");
+    assert!(html.contains("Choose a status from the list"), "{html}");
+    // The form's languages: those of the markets first, by name.
+    let languages = &first[first.find("id=\"language\"").unwrap()..];
+    let at = |name: &str| languages.find(&format!(">{name}</option>")).unwrap();
+    assert!(at("Danish") < at("Swedish"));
+    assert!(at("Swedish") < at("Abkhazian"));
+    assert!(at("Abkhazian") < at("Zulu"));
+}

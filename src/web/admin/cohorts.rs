@@ -44,15 +44,125 @@ const FORM_FIELDS: &[&str] = &[
     "waitlist",
 ];
 
+/// Cohorts a page of the list shows.
+const PAGE_SIZE: i64 = 50;
+
+/// The list's filters and cursor, from the query: `market`, `status` and `after`. Unreadable
+/// ones are named by their label.
+struct ListQuery {
+    market: Option<String>,
+    status: Option<&'static str>,
+    after: Option<(chrono::NaiveDate, Uuid)>,
+}
+
+fn list_query(q: &form::Pairs, errors: &mut FieldErrors) -> ListQuery {
+    let text = |k: &str| form::first(q, k).filter(|v| !v.is_empty());
+    let market = text("market").and_then(|m| {
+        let m = m.to_ascii_uppercase();
+        if iso::country_name(&m).is_some() {
+            Some(m)
+        } else {
+            add_error(errors, "filter_market", "Choose a market from the list.");
+            None
+        }
+    });
+    let status = text("status").and_then(|v| {
+        let found = CohortStatus::ALL
+            .iter()
+            .map(|st| st.as_str())
+            .find(|st| *st == v);
+        if found.is_none() {
+            add_error(
+                errors,
+                "filter_status",
+                "Choose a status from the list: planned, onboarding, live or closed.",
+            );
+        }
+        found
+    });
+    let after = text("after").and_then(|a| {
+        let cursor = a
+            .split_once('_')
+            .and_then(|(d, id)| Some((d.parse().ok()?, id.parse().ok()?)));
+        if cursor.is_none() {
+            add_error(
+                errors,
+                "after",
+                "This page link is not valid; start again from the first page.",
+            );
+        }
+        cursor
+    });
+    ListQuery {
+        market,
+        status,
+        after,
+    }
+}
+
+/// The support languages, those spoken in the markets first, each part by name.
+fn language_options(s: &AppState, current: &str) -> Value {
+    let mut ours: Vec<(&str, &str)> = Vec::new();
+    for m in &s.settings.markets {
+        for code in iso::languages_of_market(&m.country) {
+            if let Some(name) = iso::language_name(code) {
+                if !ours.iter().any(|(c, _)| c == code) {
+                    ours.push((code, name));
+                }
+            }
+        }
+    }
+    ours.sort_by_key(|(_, n)| *n);
+    let mut rest: Vec<(&str, &str)> = iso::LANGUAGES
+        .iter()
+        .filter(|(c, _)| !ours.iter().any(|(o, _)| o == c))
+        .copied()
+        .collect();
+    rest.sort_by_key(|(_, n)| *n);
+    json!({ "ours": options(&ours, current), "rest": options(&rest, current) })
+}
+
 async fn list_page(
     staff: &Staff,
     s: &AppState,
+    query: &form::Pairs,
     kept: &form::Pairs,
     errors: &FieldErrors,
 ) -> Result<Response, PageError> {
     let today = s.db.now().date_naive();
-    let rows: Vec<Value> = store::list(&s.db)
-        .await?
+    let mut errors = errors.clone();
+    let q = list_query(query, &mut errors);
+    let mut found = store::page(
+        &s.db,
+        q.market.as_deref(),
+        q.status,
+        today,
+        q.after,
+        PAGE_SIZE + 1,
+    )
+    .await?;
+    let more = found.len() as i64 > PAGE_SIZE;
+    found.truncate(PAGE_SIZE as usize);
+    let mut keep: Vec<(&str, String)> = Vec::new();
+    if let Some(m) = &q.market {
+        keep.push(("market", m.clone()));
+    }
+    if let Some(st) = q.status {
+        keep.push(("status", st.to_string()));
+    }
+    let first_page = q.after.is_some().then(|| {
+        format!(
+            "/admin/cohorts?{}",
+            crate::web::listing::query_string(&keep)
+        )
+    });
+    let next_page = found.last().filter(|_| more).map(|c| {
+        let mut k = keep.clone();
+        k.push(("after", format!("{}_{}", c.start_date, c.id)));
+        format!("/admin/cohorts?{}", crate::web::listing::query_string(&k))
+    });
+    let errors = &errors;
+    let rows: Vec<Value> = found
         .iter()
         .map(|c| {
             json!({
@@ -87,6 +197,10 @@ async fn list_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    let statuses: Vec<(&str, &str)> = CohortStatus::ALL
+        .iter()
+        .map(|st| (st.as_str(), st.as_str()))
+        .collect();
     Ok(staff.page(
         status,
         "admin_cohorts",
@@ -95,14 +209,23 @@ async fn list_page(
         json!({
             "rows": rows, "may_act": staff.may_recruit(), "errors": summary, "fe": fe,
             "form": form, "markets": options(&markets, &kept_value("market")),
-            "languages": options(iso::LANGUAGES, &kept_value("language")),
+            "languages": language_options(s, &kept_value("language")),
+            "filter_markets": options(&markets, q.market.as_deref().unwrap_or("")),
+            "filter_statuses": options(&statuses, q.status.unwrap_or("")),
+            "filtered": q.market.is_some() || q.status.is_some(),
+            "first_page": first_page, "next_page": next_page,
         }),
     ))
 }
 
-/// `GET /admin/cohorts`
-pub async fn list(staff: Staff, State(s): State<AppState>) -> Result<Response, PageError> {
-    list_page(&staff, &s, &Vec::new(), &FieldErrors::new()).await
+/// `GET /admin/cohorts`: a page of the list (`market`, `status`, `after`), and the form.
+pub async fn list(
+    staff: Staff,
+    State(s): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let query = form::query(query);
+    list_page(&staff, &s, &query, &Vec::new(), &FieldErrors::new()).await
 }
 
 /// `POST /admin/cohorts`: makes a cohort owned by the staff member, or shows the form again
@@ -125,11 +248,13 @@ pub async fn create(
     });
     let new = match parse_cohort(&body) {
         Ok(n) => n,
-        Err(errors) => return list_page(&staff, &s, &pairs, &errors).await,
+        Err(errors) => return list_page(&staff, &s, &Vec::new(), &pairs, &errors).await,
     };
     match cohorts::create(&s.db, &actor(&staff), Some(staff.id), &new, s.db.now()).await {
         Ok(c) => Ok(Redirect::to(&format!("/admin/cohorts/{}?done=created", c.id)).into_response()),
-        Err(CreateFailure::Invalid(errors)) => list_page(&staff, &s, &pairs, &errors).await,
+        Err(CreateFailure::Invalid(errors)) => {
+            list_page(&staff, &s, &Vec::new(), &pairs, &errors).await
+        }
         Err(CreateFailure::Store(e)) => Err(e.into()),
     }
 }
