@@ -82,6 +82,14 @@ impl Series {
         Series { by_key }
     }
 
+    /// Whether any series has a figure on or before `day` (before that the total is unknown,
+    /// not zero).
+    pub fn known_on(&self, day: NaiveDate) -> bool {
+        self.by_key
+            .values()
+            .any(|v| v.first().is_some_and(|(d, _)| *d <= day))
+    }
+
     /// The sum over series of each one's latest figure on or before `day`.
     pub fn total_on(&self, day: NaiveDate) -> i64 {
         self.by_key
@@ -109,6 +117,9 @@ pub struct ReplacementWeek {
     pub live: i64,
     /// Outsourced headcount on the same day.
     pub outsourced: i64,
+    /// Whether any headcount was recorded by then: before the first snapshot the headcount is
+    /// unknown, and `outsourced` (0) is no figure to draw.
+    pub outsourced_known: bool,
     /// live ÷ outsourced, a fraction; null when there is no outsourced headcount.
     pub ratio: Option<f64>,
 }
@@ -136,6 +147,7 @@ pub fn replacement(
                 partial: w.partial,
                 live: l,
                 outsourced: o,
+                outsourced_known: outsourced.known_on(day),
                 ratio: ratio(l, o),
             }
         })

@@ -1137,3 +1137,78 @@ async fn fairness_shows_who_waits_at_each_step_and_flags_a_group_kept_waiting() 
     assert!(html.contains("No group is flagged for waiting"), "{html}");
     assert!(html.contains("2 waiting, median 1.0 d"), "{html}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weeks_before_any_headcount_are_a_gap_and_long_tables_fold_away() {
+    let app = spawn_app().await;
+    let key = key_with_role(&app, "manager").await;
+    let today = app.db.now().date_naive();
+    // The first headcount was recorded ten weeks ago.
+    app.headcount(&key, "Northwind", "SE", today - chrono::Days::new(70), 120)
+        .await;
+    let from = today - chrono::Days::new(7 * 20);
+    let r = app
+        .report(&key, &format!("/api/v1/reports/replacement?from={from}"))
+        .await;
+    let weeks = r["weeks"].as_array().unwrap();
+    assert!(weeks.len() >= 20, "{r}");
+    let known: Vec<bool> = weeks
+        .iter()
+        .map(|w| w["outsourced_known"].as_bool().unwrap())
+        .collect();
+    assert!(!known[0] && *known.last().unwrap(), "{known:?}");
+    // Unknown, then known for good: never a week back to unknown.
+    assert!(known.windows(2).all(|p| p[0] <= p[1]), "{known:?}");
+    // The page draws no point at zero for them, and says "–" in the table.
+    app.staff_user("mia@onramp.test", "manager").await;
+    let cookie = app.sign_in("mia@onramp.test").await;
+    let html = app
+        .get_as(&cookie, &format!("/reports?from={from}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let outsourced = html
+        .split("<polyline class=\"line outsourced\"")
+        .nth(1)
+        .expect("the outsourced line");
+    let points = outsourced.split("points=\"").nth(1).unwrap();
+    let points = &points[..points.find('"').unwrap()];
+    let first_x: f64 = points.split(',').next().unwrap().parse().unwrap();
+    assert!(
+        first_x > 100.0,
+        "the line starts where the figures do: {points}"
+    );
+    assert!(html.contains("<td class=\"num\">–</td>"), "{html}");
+    // Three years of weeks: the table folds behind its summary; twenty weeks stay open.
+    assert!(
+        html.contains("<details class=\"long-table\">\n  <summary>The figures week by week"),
+        "{html}"
+    );
+    let long = app
+        .get_as(
+            &cookie,
+            &format!("/reports?from={}", today - chrono::Days::new(3 * 365)),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        long.contains("<details class=\"long-table\">\n  <summary>The figures week by week"),
+        "{long}"
+    );
+    let short = app
+        .get_as(
+            &cookie,
+            &format!("/reports?from={}", today - chrono::Days::new(35)),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        short.contains("<details class=\"long-table\" open>\n  <summary>The figures week by week"),
+        "{short}"
+    );
+}

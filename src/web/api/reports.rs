@@ -75,10 +75,11 @@ fn query_of(s: &AppState, raw: Option<String>) -> Result<ReportQuery, AppError> 
     ),
     responses(
         (status = 200, description = "`{market, from, to, weeks: [{week (2026-W48), week_start, \
-            week_end, partial, live, outsourced, ratio}]}`. The current week is partial and its \
-            live count is the count now. `ratio` is live ÷ outsourced as a fraction (null when \
-            there is no outsourced headcount). The outsourced headcount on a day is, per vendor \
-            and market, the latest snapshot on or before it, summed."),
+            week_end, partial, live, outsourced, outsourced_known, ratio}]}`. The current week \
+            is partial and its live count is the count now. `ratio` is live ÷ outsourced as a \
+            fraction (null when there is no outsourced headcount). The outsourced headcount on a \
+            day is, per vendor and market, the latest snapshot on or before it, summed; before \
+            the first snapshot it is unknown (`outsourced_known` false, `outsourced` 0)."),
         (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
         (status = 403, description = "Manager and admin keys only", body = ErrorsOut),
         (status = 422, description = "A parameter is wrong; `errors` names it", body = ErrorsOut),

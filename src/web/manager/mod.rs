@@ -68,12 +68,16 @@ fn replacement_context(weeks: &[ReplacementWeek]) -> Value {
             Line {
                 name: "Live pilot agents",
                 class: "live",
-                values: weeks.iter().map(|w| w.live as f64).collect(),
+                values: weeks.iter().map(|w| Some(w.live as f64)).collect(),
             },
             Line {
                 name: "Outsourced headcount",
                 class: "outsourced",
-                values: weeks.iter().map(|w| w.outsourced as f64).collect(),
+                // No headcount recorded yet is no figure, not zero: a gap.
+                values: weeks
+                    .iter()
+                    .map(|w| w.outsourced_known.then_some(w.outsourced as f64))
+                    .collect(),
             },
         ],
     );
@@ -83,7 +87,9 @@ fn replacement_context(weeks: &[ReplacementWeek]) -> Value {
         .map(|w| {
             json!({
                 "week": w.week, "starts": time::date_of(w.week_start), "partial": w.partial,
-                "live": w.live, "outsourced": w.outsourced, "ratio": percent(w.ratio),
+                "live": w.live,
+                "outsourced": if w.outsourced_known { w.outsourced.to_string() } else { "–".into() },
+                "ratio": percent(w.ratio),
             })
         })
         .collect();
