@@ -11,6 +11,8 @@ pub struct StaffUser {
     pub email: String,
     pub role: String,
     pub must_change_password: bool,
+    /// The zone they read times in (an IANA name); None for the instance's.
+    pub time_zone: Option<String>,
 }
 
 pub async fn create(
@@ -29,7 +31,8 @@ pub async fn create(
 
 /// The signed-in user behind a live session.
 pub async fn user(db: &Db, token_hash: &str, now: DateTime<Utc>) -> Result<Option<StaffUser>> {
-    const SQL: &str = "SELECT u.id, u.email, u.role, u.must_change_password FROM staff_sessions s \
+    const SQL: &str = "SELECT u.id, u.email, u.role, u.must_change_password, u.time_zone \
+        FROM staff_sessions s \
         JOIN users u ON u.id = s.user_id \
         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL";
     Ok(on_db!(db, p => sqlx::query_as(SQL).bind(token_hash).bind(now).fetch_optional(p).await?))

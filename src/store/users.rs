@@ -79,6 +79,13 @@ pub async fn require_password_change(tx: &mut Tx, id: Uuid) -> Result<()> {
     Ok(())
 }
 
+/// Sets the zone a staff member reads times in (None: the instance's).
+pub async fn set_time_zone(tx: &mut Tx, id: Uuid, zone: Option<&str>) -> Result<()> {
+    const SQL: &str = "UPDATE users SET time_zone = $2 WHERE id = $1";
+    on!(tx, c => sqlx::query(SQL).bind(id).bind(zone).execute(&mut **c).await.map(|_| ())?);
+    Ok(())
+}
+
 pub async fn count(db: &Db) -> Result<i64> {
     Ok(on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(p).await?))
 }

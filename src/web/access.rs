@@ -198,6 +198,12 @@ pub fn routes(limits: &RateLimits) -> Vec<Route> {
             post(admin::change_password).route_layer(limits.sign_in()),
         ),
         row(
+            p.clone(),
+            "/admin/password/time-zone",
+            OwnAccount,
+            post(admin::set_time_zone),
+        ),
+        row(
             g.clone(),
             "/admin",
             Staff(EVERY_STAFF_ROLE),

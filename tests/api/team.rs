@@ -230,3 +230,96 @@ async fn roles_change_and_deactivation_ends_sessions_but_the_last_admin_stays() 
         .unwrap()
         .contains("Give “From” as a date like"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_read_times_in_their_own_time_zone_named() {
+    let app = spawn_app_with(|s| s.jobs.time_zone = chrono_tz::Europe::Stockholm).await;
+    app.staff_user("ada@onramp.test", "admin").await;
+    let ada = app.sign_in("ada@onramp.test").await;
+    let audit_time = |html: &str| -> String {
+        let row = html.split("<tbody>").nth(1).unwrap();
+        let cell = row.split("<td>").nth(1).unwrap();
+        cell[..cell.find("</td>").unwrap()].to_string()
+    };
+    // Someone did something: a row in the audit log.
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    let r = app
+        .post_as(
+            &ada,
+            "/admin/users",
+            &[
+                ("email", "new@onramp.test".into()),
+                ("role", "recruiter".into()),
+            ],
+        )
+        .await;
+    assert!(
+        r.status().is_redirection() || r.status().is_success(),
+        "{}",
+        r.status()
+    );
+    // By default, the site's zone, named.
+    let html = app.get_as(&ada, "/admin/audit").await.text().await.unwrap();
+    let shown = audit_time(&html);
+    assert!(
+        shown.ends_with(" CET") || shown.ends_with(" CEST"),
+        "{shown}"
+    );
+    let page = app
+        .get_as(&ada, "/admin/password")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("This site's zone (Europe/Stockholm)"),
+        "{page}"
+    );
+    // A zone that does not exist is named, and nothing changes.
+    let before = app.snapshot().await;
+    let r = app
+        .post_as(
+            &ada,
+            "/admin/password/time-zone",
+            &[("time_zone", "Mars/Olympus".into())],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("href=\"#time_zone\""));
+    assert_eq!(app.snapshot().await, before);
+    // Her own zone: every staff page shows times there.
+    let r = app
+        .post_as(
+            &ada,
+            "/admin/password/time-zone",
+            &[("time_zone", "Asia/Tokyo".into())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let html = app.get_as(&ada, "/admin/audit").await.text().await.unwrap();
+    let tokyo = audit_time(&html);
+    assert!(tokyo.ends_with(" JST"), "{tokyo}");
+    assert_ne!(tokyo[..16], shown[..16], "the same moment, another clock");
+    let page = app
+        .get_as(&ada, "/admin/password")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"<option value="Asia/Tokyo" selected>"#),
+        "{page}"
+    );
+    // Others keep theirs.
+    let rita = app.sign_in("rita@onramp.test").await;
+    let page = app
+        .get_as(&rita, "/admin/password")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Staff pages show times in <strong>Europe/Stockholm</strong>"),
+        "{page}"
+    );
+}

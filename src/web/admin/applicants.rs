@@ -26,7 +26,6 @@ use crate::web::pages::{errors_context, errors_context_in};
 use crate::web::{form, listing, AppError, AppState, PageError};
 
 const DATE: &str = "%Y-%m-%d";
-const TIME: &str = "%Y-%m-%d %H:%M UTC";
 
 fn href(path: &str, query: &[(&str, String)]) -> String {
     let q = listing::query_string(query);
@@ -349,8 +348,8 @@ async fn applicant_page(
                 .collect();
             json!({
                 "number": a.number,
-                "started": a.started_at.format(TIME).to_string(),
-                "finished": a.finished_at.map(|t| t.format(TIME).to_string()),
+                "started": staff.time(a.started_at),
+                "finished": a.finished_at.map(|t| staff.time(t)),
                 "how": a.finished_by,
                 "score": a.score_bp.map(crate::usecases::assessment::percent),
                 "passed": a.passed,
@@ -387,7 +386,7 @@ async fn applicant_page(
                 crate::domain::timeline::event_text(&t.kind, d, &|s: &str| label(s).to_string())
             };
             json!({
-                "at": t.at.format(TIME).to_string(),
+                "at": staff.time(t.at),
                 "what": what,
                 "body": body,
                 "who": who(&t.actor),
@@ -462,8 +461,8 @@ async fn applicant_page(
             "ref_code": app.ref_code,
             "stage": label(&app.status),
             "days_in_stage": days,
-            "verified": app.email_verified_at.map(|t| t.format(TIME).to_string()),
-            "applied": app.created_at.format(TIME).to_string(),
+            "verified": app.email_verified_at.map(|t| staff.time(t)),
+            "applied": staff.time(app.created_at),
             "screening": screening,
             "attempts": attempts,
             "timeline": timeline,

@@ -45,9 +45,9 @@ pub async fn list(
                 "template": r.template,
                 "recipient": r.recipient,
                 "attempts": r.attempts,
-                "created": r.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                "sent": r.sent_at.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
-                "next_attempt": r.next_attempt_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                "created": staff.time(r.created_at),
+                "sent": r.sent_at.map(|t| staff.time(t)),
+                "next_attempt": staff.time(r.next_attempt_at),
                 "error": r.last_error,
                 "failed": r.status == outbox::FAILED,
             })

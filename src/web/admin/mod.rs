@@ -75,6 +75,10 @@ pub struct Staff {
     pub id: Uuid,
     pub email: String,
     pub role: Role,
+    /// The zone their pages show times in: their own choice, else the instance's.
+    pub tz: chrono_tz::Tz,
+    /// Whether `tz` is their own choice.
+    pub own_tz: bool,
     /// The hash of this session's token.
     session: String,
 }
@@ -102,6 +106,13 @@ const SECTIONS: &[(&str, &str, &str)] = &[
 ];
 
 impl Staff {
+    /// A moment as this staff member reads it: their zone, named ("2026-12-07 14:05 CET").
+    pub fn time(&self, t: chrono::DateTime<chrono::Utc>) -> String {
+        t.with_timezone(&self.tz)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string()
+    }
+
     pub fn may_recruit(&self) -> bool {
         matches!(self.role, Role::Admin | Role::Recruiter)
     }
@@ -227,11 +238,14 @@ impl FromRequestParts<AppState> for PasswordChange {
         let role = Role::parse(&u.role).ok_or_else(|| {
             PageError(AppError::Internal(anyhow::anyhow!("unknown staff role"))).into_response()
         })?;
+        let own: Option<chrono_tz::Tz> = u.time_zone.as_deref().and_then(|z| z.parse().ok());
         Ok(PasswordChange(
             Staff {
                 id: u.id,
                 email: u.email,
                 role,
+                tz: own.unwrap_or(s.settings.jobs.time_zone),
+                own_tz: own.is_some(),
                 session,
             },
             u.must_change_password,
@@ -470,32 +484,144 @@ pub async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<Res
 
 pub async fn password_form(
     PasswordChange(staff, forced): PasswordChange,
+    State(s): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let done = field(&form::query(q), "done") == "1";
-    password_page(&staff, StatusCode::OK, forced, done, &FieldErrors::new())
+    let q = form::query(q);
+    let done = field(&q, "done") == "1";
+    let mut page = password_page(
+        &staff,
+        s.db.now(),
+        StatusCode::OK,
+        forced,
+        done,
+        &FieldErrors::new(),
+    );
+    if field(&q, "done") == "tz" {
+        page = zone_page(&staff, &s, StatusCode::OK, true, "", &FieldErrors::new());
+    }
+    page
+}
+
+/// The account page with the time zone form's outcome: saved, or what is wrong with it.
+fn zone_page(
+    staff: &Staff,
+    s: &AppState,
+    status: StatusCode,
+    saved: bool,
+    typed: &str,
+    errors: &FieldErrors,
+) -> Response {
+    let (summary, fe) = errors_context(errors);
+    render_account(
+        staff,
+        s.db.now(),
+        s.settings.jobs.time_zone,
+        status,
+        json!({
+            "forced": false, "done": false, "zone_saved": saved, "zone_typed": typed,
+            "errors": summary, "fe": fe,
+        }),
+        errors,
+    )
+}
+
+/// `POST /admin/password/time-zone`: the zone this staff member reads times in (`time_zone`,
+/// an IANA name such as Europe/Stockholm; empty for the instance's).
+pub async fn set_time_zone(
+    PasswordChange(staff, _): PasswordChange,
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
+    let raw = field(&pairs, "time_zone").trim().to_string();
+    let zone = match raw.as_str() {
+        "" => None,
+        z => match z.parse::<chrono_tz::Tz>() {
+            Ok(tz) => Some(tz.name().to_string()),
+            Err(_) => {
+                let mut errors = FieldErrors::new();
+                crate::domain::add_error(
+                    &mut errors,
+                    "time_zone",
+                    "Choose a time zone from the list, such as Europe/Stockholm.",
+                );
+                return Ok(zone_page(
+                    &staff,
+                    &s,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    false,
+                    &raw,
+                    &errors,
+                ));
+            }
+        },
+    };
+    let mut tx = s.db.begin().await?;
+    users::set_time_zone(&mut tx, staff.id, zone.as_deref()).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/admin/password?done=tz").into_response())
 }
 
 fn password_page(
     staff: &Staff,
+    now: chrono::DateTime<chrono::Utc>,
     status: StatusCode,
     forced: bool,
     done: bool,
     errors: &FieldErrors,
 ) -> Response {
     let (summary, fe) = errors_context(errors);
+    render_account(
+        staff,
+        now,
+        // Not the staff member's own zone: shown as the default only when it is not theirs.
+        staff.tz,
+        status,
+        json!({ "forced": forced, "done": done, "errors": summary, "fe": fe }),
+        errors,
+    )
+}
+
+/// The account page: the password form and the time zone form. `extra` holds each form's
+/// outcome; `instance_tz` is the zone used when a staff member has not chosen one.
+fn render_account(
+    staff: &Staff,
+    now: chrono::DateTime<chrono::Utc>,
+    instance_tz: chrono_tz::Tz,
+    status: StatusCode,
+    mut extra: Value,
+    errors: &FieldErrors,
+) -> Response {
+    let current = if staff.own_tz { staff.tz.name() } else { "" };
+    let mut names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect();
+    names.sort_unstable();
+    let zones: Vec<Value> = names
+        .iter()
+        .map(|n| json!({ "value": n, "selected": *n == current }))
+        .collect();
+    let default_tz = if staff.own_tz {
+        None
+    } else {
+        Some(instance_tz.name())
+    };
+    if let Some(o) = extra.as_object_mut() {
+        o.insert("email".into(), json!(staff.email));
+        o.insert(
+            "min_len".into(),
+            json!(crate::domain::staff::MIN_PASSWORD_LEN),
+        );
+        o.insert("zones".into(), json!(zones));
+        o.insert("zone_now".into(), json!(staff.time(now)));
+        o.insert("zone_name".into(), json!(staff.tz.name()));
+        o.insert("zone_default".into(), json!(default_tz));
+    }
     pages::render_in(
         status,
         "admin_password",
         &pages::form_title("Change your password", errors),
-        json!({
-            "email": staff.email,
-            "forced": forced,
-            "done": done,
-            "min_len": crate::domain::staff::MIN_PASSWORD_LEN,
-            "errors": summary,
-            "fe": fe,
-        }),
+        extra,
         &staff.shell(""),
     )
 }
@@ -542,6 +668,7 @@ pub async fn change_password(
     if !errors.is_empty() {
         return Ok(password_page(
             &staff,
+            s.db.now(),
             StatusCode::UNPROCESSABLE_ENTITY,
             forced,
             false,

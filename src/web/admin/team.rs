@@ -19,7 +19,6 @@ use crate::usecases::staff::{self as accounts, AccountRefusal};
 use crate::web::pages::{self, errors_context};
 use crate::web::{form, listing, AppError, AppState, PageError};
 
-const TIME: &str = "%Y-%m-%d %H:%M UTC";
 const ROLES: [Role; 3] = [Role::Recruiter, Role::Manager, Role::Admin];
 
 fn role_options(current: &str) -> Vec<Value> {
@@ -79,7 +78,7 @@ async fn users_view(
                 "state": state,
                 "active": u.disabled_at.is_none(),
                 "me": u.id == staff.id,
-                "created": u.created_at.format(TIME).to_string(),
+                "created": staff.time(u.created_at),
             })
         })
         .collect();
@@ -266,7 +265,7 @@ pub async fn audit_page(
         .iter()
         .map(|r| {
             json!({
-                "at": r.at.format(TIME).to_string(),
+                "at": staff.time(r.at),
                 "actor": actor_name(&r.actor),
                 "action": r.action,
                 "subject": r.subject,

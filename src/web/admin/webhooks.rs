@@ -19,10 +19,6 @@ use crate::web::{form, AppState, PageError};
 
 const ATTEMPTS_SHOWN: i64 = 20;
 
-fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 async fn page(
     staff: &Staff,
     s: &AppState,
@@ -45,7 +41,7 @@ async fn page(
             json!({
                 "id": w.id, "url": w.url, "events": w.event_list().join(", "),
                 "enabled": w.disabled_at.is_none(), "reason": w.disabled_reason,
-                "created": when(w.created_at), "pending": n("pending"),
+                "created": staff.time(w.created_at), "pending": n("pending"),
                 "delivered": n("delivered"), "failed": n("failed"),
             })
         })
@@ -55,7 +51,7 @@ async fn page(
         .map(|a| {
             json!({
                 "url": list.iter().find(|w| w.id == a.webhook_id).map(|w| w.url.clone()),
-                "event": a.event, "at": when(a.at), "ok": a.ok, "status": a.http_status,
+                "event": a.event, "at": staff.time(a.at), "ok": a.ok, "status": a.http_status,
                 "error": a.error,
             })
         })
