@@ -23,6 +23,9 @@ pub struct Application {
     pub metrics_addr: Option<SocketAddr>,
     pub state: AppState,
     pub dispatcher: Arc<Dispatcher>,
+    /// When the instance was built: its scheduler runs the ticks due from then on, even those
+    /// that fall due before its tasks get going.
+    pub started: chrono::DateTime<chrono::Utc>,
 }
 
 pub fn renderer(settings: &Settings) -> anyhow::Result<Renderer> {
@@ -112,6 +115,7 @@ impl Application {
             limits,
             renderer: renderer.clone(),
         };
+        let started = state.db.now();
         Ok(Self {
             listener,
             addr,
@@ -119,6 +123,7 @@ impl Application {
             metrics_addr,
             state,
             dispatcher,
+            started,
         })
     }
 
@@ -156,6 +161,7 @@ impl Application {
             crate::jobs::spawn_all(
                 self.state.db.clone(),
                 self.state.settings.clone(),
+                self.started,
                 stop_rx.clone(),
             )
         } else {

@@ -845,7 +845,7 @@ async fn a_seat_is_offered_accepted_ticked_and_activated_and_the_report_follows_
     let app = spawn_app().await;
     app.load_checklist().await;
     let mut body = cohort_request("Browser cohort");
-    body["start_date"] = serde_json::json!("2026-01-05");
+    body["start_date"] = serde_json::json!(weeks_ago(4));
     let cohort = app.made_cohort(&body).await;
     let ana = app.shortlisted("ana@example.com").await;
     app.staff_user("ada@onramp.test", "admin").await;

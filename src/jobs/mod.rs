@@ -153,9 +153,16 @@ pub async fn run_now(db: &Db, settings: &Settings, job: Job) -> anyhow::Result<O
     tick(db, settings, job, fire_at).await
 }
 
-/// Runs one job on its schedule, read in the configured time zone, until `shutdown` turns
-/// true.
-async fn run_job(db: Db, settings: Arc<Settings>, job: Job, mut shutdown: watch::Receiver<bool>) {
+/// Runs one job on its schedule, read in the configured time zone, from `since` (when the
+/// instance started: a task that begins a moment later still runs a tick that fell due in
+/// between) until `shutdown` turns true.
+async fn run_job(
+    db: Db,
+    settings: Arc<Settings>,
+    job: Job,
+    since: DateTime<Utc>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let schedule = match Schedule::from_str(job.schedule(&settings)) {
         Ok(s) => s,
         Err(e) => {
@@ -182,7 +189,7 @@ async fn run_job(db: Db, settings: Arc<Settings>, job: Job, mut shutdown: watch:
     if !on(db.clone(), settings.clone()).await {
         tracing::info!(job = job.name(), "job switched off; no catch-up");
     } else if let Ok(Some(last)) = jobs::last_fire(&db, job.name()).await {
-        let now = db.now();
+        let now = since;
         let window_start = now - settings.jobs.catch_up_window.duration();
         // Walk only the window's fire times (from just before it), never all since `last`.
         let from = last.max(window_start - chrono::Duration::seconds(1));
@@ -198,14 +205,17 @@ async fn run_job(db: Db, settings: Arc<Settings>, job: Job, mut shutdown: watch:
             }
         }
     }
+    let mut after = since;
     loop {
-        let Some(next) = next_after(db.now()) else {
+        let Some(next) = next_after(after) else {
             return;
         };
         tokio::select! {
             _ = db.clock.sleep_until(next) => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
+        // Ticks that fell due while this one ran are skipped, not run one after another.
+        after = next.max(db.now());
         if !on(db.clone(), settings.clone()).await {
             tracing::debug!(job = job.name(), "job switched off; tick skipped");
             continue;
@@ -215,19 +225,30 @@ async fn run_job(db: Db, settings: Arc<Settings>, job: Job, mut shutdown: watch:
             Ok(None) => tracing::debug!(job = job.name(), "tick claimed by another instance"),
             Err(e) => tracing::error!(job = job.name(), error = %e, "job tick failed"),
         }
+        after = after.max(db.now());
     }
 }
 
-/// Starts every job; they stop when `shutdown` turns true.
+/// Starts every job, scheduled from `since` (the instance's start); they stop when
+/// `shutdown` turns true.
 pub fn spawn_all(
     db: Db,
     settings: Arc<Settings>,
+    since: DateTime<Utc>,
     shutdown: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     // Every job, even one switched off: an admin may switch it on while it runs.
     Job::ALL
         .into_iter()
-        .map(|job| tokio::spawn(run_job(db.clone(), settings.clone(), job, shutdown.clone())))
+        .map(|job| {
+            tokio::spawn(run_job(
+                db.clone(),
+                settings.clone(),
+                job,
+                since,
+                shutdown.clone(),
+            ))
+        })
         .collect()
 }
 

@@ -260,14 +260,17 @@ async fn headcount_import_names_bad_rows_by_line_and_field_and_fails_in_a_dry_ru
     let cli = Cli::new().await;
     cli.ok(&["migrate"]).await;
     let file = cli.dir.path().join("headcount.csv");
+    let (day, next) = (weeks_ago(5), weeks_ago(4));
     std::fs::write(
         &file,
-        "vendor,market,date,headcount\n\
-         Northwind,SE,2026-01-05,120\n\
-         Northwind,SE,2026-01-12,-4\n\
-         ,XX,2026-01-12,7\n\
-         Bluepeak,DE,2026-01-05,300\n\
-         Bluepeak,DE,12/01/2026,ten\n",
+        format!(
+            "vendor,market,date,headcount\n\
+             Northwind,SE,{day},120\n\
+             Northwind,SE,{next},-4\n\
+             ,XX,{next},7\n\
+             Bluepeak,DE,{day},300\n\
+             Bluepeak,DE,12/01/2026,ten\n"
+        ),
     )
     .unwrap();
     // The same file with CRLF line ends (what spreadsheet programs write) names the same lines.
@@ -309,7 +312,11 @@ async fn headcount_import_names_bad_rows_by_line_and_field_and_fails_in_a_dry_ru
     assert_eq!(count(&db, "outsourced_headcount").await, 2);
 
     // A file without the columns is refused whole, naming line 1.
-    std::fs::write(&file, "vendor,country,date,headcount\nA,SE,2026-01-05,1\n").unwrap();
+    std::fs::write(
+        &file,
+        format!("vendor,country,date,headcount\nA,SE,{day},1\n"),
+    )
+    .unwrap();
     let bad = cli.run(&["headcount", "import", path], "").await;
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("line 1"));
@@ -318,7 +325,7 @@ async fn headcount_import_names_bad_rows_by_line_and_field_and_fails_in_a_dry_ru
     // A clean file succeeds; the same vendor, market and day replaces the figure.
     std::fs::write(
         &file,
-        "vendor,market,date,headcount\nNorthwind,se,2026-01-05,125\n",
+        format!("vendor,market,date,headcount\nNorthwind,se,{day},125\n"),
     )
     .unwrap();
     let out = cli.ok(&["headcount", "import", path]).await;

@@ -52,7 +52,7 @@ async fn a_recruiter_runs_a_cohort_from_the_staff_pages() {
                 ("name", "Stockholm January".into()),
                 ("market", "SE".into()),
                 ("language", "sv".into()),
-                ("start_date", "2026-01-05".into()),
+                ("start_date", weeks_ago(4)),
                 ("capacity", "2".into()),
             ],
         )
@@ -310,7 +310,7 @@ async fn cohort_status_and_activation_by_api() {
     assert_eq!(r.status(), 422);
 
     let mut body = cohort_request("Started");
-    body["start_date"] = json!("2026-01-05");
+    body["start_date"] = json!(weeks_ago(4));
     let started = app.made_cohort(&body).await;
     let ana = app.seated(&started, "ana@example.com").await;
     let bo = app.seated(&started, "bo@example.com").await;
@@ -466,7 +466,7 @@ async fn agents_steps_go_through_the_cohort_and_a_plain_move_out_of_live_counts(
     let app = spawn_app().await;
     app.load_checklist().await;
     let mut body = cohort_request("Steps");
-    body["start_date"] = json!("2026-01-05");
+    body["start_date"] = json!(weeks_ago(4));
     let cohort = app.made_cohort(&body).await;
     let ana = app.seated(&cohort, "ana@example.com").await;
     // A plain move to live would skip the checklist: refused, nothing changed.

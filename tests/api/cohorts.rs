@@ -71,7 +71,7 @@ async fn a_recruiter_key_makes_a_cohort_with_the_template_checklist() {
 
     // Without an owner address, a key's cohort has no owner; a past start date is onboarding.
     let mut body = cohort_request("Oslo January");
-    body["start_date"] = json!("2026-01-05");
+    body["start_date"] = json!(weeks_ago(4));
     let r = app
         .send_key(
             reqwest::Method::POST,
@@ -638,7 +638,7 @@ async fn a_member_is_activated_once_the_checklist_is_done_and_paused_resumed_off
     let app = spawn_app().await;
     app.load_checklist().await;
     let mut body = cohort_request("Started");
-    body["start_date"] = json!("2026-01-05");
+    body["start_date"] = json!(weeks_ago(4));
     let cohort = app.made_cohort(&body).await;
     let ana = app.seated(&cohort, "ana@example.com").await;
     let base = format!("/api/v1/applications/{ana}");

@@ -891,7 +891,7 @@ impl TestApp {
         }
         self.load_checklist().await;
         let mut body = cohort_request("Pages cohort");
-        body["start_date"] = serde_json::json!("2026-01-05");
+        body["start_date"] = serde_json::json!(weeks_ago(4));
         body["waitlist"] = serde_json::json!(true);
         let cohort = self.made_cohort(&body).await;
         let member = self.shortlisted("member@example.com").await;
@@ -1046,6 +1046,12 @@ impl TestApp {
 }
 
 // Cohort helpers, shared by the API and browser tests.
+
+/// The day `n` weeks before today on the system clock (the clock of every app that sets none):
+/// a cohort that has started, a headcount already recorded. Never a fixed calendar day.
+pub fn weeks_ago(n: u64) -> String {
+    (onramp::domain::now().date_naive() - chrono::Days::new(7 * n)).to_string()
+}
 
 /// A valid cohort request, starting twelve weeks after today on the system clock (the clock
 /// of every app that does not set its own); tests change one thing at a time.

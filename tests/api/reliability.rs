@@ -272,7 +272,7 @@ async fn the_scheduler_runs_a_one_second_schedule_and_records_each_tick() {
     let mut settings = (*app.settings).clone();
     settings.jobs.close_quiz_attempts = "* * * * * *".into();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let handles = jobs::spawn_all(app.db.clone(), Arc::new(settings), stopped);
+    let handles = jobs::spawn_all(app.db.clone(), Arc::new(settings), app.db.now(), stopped);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let done = scalar(
@@ -494,7 +494,7 @@ async fn an_admin_runs_a_job_now_and_switches_it_off_for_every_instance() {
     let mut settings = (*app.settings).clone();
     settings.jobs.close_quiz_attempts = "* * * * * *".into();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let handles = jobs::spawn_all(app.db.clone(), Arc::new(settings), stopped);
+    let handles = jobs::spawn_all(app.db.clone(), Arc::new(settings), app.db.now(), stopped);
     let runs = || async {
         scalar(
             &app.db,

@@ -95,7 +95,7 @@ async fn the_replacement_series_and_forecast_follow_a_scripted_scenario() {
     app.load_checklist().await;
     let manager = key_with_role(&app, "manager").await;
     let mut body = cohort_request("Pilot Stockholm");
-    body["start_date"] = json!("2026-01-05");
+    body["start_date"] = json!(weeks_ago(4));
     let cohort = app.made_cohort(&body).await;
     let wk = |n: u64| monday() - Days::new(7 * n);
 
@@ -209,31 +209,31 @@ async fn bad_headcount_and_bad_report_parameters_are_refused_by_field_and_nothin
     let tomorrow = Utc::now().date_naive() + Days::new(1);
     for (body, field) in [
         (
-            json!({ "vendor": "A", "market": "SE", "date": "2026-01-05", "headcount": -1 }),
+            json!({ "vendor": "A", "market": "SE", "date": weeks_ago(4), "headcount": -1 }),
             "headcount",
         ),
         (
-            json!({ "vendor": "A", "market": "SE", "date": "2026-01-05", "headcount": "12" }),
+            json!({ "vendor": "A", "market": "SE", "date": weeks_ago(4), "headcount": "12" }),
             "headcount",
         ),
         (
-            json!({ "vendor": "A", "market": "SE", "date": "2026-01-05", "headcount": 1.5 }),
+            json!({ "vendor": "A", "market": "SE", "date": weeks_ago(4), "headcount": 1.5 }),
             "headcount",
         ),
         (
-            json!({ "vendor": "A", "market": "SE", "date": "2026-01-05" }),
+            json!({ "vendor": "A", "market": "SE", "date": weeks_ago(4) }),
             "headcount",
         ),
         (
-            json!({ "vendor": "", "market": "SE", "date": "2026-01-05", "headcount": 1 }),
+            json!({ "vendor": "", "market": "SE", "date": weeks_ago(4), "headcount": 1 }),
             "vendor",
         ),
         (
-            json!({ "vendor": "A\nB", "market": "SE", "date": "2026-01-05", "headcount": 1 }),
+            json!({ "vendor": "A\nB", "market": "SE", "date": weeks_ago(4), "headcount": 1 }),
             "vendor",
         ),
         (
-            json!({ "vendor": "A", "market": "XX", "date": "2026-01-05", "headcount": 1 }),
+            json!({ "vendor": "A", "market": "XX", "date": weeks_ago(4), "headcount": 1 }),
             "market",
         ),
         (
@@ -245,7 +245,7 @@ async fn bad_headcount_and_bad_report_parameters_are_refused_by_field_and_nothin
             "date",
         ),
         (
-            json!({ "vendor": 7, "market": "SE", "date": "2026-01-05", "headcount": 1 }),
+            json!({ "vendor": 7, "market": "SE", "date": weeks_ago(4), "headcount": 1 }),
             "vendor",
         ),
         (json!(["not", "an", "object"]), "body"),
@@ -262,7 +262,7 @@ async fn bad_headcount_and_bad_report_parameters_are_refused_by_field_and_nothin
             Method::POST,
             &manager,
             "/api/v1/headcount",
-            Some(&json!({ "vendor": "A", "market": "SE", "date": "2026-01-05", "headcount": -3 })),
+            Some(&json!({ "vendor": "A", "market": "SE", "date": weeks_ago(4), "headcount": -3 })),
         )
         .await;
     let e: Value = r.json().await.unwrap();
@@ -310,7 +310,7 @@ async fn managers_and_admins_read_the_report_and_record_headcount_on_the_page() 
             let r = app.send_key(Method::GET, &key, path, None).await;
             assert_eq!(r.status(), 403, "{role} {path}");
         }
-        let body = json!({ "vendor": "A", "market": "SE", "date": "2026-01-05", "headcount": 1 });
+        let body = json!({ "vendor": "A", "market": "SE", "date": weeks_ago(4), "headcount": 1 });
         let r = app
             .send_key(Method::POST, &key, "/api/v1/headcount", Some(&body))
             .await;
@@ -536,7 +536,7 @@ async fn the_funnel_counts_the_furthest_step_ever_reached_per_market_source_and_
     // Two agents through the real path in an SE cohort; one leaves after going live, one
     // is offered and declines nothing (still offered).
     let mut body = cohort_request("Funnel cohort");
-    body["start_date"] = json!("2026-01-05");
+    body["start_date"] = json!(weeks_ago(4));
     let cohort = app.made_cohort(&body).await;
     let live = app.live_agent(&cohort, "live@example.com").await;
     let left = app.live_agent(&cohort, "left@example.com").await;
@@ -786,7 +786,7 @@ async fn quality_figures_are_imported_for_agents_and_correlated_with_quiz_scores
     app.load_checklist().await;
     let manager = key_with_role(&app, "manager").await;
     let mut body = cohort_request("Quality cohort");
-    body["start_date"] = json!("2026-01-05");
+    body["start_date"] = json!(weeks_ago(4));
     let cohort = app.made_cohort(&body).await;
     // Five agents with quiz scores 50..90 %, and their weekly CSAT (two weeks each).
     let scores = [50.0, 60.0, 70.0, 80.0, 90.0];

@@ -79,7 +79,7 @@ async fn events_are_delivered_signed_retried_and_a_failing_endpoint_is_disabled(
 
     // A member goes live: offered, accepted, activated, then paused (not subscribed).
     let mut body = cohort_request("Hooks");
-    body["start_date"] = json!("2026-01-05");
+    body["start_date"] = json!(weeks_ago(4));
     let cohort = app.made_cohort(&body).await;
     let id = app.seated(&cohort, "ana@example.com").await;
     app.tick_plain_items(&id).await;
