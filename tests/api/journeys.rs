@@ -9,7 +9,7 @@
 //! or checklist tick is lost; seats taken never exceed capacity; and every applicant's status
 //! page names the next step.
 //!
-//! CI runs a fixed seed and a bounded number of cases (`ONRAMP_JOURNEY_CASES`, default 8;
+//! CI runs a fixed seed and a bounded number of cases (`ONRAMP_JOURNEY_CASES`, default 16;
 //! `ONRAMP_JOURNEY_SEED` picks another seed). A shrunk failure becomes a plain regression test
 //! below.
 
@@ -31,6 +31,9 @@ const SEATS: i64 = 2;
 enum Step {
     /// Fills in the signup form (again, if they already applied).
     SignUp(usize),
+    /// A recruiter adds someone sourced elsewhere straight to the shortlist (as if they had
+    /// passed the quiz), so offers, the waitlist and onboarding come into play.
+    Sourced(usize),
     /// The dispatcher delivers what is queued.
     Deliver,
     /// Opens a link from one of their emails, newest or older, in a new tab.
@@ -95,6 +98,7 @@ impl ReferenceStateMachine for Journeys {
         let who = 0..PEOPLE;
         prop_oneof![
             3 => who.clone().prop_map(Step::SignUp),
+            1 => who.clone().prop_map(Step::Sourced),
             4 => Just(Step::Deliver),
             5 => (who.clone(), 0..12usize).prop_map(|(who, pick)| Step::OpenLink { who, pick }),
             6 => (who.clone(), 0..4usize, 0..6usize, 0..8usize)
@@ -221,6 +225,28 @@ impl World {
             Step::SignUp(who) => {
                 let r = self.app.apply(&valid_form(&email_of(who))).await;
                 assert!(r.status().is_redirection(), "signup: {}", r.status());
+            }
+            Step::Sourced(who) => {
+                if self.app_id(who).await.is_none() {
+                    let r = self
+                        .app
+                        .post_json("/api/v1/applications", &valid_json(&email_of(who)))
+                        .await;
+                    assert_eq!(r.status(), 201);
+                    let id: Uuid = r.json::<serde_json::Value>().await.unwrap()["id"]
+                        .as_str()
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                    let now = self.app.db.now();
+                    let mut tx = self.app.db.begin().await.unwrap();
+                    onramp::on!(&mut tx, c => sqlx::query(
+                        "UPDATE applications SET status = 'shortlisted', score_bp = 8000, \
+                         email_verified_at = $2, stage_since = $2 WHERE id = $1")
+                        .bind(id).bind(now).execute(&mut **c).await.map(|_| ()))
+                    .unwrap();
+                    tx.commit().await.unwrap();
+                }
             }
             Step::Deliver => {
                 self.app.drain().await;
@@ -700,7 +726,7 @@ fn journey_config() -> Config {
             .unwrap_or(d)
     };
     Config {
-        cases: env("ONRAMP_JOURNEY_CASES", 8) as u32,
+        cases: env("ONRAMP_JOURNEY_CASES", 16) as u32,
         rng_seed: RngSeed::Fixed(env("ONRAMP_JOURNEY_SEED", 2112)),
         failure_persistence: None,
         max_shrink_iters: 200,
