@@ -539,23 +539,9 @@ pub async fn save_ticks(
     for item in &checklist {
         let want = wanted.contains(&item.key.as_str());
         let has = done_now.iter().find(|(k, _)| *k == item.key);
-        let value = if item.records.is_some() && want {
-            match bandwidth_raw.replace(',', ".").parse::<f64>() {
-                Ok(v) => Some(v),
-                Err(_) => {
-                    let shown = one_error(
-                        "bandwidth_mbps",
-                        format!(
-                            "Enter the measured bandwidth in Mbit/s to tick \"{}\".",
-                            item.label
-                        ),
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                    );
-                    return detail_page(&staff, &s, id, shown).await;
-                }
-            }
-        } else {
-            None
+        let value = match figure_for(item, want, bandwidth_raw) {
+            Ok(v) => v,
+            Err(shown) => return detail_page(&staff, &s, id, shown).await,
         };
         // Unchanged: done and wanted with the same figure, or neither.
         if has.is_some() == want && has.is_none_or(|(_, v)| *v == value || value.is_none()) {
@@ -628,26 +614,15 @@ pub async fn save_grid(
             let cell = (*member, item.key.clone());
             let want = wanted.contains(&cell);
             let figure = typed.bandwidth.get(member).map_or("", String::as_str);
-            let value = if item.records.is_some() && want {
-                match figure.replace(',', ".").parse::<f64>() {
-                    Ok(v) => Some(v),
-                    Err(_) => {
-                        let shown = Shown {
-                            typed: Some(typed),
-                            ..one_error(
-                                "bandwidth_mbps",
-                                format!(
-                                    "Enter the measured bandwidth in Mbit/s to tick \"{}\".",
-                                    item.label
-                                ),
-                                StatusCode::UNPROCESSABLE_ENTITY,
-                            )
-                        };
-                        return detail_page(&staff, &s, id, shown).await;
-                    }
+            let value = match figure_for(item, want, figure) {
+                Ok(v) => v,
+                Err(shown) => {
+                    let shown = Shown {
+                        typed: Some(typed),
+                        ..shown
+                    };
+                    return detail_page(&staff, &s, id, shown).await;
                 }
-            } else {
-                None
             };
             let stored = ticks
                 .iter()
@@ -676,6 +651,28 @@ pub async fn save_grid(
         }
     }
     Ok(Redirect::to(&format!("/admin/cohorts/{id}?done=ticks#grid-heading")).into_response())
+}
+
+/// The figure a tick of `item` records (the bandwidth with the equipment check), read from
+/// what was typed; the refusal names it. None for an item without one, or when unticking.
+fn figure_for(item: &store::ItemRow, want: bool, typed: &str) -> Result<Option<f64>, Shown> {
+    if item.records.is_none() || !want {
+        return Ok(None);
+    }
+    typed
+        .replace(',', ".")
+        .parse::<f64>()
+        .map(Some)
+        .map_err(|_| {
+            one_error(
+                "bandwidth_mbps",
+                format!(
+                    "Enter the measured bandwidth in Mbit/s to tick \"{}\".",
+                    item.label
+                ),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        })
 }
 
 async fn step_refused(
