@@ -541,7 +541,7 @@ pub async fn save_ticks(
         let has = done_now.iter().find(|(k, _)| *k == item.key);
         let value = match figure_for(item, want, bandwidth_raw) {
             Ok(v) => v,
-            Err(shown) => return detail_page(&staff, &s, id, shown).await,
+            Err(m) => return detail_page(&staff, &s, id, figure_refused(m)).await,
         };
         // Unchanged: done and wanted with the same figure, or neither.
         if has.is_some() == want && has.is_none_or(|(_, v)| *v == value || value.is_none()) {
@@ -616,10 +616,10 @@ pub async fn save_grid(
             let figure = typed.bandwidth.get(member).map_or("", String::as_str);
             let value = match figure_for(item, want, figure) {
                 Ok(v) => v,
-                Err(shown) => {
+                Err(m) => {
                     let shown = Shown {
                         typed: Some(typed),
-                        ..shown
+                        ..figure_refused(m)
                     };
                     return detail_page(&staff, &s, id, shown).await;
                 }
@@ -654,8 +654,9 @@ pub async fn save_grid(
 }
 
 /// The figure a tick of `item` records (the bandwidth with the equipment check), read from
-/// what was typed; the refusal names it. None for an item without one, or when unticking.
-fn figure_for(item: &store::ItemRow, want: bool, typed: &str) -> Result<Option<f64>, Shown> {
+/// what was typed, or the refusal naming it (see `figure_refused`). None for an item without
+/// one, or when unticking.
+fn figure_for(item: &store::ItemRow, want: bool, typed: &str) -> Result<Option<f64>, String> {
     if item.records.is_none() || !want {
         return Ok(None);
     }
@@ -664,15 +665,15 @@ fn figure_for(item: &store::ItemRow, want: bool, typed: &str) -> Result<Option<f
         .parse::<f64>()
         .map(Some)
         .map_err(|_| {
-            one_error(
-                "bandwidth_mbps",
-                format!(
-                    "Enter the measured bandwidth in Mbit/s to tick \"{}\".",
-                    item.label
-                ),
-                StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "Enter the measured bandwidth in Mbit/s to tick \"{}\".",
+                item.label
             )
         })
+}
+
+fn figure_refused(message: String) -> Shown {
+    one_error("bandwidth_mbps", message, StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 async fn step_refused(
