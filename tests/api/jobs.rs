@@ -17,6 +17,24 @@ fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
+/// `until` while the manual clock moves on a second at each look: a send that timed out under
+/// load is retried a moment later by the app's clock, which a frozen clock never reaches.
+async fn until_a_while<F, Fut>(app: &TestApp, what: &str, done: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !done().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        app.clock.advance(Duration::seconds(1));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 impl TestApp {
     /// Runs one tick of `job` now, claimed like a scheduled one; then runs the job's work again
     /// and checks that it finds nothing new and queues nothing. Returns the tick's items.
@@ -690,7 +708,7 @@ async fn two_instances_run_each_tick_once_and_deliver_each_email_once_over_a_ser
         assert_eq!(app.apply(&valid_form(who)).await.status(), 303);
     }
     // The instances' dispatchers send the verification links.
-    until("the links", || async { app.received().len() == 6 }).await;
+    until_a_while(&app, "the links", || async { app.received().len() == 6 }).await;
 
     let mut fired = Vec::new();
     for (hour, reminded) in [(1, 0), (2, 6), (3, 0), (4, 0)] {
@@ -711,7 +729,10 @@ async fn two_instances_run_each_tick_once_and_deliver_each_email_once_over_a_ser
         assert_eq!(this.2, expected, "tick at {hour}:00: {runs:?}");
     }
     // Six reminders, delivered by whichever instance claimed them, once each.
-    until("the reminders", || async { app.received().len() == 12 }).await;
+    until_a_while(&app, "the reminders", || async {
+        app.received().len() == 12
+    })
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let received = app.received();
     assert_eq!(received.len(), 12, "nothing more arrives");
