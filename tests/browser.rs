@@ -824,6 +824,16 @@ async fn recruiter_bulk_moves_a_filtered_set_in_a_browser() {
 async fn live_this_week(c: &fantoccini::Client, base: &str) -> (String, String) {
     c.goto(&format!("{base}/reports?market=SE")).await.unwrap();
     wait_text(c, "#replacement-heading", "Replacement").await;
+    // A year of weeks folds behind its summary: one click opens it, as a person does.
+    let folded = c
+        .find(Locator::Css("details.long-table:not([open]) > summary"))
+        .await;
+    if let Ok(summary) = folded {
+        let text = summary.text().await.unwrap();
+        if text.contains("week by week") {
+            summary.click().await.unwrap();
+        }
+    }
     let row = "#replacement-caption + thead + tbody tr:first-child";
     let text = |css: String| async move {
         c.find(Locator::Css(&css))
