@@ -246,9 +246,9 @@ pub struct ApplicationOut {
     path = "/api/v1/applications",
     request_body = ApplicationIn,
     responses(
-        (status = 201, description = "Application created", body = Created),
+        (status = 201, description = "Application created (recruiter, manager and admin keys)", body = Created),
         (status = 200, description = "An application with this email exists (recruiter, manager and admin keys)", body = Created),
-        (status = 202, description = "An application with this email exists; an intake key is not told which"),
+        (status = 202, description = "Accepted, `{\"accepted\": true}`: every create by an intake key, new address or not, so a careers site's key cannot tell who has applied"),
         (status = 401, description = "Missing or invalid API key", body = ErrorsOut),
         (status = 429, description = "Too many calls from this address; see Retry-After"),
         (status = 413, description = "Body too large", body = ErrorsOut),
@@ -276,9 +276,9 @@ pub async fn create(
         }
     };
     let done = s.intake.submit(app, Channel::Api).await?;
-    if !done.created && key.role == KeyRole::Intake {
-        // An intake key (a careers site's) must not learn who has applied: a repeat is
-        // accepted with no id, just as a new one would be, bar the code.
+    if key.role == KeyRole::Intake {
+        // An intake key (a careers site's) must not learn who has applied: new or a repeat,
+        // the answer is the same, with no id.
         return Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": true }))).into_response());
     }
     let code = if done.created {
