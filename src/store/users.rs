@@ -160,6 +160,21 @@ pub async fn disable_by_id(tx: &mut Tx, id: Uuid, now: DateTime<Utc>) -> Result<
 }
 
 /// How many active admins there are besides `id` (the last admin cannot be demoted or disabled).
+/// Locks the active admins' rows until the transaction ends (PostgreSQL; SQLite's write
+/// transactions are already one at a time), so two changes that each leave "another admin"
+/// cannot both pass the last-admin check: the second waits, then sees the first.
+pub async fn lock_active_admins(tx: &mut Tx) -> Result<()> {
+    if let Tx::Postgres(c) = tx {
+        sqlx::query(
+            "SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL \
+             ORDER BY id FOR UPDATE",
+        )
+        .fetch_all(&mut **c)
+        .await?;
+    }
+    Ok(())
+}
+
 pub async fn other_active_admins(tx: &mut Tx, id: Uuid) -> Result<i64> {
     const SQL: &str = "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL \
         AND id <> $1";

@@ -286,6 +286,7 @@ pub async fn set_role(
     role: Role,
 ) -> Result<(), AccountRefusal> {
     let mut tx = db.begin().await?;
+    users::lock_active_admins(&mut tx).await?;
     let Some(before) = users::role_of(&mut tx, id).await? else {
         return Err(StoreError::NotFound.into());
     };
@@ -329,6 +330,7 @@ pub async fn deactivate(
         ));
     }
     let mut tx = db.begin().await?;
+    users::lock_active_admins(&mut tx).await?;
     if users::other_active_admins(&mut tx, id).await? == 0 {
         return Err(AccountRefusal::Field(
             "account",

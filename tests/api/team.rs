@@ -323,3 +323,55 @@ async fn staff_read_times_in_their_own_time_zone_named() {
         "{page}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_admins_demoting_or_deactivating_each_other_at_once_leave_an_admin() {
+    use onramp::domain::staff::Role;
+    use onramp::usecases::staff as accounts;
+    let app = spawn_app().await;
+    for round in 0..50 {
+        let (a, b) = (
+            format!("a{round}@onramp.test"),
+            format!("b{round}@onramp.test"),
+        );
+        app.staff_user(&a, "admin").await;
+        app.staff_user(&b, "admin").await;
+        // Every other admin from earlier rounds is gone: these two are the only ones.
+        let ids: Vec<(uuid::Uuid, String)> = onramp::on_db!(&app.db, p => sqlx::query_as(
+            "SELECT id, email FROM users WHERE role = 'admin' AND disabled_at IS NULL")
+            .fetch_all(p).await)
+        .unwrap();
+        assert_eq!(ids.len(), 2, "round {round}: {ids:?}");
+        let id = |e: &str| ids.iter().find(|(_, m)| m == e).unwrap().0;
+        let (ida, idb) = (id(&a), id(&b));
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let go = |who: uuid::Uuid, other: uuid::Uuid| {
+            let db = app.db.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                // Half the rounds demote, half deactivate.
+                if round % 2 == 0 {
+                    accounts::set_role(&db, &format!("staff:{who}"), other, Role::Recruiter)
+                        .await
+                        .is_ok()
+                } else {
+                    accounts::deactivate(&db, who, other).await.is_ok()
+                }
+            })
+        };
+        let (x, y) = tokio::join!(go(ida, idb), go(idb, ida));
+        let done = [x.unwrap(), y.unwrap()];
+        let left: i64 = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL")
+            .fetch_one(p).await)
+        .unwrap();
+        assert_eq!(left, 1, "round {round}: {done:?}");
+        assert_eq!(done.iter().filter(|d| **d).count(), 1, "round {round}");
+        // Clear the round: the last admin steps down by a direct write.
+        onramp::on_writer!(&app.db, p => sqlx::query(
+            "UPDATE users SET disabled_at = $1 WHERE role = 'admin' AND disabled_at IS NULL")
+            .bind(onramp::domain::now()).execute(p).await.map(|_| ()))
+        .unwrap();
+    }
+}
