@@ -611,7 +611,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     }
                 }
                 OutboxCommand::Retry { id } => {
-                    if !outbox::retry_failed(&db, id, db.now()).await? {
+                    if !crate::usecases::mail::decide_failed(&db, "cli", id, true).await? {
                         bail!("no failed email has id {id}");
                     }
                     println!("queued {id} again");

@@ -306,11 +306,18 @@ pub async fn cancel_unsent(
 
 /// Puts a failed email back in the queue by hand, with a fresh set of attempts.
 pub async fn retry_failed(db: &Db, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let done = retry_failed_tx(&mut tx, id, now).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// A failed email back in the queue with fresh attempts; false when it is not failed.
+pub async fn retry_failed_tx(tx: &mut Tx, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
     const SQL: &str = "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2 \
         WHERE id = $1 AND status = 'failed'";
-    let mut tx = db.begin().await?;
-    let n = on!(&mut tx, c => sqlx::query(SQL).bind(id).bind(now).execute(&mut **c).await?.rows_affected());
-    tx.commit().await?;
+    let n =
+        on!(tx, c => sqlx::query(SQL).bind(id).bind(now).execute(&mut **c).await?.rows_affected());
     Ok(n == 1)
 }
 
@@ -383,11 +390,12 @@ pub async fn count_sending(db: &Db, now: DateTime<Utc>) -> Result<i64> {
 
 /// Cancels a failed email for good (an admin decided it should not go); false if it was not
 /// failed.
-pub async fn cancel_failed(db: &Db, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+/// A failed email is never sent; false when it is not failed.
+pub async fn cancel_failed_tx(tx: &mut Tx, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
     const SQL: &str = "UPDATE outbox SET status = 'cancelled', \
         last_error = COALESCE(last_error, '') || ' (cancelled by an admin)', next_attempt_at = $2 \
         WHERE id = $1 AND status = 'failed'";
-    let n = on_writer!(db, p => sqlx::query(SQL).bind(id).bind(now).execute(p).await?
+    let n = on!(tx, c => sqlx::query(SQL).bind(id).bind(now).execute(&mut **c).await?
         .rows_affected());
     Ok(n == 1)
 }

@@ -7,6 +7,7 @@ pub mod bulk;
 pub mod cohorts;
 pub mod import;
 pub mod intake;
+pub mod mail;
 pub mod onboarding;
 pub mod pipeline;
 pub mod privacy;

@@ -606,6 +606,20 @@ async fn mail_that_could_not_be_sent_surfaces_to_staff() {
         r.headers()["location"],
         "/admin/emails?status=failed&queued=0"
     );
+    let audited = |action: &'static str| {
+        let db = app.db.clone();
+        async move {
+            let n: i64 = onramp::on_db!(&db, p => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM audit_log WHERE action = $1").bind(action).fetch_one(p).await)
+            .unwrap();
+            n
+        }
+    };
+    assert_eq!(
+        audited("outbox.retry").await,
+        0,
+        "nothing changed, nothing audited"
+    );
     let r = app
         .post_as(&cookie, &format!("/admin/emails/{id}/retry"), &[])
         .await;
@@ -614,6 +628,13 @@ async fn mail_that_could_not_be_sent_surfaces_to_staff() {
         r.headers()["location"],
         "/admin/emails?status=failed&queued=1"
     );
+    // The recruiter's "Send again" is audited, naming them and the email.
+    let trail = onramp::store::audit::for_subject(&app.db, &format!("outbox:{id}"), 5)
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 1, "{trail:?}");
+    assert_eq!(trail[0].action, "outbox.retry");
+    assert!(trail[0].actor.starts_with("staff:"), "{}", trail[0].actor);
     app.set_smtp(SmtpMode::Accept);
     assert_eq!(app.drain().await.sent, 1);
     assert_eq!(mail_to(&app.received(), "bounced@example.com").len(), 1);

@@ -76,12 +76,13 @@ pub async fn list(
 
 /// Queues a failed email again, with a fresh set of attempts.
 pub async fn retry(
-    _staff: Recruiter,
+    staff: Recruiter,
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
+    let actor = format!("staff:{}", staff.id);
     let queued = match id.parse::<Uuid>() {
-        Ok(id) => outbox::retry_failed(&s.db, id, s.db.now()).await?,
+        Ok(id) => crate::usecases::mail::decide_failed(&s.db, &actor, id, true).await?,
         Err(_) => false,
     };
     let to = format!(

@@ -11,7 +11,6 @@ use uuid::Uuid;
 use super::{field, Staff};
 use crate::domain::{add_error, FieldErrors};
 use crate::email::templates::{is_non_essential, sample_data, EMAILS};
-use crate::store::audit::{self, Entry};
 use crate::store::outbox::{self, Listing, VIEW_STATES};
 use crate::web::pages::errors_context;
 use crate::web::{form, AppState, PageError};
@@ -185,32 +184,8 @@ async fn decide(staff: Staff, s: AppState, id: String, retry: bool) -> Result<Re
     let Ok(id) = id.parse::<Uuid>() else {
         return Ok(staff.not_found("There is no such email."));
     };
-    let now = s.db.now();
-    let changed = if retry {
-        outbox::retry_failed(&s.db, id, now).await?
-    } else {
-        outbox::cancel_failed(&s.db, id, now).await?
-    };
-    if changed {
-        let mut tx = s.db.begin().await?;
-        audit::record(
-            &mut tx,
-            Entry {
-                actor: &format!("staff:{}", staff.id),
-                action: if retry {
-                    "outbox.retry"
-                } else {
-                    "outbox.cancel"
-                },
-                subject: &format!("outbox:{id}"),
-                before: Some(json!({ "status": "failed" })),
-                after: Some(json!({ "status": if retry { "pending" } else { "cancelled" } })),
-            },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-    }
+    let actor = format!("staff:{}", staff.id);
+    let changed = crate::usecases::mail::decide_failed(&s.db, &actor, id, retry).await?;
     let done = match (changed, retry) {
         (false, _) => "unchanged",
         (true, true) => "queued",
