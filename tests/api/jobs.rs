@@ -339,11 +339,19 @@ async fn quiz_reminder_invites_those_verified_before_a_quiz_existed_and_reminds_
 #[tokio::test]
 async fn offer_reminders_remind_before_expiry_release_on_expiry_and_remind_members_before_the_start(
 ) {
-    // The cohort starts 2027-03-01 in Stockholm: 2027-02-28T23:00Z.
-    let app = app_at(at("2027-02-20T12:00:00Z")).await;
+    // The cohort starts on day `start`, sixty days after today, at midnight in Stockholm (the
+    // evening before in UTC); the test's clock starts nine days before, at noon UTC.
+    let start = onramp::domain::now().date_naive() + chrono::Days::new(60);
+    let day = |before: u64, hour: u32| {
+        (start - chrono::Days::new(before))
+            .and_hms_opt(hour, 0, 0)
+            .unwrap()
+            .and_utc()
+    };
+    let app = app_at(day(9, 12)).await;
     app.load_checklist().await;
     let mut body = cohort_request("Pilot SE 3");
-    body["start_date"] = serde_json::json!("2027-03-01");
+    body["start_date"] = serde_json::json!(start.to_string());
     let cohort = app.made_cohort(&body).await;
     let x = app.shortlisted("x@x.test").await;
     let y = app.shortlisted("y@x.test").await;
@@ -357,7 +365,8 @@ async fn offer_reminders_remind_before_expiry_release_on_expiry_and_remind_membe
         .await
         .unwrap();
 
-    // The offers expire at 2027-02-23T12:00Z; 25 hours before, nothing is due.
+    // The offers expire 72 hours on (six days before the start, noon); 25 hours before, nothing
+    // is due.
     app.advance(Duration::hours(47));
     assert_eq!(app.tick(Job::OfferReminders).await, 0);
     // 23 hours before: y is reminded (z unsubscribed, x accepted).
@@ -386,8 +395,9 @@ async fn offer_reminders_remind_before_expiry_release_on_expiry_and_remind_membe
     assert_eq!(app.stage(&z).await, "shortlisted");
     assert_eq!(app.stage(&x).await, "onboarding");
 
-    // 2027-02-26T00:00Z, under three days before the start: x is reminded with the steps left.
-    app.clock.set(at("2027-02-26T00:00:00Z"));
+    // Three days before the start at 00:00 UTC, under three days before it: x is reminded with
+    // the steps left.
+    app.clock.set(day(3, 0));
     let seen = app.received().len();
     assert_eq!(app.tick(Job::OfferReminders).await, 1);
     app.drain().await;
@@ -405,13 +415,13 @@ async fn offer_reminders_remind_before_expiry_release_on_expiry_and_remind_membe
     );
     unsubscribe_link(&mail[0], &app.base);
     // The last reminder, under a day before.
-    app.clock.set(at("2027-02-28T00:00:00Z"));
+    app.clock.set(day(1, 0));
     let seen = app.received().len();
     assert_eq!(app.tick(Job::OfferReminders).await, 1);
     app.drain().await;
     assert_eq!(app.new_mail(seen, "x@x.test").len(), 1);
     // Once it started, nothing.
-    app.clock.set(at("2027-03-01T06:00:00Z"));
+    app.clock.set(day(0, 6));
     assert_eq!(app.tick(Job::OfferReminders).await, 0);
 }
 
@@ -575,8 +585,18 @@ async fn retention_purge_anonymises_old_endings_in_audited_batches_and_keeps_the
 
 #[tokio::test]
 async fn weekly_report_mails_every_manager_the_weeks_figures_with_the_chart_inline() {
-    // Wednesday of 2026-W50.
-    let app = app_at(at("2026-12-09T12:00:00Z")).await;
+    // A Wednesday a few weeks from today, at noon.
+    use chrono::Datelike;
+    let mut wednesday = onramp::domain::now().date_naive() + chrono::Days::new(14);
+    while wednesday.weekday() != chrono::Weekday::Wed {
+        wednesday = wednesday + chrono::Days::new(1);
+    }
+    let week = format!(
+        "{}-W{:02}",
+        wednesday.iso_week().year(),
+        wednesday.iso_week().week()
+    );
+    let app = app_at(wednesday.and_hms_opt(12, 0, 0).unwrap().and_utc()).await;
     let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed");
     onramp::seed::load_headcount(&app.db, &seed.join("headcount.toml"))
         .await
@@ -604,7 +624,12 @@ async fn weekly_report_mails_every_manager_the_weeks_figures_with_the_chart_inli
     tx.commit().await.unwrap();
 
     // Monday 08:00: the managers who can sign in get last week's report; nobody else.
-    app.clock.set(at("2026-12-14T08:00:00Z"));
+    app.clock.set(
+        (wednesday + chrono::Days::new(5))
+            .and_hms_opt(8, 0, 0)
+            .unwrap()
+            .and_utc(),
+    );
     let seen = app.received().len();
     assert_eq!(app.tick(Job::WeeklyReport).await, 1);
     app.drain().await;
@@ -618,7 +643,11 @@ async fn weekly_report_mails_every_manager_the_weeks_figures_with_the_chart_inli
         "{}",
         subject(raw)
     );
-    assert!(subject(raw).contains("(2026-W50)"), "{}", subject(raw));
+    assert!(
+        subject(raw).contains(&format!("({week})")),
+        "{}",
+        subject(raw)
+    );
     let text = decode_qp(raw);
     assert!(text.contains("Agents activated: 3"), "{text}");
     assert!(text.contains("Agents offboarded: 1"), "{text}");
