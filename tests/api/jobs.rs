@@ -24,15 +24,7 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !done().await {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        app.clock.advance(Duration::seconds(1));
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_for(what, done, || app.clock.advance(Duration::seconds(1))).await;
 }
 
 impl TestApp {
@@ -677,12 +669,22 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
+    wait_for(what, done, || {}).await;
+}
+
+/// Looks every 20 ms, doing `between` after each miss, until `done`; fails after 20 s.
+async fn wait_for<F, Fut>(what: &str, done: F, between: impl Fn())
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !done().await {
         assert!(
             std::time::Instant::now() < deadline,
             "timed out waiting for {what}"
         );
+        between();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

@@ -200,10 +200,10 @@ pub async fn preview(
     State(s): State<AppState>,
     Path(template): Path<String>,
 ) -> Result<Response, PageError> {
-    if !EMAILS.contains(&template.as_str()) {
-        return Ok(staff.not_found("There is no such email."));
-    }
-    let e = rendered_sample(&s, &template).await?;
+    let e = match rendered_sample(&staff, &s, &template).await? {
+        Ok(e) => e,
+        Err(not_found) => return Ok(not_found),
+    };
     Ok(staff.page(
         StatusCode::OK,
         "admin_outbox_preview",
@@ -228,10 +228,10 @@ pub async fn preview_html(
     State(s): State<AppState>,
     Path(template): Path<String>,
 ) -> Result<Response, PageError> {
-    if !EMAILS.contains(&template.as_str()) {
-        return Ok(staff.not_found("There is no such email."));
-    }
-    let e = rendered_sample(&s, &template).await?;
+    let e = match rendered_sample(&staff, &s, &template).await? {
+        Ok(e) => e,
+        Err(not_found) => return Ok(not_found),
+    };
     Ok((
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -249,11 +249,16 @@ pub async fn preview_html(
 pub const PREVIEW_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; \
     img-src data: cid:; frame-ancestors 'self'; sandbox; base-uri 'none'; form-action 'none'";
 
-/// An email rendered with the sample data, its quiz figures read from the quizzes people take.
+/// An email rendered with the sample data, its quiz figures read from the quizzes people take;
+/// the not-found page for a name that is no email.
 async fn rendered_sample(
+    staff: &Staff,
     s: &AppState,
     template: &str,
-) -> Result<crate::email::templates::EmailContent, PageError> {
+) -> Result<Result<crate::email::templates::EmailContent, Response>, PageError> {
+    if !EMAILS.contains(&template) {
+        return Ok(Err(staff.not_found("There is no such email.")));
+    }
     let mut data = sample_data(template, &s.settings.base_url());
     if let Some((_, def)) = crate::store::quizzes::quizzes(&s.db)
         .await?
@@ -266,7 +271,9 @@ async fn rendered_sample(
         data["pass_percent"] = json!(def.pass_percent);
         data["max_attempts"] = json!(def.max_attempts);
     }
-    s.renderer
+    let e = s
+        .renderer
         .render(template, &data)
-        .map_err(|e| crate::web::AppError::Internal(e).into())
+        .map_err(crate::web::AppError::Internal)?;
+    Ok(Ok(e))
 }
