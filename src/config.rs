@@ -61,9 +61,9 @@ pub struct Settings {
     pub quiz_grace_secs: i64,
     /// How long a staff sign-in lasts.
     pub staff_session_hours: i64,
-    /// Failed sign-ins in a row after which an account is locked.
+    /// Failed sign-ins in a row after which a client address is locked out of sign-in.
     pub sign_in_lock_after: i64,
-    /// How long such a lock lasts.
+    /// How long such a lock lasts, and how long failures count as in a row.
     pub sign_in_lock_minutes: i64,
     /// Attempts a question version needs before item analysis flags it.
     pub analysis_min_attempts: i64,

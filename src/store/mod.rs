@@ -13,6 +13,7 @@ pub mod quizzes;
 pub mod reminders;
 pub mod reports;
 pub mod sessions;
+pub mod sign_ins;
 pub mod tags;
 pub mod tokens;
 pub mod users;

@@ -40,21 +40,12 @@ pub async fn credentials(db: &Db, email: &str) -> Result<Option<Credentials>> {
     Ok(on_db!(db, p => sqlx::query_as(SQL).bind(email).fetch_optional(p).await?))
 }
 
-/// Counts a failed sign-in; from the `lock_after`th failure in a row the account is locked
-/// until `lock_until` (every further failure locks it again). The number of failures in a row.
-pub async fn record_failed_sign_in(
-    db: &Db,
-    id: Uuid,
-    lock_after: i64,
-    lock_until: DateTime<Utc>,
-) -> Result<i64> {
-    const SQL: &str = "UPDATE users SET failed_sign_ins = failed_sign_ins + 1, \
-        locked_until = CASE WHEN failed_sign_ins + 1 >= $2 THEN $3 ELSE locked_until END \
-        WHERE id = $1 RETURNING failed_sign_ins";
-    Ok(
-        on_writer!(db, p => sqlx::query_scalar(SQL).bind(id).bind(lock_after).bind(lock_until)
-        .fetch_one(p).await?),
-    )
+/// Counts a failed sign-in against an account, shown to no one (the slow-down and the lock
+/// count per submitted address and per client, see `sign_ins`).
+pub async fn record_failed_sign_in(db: &Db, id: Uuid) -> Result<()> {
+    const SQL: &str = "UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1";
+    on_writer!(db, p => sqlx::query(SQL).bind(id).execute(p).await.map(|_| ())?);
+    Ok(())
 }
 
 /// A good sign-in clears the count of failures and any lock.

@@ -130,6 +130,8 @@ pub async fn purge(db: &Db, settings: &Settings, now: DateTime<Utc>) -> Result<u
     let cutoff = now
         .checked_sub_months(chrono::Months::new(settings.jobs.retention_months))
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    // Failed sign-ins name client addresses: kept a day, or while they hold a lock.
+    crate::store::sign_ins::forget(db, now - chrono::Duration::days(1), now).await?;
     let mut done = 0;
     loop {
         let due = applications::purgeable(db, cutoff, BATCH).await?;

@@ -211,11 +211,7 @@ impl RateLimits {
     /// seconds to wait (counted as refused).
     pub fn signup_wait(&self, peer: IpAddr, headers: &HeaderMap) -> Option<u64> {
         use governor::clock::{Clock, DefaultClock};
-        let forwarded = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok());
-        let key = limit_key(self.key.resolve(peer, forwarded));
+        let key = self.client(peer, headers);
         match self.signup.limiter().check_key(&key) {
             Ok(_) => None,
             Err(not_until) => {
@@ -224,6 +220,16 @@ impl RateLimits {
                 Some(wait.as_secs().max(1))
             }
         }
+    }
+
+    /// The client a request from `peer` counts against, as the limits count it (behind a
+    /// trusted proxy, the forwarded address; IPv6 by its /64).
+    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        limit_key(self.key.resolve(peer, forwarded))
     }
 
     pub fn api_signup(&self) -> Layer {

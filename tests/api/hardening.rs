@@ -156,6 +156,7 @@ async fn post_from(
         .post(format!("{}{path}", app.base))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("x-forwarded-for", forwarded_for)
+        .header("sec-fetch-site", "same-origin")
         .body(body)
         .send()
         .await
@@ -286,38 +287,100 @@ async fn sign_in_with(app: &TestApp, email: &str, password: &str) -> reqwest::Re
     app.login(email, password, None).await
 }
 
+/// Signs in as if from client `from` (behind the trusted proxy 127.0.0.1).
+async fn sign_in_from(app: &TestApp, from: &str, email: &str, password: &str) -> reqwest::Response {
+    let fields = [
+        ("email", email.to_string()),
+        ("password", password.to_string()),
+    ];
+    post_from(app, "/admin/login", encode(&fields), from).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_sign_ins_lock_the_account_and_a_lock_looks_like_a_wrong_password() {
-    let app = spawn_app_with(|s| s.sign_in_lock_after = 3).await;
+async fn a_client_is_locked_after_failures_in_a_row_and_the_account_is_not() {
+    let app = spawn_app_with(|s| {
+        s.sign_in_lock_after = 3;
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
     app.staff_user("rec@onramp.test", "recruiter").await;
-    let wrong = sign_in_with(&app, "rec@onramp.test", "not the password!").await;
-    assert_eq!(wrong.status(), 422);
-    let wrong_page = wrong.text().await.unwrap();
-    for _ in 0..2 {
-        assert_eq!(
-            sign_in_with(&app, "rec@onramp.test", "not the password!")
-                .await
-                .status(),
-            422
+    let (mallory, owner) = ("203.0.113.7", "198.51.100.20");
+    for _ in 0..3 {
+        let r = sign_in_from(&app, mallory, "rec@onramp.test", "not the password!").await;
+        assert_eq!(r.status(), 422);
+    }
+    // The client that failed is held back, even with the right password or another address.
+    for (email, password) in [("rec@onramp.test", PASSWORD), ("who@onramp.test", "x")] {
+        let r = sign_in_from(&app, mallory, email, password).await;
+        assert_eq!(r.status(), 429);
+        assert!(r.headers().contains_key("retry-after"));
+        let page = r.text().await.unwrap();
+        assert!(
+            page.contains("Too many failed sign-ins from your connection"),
+            "{page}"
+        );
+        assert!(
+            page.contains("name=\"password\""),
+            "the form is there to try later"
         );
     }
-    // Locked: the right password now gets the very same answer as a wrong one.
-    let locked = sign_in_with(&app, "rec@onramp.test", PASSWORD).await;
-    assert_eq!(locked.status(), 422);
-    assert_eq!(locked.text().await.unwrap(), wrong_page);
-    // When the lock has passed, the right password works and the count starts again.
-    app.set_to_a_minute_ago("UPDATE users SET locked_until = $1")
-        .await;
-    assert_eq!(
-        sign_in_with(&app, "rec@onramp.test", PASSWORD)
-            .await
-            .status(),
-        303
-    );
-    let failures: i64 = onramp::on_db!(&app.db, p => sqlx::query_scalar(
-        "SELECT failed_sign_ins FROM users").fetch_one(p).await)
+    // The owner of the account, elsewhere, is not locked out by the attacker.
+    let r = sign_in_from(&app, owner, "rec@onramp.test", PASSWORD).await;
+    assert_eq!(r.status(), 303);
+    // When the lock has passed, the client may sign in; a good sign-in clears its count.
+    app.set_to_a_minute_ago(
+        "UPDATE sign_in_failures SET locked_until = $1 WHERE locked_until IS NOT NULL",
+    )
+    .await;
+    let r = sign_in_from(&app, mallory, "rec@onramp.test", PASSWORD).await;
+    assert_eq!(r.status(), 303);
+    let left: i64 = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sign_in_failures").fetch_one(p).await)
     .unwrap();
-    assert_eq!(failures, 0);
+    assert_eq!(
+        left, 0,
+        "both the client's and the address's failures are cleared"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_slow_down_an_unknown_address_as_they_do_a_real_one() {
+    let app = spawn_app().await;
+    app.staff_user("rec@onramp.test", "recruiter").await;
+    // Failures 3 and 4 in a row wait a quarter and half a second, for an address with an
+    // account and one without alike: the timing does not tell who has an account.
+    for email in ["rec@onramp.test", "nobody@onramp.test"] {
+        let mut pages = Vec::new();
+        for n in 1..=4u32 {
+            let started = std::time::Instant::now();
+            let r = sign_in_with(&app, email, "not the password!").await;
+            assert_eq!(r.status(), 422);
+            pages.push(r.text().await.unwrap());
+            if n >= 3 {
+                let floor = Duration::from_millis(250 << (n - 3));
+                assert!(started.elapsed() >= floor, "{email}, failure {n}");
+            }
+        }
+        assert!(
+            pages[3].contains("That email and password don&#x27;t match an account")
+                || pages[3].contains("That email and password don't match an account"),
+            "{}",
+            pages[3]
+        );
+    }
+    // What is kept names no one: the addresses are hashed.
+    let subjects: Vec<String> = onramp::on_db!(&app.db, p => sqlx::query_scalar(
+        "SELECT subject FROM sign_in_failures").fetch_all(p).await)
+    .unwrap();
+    assert_eq!(
+        subjects.len(),
+        3,
+        "two addresses and the client: {subjects:?}"
+    );
+    assert!(
+        subjects.iter().all(|s| !s.contains("onramp.test")),
+        "{subjects:?}"
+    );
 }
 
 #[test]

@@ -456,7 +456,7 @@ impl TestApp {
 
     /// Runs `sql` with `$1` bound to a minute ago: a link, lock or session that has run out.
     pub async fn set_to_a_minute_ago(&self, sql: &str) {
-        let past = onramp::domain::now() - chrono::Duration::minutes(1);
+        let past = self.db.now() - chrono::Duration::minutes(1);
         onramp::on_writer!(&self.db, p => sqlx::query(sql).bind(past).execute(p).await.map(|_| ()))
             .unwrap();
     }

@@ -15,7 +15,7 @@ pub mod webhooks;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequestParts, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -31,7 +31,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::staff::Role;
 use crate::domain::token::{hash_token, SecretToken};
 use crate::domain::FieldErrors;
-use crate::store::{applications, outbox, sessions, users};
+use crate::store::{applications, outbox, sessions, sign_ins, users};
 
 /// `__Host-`: the browser keeps it only if it is `Secure`, for `Path=/` and without a
 /// `Domain`, so no other host (a sibling subdomain) can set or shadow it. Browsers count
@@ -383,10 +383,39 @@ fn login_page(status: StatusCode, email: &str, next: &str, errors: &FieldErrors)
 
 pub async fn login(
     State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let pairs = form::urlencoded(&headers, body, s.settings.max_body_bytes)?;
+    let at = s.db.now();
+    // A client that failed too often in a row waits, whichever address it tries: locking the
+    // client rather than the account keeps an attacker from locking out a known admin.
+    let client = sign_ins::client_subject(s.limits.client(peer.ip(), &headers));
+    if let Some(until) = sign_ins::locked_until(&s.db, &client, at).await? {
+        s.metrics.refused("sign_in_locked");
+        let minutes = (until - at).num_minutes() + 1;
+        let mut errors = FieldErrors::new();
+        crate::domain::add_error(
+            &mut errors,
+            "password",
+            format!(
+                "Too many failed sign-ins from your connection. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            ),
+        );
+        let mut r = login_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            field(&pairs, "email"),
+            field(&pairs, "next"),
+            &errors,
+        );
+        r.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from((until - at).num_seconds().max(1)),
+        );
+        return Ok(r);
+    }
     let email_raw = field(&pairs, "email").to_string();
     let next = safe_next(field(&pairs, "next"))
         .unwrap_or("/admin")
@@ -401,11 +430,10 @@ pub async fn login(
     if password.is_empty() {
         crate::domain::add_error(&mut errors, "password", "Enter your password.");
     }
-    let user = match email {
+    let user = match &email {
         Ok(e) if errors.is_empty() => users::credentials(&s.db, e.as_str()).await?,
         _ => None,
     };
-    let at = s.db.now();
     // A locked or disabled account is checked against the dummy hash like an unknown one, and
     // answers exactly as a wrong password does: the answer tells an attacker nothing.
     let open = user.as_ref().filter(|u| !u.shut(at));
@@ -415,24 +443,32 @@ pub async fn login(
         && open.is_some();
     let Some(user) = user.clone().filter(|_| ok) else {
         if errors.is_empty() {
-            let failures = match &user {
+            // Failures count per submitted address whether or not an account has it, so the
+            // slow-down is the same for a real address and an unknown one.
+            let window = chrono::Duration::minutes(s.settings.sign_in_lock_minutes);
+            let address = sign_ins::address_subject(&email_raw);
+            let failures =
+                sign_ins::record_failure(&s.db, &address, at, at - window, i64::MAX, at).await?;
+            let client_failures = sign_ins::record_failure(
+                &s.db,
+                &client,
+                at,
+                at - window,
+                s.settings.sign_in_lock_after,
+                at + window,
+            )
+            .await?;
+            match &user {
                 Some(u) => {
-                    let until = at + chrono::Duration::minutes(s.settings.sign_in_lock_minutes);
-                    let n = users::record_failed_sign_in(
-                        &s.db,
-                        u.id,
-                        s.settings.sign_in_lock_after,
-                        until,
-                    )
-                    .await?;
-                    tracing::warn!(user_id = %u.id, failures_in_a_row = n, locked = n >= s.settings.sign_in_lock_after, "staff sign-in failed");
-                    n
+                    users::record_failed_sign_in(&s.db, u.id).await?;
+                    tracing::warn!(user_id = %u.id, failures_in_a_row = failures, client_failures, "staff sign-in failed");
                 }
-                None => {
-                    tracing::warn!("staff sign-in failed: no such account");
-                    1
-                }
-            };
+                None => tracing::warn!(
+                    failures_in_a_row = failures,
+                    client_failures,
+                    "staff sign-in failed: no such account"
+                ),
+            }
             s.metrics.refused("sign_in_failed");
             // Each failure in a row answers a little later, so guessing gets slow before the
             // lock; the wait holds no thread and no connection to the database.
@@ -451,6 +487,7 @@ pub async fn login(
         ));
     };
     users::record_sign_in(&s.db, user.id).await?;
+    sign_ins::clear(&s.db, &[&sign_ins::address_subject(&email_raw), &client]).await?;
     sessions::delete_expired(&s.db, at).await?;
     let token = SecretToken::generate();
     let expires = at + chrono::Duration::hours(s.settings.staff_session_hours);
