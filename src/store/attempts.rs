@@ -64,20 +64,42 @@ pub async fn latest_tx(tx: &mut Tx, application_id: Uuid) -> Result<Option<Attem
     Ok(on!(tx, c => sqlx::query_as(&sql).bind(application_id).fetch_optional(&mut **c).await?))
 }
 
-/// Attempts made under the person's other applications (the same address without dots or a
-/// `+tag`): quiz attempts count per person, so an alias gives no fresh ones.
-const BY_SAME_PERSON: &str = "SELECT COUNT(*) FROM quiz_attempts q \
+/// The quiz attempts one person made under their other applications (the same address without
+/// dots or a `+tag`): attempts, the one-open-attempt rule and the cooldown count per person, so
+/// an alias gives no fresh attempt and no second attempt at once.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+pub struct Elsewhere {
+    /// Attempts made.
+    pub used: i64,
+    /// When the latest of them ended, or ends if still open (its closing time).
+    pub last_end: Option<DateTime<Utc>>,
+}
+
+const BY_SAME_PERSON: &str = "SELECT COUNT(*) AS used, \
+    MAX(CASE WHEN q.status = 'open' THEN q.closes_at ELSE q.finished_at END) AS last_end \
+    FROM quiz_attempts q \
     JOIN applications o ON o.id = q.application_id \
     JOIN applications a ON a.email_key = o.email_key AND a.id <> o.id \
     WHERE a.id = $1";
 
-pub async fn used_by_same_person(db: &Db, application_id: Uuid) -> Result<i64> {
-    Ok(on_db!(db, p => sqlx::query_scalar(BY_SAME_PERSON).bind(application_id).fetch_one(p).await?))
+pub async fn by_same_person(db: &Db, application_id: Uuid) -> Result<Elsewhere> {
+    Ok(on_db!(db, p => sqlx::query_as(BY_SAME_PERSON).bind(application_id).fetch_one(p).await?))
 }
 
-pub async fn used_by_same_person_tx(tx: &mut Tx, application_id: Uuid) -> Result<i64> {
+/// `by_same_person` inside `tx`. On PostgreSQL it first locks every application of the person,
+/// so two aliases starting at once take turns (SQLite has one writer anyway).
+pub async fn by_same_person_tx(tx: &mut Tx, application_id: Uuid) -> Result<Elsewhere> {
+    if let Tx::Postgres(c) = tx {
+        const LOCK: &str = "SELECT a.id FROM applications a \
+            JOIN applications o ON o.email_key = a.email_key WHERE o.id = $1 \
+            ORDER BY a.id FOR UPDATE OF a";
+        sqlx::query(LOCK)
+            .bind(application_id)
+            .fetch_all(&mut **c)
+            .await?;
+    }
     Ok(
-        on!(tx, c => sqlx::query_scalar(BY_SAME_PERSON).bind(application_id)
+        on!(tx, c => sqlx::query_as(BY_SAME_PERSON).bind(application_id)
         .fetch_one(&mut **c).await?),
     )
 }

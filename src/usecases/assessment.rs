@@ -134,8 +134,8 @@ pub async fn overview(
         Some(a) => quizzes::quiz_by_id(db, a.quiz_id).await?,
         None => quiz_for_application(db, &app).await?,
     };
-    let elsewhere = attempts::used_by_same_person(db, application_id).await?;
-    let attempts_used = latest.as_ref().map_or(0, |a| a.number) + elsewhere;
+    let elsewhere = attempts::by_same_person(db, application_id).await?;
+    let attempts_used = latest.as_ref().map_or(0, |a| a.number) + elsewhere.used;
     let gate = gate(
         &app,
         quiz.as_ref().map(|q| &q.1),
@@ -153,12 +153,13 @@ pub async fn overview(
 }
 
 /// Where the applicant stands with the quiz. `elsewhere` is the attempts the same person made
-/// under another address.
+/// under another address: they count toward the attempts, and one running or just finished
+/// there holds this one back for the cooldown as its own would.
 fn gate(
     app: &applications::ApplicationRow,
     def: Option<&QuizDef>,
     latest: Option<&AttemptRow>,
-    elsewhere: i64,
+    elsewhere: attempts::Elsewhere,
     now: DateTime<Utc>,
 ) -> Gate {
     if let Some(a) = latest {
@@ -175,11 +176,12 @@ fn gate(
     if !CAN_TAKE.contains(&app.status.as_str()) || app.email_verified_at.is_none() {
         return Gate::NotOpen;
     }
-    let used = latest.map_or(0, |a| a.number) + elsewhere;
+    let used = latest.map_or(0, |a| a.number) + elsewhere.used;
     if used >= i64::from(def.max_attempts) {
         return Gate::Exhausted;
     }
-    if let Some(finished) = latest.and_then(|a| a.finished_at) {
+    let last_end = latest.and_then(|a| a.finished_at).max(elsewhere.last_end);
+    if let Some(finished) = last_end {
         let until = finished + Duration::hours(i64::from(def.cooldown_hours));
         if until > now {
             return Gate::CoolingDown(until);
@@ -257,7 +259,7 @@ pub async fn start(
     let mut tx = db.begin().await?;
     let latest = attempts::latest_tx(&mut tx, application_id).await?;
     let app = applications::get_tx(&mut tx, application_id).await?;
-    let elsewhere = attempts::used_by_same_person_tx(&mut tx, application_id).await?;
+    let elsewhere = attempts::by_same_person_tx(&mut tx, application_id).await?;
     match gate(&app, Some(&def), latest.as_ref(), elsewhere, now) {
         Gate::Ready { next: n } if n == next => {}
         Gate::InProgress => return Ok(Started::Running(latest.expect("in progress").id)),
