@@ -128,12 +128,17 @@ pub struct JobSettings {
     pub offer_reminders: String,
     /// Nudges applicants idle in a stage longer than the stage's limit (`idle_limits`).
     pub idle_nudge: String,
-    /// Anonymises applications rejected, withdrawn or expired `retention_months` ago.
+    /// Anonymises applications that ended `retention_months` ago (agents offboarded
+    /// `agent_retention_months` ago) and deletes old webhook deliveries.
     pub retention_purge: String,
     /// Emails every manager the last week's figures (Monday morning, in `time_zone`).
     pub weekly_report: String,
-    /// Months after which a rejected, withdrawn or expired application is anonymised.
+    /// Months after which an application that ended (rejected, withdrawn, expired, failed the
+    /// quiz, or left on the waitlist of a closed cohort) is anonymised, and after which webhook
+    /// deliveries are deleted.
     pub retention_months: u32,
+    /// Months after which an offboarded agent's application is anonymised.
+    pub agent_retention_months: u32,
     /// The verification reminder goes this long after the last verification email.
     pub verify_reminder_after: Span,
     /// Still unconfirmed this long after the last verification email: the application
@@ -173,6 +178,7 @@ impl Default for JobSettings {
             retention_purge: "0 30 3 * * *".into(),
             weekly_report: "0 0 8 * * Mon".into(),
             retention_months: 6,
+            agent_retention_months: 24,
             verify_reminder_after: Span::hours(24),
             verify_expire_after: Span::hours(7 * 24),
             quiz_reminder_after: Span::hours(2 * 24),
@@ -387,6 +393,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "pipeline.idle_limits (stage=span, comma-separated: quiz_passed=5d,shortlisted=7d)",
     ),
     ("ONRAMP_RETENTION_MONTHS", "jobs.retention_months"),
+    (
+        "ONRAMP_AGENT_RETENTION_MONTHS",
+        "jobs.agent_retention_months",
+    ),
     ("ONRAMP_VERIFY_REMINDER_AFTER", "jobs.verify_reminder_after"),
     ("ONRAMP_VERIFY_EXPIRE_AFTER", "jobs.verify_expire_after"),
     ("ONRAMP_QUIZ_REMINDER_AFTER", "jobs.quiz_reminder_after"),
@@ -543,6 +553,10 @@ impl Settings {
         set!("ONRAMP_JOB_RETENTION_PURGE", self.jobs.retention_purge);
         set!("ONRAMP_JOB_WEEKLY_REPORT", self.jobs.weekly_report);
         set!("ONRAMP_RETENTION_MONTHS", self.jobs.retention_months);
+        set!(
+            "ONRAMP_AGENT_RETENTION_MONTHS",
+            self.jobs.agent_retention_months
+        );
         if let Some(v) = get("ONRAMP_IDLE_LIMITS") {
             let mut limits = std::collections::BTreeMap::new();
             for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -648,6 +662,9 @@ impl Settings {
         let j = &self.jobs;
         if j.retention_months == 0 {
             bail!("jobs.retention_months (ONRAMP_RETENTION_MONTHS): use at least 1");
+        }
+        if j.agent_retention_months == 0 {
+            bail!("jobs.agent_retention_months (ONRAMP_AGENT_RETENTION_MONTHS): use at least 1");
         }
         if j.verify_expire_after.duration() <= j.verify_reminder_after.duration() {
             bail!("jobs.verify_expire_after (ONRAMP_VERIFY_EXPIRE_AFTER) must be longer than jobs.verify_reminder_after (ONRAMP_VERIFY_REMINDER_AFTER)");

@@ -413,13 +413,29 @@ pub async fn erase_personal(
     super::applicants::unindex(tx, id, erased_address).await
 }
 
-/// Applications in a purged stage (rejected, withdrawn, expired) since before `cutoff` and
-/// not yet anonymised, oldest first.
-pub async fn purgeable(db: &Db, cutoff: DateTime<Utc>, limit: i64) -> Result<Vec<Uuid>> {
-    const SQL: &str = "SELECT id FROM applications \
-        WHERE status IN ('rejected', 'withdrawn', 'expired') AND stage_since < $1 \
-        AND email NOT LIKE '%@erased.invalid' ORDER BY stage_since, id LIMIT $2";
-    Ok(on_db!(db, p => sqlx::query_scalar(SQL).bind(cutoff).bind(limit).fetch_all(p).await?))
+/// Applications the retention purge anonymises, not yet anonymised, oldest first: those that
+/// ended (rejected, withdrawn, expired, failed the quiz) before `cutoff`; those waitlisted since
+/// before `cutoff` whose every open offer is in a cohort closed before `cutoff`; and agents
+/// offboarded before `agent_cutoff`.
+pub async fn purgeable(
+    db: &Db,
+    cutoff: DateTime<Utc>,
+    agent_cutoff: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Uuid>> {
+    const SQL: &str = "SELECT a.id FROM applications a WHERE a.email NOT LIKE '%@erased.invalid' \
+        AND ((a.status IN ('rejected', 'withdrawn', 'expired', 'quiz_failed') \
+              AND a.stage_since < $1) \
+          OR (a.status = 'offboarded' AND a.stage_since < $2) \
+          OR (a.status = 'waitlisted' AND a.stage_since < $1 AND NOT EXISTS ( \
+              SELECT 1 FROM offers o JOIN cohorts c ON c.id = o.cohort_id \
+              WHERE o.application_id = a.id AND o.status IN ('pending', 'waitlisted') \
+              AND (c.marked IS NULL OR c.marked <> 'closed' OR c.updated_at >= $1)))) \
+        ORDER BY a.stage_since, a.id LIMIT $3";
+    Ok(
+        on_db!(db, p => sqlx::query_scalar(SQL).bind(cutoff).bind(agent_cutoff).bind(limit)
+        .fetch_all(p).await?),
+    )
 }
 
 /// Bind parameters per `IN (…)` list: well under SQLite's limit of 32,766.

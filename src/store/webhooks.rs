@@ -177,8 +177,9 @@ pub async fn finish(
         (false, Some(at)) => ("pending", at),
         (false, None) => ("failed", now),
     };
+    // A delivered body is not needed again: it goes, and with it the move reasons it carried.
     const DELIVERY: &str = "UPDATE webhook_deliveries SET status = $3, next_attempt_at = $4, \
-        last_error = $5, delivered_at = CASE WHEN $3 = 'delivered' THEN $6 ELSE NULL END, \
+        body = CASE WHEN $3 = 'delivered' THEN '' ELSE body END, last_error = $5, delivered_at = CASE WHEN $3 = 'delivered' THEN $6 ELSE NULL END, \
         locked_until = NULL, locked_by = NULL WHERE id = $1 AND locked_by = $2";
     let mut tx = db.begin().await?;
     on!(&mut tx, c => sqlx::query(ATTEMPT).bind(d.id).bind(d.webhook_id).bind(now).bind(ok)
@@ -232,4 +233,14 @@ pub async fn delivery_counts(db: &Db) -> Result<Vec<(Uuid, String, i64)>> {
     const SQL: &str = "SELECT webhook_id, status, COUNT(*) FROM webhook_deliveries \
         GROUP BY webhook_id, status";
     Ok(on_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await?))
+}
+
+/// Deletes deliveries (and their attempts) made before `before` that are no longer pending.
+pub async fn forget_deliveries(db: &Db, before: DateTime<Utc>) -> Result<u64> {
+    const SQL: &str =
+        "DELETE FROM webhook_deliveries WHERE created_at < $1 AND status <> 'pending'";
+    Ok(
+        on_writer!(db, p => sqlx::query(SQL).bind(before).execute(p).await
+        .map(|r| r.rows_affected())?),
+    )
 }

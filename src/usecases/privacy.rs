@@ -121,20 +121,27 @@ async fn erase_in_tx(
     applications::record_event(tx, id, "erased", json!({}), actor, at).await
 }
 
-/// `retention_purge`: applications rejected, withdrawn or expired more than
-/// `retention_months` ago are anonymised as an erasure does it, a batch per transaction with
-/// one audit row per batch. Returns how many were anonymised.
+/// `retention_purge`: applications that ended (rejected, withdrawn, expired, failed the quiz)
+/// more than `retention_months` ago, those left on the waitlist of cohorts closed that long
+/// ago, and agents offboarded more than `agent_retention_months` ago are anonymised as an
+/// erasure does it, a batch per transaction with one audit row per batch. Webhook deliveries
+/// older than `retention_months` are deleted, and failed sign-ins a day old are forgotten.
+/// Returns how many applications were anonymised.
 pub async fn purge(db: &Db, settings: &Settings, now: DateTime<Utc>) -> Result<usize, StoreError> {
     const ACTOR: &str = "retention_purge";
     const BATCH: i64 = 200;
-    let cutoff = now
-        .checked_sub_months(chrono::Months::new(settings.jobs.retention_months))
-        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let months_ago = |months: u32| {
+        now.checked_sub_months(chrono::Months::new(months))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    };
+    let cutoff = months_ago(settings.jobs.retention_months);
+    let agent_cutoff = months_ago(settings.jobs.agent_retention_months);
     // Failed sign-ins name client addresses: kept a day, or while they hold a lock.
     crate::store::sign_ins::forget(db, now - chrono::Duration::days(1), now).await?;
+    crate::store::webhooks::forget_deliveries(db, cutoff).await?;
     let mut done = 0;
     loop {
-        let due = applications::purgeable(db, cutoff, BATCH).await?;
+        let due = applications::purgeable(db, cutoff, agent_cutoff, BATCH).await?;
         if due.is_empty() {
             break;
         }
@@ -163,6 +170,7 @@ pub async fn purge(db: &Db, settings: &Settings, now: DateTime<Utc>) -> Result<u
                 "anonymised": still.len(),
                 "application_ids": still,
                 "ended_before": cutoff,
+                "agents_offboarded_before": agent_cutoff,
                 "stages": PURGED_STAGES,
             })),
         };
@@ -173,5 +181,13 @@ pub async fn purge(db: &Db, settings: &Settings, now: DateTime<Utc>) -> Result<u
     Ok(done)
 }
 
-/// The stages whose applications the retention purge anonymises once old enough.
-pub const PURGED_STAGES: [&str; 3] = ["rejected", "withdrawn", "expired"];
+/// The stages whose applications the retention purge anonymises once old enough (the
+/// waitlisted once their cohorts closed).
+pub const PURGED_STAGES: [&str; 6] = [
+    "rejected",
+    "withdrawn",
+    "expired",
+    "quiz_failed",
+    "waitlisted",
+    "offboarded",
+];

@@ -575,6 +575,106 @@ async fn retention_purge_anonymises_old_endings_in_audited_batches_and_keeps_the
     assert!(purge[0].contains(r#"anonymised\":3"#), "{}", purge[0]);
 }
 
+impl TestApp {
+    /// Puts applications `ids` in stage `to` as of now (a state the API reaches through steps
+    /// these retention rules do not depend on).
+    async fn in_stage(&self, ids: &[&String], to: &str) {
+        for id in ids {
+            let id: uuid::Uuid = id.parse().unwrap();
+            onramp::on_writer!(&self.db, p => sqlx::query(
+                "UPDATE applications SET status = $2, stage_since = $3 WHERE id = $1")
+                .bind(id).bind(to).bind(self.db.now()).execute(p).await.map(|_| ()))
+            .unwrap();
+        }
+    }
+
+    async fn sql(&self, sql: &str) {
+        let now = self.db.now();
+        onramp::on_writer!(&self.db, p => sqlx::query(sql).bind(now).execute(p).await
+            .map(|_| ()))
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn retention_covers_failed_quizzes_closed_waitlists_old_agents_and_webhook_deliveries() {
+    let app = app_at(onramp::domain::now()).await;
+    let failed = app.shortlisted("failed@x.test").await;
+    let agent = app.shortlisted("agent@x.test").await;
+    let closed_wait = app.shortlisted("closed-wait@x.test").await;
+    let open_wait = app.shortlisted("open-wait@x.test").await;
+    let closing = app.made_cohort(&cohort_request("Closing pilot")).await;
+    let running = app.made_cohort(&cohort_request("Running pilot")).await;
+    app.offer(&closing, &[&closed_wait]).await;
+    app.offer(&running, &[&open_wait]).await;
+    app.in_stage(&[&failed], "quiz_failed").await;
+    app.in_stage(&[&agent], "offboarded").await;
+    app.in_stage(&[&closed_wait, &open_wait], "waitlisted")
+        .await;
+    app.sql(
+        "UPDATE offers SET status = 'waitlisted' WHERE status = 'pending' AND created_at <= $1",
+    )
+    .await;
+    // A webhook with one delivery done and one still pending, made now.
+    app.sql(
+        "INSERT INTO webhooks (id, url, secret, events, created_by, created_at) VALUES \
+         ('00000000-0000-7000-8000-000000000001', 'https://hooks.example.com/x', \
+          'a-secret-of-enough-length-0123456789', 'application.moved', 'admin', $1)",
+    )
+    .await;
+    for (id, status) in [("2", "delivered"), ("3", "pending")] {
+        app.sql(&format!(
+            "INSERT INTO webhook_deliveries (id, webhook_id, event, body, status, \
+             next_attempt_at, created_at) VALUES ('00000000-0000-7000-8000-00000000000{id}', \
+             '00000000-0000-7000-8000-000000000001', 'application.moved', '{{}}', '{status}', \
+             $1, $1)"
+        ))
+        .await;
+    }
+    // A month on, the first cohort closes.
+    app.advance(Duration::days(30));
+    let closing_id: uuid::Uuid = closing.parse().unwrap();
+    onramp::on_writer!(&app.db, p => sqlx::query(
+        "UPDATE cohorts SET marked = 'closed', updated_at = $2 WHERE id = $1")
+        .bind(closing_id).bind(app.db.now()).execute(p).await.map(|_| ()))
+    .unwrap();
+    // Six months after the endings, a month short of six after the close: only the failed quiz.
+    app.advance(Duration::days(160));
+    assert_eq!(app.tick(Job::RetentionPurge).await, 1);
+    assert_eq!(app.status_of("failed@x.test").await, None);
+    assert_eq!(
+        app.count("webhook_deliveries").await,
+        1,
+        "the pending one stays"
+    );
+    // Six months after the close: the waitlisted of the closed cohort, not of the open one.
+    app.advance(Duration::days(35));
+    assert_eq!(app.tick(Job::RetentionPurge).await, 1);
+    assert_eq!(app.status_of("closed-wait@x.test").await, None);
+    assert!(app.status_of("open-wait@x.test").await.is_some());
+    // An offboarded agent is kept for two years, then anonymised.
+    assert!(app.status_of("agent@x.test").await.is_some());
+    app.advance(Duration::days(540));
+    assert_eq!(app.tick(Job::RetentionPurge).await, 1);
+    assert_eq!(app.status_of("agent@x.test").await, None);
+    assert!(app.status_of("open-wait@x.test").await.is_some());
+    for id in [&failed, &agent, &closed_wait] {
+        let a = onramp::store::applications::get(&app.db, id.parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(a.full_name, "Erased");
+    }
+    // The privacy page says each rule with its months.
+    let page = app.get("/privacy").await.text().await.unwrap();
+    for rule in [
+        "6 months after your application ended",
+        "6 months after that group closed",
+        "24 months after you stopped",
+    ] {
+        assert!(page.contains(rule), "{rule}: {page}");
+    }
+}
+
 #[tokio::test]
 async fn weekly_report_mails_every_manager_the_weeks_figures_with_the_chart_inline() {
     // A Wednesday a few weeks from today, at noon.

@@ -98,6 +98,18 @@ async fn events_are_delivered_signed_retried_and_a_failing_endpoint_is_disabled(
     let sender = onramp::webhooks::Sender::new(app.db.clone()).unwrap();
     let round = sender.round().await.unwrap();
     assert_eq!(round.delivered, round.claimed);
+    // Delivered bodies (which carry move reasons) are not kept; status and time are.
+    let kept: Vec<(String, String, bool)> = onramp::on_db!(&app.db, p => sqlx::query_as(
+        "SELECT status, body, delivered_at IS NOT NULL FROM webhook_deliveries")
+        .fetch_all(p).await)
+    .unwrap();
+    assert!(!kept.is_empty());
+    for (status, body, at) in &kept {
+        assert_eq!(
+            (status.as_str(), body.as_str(), *at),
+            ("delivered", "", true)
+        );
+    }
     let got = rx.got.lock().unwrap().clone();
     let events: Vec<(String, String)> = got
         .iter()

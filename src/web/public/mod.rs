@@ -71,12 +71,15 @@ pub async fn home(axum::extract::State(s): axum::extract::State<AppState>) -> im
     )
 }
 
-pub async fn privacy() -> impl IntoResponse {
+pub async fn privacy(axum::extract::State(s): axum::extract::State<AppState>) -> impl IntoResponse {
     pages::render(
         axum::http::StatusCode::OK,
         "privacy",
         "Privacy notice",
-        json!({}),
+        json!({
+            "months": s.settings.jobs.retention_months,
+            "agent_months": s.settings.jobs.agent_retention_months,
+        }),
     )
 }
 
