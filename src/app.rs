@@ -182,6 +182,8 @@ impl Application {
         let limits = web::serve::Limits {
             header_read_timeout: Duration::from_secs(self.state.settings.header_read_timeout_secs),
             max_connections: self.state.settings.max_open_connections,
+            max_per_address: self.state.settings.max_connections_per_address,
+            trusted_proxies: self.state.settings.trusted_proxies.clone().into(),
         };
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
@@ -189,7 +191,7 @@ impl Application {
         let server = tokio::spawn(web::serve::serve(
             self.listener,
             app,
-            limits,
+            limits.clone(),
             stopped(stop_rx.clone()),
         ));
         let metrics_server = self.metrics_listener.map(|l| {

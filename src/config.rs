@@ -45,6 +45,8 @@ pub struct Settings {
     pub header_read_timeout_secs: u64,
     /// Most client connections open at once; more wait in the listen backlog.
     pub max_open_connections: usize,
+    /// Most connections open at once from one client address (not counting trusted proxies).
+    pub max_connections_per_address: usize,
     /// Reverse proxies whose `X-Forwarded-For` is believed, to find the client's address.
     pub trusted_proxies: Vec<IpAddr>,
     /// Requests a minute per client address, for signup, link emails and sign-in.
@@ -227,6 +229,7 @@ impl Default for Settings {
             max_body_bytes: 64 * 1024,
             header_read_timeout_secs: 10,
             max_open_connections: 512,
+            max_connections_per_address: 32,
             trusted_proxies: Vec::new(),
             rate_limits: Default::default(),
             verify_token_ttl_hours: 7 * 24,
@@ -306,6 +309,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "header_read_timeout_secs",
     ),
     ("ONRAMP_MAX_OPEN_CONNECTIONS", "max_open_connections"),
+    (
+        "ONRAMP_MAX_CONNECTIONS_PER_ADDRESS",
+        "max_connections_per_address",
+    ),
     (
         "ONRAMP_TRUSTED_PROXIES",
         "trusted_proxies (comma-separated addresses)",
@@ -510,6 +517,10 @@ impl Settings {
             self.header_read_timeout_secs
         );
         set!("ONRAMP_MAX_OPEN_CONNECTIONS", self.max_open_connections);
+        set!(
+            "ONRAMP_MAX_CONNECTIONS_PER_ADDRESS",
+            self.max_connections_per_address
+        );
         if let Some(v) = get("ONRAMP_TRUSTED_PROXIES") {
             self.trusted_proxies = v
                 .split(',')
@@ -644,6 +655,11 @@ impl Settings {
         }
         if self.max_open_connections == 0 {
             bail!("max_open_connections (ONRAMP_MAX_OPEN_CONNECTIONS): use at least 1");
+        }
+        if self.max_connections_per_address == 0 {
+            bail!(
+                "max_connections_per_address (ONRAMP_MAX_CONNECTIONS_PER_ADDRESS): use at least 1"
+            );
         }
         if self.markets.is_empty() {
             bail!("markets: list at least one hiring market");

@@ -125,7 +125,7 @@ impl ClientIp {
 }
 
 /// The address as limited: IPv6 by its /64.
-fn limit_key(ip: IpAddr) -> IpAddr {
+pub(crate) fn limit_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
             let s = v6.segments();

@@ -67,6 +67,53 @@ async fn open_connections_are_capped_and_the_next_waits_its_turn() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_hold_every_connection() {
+    let app = spawn_app_with(|s| {
+        s.max_open_connections = 64;
+        s.header_read_timeout_secs = 60;
+    })
+    .await;
+    // 100 slow connections from 127.0.0.1: more than all the slots.
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut slow = Vec::new();
+    for _ in 0..100 {
+        let mut s = TcpStream::connect(&addr).await.unwrap();
+        // Those over the address's cap may already be closed: the write may fail.
+        let _ = s
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1")
+            .await;
+        slow.push(s);
+    }
+    // A client from another address is served at once. The bound is generous for a noisy
+    // machine; without the cap it would wait the whole header timeout (60 s).
+    let other = reqwest::Client::builder()
+        .local_address(Some("127.0.0.2".parse().unwrap()))
+        .build()
+        .unwrap();
+    let r = other
+        .get(format!("{}/healthz", app.base))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .expect("served while one address holds its share");
+    assert_eq!(r.status(), 200);
+    // The first 32 of the slow address stay open; the rest were closed at once.
+    let closed = futures_util::future::join_all(slow.iter_mut().map(|s| async move {
+        let mut buf = [0u8; 64];
+        matches!(
+            tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await,
+            Ok(Ok(0) | Err(_))
+        )
+    }))
+    .await;
+    assert_eq!(closed.iter().filter(|c| **c).count(), 68, "{closed:?}");
+    assert!(
+        closed[..32].iter().all(|c| !c),
+        "the first 32 are served in turn"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_form_with_the_bot_trap_filled_in_is_dropped_quietly() {
     let app = spawn_app().await;
     let before = app.snapshot().await;
