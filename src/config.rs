@@ -43,6 +43,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// A client must send a request's headers within this many seconds, or it is disconnected.
     pub header_read_timeout_secs: u64,
+    /// A whole request, its body read included, must be done within this many seconds (408).
+    pub request_timeout_secs: u64,
     /// Most client connections open at once; more wait in the listen backlog.
     pub max_open_connections: usize,
     /// Most connections open at once from one client address (not counting trusted proxies).
@@ -228,6 +230,7 @@ impl Default for Settings {
             bootstrap_password_file: None,
             max_body_bytes: 64 * 1024,
             header_read_timeout_secs: 10,
+            request_timeout_secs: 30,
             max_open_connections: 512,
             max_connections_per_address: 32,
             trusted_proxies: Vec::new(),
@@ -308,6 +311,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "ONRAMP_HEADER_READ_TIMEOUT_SECS",
         "header_read_timeout_secs",
     ),
+    ("ONRAMP_REQUEST_TIMEOUT_SECS", "request_timeout_secs"),
     ("ONRAMP_MAX_OPEN_CONNECTIONS", "max_open_connections"),
     (
         "ONRAMP_MAX_CONNECTIONS_PER_ADDRESS",
@@ -516,6 +520,7 @@ impl Settings {
             "ONRAMP_HEADER_READ_TIMEOUT_SECS",
             self.header_read_timeout_secs
         );
+        set!("ONRAMP_REQUEST_TIMEOUT_SECS", self.request_timeout_secs);
         set!("ONRAMP_MAX_OPEN_CONNECTIONS", self.max_open_connections);
         set!(
             "ONRAMP_MAX_CONNECTIONS_PER_ADDRESS",
@@ -649,6 +654,9 @@ impl Settings {
         }
         if self.metrics_refresh_secs == 0 {
             bail!("metrics_refresh_secs (ONRAMP_METRICS_REFRESH_SECS): use at least 1");
+        }
+        if self.request_timeout_secs == 0 {
+            bail!("request_timeout_secs (ONRAMP_REQUEST_TIMEOUT_SECS): use at least 1");
         }
         if self.header_read_timeout_secs == 0 {
             bail!("header_read_timeout_secs (ONRAMP_HEADER_READ_TIMEOUT_SECS): use at least 1");

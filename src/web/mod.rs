@@ -82,9 +82,11 @@ pub fn router(state: AppState) -> Router {
             state.metrics.clone(),
             metrics::track,
         ))
+        // The whole request, reading its body included (handlers read it inside this), has a
+        // deadline: a client that sends its body a byte at a time is answered 408 and let go.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
+            Duration::from_secs(state.settings.request_timeout_secs),
         ))
         .layer(CatchPanicLayer::new())
         .layer(
