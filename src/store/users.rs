@@ -40,14 +40,6 @@ pub async fn credentials(db: &Db, email: &str) -> Result<Option<Credentials>> {
     Ok(on_db!(db, p => sqlx::query_as(SQL).bind(email).fetch_optional(p).await?))
 }
 
-/// Counts a failed sign-in against an account, shown to no one (the slow-down and the lock
-/// count per submitted address and per client, see `sign_ins`).
-pub async fn record_failed_sign_in(db: &Db, id: Uuid) -> Result<()> {
-    const SQL: &str = "UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1";
-    on_writer!(db, p => sqlx::query(SQL).bind(id).execute(p).await.map(|_| ())?);
-    Ok(())
-}
-
 /// A good sign-in clears the count of failures and any lock.
 pub async fn record_sign_in(db: &Db, id: Uuid) -> Result<()> {
     const SQL: &str = "UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE id = $1 \

@@ -330,3 +330,30 @@ async fn stored_report(db: &Db, key: &str) -> Result<Report, StoreError> {
         .fetch_one(p).await?);
     Ok(serde_json::from_str(&raw).unwrap_or_default())
 }
+
+/// Keeps the applicants confirmed for an "all matching" action under its key (a confirmation
+/// shown twice keeps the first list).
+pub async fn remember_confirmed(db: &Db, key: &str, ids: &[Uuid]) -> Result<(), StoreError> {
+    const SQL: &str = "INSERT INTO bulk_confirmations (idempotency_key, application_ids, \
+        created_at) VALUES ($1, $2, $3) ON CONFLICT (idempotency_key) DO NOTHING";
+    let json = serde_json::to_string(ids).expect("ids serialize");
+    crate::store::on_writer!(db, p => sqlx::query(SQL).bind(key).bind(json).bind(db.now())
+        .execute(p).await.map(|_| ())?);
+    Ok(())
+}
+
+/// The applicants confirmed under `key`, if that confirmation was made (and not yet forgotten).
+pub async fn confirmed(db: &Db, key: &str) -> Result<Option<Vec<Uuid>>, StoreError> {
+    const SQL: &str = "SELECT application_ids FROM bulk_confirmations WHERE idempotency_key = $1";
+    let raw: Option<String> = crate::store::on_writer!(db, p => sqlx::query_scalar(SQL)
+        .bind(key).fetch_optional(p).await?);
+    Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
+}
+
+/// Forgets confirmations made before `before`.
+pub async fn forget_confirmations(db: &Db, before: DateTime<Utc>) -> Result<(), StoreError> {
+    const SQL: &str = "DELETE FROM bulk_confirmations WHERE created_at < $1";
+    crate::store::on_writer!(db, p => sqlx::query(SQL).bind(before).execute(p).await
+        .map(|_| ())?);
+    Ok(())
+}

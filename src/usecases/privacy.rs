@@ -138,6 +138,7 @@ pub async fn purge(db: &Db, settings: &Settings, now: DateTime<Utc>) -> Result<u
     let agent_cutoff = months_ago(settings.jobs.agent_retention_months);
     // Failed sign-ins name client addresses: kept a day, or while they hold a lock.
     crate::store::sign_ins::forget(db, now - chrono::Duration::days(1), now).await?;
+    super::bulk::forget_confirmations(db, now - chrono::Duration::days(1)).await?;
     crate::store::webhooks::forget_deliveries(db, cutoff).await?;
     let mut done = 0;
     loop {

@@ -528,6 +528,69 @@ async fn the_moves_api_sends_a_template_and_names_a_wrong_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_matching_runs_on_the_people_confirmed_not_on_who_matches_later() {
+    let app = spawn_app().await;
+    for who in ["w1@example.com", "w2@example.com"] {
+        app.applicant(who, json!({ "utm_source": "wave" })).await;
+    }
+    app.staff_user("rita@onramp.test", "recruiter").await;
+    app.staff_user("rob@onramp.test", "recruiter").await;
+    let rita = app.sign_in("rita@onramp.test").await;
+    let fields = vec![
+        ("action", "move".to_string()),
+        ("to", "withdrawn".to_string()),
+        ("scope", "all".to_string()),
+        ("filter", "source=wave".to_string()),
+    ];
+    let r = app.post_as(&rita, "/admin/applicants/bulk", &fields).await;
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<strong>2</strong> applicant(s)"), "{html}");
+    let confirm: Vec<(String, String)> = form_fields(&html, "/admin/applicants/bulk/run");
+    let confirm: Vec<(&str, String)> = confirm
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    // Someone new matches between the confirmation and the run.
+    app.applicant("w3@example.com", json!({ "utm_source": "wave" }))
+        .await;
+    // Another recruiter cannot run Rita's confirmation.
+    let rob = app.sign_in("rob@onramp.test").await;
+    let before = app.snapshot().await;
+    let r = app
+        .post_as(&rob, "/admin/applicants/bulk/run", &confirm)
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("start again from the list"));
+    assert_eq!(app.snapshot().await, before, "nothing changed");
+    let r = app
+        .post_as(&rita, "/admin/applicants/bulk/run", &confirm)
+        .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<strong>2</strong> done"), "{html}");
+    assert!(
+        html.contains("The list changed after you confirmed"),
+        "{html}"
+    );
+    assert!(
+        html.contains("1 who match now and did not then were left alone"),
+        "{html}"
+    );
+    for who in ["w1@example.com", "w2@example.com"] {
+        assert_eq!(app.status_of(who).await.as_deref(), Some("withdrawn"));
+    }
+    assert_eq!(
+        app.status_of("w3@example.com").await.as_deref(),
+        Some("applied"),
+        "not confirmed, not touched"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_actions_confirm_report_failures_and_run_once_per_key() {
     let app = spawn_app().await;
     let mut ids = Vec::new();

@@ -981,6 +981,12 @@ pub async fn bulk_confirm(
             let more = req.ids.len().saturating_sub(whom.len());
             let final_stage = matches!(&req.action, Action::Move { to, .. }
                 if pipeline.stage(to).is_some_and(|st| st.kind.is_final()));
+            // "All matching" means these people, as counted here: the run acts on them only.
+            let key = Uuid::new_v4();
+            if req.all {
+                bulk::remember_confirmed(&s.db, &run_key(&staff, &key.to_string()), &req.ids)
+                    .await?;
+            }
             Ok(staff.page(
                 StatusCode::OK,
                 "admin_bulk",
@@ -995,7 +1001,7 @@ pub async fn bulk_confirm(
                     "all": req.all,
                     "what": req.action.describe(&pipeline),
                     "fields": carried(&pairs),
-                    "key": Uuid::new_v4(),
+                    "key": key,
                     "back": back,
                     "report": null,
                     "errors": [],
@@ -1019,6 +1025,11 @@ fn bulk_refused(staff: &Staff, back: &str, errors: &FieldErrors) -> Response {
             "key": "", "back": back, "report": null, "errors": summary,
         }),
     )
+}
+
+/// The key a confirmation runs under: the staff member's own, so no one runs another's.
+fn run_key(staff: &Staff, key: &str) -> String {
+    format!("staff:{}:{key}", staff.id)
 }
 
 /// `POST /admin/applicants/bulk/run`: does it, once per confirmation (`key`), and reports.
@@ -1051,15 +1062,38 @@ pub async fn bulk_run(
             None
         }
     };
-    let (Some(req), true) = (req, errors.is_empty()) else {
+    let (Some(mut req), true) = (req, errors.is_empty()) else {
         return Ok(bulk_refused(&staff, &back, &errors));
     };
+    let run_key = run_key(&staff, &key);
+    // "All matching" runs on the people confirmed, not on whoever matches now; how the list
+    // changed meanwhile is told.
+    let mut changed = json!(null);
+    if req.all {
+        let Some(confirmed) = bulk::confirmed(&s.db, &run_key).await? else {
+            let mut e = FieldErrors::new();
+            add_error(
+                &mut e,
+                "key",
+                "This confirmation has expired or was not made here; start again from the list.",
+            );
+            return Ok(bulk_refused(&staff, &back, &e));
+        };
+        let now: std::collections::HashSet<Uuid> = req.ids.iter().copied().collect();
+        let then: std::collections::HashSet<Uuid> = confirmed.iter().copied().collect();
+        let joined = now.difference(&then).count();
+        let left = then.difference(&now).count();
+        if joined + left > 0 {
+            changed = json!({ "joined": joined, "left": left });
+        }
+        req.ids = confirmed;
+    }
     let report = bulk::run(
         &s.db,
         &s.settings,
         &pipeline,
         &actor(&staff),
-        &format!("staff:{}:{key}", staff.id),
+        &run_key,
         &req.ids,
         &req.action,
     )
@@ -1095,6 +1129,7 @@ pub async fn bulk_run(
             "key": key,
             "back": back,
             "errors": [],
+            "changed": changed,
             "report": {
                 "done": report.done,
                 "unchanged": report.unchanged,

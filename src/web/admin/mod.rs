@@ -458,9 +458,9 @@ pub async fn login(
                 at + window,
             )
             .await?;
+            // The same writes whether or not the account exists, so the timing is the same.
             match &user {
                 Some(u) => {
-                    users::record_failed_sign_in(&s.db, u.id).await?;
                     tracing::warn!(user_id = %u.id, failures_in_a_row = failures, client_failures, "staff sign-in failed");
                 }
                 None => tracing::warn!(
