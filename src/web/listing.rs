@@ -142,7 +142,8 @@ fn csv_rows(rows: &[ListRow], tags: &std::collections::HashMap<uuid::Uuid, Vec<S
 }
 
 /// The filtered list as CSV, streamed a batch at a time by keyset (memory stays flat however
-/// many rows match). The export is audited first, with the filter that chose the rows.
+/// many rows match). The export is audited first, with the filter that chose the rows, less the
+/// search words (they are often a name): only how many there were.
 pub async fn csv_export(
     db: &Db,
     metrics: &super::metrics::Metrics,
@@ -151,7 +152,7 @@ pub async fn csv_export(
 ) -> Result<Response, crate::store::StoreError> {
     let at = db.now();
     let mut tx = db.begin().await?;
-    let query = query_string(&filter.to_query(&["limit"]));
+    let query = query_string(&filter.to_query(&["limit", "q"]));
     audit::record(
         &mut tx,
         Entry {
@@ -159,7 +160,7 @@ pub async fn csv_export(
             action: "applications.export_csv",
             subject: "applications",
             before: None,
-            after: Some(json!({ "filter": query })),
+            after: Some(json!({ "filter": query, "search_words": filter.q.len() })),
         },
         at,
     )
